@@ -1,0 +1,3 @@
+"""The kiosk runtime: smiley panel -> press recorder -> outbox -> MQTT uplink."""
+
+__version__ = "0.1.0"

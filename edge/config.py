@@ -1,0 +1,121 @@
+"""The kiosk's TOML configuration, validated strictly so a typo is refused, not ignored."""
+
+import tomllib
+from pathlib import Path
+from typing import Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from protocol.broker_url import parse_broker_url
+from protocol.errors import ConfigError
+from protocol.messages import BUTTONS, DEVICE_ID_PATTERN, LOCATION_ID_PATTERN, Button
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ButtonPins(_Strict):
+    """BCM GPIO numbers, one per smiley."""
+
+    very_happy: int = Field(ge=0, le=27)
+    happy: int = Field(ge=0, le=27)
+    unhappy: int = Field(ge=0, le=27)
+    very_unhappy: int = Field(ge=0, le=27)
+
+    def pin(self, button: Button) -> int:
+        pin: int = getattr(self, button.value)
+        return pin
+
+    def all(self) -> list[int]:
+        return [self.pin(b) for b in BUTTONS]
+
+
+class PanelConfig(_Strict):
+    buttons: ButtonPins = ButtonPins(very_happy=5, happy=6, unhappy=13, very_unhappy=19)
+    leds: ButtonPins | None = ButtonPins(very_happy=12, happy=16, unhappy=20, very_unhappy=21)
+    bounce_ms: int = Field(default=40, ge=0, le=1000)
+    thanks_s: float = Field(default=1.5, gt=0, le=30, description="how long a pressed LED glows")
+
+    @model_validator(mode="after")
+    def _pins_distinct(self) -> Self:
+        pins = self.buttons.all() + (self.leds.all() if self.leds else [])
+        repeated = sorted({p for p in pins if pins.count(p) > 1})
+        if repeated:
+            raise ValueError(f"GPIO pins used twice: {repeated}")
+        return self
+
+
+class MqttConfig(_Strict):
+    url: str = "mqtt://127.0.0.1:1883"
+    topic_prefix: str = "seed"
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: int = Field(default=30, ge=5, le=600)
+    reconnect_min_s: float = Field(default=1, gt=0)
+    reconnect_max_s: float = Field(default=60, gt=0)
+    ack_timeout_s: float = Field(default=30, gt=0, description="resend what the hub left unacked")
+    max_in_flight: int = Field(default=200, ge=1, le=10_000)
+    drain_on_stop_s: float = Field(default=3, ge=0, description="wait for acks when stopping")
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, url: str) -> str:
+        parse_broker_url(url)
+        return url
+
+
+class SimulationConfig(_Strict):
+    """Used by `seed-kiosk run --simulate` only."""
+
+    peak_presses_per_hour: float = Field(default=90, gt=0)
+    mood: tuple[float, float, float, float] = Field(
+        default=(0.45, 0.30, 0.15, 0.10),
+        description="relative weights of very_happy, happy, unhappy, very_unhappy",
+    )
+    speed: float = Field(default=1.0, gt=0, description="multiplies the press rate")
+    misuse_share: float = Field(default=0.03, ge=0, le=1, description="share of hammered bursts")
+    time_zone: str = "UTC"
+    seed: int | None = None
+
+
+class KioskConfig(_Strict):
+    device_id: str = Field(pattern=DEVICE_ID_PATTERN.pattern.join("^$"))
+    location_id: str = Field(pattern=LOCATION_ID_PATTERN)
+    data_dir: Path = Path("/var/lib/seed-kiosk")
+    response_interval_s: float = Field(default=5.0, ge=0, le=3600)
+    heartbeat_s: float = Field(default=60, gt=0)
+    panel: PanelConfig = PanelConfig()
+    mqtt: MqttConfig = MqttConfig()
+    simulation: SimulationConfig = SimulationConfig()
+
+
+def load_config(path: Path) -> KioskConfig:
+    """Read and validate a kiosk config; every problem is reported with where to fix it."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        config = KioskConfig.model_validate(document)
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  {'.'.join(map(str, e['loc'])) or '<file>'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"{path}: invalid kiosk config:\n{problems}") from exc
+    if not config.data_dir.is_absolute():
+        config = config.model_copy(update={"data_dir": path.parent / config.data_dir})
+    return config

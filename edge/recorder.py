@@ -1,0 +1,87 @@
+"""Turns presses into events: numbering, timestamping, misuse flagging, outbox commit.
+
+The GPIO callback only enqueues; this runs on its own thread so a slow disk never delays
+the panel's LEDs or loses an edge.
+"""
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from edge.outbox import Outbox
+from protocol.ids import uuid7
+from protocol.messages import Button, PressEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Press:
+    button: Button
+    monotonic_s: float
+    wall_time: datetime
+
+
+class MisuseWindow:
+    """A press within `interval_s` of the previous press on the kiosk is misuse.
+
+    Measured on the monotonic clock, so a wall-clock step (NTP sync at boot) changes nothing.
+    """
+
+    def __init__(self, interval_s: float) -> None:
+        self._interval_s = interval_s
+        self._previous: float | None = None
+
+    def is_misuse(self, monotonic_s: float) -> bool:
+        previous, self._previous = self._previous, monotonic_s
+        return previous is not None and monotonic_s - previous < self._interval_s
+
+
+class PressRecorder:
+    def __init__(self, *, device_id: str, location_id: str, response_interval_s: float,
+                 outbox: Outbox, on_recorded: Callable[[PressEvent], None]) -> None:
+        self._device_id = device_id
+        self._location_id = location_id
+        self._outbox = outbox
+        self._on_recorded = on_recorded
+        self._misuse = MisuseWindow(response_interval_s)
+        self._next_seq = outbox.last_sequence() + 1
+        self._presses: queue.Queue[Press | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="press-recorder", daemon=True)
+
+    def submit(self, button: Button, monotonic_s: float) -> None:
+        """Safe to call from any thread, including gpiozero's callback thread."""
+        self._presses.put(Press(button, monotonic_s, datetime.now(UTC)))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Record every press already submitted, then stop."""
+        self._presses.put(None)
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while (press := self._presses.get()) is not None:
+            event = self.record(press)
+            self._on_recorded(event)
+
+    def record(self, press: Press) -> PressEvent:
+        event = PressEvent(
+            event_id=str(uuid7()),
+            device_id=self._device_id,
+            location_id=self._location_id,
+            seq=self._next_seq,
+            occurred_at=press.wall_time,
+            button=press.button,
+            misuse=self._misuse.is_misuse(press.monotonic_s),
+        )
+        self._outbox.append(event)
+        self._next_seq += 1
+        log.info("press %s seq=%d%s", event.button.value, event.seq,
+                 " (misuse)" if event.misuse else "")
+        return event

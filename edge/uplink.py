@@ -1,0 +1,178 @@
+"""Drains the outbox to the hub in sequence order and removes what the hub acknowledges.
+
+Up to `max_in_flight` events are unacknowledged at once. On reconnect, or when the hub
+leaves an event unacknowledged for `ack_timeout_s`, sending restarts from the oldest row
+still in the outbox: the hub stores each event id once, so resending is always safe.
+"""
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+from edge import __version__
+from edge.config import MqttConfig
+from edge.outbox import Outbox
+from protocol.broker_url import parse_broker_url
+from protocol.errors import ProtocolError
+from protocol.messages import DeviceState, DeviceStatus, decode_ack, encode
+from protocol.mqtt import MqttConnection, MqttOptions, Will
+from protocol.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+class Uplink:
+    def __init__(self, config: MqttConfig, *, device_id: str, location_id: str, outbox: Outbox,
+                 heartbeat_s: float) -> None:
+        self._config = config
+        self._device_id = device_id
+        self._location_id = location_id
+        self._outbox = outbox
+        self._heartbeat_s = heartbeat_s
+        self._topics = Topics(config.topic_prefix)
+        self._started = time.monotonic()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, float] = {}  # event id -> monotonic time sent
+        self._cursor = 0  # highest seq published since the last restart of sending
+        self._round = 0  # bumped at each restart of sending, so a stale loop stops
+        self._next_heartbeat = 0.0
+        self._connection = MqttConnection(
+            MqttOptions(
+                address=parse_broker_url(config.url),
+                client_id=f"kiosk-{device_id}",
+                username=config.username,
+                password=config.password.get_secret_value() if config.password else None,
+                ca_file=config.ca_file,
+                cert_file=config.cert_file,
+                key_file=config.key_file,
+                keepalive_s=config.keepalive_s,
+                reconnect_min_s=config.reconnect_min_s,
+                reconnect_max_s=config.reconnect_max_s,
+                max_in_flight=config.max_in_flight,
+                will=Will(self._topics.status(device_id), encode(self._status(DeviceState.OFFLINE))),
+                subscriptions=(self._topics.ack(device_id),),
+            ),
+            on_message=self._handle_ack,
+            on_connected=self._handle_connected,
+        )
+        self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
+
+    @property
+    def connected(self) -> bool:
+        return self._connection.connected
+
+    def start(self) -> None:
+        self._connection.start()
+        self._thread.start()
+
+    def wake(self, *_: object) -> None:
+        """Tell the sender that the outbox has a new row."""
+        self._wake.set()
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for the hub to acknowledge everything; True if it did."""
+        deadline = time.monotonic() + timeout_s
+        while self._outbox.depth() and time.monotonic() < deadline:
+            if not self._connection.connected:
+                return False
+            self._wake.set()
+            time.sleep(0.05)
+        return self._outbox.depth() == 0
+
+    def stop(self) -> None:
+        """Announce `offline` (a clean disconnect sends no last-will) and disconnect."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._connection.publish_and_wait(
+            self._topics.status(self._device_id), encode(self._status(DeviceState.OFFLINE)),
+            retain=True, timeout_s=2,
+        )
+        self._connection.stop()
+
+    def _status(self, state: DeviceState) -> DeviceStatus:
+        online = state is DeviceState.ONLINE
+        return DeviceStatus(
+            device_id=self._device_id,
+            state=state,
+            sent_at=datetime.now(UTC),
+            location_id=self._location_id,
+            version=__version__,
+            uptime_s=round(time.monotonic() - self._started, 1) if online else None,
+            outbox_depth=self._outbox.depth() if online else None,
+        )
+
+    def _handle_connected(self) -> None:
+        with self._lock:
+            self._restart_sending()
+        self._next_heartbeat = 0.0
+        self._wake.set()
+
+    def _handle_ack(self, topic: str, payload: bytes) -> None:
+        try:
+            ack = decode_ack(payload)
+        except ProtocolError as exc:
+            log.error("ignored an unreadable ack on %s: %s", topic, exc)
+            return
+        for rejection in ack.rejected:
+            log.error("hub refused event %s for good: %s (kept in its dead letters)",
+                      rejection.event_id, rejection.reason)
+        done = ack.stored + [r.event_id for r in ack.rejected]
+        self._outbox.remove(done)
+        with self._lock:
+            for event_id in done:
+                self._in_flight.pop(event_id, None)
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            if not self._connection.connected:
+                continue
+            self._maybe_heartbeat()
+            self._resend_if_ack_overdue()
+            self._send_pending()
+
+    def _maybe_heartbeat(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self._heartbeat_s
+            self._connection.publish(self._topics.status(self._device_id),
+                                     encode(self._status(DeviceState.ONLINE)), retain=True)
+
+    def _resend_if_ack_overdue(self) -> None:
+        deadline = time.monotonic() - self._config.ack_timeout_s
+        with self._lock:
+            if any(sent < deadline for sent in self._in_flight.values()):
+                log.warning("hub left %d events unacknowledged for %.0f s; resending",
+                            len(self._in_flight), self._config.ack_timeout_s)
+                self._restart_sending()
+
+    def _restart_sending(self) -> None:
+        self._in_flight.clear()
+        self._cursor = 0
+        self._round += 1
+
+    def _send_pending(self) -> None:
+        with self._lock:
+            room = self._config.max_in_flight - len(self._in_flight)
+            cursor, sending_round = self._cursor, self._round
+        if room <= 0:
+            return
+        rows = self._outbox.pending(after_seq=cursor, limit=room)
+        topic = self._topics.events(self._device_id)
+        for row in rows:
+            if not self._connection.publish(topic, row.payload, qos=1):
+                return
+            with self._lock:
+                if self._round != sending_round:
+                    return
+                self._in_flight[row.event_id] = time.monotonic()
+                self._cursor = row.seq
+        if len(rows) == room:
+            self._wake.set()

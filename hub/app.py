@@ -1,0 +1,83 @@
+"""Wiring: database, broker (embedded or external), MQTT subscription, ingest worker."""
+
+import logging
+import threading
+
+from hub.broker import EmbeddedBroker
+from hub.config import HubSettings
+from hub.db import make_engine, migrate, session_factory
+from hub.ingest import IngestPolicy, Ingestor, IngestWorker, Outbound
+from protocol.broker_url import BrokerAddress, parse_broker_url
+from protocol.mqtt import MqttConnection, MqttOptions
+from protocol.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(self, settings: HubSettings) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+        self.ingestor = Ingestor(self.sessions, self.topics, IngestPolicy(
+            max_payload_bytes=settings.max_payload_bytes,
+            require_registration=settings.require_registration,
+        ))
+        self.worker = IngestWorker(self.ingestor, self._publish, max_batch=settings.batch_size)
+        self.embedded_broker: EmbeddedBroker | None = None
+        self.connection: MqttConnection | None = None
+        self._stopped = threading.Event()
+
+    def start(self) -> BrokerAddress:
+        """Migrate, start the broker if embedded, subscribe; returns the broker's address."""
+        migrate(self.engine)
+        address = self._init_broker()
+        self.worker.start()
+        self.connection = MqttConnection(self._mqtt_options(address),
+                                         on_message=self.worker.submit)
+        self.connection.start()
+        log.info("hub ingesting from %s into %s", address.url,
+                 self.engine.url.render_as_string(hide_password=True))
+        return address
+
+    def _init_broker(self) -> BrokerAddress:
+        if self.settings.broker:
+            return parse_broker_url(self.settings.broker)
+        self.embedded_broker = EmbeddedBroker(self.settings.embedded_host,
+                                              self.settings.embedded_port)
+        return self.embedded_broker.start()
+
+    def _mqtt_options(self, address: BrokerAddress) -> MqttOptions:
+        share = f"$share/{self.settings.share_group}/" if self.settings.share_group else ""
+        password = self.settings.mqtt_password
+        return MqttOptions(
+            address=address,
+            client_id=self.settings.client_id,
+            username=self.settings.mqtt_username,
+            password=password.get_secret_value() if password else None,
+            ca_file=self.settings.mqtt_ca_file,
+            clean_session=False,
+            max_in_flight=1000,
+            subscriptions=(share + self.topics.every_device("events"),
+                           share + self.topics.every_device("status")),
+        )
+
+    def _publish(self, message: Outbound) -> None:
+        if self.connection is not None:
+            self.connection.publish(message.topic, message.payload, qos=1)
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        return self.connection is not None and self.connection.wait_connected(timeout_s)
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.worker.stop()  # drains what has arrived and acknowledges it while still connected
+        if self.connection is not None:
+            self.connection.stop()
+        if self.embedded_broker is not None:
+            self.embedded_broker.stop()
+        log.info("hub stopped: %s", self.ingestor.stats.as_dict())
+        self.engine.dispose()

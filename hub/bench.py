@@ -1,0 +1,210 @@
+"""`seed-hub bench ingest`: how fast the hub stores and acknowledges, against the broker itself.
+
+One run, one private Mosquitto, the same publishers, two consumers at once:
+  - the hub (`seed-hub serve`, its own process): validate -> store -> ack;
+  - a bare paho subscriber (its own process) that only counts what it receives.
+`ratio` = stored_per_s / raw_per_s, both timed from the first publish.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hub.db import make_engine, scratch_postgres_database, session_factory
+from hub.models import Event, HourlyRollup
+from hub.mosquitto import MosquittoProcess
+from protocol.broker_url import BrokerAddress, parse_broker_url
+from protocol.errors import SeedError
+from protocol.ids import uuid7
+from protocol.messages import BUTTONS, PressEvent, decode_ack, encode
+from protocol.mqtt import MqttConnection, MqttOptions
+from protocol.topics import Topics
+
+PREFIX = "bench"
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    kiosks: int = 8
+    events_per_kiosk: int = 2500
+    backend: str = "sqlite"
+    postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
+    timeout_s: float = 600
+
+
+class BenchKiosk:
+    """A kiosk stripped to its wire: prebuilt events out, acks counted in."""
+
+    def __init__(self, index: int, address: BrokerAddress, events: int) -> None:
+        self.device_id = f"bench-{index:03d}"
+        self.topics = Topics(PREFIX)
+        self.payloads = [encode(self._event(seq)) for seq in range(1, events + 1)]
+        self.acked: set[str] = set()
+        self.last_ack_at = 0.0
+        self.all_acked = threading.Event()
+        self._expected = events
+        self._lock = threading.Lock()
+        self.connection = MqttConnection(
+            MqttOptions(address=address, client_id=self.device_id, max_in_flight=1000,
+                        subscriptions=(self.topics.ack(self.device_id),)),
+            on_message=self._on_ack,
+        )
+
+    def _event(self, seq: int) -> PressEvent:
+        return PressEvent(event_id=str(uuid7()), device_id=self.device_id,
+                          location_id=f"bench-loc-{int(self.device_id[-3:]) % 4}", seq=seq,
+                          occurred_at=datetime.now(UTC), button=BUTTONS[seq % 4])
+
+    def _on_ack(self, _topic: str, payload: bytes) -> None:
+        ack = decode_ack(payload)
+        with self._lock:
+            self.acked.update(ack.stored)
+            self.last_ack_at = time.time()
+            if len(self.acked) >= self._expected:
+                self.all_acked.set()
+
+    def publish_all(self) -> None:
+        topic = self.topics.events(self.device_id)
+        for payload in self.payloads:
+            while not self.connection.publish(topic, payload, qos=1):
+                time.sleep(0.01)
+
+
+def raw_subscriber(url: str, expected: int, timeout_s: float) -> None:
+    """Count events as a bare paho client receives them; print JSON. Run as its own process."""
+    import paho.mqtt.client as paho  # the baseline is bare paho on purpose, not our seam
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    address = parse_broker_url(url)
+    times: list[float] = []
+    done = threading.Event()
+
+    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+        times.append(time.time())
+        if len(times) >= expected:
+            done.set()
+
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw")
+    client.on_message = on_message
+    client.on_connect = lambda c, *_: c.subscribe(f"{PREFIX}/devices/+/events", qos=1)
+    client.connect(address.host, address.port)
+    client.loop_start()
+    print("ready", flush=True)
+    done.wait(timeout_s)
+    client.loop_stop()
+    print(json.dumps({"received": len(times), "last_at": times[-1] if times else None}),
+          flush=True)
+
+
+@contextmanager
+def _database(plan: BenchPlan, workdir: Path) -> Iterator[str]:
+    if plan.backend == "postgresql":
+        with scratch_postgres_database(plan.postgres_url, prefix="seed_bench") as url:
+            yield url
+    else:
+        yield f"sqlite:///{workdir / 'bench.sqlite3'}"
+
+
+def _start(command: list[str], env: dict[str, str], ready_word: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if ready_word in line:
+            return process
+    raise SeedError(f"{command[:4]} exited before it was ready")
+
+
+def run_ingest_bench(plan: BenchPlan) -> dict[str, Any]:
+    total = plan.kiosks * plan.events_per_kiosk
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seed-bench-")))
+        broker = stack.enter_context(MosquittoProcess())
+        db_url = stack.enter_context(_database(plan, workdir))
+        env = {**os.environ, "SEED_HUB_TOPIC_PREFIX": PREFIX, "SEED_HUB_DATA_DIR": str(workdir),
+               "SEED_HUB_CLIENT_ID": "bench-hub"}
+        hub = _start([sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "serve",
+                      "--broker", broker.url, "--db", db_url], env, "ingesting")
+        stack.callback(_terminate, hub)
+        raw = _start([sys.executable, "-m", "hub.bench", broker.url, str(total),
+                      str(plan.timeout_s)], env, "ready")
+        stack.callback(_terminate, raw)
+        kiosks = [BenchKiosk(i, broker.address, plan.events_per_kiosk)
+                  for i in range(plan.kiosks)]
+        for kiosk in kiosks:
+            kiosk.connection.start()
+            if not kiosk.connection.wait_connected(10):
+                raise SeedError("bench kiosk could not connect to the bench broker")
+        time.sleep(1.0)  # let the hub's persistent subscription settle
+        started = time.time()
+        publishers = [threading.Thread(target=k.publish_all) for k in kiosks]
+        for thread in publishers:
+            thread.start()
+        for thread in publishers:
+            thread.join()
+        published_at = time.time()
+        for kiosk in kiosks:
+            kiosk.all_acked.wait(plan.timeout_s)
+        raw_stdout, _ = raw.communicate(timeout=plan.timeout_s)
+        raw_result = json.loads(raw_stdout.strip().splitlines()[-1])
+        for kiosk in kiosks:
+            kiosk.connection.stop()
+        stored, counted = _count_stored(db_url)
+    last_ack = max(k.last_ack_at for k in kiosks)
+    stored_s = last_ack - started
+    raw_s = (raw_result["last_at"] or published_at) - started
+    stored_per_s = total / stored_s if stored_s > 0 else 0.0
+    raw_per_s = raw_result["received"] / raw_s if raw_s > 0 else 0.0
+    return {
+        "benchmark": "ingest",
+        "backend": plan.backend,
+        "kiosks": plan.kiosks,
+        "events": total,
+        "acked": sum(len(k.acked) for k in kiosks),
+        "stored": stored,
+        "publish_per_s": round(total / (published_at - started), 1),
+        "stored_per_s": round(stored_per_s, 1),
+        "raw_per_s": round(raw_per_s, 1),
+        "ratio": round(stored_per_s / raw_per_s, 3) if raw_per_s else None,
+        "lost": total - stored,
+        "duplicates": counted - stored,
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def _count_stored(db_url: str) -> tuple[int, int]:
+    """(distinct events stored, presses counted in the rollups)."""
+    engine = make_engine(db_url)
+    try:
+        with session_factory(engine)() as session:
+            stored = session.scalar(select(func.count()).select_from(Event)) or 0
+            counted = session.scalar(select(func.sum(
+                HourlyRollup.very_happy + HourlyRollup.happy + HourlyRollup.unhappy
+                + HourlyRollup.very_unhappy))) or 0
+    finally:
+        engine.dispose()
+    return int(stored), int(counted)
+
+
+def _terminate(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+if __name__ == "__main__":
+    raw_subscriber(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))

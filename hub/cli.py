@@ -1,0 +1,222 @@
+"""`seed-hub`: run ingest, print reports, manage locations and devices, benchmark."""
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from hub import __version__
+from hub.config import HubSettings
+from hub.db import make_engine, migrate, session_factory
+from hub.models import Device, Location
+from protocol.errors import ConfigError, SeedError
+
+
+def _aware(text: str) -> datetime:
+    """ISO 8601; a time without an offset is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _settings(args: argparse.Namespace) -> HubSettings:
+    overrides = {key: value for key, value in (("db", getattr(args, "db", None)),
+                                                ("broker", getattr(args, "broker", None)))
+                 if value}
+    try:
+        return HubSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid hub settings: {problems}") from exc
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from hub.app import Hub
+
+    hub = Hub(_settings(args))
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    address = hub.start()
+    print(f"seed-hub: ingesting from {address.url}", flush=True)
+    try:
+        stop.wait(args.duration)
+    finally:
+        hub.stop()
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from hub.reports import location_scores
+
+    engine = make_engine(_settings(args).database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        scores = location_scores(session, since=args.since, until=args.until,
+                                 include_misuse=args.include_misuse)
+    rows = [score.as_dict() for score in scores]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(format_table(rows))
+    return 0
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    header = f"{'location':<28} {'n':>6} {'index':>6} {'positive (95% CI)':>24} {'misuse':>7}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        index = "-" if row["happy_index"] is None else f"{row['happy_index']:.0f}"
+        if row["positive_share"] is None:
+            positive = "-"
+        else:
+            low, high = row["positive_ci"]
+            positive = f"{row['positive_share']:.0%} ({low:.0%}-{high:.0%})"
+        lines.append(f"{row['location']:<28} {row['responses']:>6} {index:>6} {positive:>24} "
+                     f"{row['misuse']:>7}")
+    return "\n".join(lines)
+
+
+def _with_session(action: Callable[[Any, argparse.Namespace], None]) -> Callable[..., int]:
+    def run(args: argparse.Namespace) -> int:
+        engine = make_engine(_settings(args).database_url)
+        migrate(engine)
+        with session_factory(engine).begin() as session:
+            action(session, args)
+        return 0
+
+    return run
+
+
+def _locations_add(session: Any, args: argparse.Namespace) -> None:
+    from hub.store import add_location
+
+    add_location(session, location_id=args.location_id, name=args.name or args.location_id,
+                 time_zone=args.tz)
+    print(f"location {args.location_id} ({args.tz}) saved")
+
+
+def _locations_list(session: Any, _args: argparse.Namespace) -> None:
+    for loc in session.scalars(select(Location).order_by(Location.location_id)):
+        print(f"{loc.location_id:<28} {loc.time_zone:<24} {loc.name}")
+
+
+def _devices_add(session: Any, args: argparse.Namespace) -> None:
+    from hub.store import register_device
+
+    register_device(session, device_id=args.device_id, location_id=args.location)
+    print(f"device {args.device_id} registered at {args.location}")
+
+
+def _devices_list(session: Any, _args: argparse.Namespace) -> None:
+    for d in session.scalars(select(Device).order_by(Device.device_id)):
+        seen = d.last_seen_at.isoformat(timespec="seconds") if d.last_seen_at else "never"
+        print(f"{d.device_id:<24} {d.location_id or '-':<24} {d.state:<8} last seen {seen} "
+              f"outbox {d.outbox_depth if d.outbox_depth is not None else '-'} "
+              f"{'registered' if d.registered else 'unregistered'}")
+
+
+def _dead_letters(session: Any, _args: argparse.Namespace) -> None:
+    from hub.store import dead_letter_counts
+
+    print(json.dumps(dead_letter_counts(session), indent=2, sort_keys=True))
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from hub.bench import BenchPlan, run_ingest_bench
+
+    result = run_ingest_bench(BenchPlan(kiosks=args.kiosks, events_per_kiosk=args.events,
+                                        backend=args.backend, postgres_url=args.postgres_url))
+    print(json.dumps(result, indent=2) if args.json else result)
+    return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seed-hub", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--log-level", default="INFO")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db_help = "SQLAlchemy URL (default: $SEED_HUB_DB, else SQLite in the data folder)"
+    serve = commands.add_parser("serve", help="ingest events until stopped (SIGINT/SIGTERM)")
+    serve.add_argument("--db", help=db_help)
+    serve.add_argument("--broker", metavar="URL",
+                       help="mqtt://host:port of Mosquitto; default: start an embedded broker")
+    serve.add_argument("--duration", type=float, metavar="S", help="stop by itself after S s")
+    serve.set_defaults(run=_serve)
+
+    report = commands.add_parser("report", help="per-location scores")
+    report.add_argument("--db", help=db_help)
+    report.add_argument("--json", action="store_true", help="JSON instead of a table")
+    report.add_argument("--since", type=_aware, help="ISO 8601, inclusive")
+    report.add_argument("--until", type=_aware, help="ISO 8601, exclusive")
+    report.add_argument("--include-misuse", action="store_true",
+                        help="count presses flagged as misuse too")
+    report.set_defaults(run=_report)
+
+    locations = commands.add_parser("locations", help="touchpoints and their time zones")
+    location_commands = locations.add_subparsers(dest="action", required=True)
+    add = location_commands.add_parser("add", help="create or update a location")
+    add.add_argument("location_id")
+    add.add_argument("--name")
+    add.add_argument("--tz", required=True, help="IANA time zone, e.g. Europe/Helsinki")
+    add.add_argument("--db", help=db_help)
+    add.set_defaults(run=_with_session(_locations_add))
+    listing = location_commands.add_parser("list")
+    listing.add_argument("--db", help=db_help)
+    listing.set_defaults(run=_with_session(_locations_list))
+
+    devices = commands.add_parser("devices", help="kiosks: register, list")
+    device_commands = devices.add_subparsers(dest="action", required=True)
+    register = device_commands.add_parser("add", help="register a kiosk at a location")
+    register.add_argument("device_id")
+    register.add_argument("--location", required=True)
+    register.add_argument("--db", help=db_help)
+    register.set_defaults(run=_with_session(_devices_add))
+    device_list = device_commands.add_parser("list")
+    device_list.add_argument("--db", help=db_help)
+    device_list.set_defaults(run=_with_session(_devices_list))
+
+    dead = commands.add_parser("dead-letters", help="counts of refused input, by reason")
+    dead.add_argument("--db", help=db_help)
+    dead.set_defaults(run=_with_session(_dead_letters))
+
+    bench = commands.add_parser("bench", help="benchmarks that print JSON")
+    bench_commands = bench.add_subparsers(dest="benchmark", required=True)
+    ingest = bench_commands.add_parser(
+        "ingest", help="events stored and acknowledged per second vs a bare subscriber")
+    ingest.add_argument("--json", action="store_true")
+    ingest.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    ingest.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    ingest.add_argument("--kiosks", type=int, default=8)
+    ingest.add_argument("--events", type=int, default=2500, help="events per kiosk")
+    ingest.set_defaults(run=_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("amqtt", "transitions", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        code: int = args.run(args)
+    except SeedError as exc:
+        print(f"seed-hub: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Hub settings: command-line flags, else SEED_HUB_* environment variables, else defaults."""
+
+import socket
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.broker_url import parse_broker_url
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "seed-hub"
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEED_HUB_", extra="forbid")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    db: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    broker: str | None = Field(default=None, description="mqtt(s)://host:port; none = embedded")
+    embedded_host: str = "127.0.0.1"
+    embedded_port: int = Field(default=1883, ge=0, le=65535,
+                               description="tried first; a free port is used if it is taken")
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_ca_file: Path | None = None
+    client_id: str = Field(default_factory=lambda: f"seed-hub-{socket.gethostname()}")
+    share_group: str | None = Field(default=None, description="ingest workers sharing one stream")
+    topic_prefix: str = "seed"
+    require_registration: bool = False
+    max_payload_bytes: int = Field(default=4096, ge=256)
+    max_clock_ahead_s: float = Field(default=300, ge=0)
+    batch_size: int = Field(default=500, ge=1)
+
+    @field_validator("broker")
+    @classmethod
+    def _valid_broker(cls, url: str | None) -> str | None:
+        if url:
+            parse_broker_url(url)
+        return url or None
+
+    @property
+    def database_url(self) -> str:
+        return self.db or f"sqlite:///{self.data_dir / 'hub.sqlite3'}"

@@ -1,0 +1,258 @@
+"""validate -> store -> acknowledge. Bad input is dead-lettered with its reason, never fatal.
+
+`Ingestor.process` handles one batch synchronously (easy to test, no threads);
+`IngestWorker` feeds it from the MQTT callback thread in batches, so one transaction and
+one ack per kiosk cover many events.
+"""
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub import store
+from protocol.errors import ProtocolError
+from protocol.messages import Ack, DeviceStatus, PressEvent, Rejection, decode_event, encode
+from protocol.messages import decode_status as decode_device_status
+from protocol.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    topic: str
+    payload: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Outbound:
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class IngestPolicy:
+    max_payload_bytes: int = 4096
+    max_clock_ahead: timedelta = timedelta(minutes=5)
+    earliest_event: datetime = datetime(2020, 1, 1, tzinfo=UTC)
+    require_registration: bool = False
+
+
+@dataclass
+class IngestStats:
+    stored: int = 0
+    duplicates: int = 0
+    statuses: int = 0
+    dead_letters: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stored": self.stored, "duplicates": self.duplicates, "statuses": self.statuses,
+                "dead_letters": dict(self.dead_letters)}
+
+
+class _Batch:
+    """What one batch of input sorts into."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, tuple[PressEvent, Inbound]] = {}
+        self.statuses: list[tuple[DeviceStatus, datetime]] = []
+        self.rejected: list[store.Rejected] = []
+        self.refusals: dict[str, list[Rejection]] = defaultdict(list)
+
+    def reject(self, message: Inbound, reason: str, detail: str) -> None:
+        self.rejected.append(store.Rejected(message.topic, reason, detail, message.payload,
+                                            message.received_at))
+
+
+class Ingestor:
+    def __init__(self, sessions: sessionmaker[Session], topics: Topics,
+                 policy: IngestPolicy | None = None) -> None:
+        self._sessions = sessions
+        self._topics = topics
+        self._policy = policy or IngestPolicy()
+        self.stats = IngestStats()
+
+    def process(self, messages: Sequence[Inbound]) -> list[Outbound]:
+        """Store one batch in one transaction; returns the acks to publish."""
+        batch = _Batch()
+        for message in messages:
+            self._triage(message, batch)
+        with self._sessions.begin() as session:
+            self._check_registration(session, batch)
+            received_at = max((m.received_at for m in messages), default=datetime.now(UTC))
+            new_ids = store.store_events(
+                session, events=[e for e, _ in batch.events.values()], received_at=received_at
+            )
+            for status, at in batch.statuses:
+                store.apply_status(session, status=status, received_at=at)
+            store.record_dead_letters(session, letters=batch.rejected)
+        self._count(batch, new_ids)
+        return self._acks(batch)
+
+    def _count(self, batch: _Batch, new_ids: set[str]) -> None:
+        self.stats.stored += len(new_ids)
+        self.stats.duplicates += len(batch.events) - len(new_ids)
+        self.stats.statuses += len(batch.statuses)
+        for letter in batch.rejected:
+            self.stats.dead_letters[letter.reason] += 1
+            log.warning("dead-lettered %s from %s: %s", letter.reason, letter.topic,
+                        letter.detail)
+
+    def _acks(self, batch: _Batch) -> list[Outbound]:
+        stored: dict[str, list[str]] = defaultdict(list)
+        for event, _ in batch.events.values():
+            stored[event.device_id].append(event.event_id)
+        return [
+            Outbound(self._topics.ack(device_id),
+                     encode(Ack(stored=stored.get(device_id, []),
+                                rejected=batch.refusals.get(device_id, []))))
+            for device_id in sorted(set(stored) | set(batch.refusals))
+        ]
+
+    def _triage(self, message: Inbound, batch: _Batch) -> None:
+        if len(message.payload) > self._policy.max_payload_bytes:
+            batch.reject(message, "oversized_payload",
+                         f"{len(message.payload)} bytes > {self._policy.max_payload_bytes}")
+            return
+        parsed = self._topics.parse(message.topic)
+        if parsed is None or parsed[1] not in ("events", "status"):
+            batch.reject(message, "unknown_topic", "not a device events or status topic")
+            return
+        device_id, kind = parsed
+        try:
+            if kind == "events":
+                self._triage_event(message, device_id, batch)
+            else:
+                self._triage_status(message, device_id, batch)
+        except ProtocolError as exc:
+            batch.reject(message, exc.reason, exc.detail)
+            event_id = _event_id_of(message.payload)
+            if kind == "events" and event_id is not None:
+                batch.refusals[device_id].append(Rejection(event_id=event_id, reason=exc.reason))
+
+    def _triage_event(self, message: Inbound, device_id: str, batch: _Batch) -> None:
+        event = decode_event(message.payload)
+        if event.device_id != device_id:
+            raise ProtocolError("device_mismatch",
+                                f"payload device {event.device_id!r} on the topic of {device_id!r}")
+        latest = message.received_at + self._policy.max_clock_ahead
+        if not self._policy.earliest_event <= event.occurred_at <= latest:
+            raise ProtocolError("impossible_timestamp",
+                                f"occurred_at {event.occurred_at.isoformat()} is before "
+                                f"{self._policy.earliest_event.date()} or after {latest:%H:%M:%S}"
+                                " UTC (is the kiosk's clock set?)")
+        batch.events.setdefault(event.event_id, (event, message))
+
+    def _triage_status(self, message: Inbound, device_id: str, batch: _Batch) -> None:
+        status = decode_device_status(message.payload)
+        if status.device_id != device_id:
+            raise ProtocolError("device_mismatch",
+                                f"payload device {status.device_id!r} on the topic of {device_id!r}")
+        batch.statuses.append((status, message.received_at))
+
+    def _check_registration(self, session: Session, batch: _Batch) -> None:
+        """Unknown kiosks are not acknowledged: they resend, and count once registered."""
+        if not self._policy.require_registration or not batch.events:
+            return
+        known = store.registered_locations(
+            session, device_ids={e.device_id for e, _ in batch.events.values()})
+        for event_id, (event, message) in list(batch.events.items()):
+            if event.device_id not in known:
+                reason, detail = "unknown_device", f"{event.device_id!r} is not registered"
+            elif known[event.device_id] != event.location_id:
+                reason = "location_mismatch"
+                detail = (f"{event.device_id!r} is registered at {known[event.device_id]!r}, "
+                          f"the event says {event.location_id!r}")
+            else:
+                continue
+            del batch.events[event_id]
+            batch.reject(message, reason, detail)
+
+
+def _event_id_of(payload: bytes) -> str | None:
+    """The event id of an invalid event, if it has a readable one, so the kiosk can drop it."""
+    try:
+        document = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    event_id = document.get("event_id") if isinstance(document, dict) else None
+    return event_id if isinstance(event_id, str) and 0 < len(event_id) <= 64 else None
+
+
+class IngestWorker:
+    """Batches messages from the MQTT thread and runs the ingestor on its own thread."""
+
+    def __init__(self, ingestor: Ingestor, publish: Callable[[Outbound], None], *,
+                 max_batch: int = 500, max_wait_s: float = 0.02, retry_s: float = 1.0) -> None:
+        self._ingestor = ingestor
+        self._publish = publish
+        self._max_batch = max_batch
+        self._max_wait_s = max_wait_s
+        self._retry_s = retry_s
+        self._inbox: queue.Queue[Inbound | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+
+    def submit(self, topic: str, payload: bytes) -> None:
+        self._inbox.put(Inbound(topic, payload, datetime.now(UTC)))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Process what has arrived, then stop."""
+        self._inbox.put(None)
+        if self._thread.is_alive():
+            self._thread.join()
+
+    @property
+    def backlog(self) -> int:
+        return self._inbox.qsize()
+
+    def _run(self) -> None:
+        running = True
+        while running:
+            batch, running = self._next_batch()
+            if batch:
+                self._process(batch)
+
+    def _next_batch(self) -> tuple[list[Inbound], bool]:
+        first = self._inbox.get()
+        if first is None:
+            return [], False
+        batch = [first]
+        deadline = time.monotonic() + self._max_wait_s
+        while len(batch) < self._max_batch:
+            try:
+                item = self._inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, False
+            batch.append(item)
+        return batch, True
+
+    def _process(self, batch: list[Inbound]) -> None:
+        for attempt in range(1, 4):
+            try:
+                acks = self._ingestor.process(batch)
+            except SQLAlchemyError as exc:
+                log.error("could not store a batch of %d (attempt %d of 3): %s",
+                          len(batch), attempt, exc)
+                time.sleep(self._retry_s * attempt)
+                continue
+            for ack in acks:
+                self._publish(ack)
+            return
+        log.error("gave up on a batch of %d; kiosks will resend what was not acknowledged",
+                  len(batch))

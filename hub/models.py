@@ -1,0 +1,124 @@
+"""SQLAlchemy 2.0 tables. Every schema change comes with an Alembic migration."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Location(Base):
+    """A touchpoint (a security lane, a washroom, a gate); scores are kept per location."""
+
+    __tablename__ = "locations"
+
+    location_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Device(Base):
+    """A kiosk, registered by a technician or first seen on the wire."""
+
+    __tablename__ = "devices"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.location_id"))
+    registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    first_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_status_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    version: Mapped[str | None] = mapped_column(String(64))
+    uptime_s: Mapped[float | None] = mapped_column(Float)
+    outbox_depth: Mapped[int | None] = mapped_column(Integer)
+    clock_offset_s: Mapped[float | None] = mapped_column(
+        Float, doc="hub receive time minus the kiosk's send time, at the last status"
+    )
+
+
+class Event(Base):
+    """One press, stored once whatever is redelivered (the kiosk-made id is the key)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_location_time", "location_id", "occurred_at"),
+        Index("ix_events_device_seq", "device_id", "seq"),
+    )
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    button: Mapped[str] = mapped_column(String(16))
+    misuse: Mapped[bool] = mapped_column(Boolean)
+
+
+class HourlyRollup(Base):
+    """Counts per button for one location, one UTC hour, misuse kept apart."""
+
+    __tablename__ = "hourly_rollups"
+
+    location_id: Mapped[str] = mapped_column(
+        ForeignKey("locations.location_id"), primary_key=True
+    )
+    bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    misuse: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    very_happy: Mapped[int] = mapped_column(Integer, default=0)
+    happy: Mapped[int] = mapped_column(Integer, default=0)
+    unhappy: Mapped[int] = mapped_column(Integer, default=0)
+    very_unhappy: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeadLetter(Base):
+    """Input the hub could not accept, kept with the reason so nothing is lost."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_reason", "reason"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    topic: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload_size: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,76 @@
+"""A private Mosquitto on a free loopback port, for benchmarks and tests (not production)."""
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from hub.broker import free_port
+from protocol.broker_url import BrokerAddress
+from protocol.errors import SeedError
+
+
+def mosquitto_binary() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()),
+        None,
+    )
+
+
+class MosquittoProcess:
+    """`with MosquittoProcess() as broker:` starts it; `stop()`/`start()` simulate an outage."""
+
+    def __init__(self, port: int | None = None) -> None:
+        binary = mosquitto_binary()
+        if binary is None:
+            raise SeedError("mosquitto is not installed (Debian: apt-get install mosquitto)")
+        self._binary = binary
+        self.port = port or free_port()
+        self.address = BrokerAddress("127.0.0.1", self.port, tls=False)
+        self._dir = Path(tempfile.mkdtemp(prefix="seed-mosquitto-"))
+        self._config = self._dir / "mosquitto.conf"
+        self._config.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence false\n"
+            "max_queued_messages 100000\n"
+            "max_inflight_messages 1000\n"
+            f"log_dest file {self._dir / 'mosquitto.log'}\n"
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.address.url
+
+    def start(self) -> None:
+        self._process = subprocess.Popen([self._binary, "-c", str(self._config)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise SeedError(f"mosquitto exited at start; see {self._dir / 'mosquitto.log'}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SeedError(f"mosquitto did not listen on port {self.port} within 10 s")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+        self._process = None
+
+    def __enter__(self) -> "MosquittoProcess":
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)

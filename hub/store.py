@@ -1,0 +1,181 @@
+"""Repository functions: keyword-only, the session first, no commits (the caller owns those)."""
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hub.models import DeadLetter, Device, Event, HourlyRollup, Location
+from protocol.errors import ConfigError
+from protocol.messages import DeviceState, DeviceStatus, PressEvent
+
+MAX_KEPT_PAYLOAD = 16_384
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Input on its way to the dead-letter table."""
+
+    topic: str
+    reason: str
+    detail: str
+    payload: bytes
+    received_at: datetime
+
+
+def _insert(session: Session, model: type[Any]) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
+    table: Table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def hour_bucket(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def add_location(session: Session, *, location_id: str, name: str, time_zone: str) -> Location:
+    """Create or update a location; the time zone must be an IANA name like Europe/Helsinki."""
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"unknown time zone {time_zone!r}; use an IANA name such as "
+                          "Europe/Helsinki") from exc
+    location = session.get(Location, location_id)
+    if location is None:
+        location = Location(location_id=location_id, created_at=datetime.now().astimezone())
+        session.add(location)
+    location.name = name
+    location.time_zone = time_zone
+    return location
+
+
+def register_device(session: Session, *, device_id: str, location_id: str) -> Device:
+    if session.get(Location, location_id) is None:
+        raise ConfigError(f"no location {location_id!r}; add it first with "
+                          f"`seed-hub locations add {location_id} --name ... --tz ...`")
+    device = session.get(Device, device_id) or Device(device_id=device_id, state="unknown")
+    device.location_id = location_id
+    device.registered = True
+    session.add(device)
+    return device
+
+
+def registered_locations(session: Session, *, device_ids: Iterable[str]) -> dict[str, str | None]:
+    """device id -> its registered location, for those of `device_ids` that are registered."""
+    rows = session.execute(
+        select(Device.device_id, Device.location_id)
+        .where(Device.device_id.in_(set(device_ids)))
+        .where(Device.registered.is_(True))
+    )
+    return {device_id: location_id for device_id, location_id in rows}
+
+
+def store_events(session: Session, *, events: Sequence[PressEvent],
+                 received_at: datetime) -> set[str]:
+    """Store events once each and fold the new ones into the rollups; returns the new ids."""
+    if not events:
+        return set()
+    _ensure_locations(session, location_ids={e.location_id for e in events})
+    _mark_seen(session, events=events, received_at=received_at)
+    rows = [
+        {
+            "event_id": e.event_id, "device_id": e.device_id, "location_id": e.location_id,
+            "seq": e.seq, "occurred_at": e.occurred_at, "received_at": received_at,
+            "button": e.button.value, "misuse": e.misuse,
+        }
+        for e in events
+    ]
+    statement = _insert(session, Event).on_conflict_do_nothing(index_elements=["event_id"])
+    new_ids = set(session.scalars(statement.returning(Event.event_id), rows))
+    _fold_into_rollups(session, events=[e for e in events if e.event_id in new_ids])
+    return new_ids
+
+
+def _ensure_locations(session: Session, *, location_ids: set[str]) -> None:
+    """A location first seen on the wire is created in UTC until a technician names it."""
+    now = datetime.now().astimezone()
+    rows = [{"location_id": i, "name": i, "time_zone": "UTC", "created_at": now}
+            for i in sorted(location_ids)]
+    session.execute(_insert(session, Location).on_conflict_do_nothing(), rows)
+
+
+def _mark_seen(session: Session, *, events: Sequence[PressEvent], received_at: datetime) -> None:
+    devices = {e.device_id: e.location_id for e in events}
+    rows = [
+        {"device_id": d, "location_id": loc, "registered": False, "state": "online",
+         "first_seen_at": received_at, "last_seen_at": received_at}
+        for d, loc in sorted(devices.items())
+    ]
+    statement = _insert(session, Device)
+    statement = statement.on_conflict_do_update(
+        index_elements=["device_id"], set_={"last_seen_at": statement.excluded.last_seen_at}
+    )
+    session.execute(statement, rows)
+
+
+def _fold_into_rollups(session: Session, *, events: Sequence[PressEvent]) -> None:
+    deltas: Counter[tuple[str, datetime, bool, str]] = Counter(
+        (e.location_id, hour_bucket(e.occurred_at), e.misuse, e.button.value) for e in events
+    )
+    buckets: dict[tuple[str, datetime, bool], dict[str, Any]] = {}
+    for (location_id, bucket_start, misuse, button), n in deltas.items():
+        row = buckets.setdefault(
+            (location_id, bucket_start, misuse),
+            {"location_id": location_id, "bucket_start": bucket_start, "misuse": misuse,
+             "very_happy": 0, "happy": 0, "unhappy": 0, "very_unhappy": 0},
+        )
+        row[button] += n
+    if not buckets:
+        return
+    statement = _insert(session, HourlyRollup)
+    table = HourlyRollup.__table__.c
+    statement = statement.on_conflict_do_update(
+        index_elements=["location_id", "bucket_start", "misuse"],
+        set_={b: table[b] + statement.excluded[b]
+              for b in ("very_happy", "happy", "unhappy", "very_unhappy")},
+    )
+    session.execute(statement, [buckets[key] for key in sorted(buckets)])
+
+
+def apply_status(session: Session, *, status: DeviceStatus, received_at: datetime) -> None:
+    device = session.get(Device, status.device_id)
+    if device is None:
+        device = Device(device_id=status.device_id, registered=False, first_seen_at=received_at)
+        session.add(device)
+    if device.location_id is None and status.location_id is not None:
+        _ensure_locations(session, location_ids={status.location_id})
+        device.location_id = status.location_id
+    device.state = status.state.value
+    device.last_status_at = received_at
+    if status.state is DeviceState.ONLINE:
+        device.last_seen_at = received_at
+        device.version = status.version
+        device.uptime_s = status.uptime_s
+        device.outbox_depth = status.outbox_depth
+        device.clock_offset_s = round((received_at - status.sent_at).total_seconds(), 3)
+
+
+def record_dead_letters(session: Session, *, letters: Sequence[Rejected]) -> None:
+    session.add_all(
+        DeadLetter(
+            received_at=letter.received_at, topic=letter.topic[:300], reason=letter.reason,
+            detail=letter.detail[:2000], payload=letter.payload[:MAX_KEPT_PAYLOAD],
+            payload_size=len(letter.payload),
+        )
+        for letter in letters
+    )
+
+
+def dead_letter_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason)
+    )
+    return {reason: count for reason, count in rows}

@@ -1,0 +1,125 @@
+"""Message schemas (JSON, versioned by the field `v`) and their decoding.
+
+Decoding is strict: every failure is a `ProtocolError` whose `reason` names the kind of
+fault, so the hub can dead-letter it and count it.
+"""
+
+import json
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from protocol.errors import ProtocolError
+
+SCHEMA_VERSION = 1
+DEVICE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+LOCATION_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+
+
+class Button(StrEnum):
+    VERY_HAPPY = "very_happy"
+    HAPPY = "happy"
+    UNHAPPY = "unhappy"
+    VERY_UNHAPPY = "very_unhappy"
+
+
+BUTTONS: tuple[Button, ...] = tuple(Button)
+
+
+class DeviceState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN.pattern.join("^$"))]
+LocationId = Annotated[str, Field(pattern=LOCATION_ID_PATTERN)]
+Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = SCHEMA_VERSION
+
+
+class PressEvent(_Message):
+    """One button press, as the kiosk recorded it."""
+
+    event_id: str = Field(min_length=1, max_length=64)
+    device_id: DeviceId
+    location_id: LocationId
+    seq: int = Field(ge=1, description="per-device sequence, strictly increasing")
+    occurred_at: Timestamp
+    button: Button
+    misuse: bool = Field(default=False, description="pressed within the response interval")
+
+
+class DeviceStatus(_Message):
+    """Retained device status: birth, heartbeat, or the last-will `offline`."""
+
+    device_id: DeviceId
+    state: DeviceState
+    sent_at: Timestamp
+    location_id: LocationId | None = None
+    version: str | None = None
+    uptime_s: float | None = Field(default=None, ge=0)
+    outbox_depth: int | None = Field(default=None, ge=0)
+
+
+class Rejection(_Message):
+    event_id: str
+    reason: str
+
+
+class Ack(_Message):
+    """The hub's word that it has stored (or for good refused) these events."""
+
+    stored: list[str] = Field(default_factory=list)
+    rejected: list[Rejection] = Field(default_factory=list)
+
+
+def encode(message: BaseModel) -> bytes:
+    return message.model_dump_json(exclude_none=True).encode()
+
+
+M = TypeVar("M", bound=_Message)
+
+
+def _decode(payload: bytes, model: type[M]) -> M:
+    try:
+        document: Any = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError("malformed_json", str(exc)) from exc
+    if not isinstance(document, dict):
+        raise ProtocolError("malformed_json", "payload is not a JSON object")
+    version = document.get("v")
+    if version != SCHEMA_VERSION:
+        raise ProtocolError("unknown_schema_version", f"v={version!r}, this hub reads v=1")
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise ProtocolError("invalid_payload", _summarise(exc)) from exc
+
+
+def _summarise(exc: ValidationError) -> str:
+    problems = [f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors()]
+    return "; ".join(problems[:5])
+
+
+def decode_event(payload: bytes) -> PressEvent:
+    return _decode(payload, PressEvent)
+
+
+def decode_status(payload: bytes) -> DeviceStatus:
+    return _decode(payload, DeviceStatus)
+
+
+def decode_ack(payload: bytes) -> Ack:
+    return _decode(payload, Ack)

@@ -1,0 +1,170 @@
+"""The MQTT seam: the only module that imports paho-mqtt, for the kiosk and the hub alike.
+
+Callers see plain callables (topic, payload); reconnecting with backoff, resubscribing,
+TLS and credentials live here. An exception raised by a caller's callback is reported
+through `threading.excepthook` (so tests fail on it and production logs it) and the
+network loop keeps running.
+"""
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from protocol.broker_url import BrokerAddress
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+def _nothing() -> None:
+    """Default for the connection callbacks."""
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+    retain: bool = True
+
+
+@dataclass(frozen=True)
+class MqttOptions:
+    address: BrokerAddress
+    client_id: str
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: int = 30
+    reconnect_min_s: float = 1
+    reconnect_max_s: float = 60
+    clean_session: bool = True
+    max_in_flight: int = 200
+    will: Will | None = None
+    subscriptions: tuple[str, ...] = field(default=())
+
+
+class MqttConnection:
+    def __init__(self, options: MqttOptions, *, on_message: MessageHandler,
+                 on_connected: Callable[[], None] = _nothing,
+                 on_disconnected: Callable[[], None] = _nothing) -> None:
+        self._options = options
+        self._on_message = on_message
+        self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
+        self._connected = threading.Event()
+        self._stopping = False
+        self._client = self._build_client(options)
+
+    def _build_client(self, options: MqttOptions) -> paho.Client:
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=options.client_id,
+            clean_session=options.clean_session,
+            protocol=paho.MQTTv311,
+        )
+        if options.username is not None:
+            client.username_pw_set(options.username, options.password)
+        if options.address.tls:
+            client.tls_set(
+                ca_certs=str(options.ca_file) if options.ca_file else None,
+                certfile=str(options.cert_file) if options.cert_file else None,
+                keyfile=str(options.key_file) if options.key_file else None,
+            )
+        if options.will is not None:
+            client.will_set(options.will.topic, options.will.payload, qos=1,
+                            retain=options.will.retain)
+        client.reconnect_delay_set(int(options.reconnect_min_s), int(options.reconnect_max_s))
+        client.max_inflight_messages_set(options.max_in_flight)
+        client.on_connect = self._handle_connect
+        client.on_disconnect = self._handle_disconnect
+        client.on_message = self._handle_message
+        return client
+
+    @property
+    def address(self) -> BrokerAddress:
+        return self._options.address
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout_s: float | None = None) -> bool:
+        return self._connected.wait(timeout_s)
+
+    def start(self) -> None:
+        """Connect in the background; keeps retrying while the broker is unreachable."""
+        address = self._options.address
+        log.info("connecting to %s as %s", address.url, self._options.client_id)
+        self._client.connect_async(address.host, address.port, self._options.keepalive_s)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> bool:
+        """Queue a message for sending; False when not connected (nothing is queued then)."""
+        if not self._connected.is_set():
+            return False
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        return info.rc == paho.MQTT_ERR_SUCCESS
+
+    def publish_and_wait(self, topic: str, payload: bytes, *, retain: bool = False,
+                         timeout_s: float = 5) -> bool:
+        """Publish at QoS 1 and wait for the broker's PUBACK."""
+        if not self._connected.is_set():
+            return False
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        try:
+            info.wait_for_publish(timeout_s)
+        except (ValueError, RuntimeError):
+            return False
+        return info.is_published()
+
+    def _handle_connect(self, client: paho.Client, _userdata: Any, _flags: Any,
+                        reason_code: Any, _properties: Any) -> None:
+        if reason_code.is_failure:
+            log.warning("broker %s refused the connection: %s", self._options.address.url,
+                        reason_code)
+            return
+        # Subscribe before announcing the connection, so no reply can race past us.
+        for topic in self._options.subscriptions:
+            client.subscribe(topic, qos=1)
+        self._connected.set()
+        log.info("connected to %s", self._options.address.url)
+        self._guarded(self._on_connected)
+
+    def _handle_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any,
+                           reason_code: Any, _properties: Any) -> None:
+        was_connected = self._connected.is_set()
+        self._connected.clear()
+        if was_connected and not self._stopping:
+            log.warning("disconnected from %s (%s); reconnecting with backoff",
+                        self._options.address.url, reason_code)
+        self._guarded(self._on_disconnected)
+
+    def _handle_message(self, _client: paho.Client, _userdata: Any,
+                        message: paho.MQTTMessage) -> None:
+        self._guarded(self._on_message, message.topic, message.payload)
+
+    @staticmethod
+    def _guarded(callback: Callable[..., None], *args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:
+            exc_type, exc, tb = sys.exc_info()
+            threading.excepthook(
+                threading.ExceptHookArgs([exc_type, exc, tb, threading.current_thread()])
+            )

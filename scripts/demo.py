@@ -1,0 +1,171 @@
+"""The one-box demo: a hub with its embedded broker and SQLite, six simulated kiosks at
+three touchpoints of an airport, live per-location scores.
+
+    make demo                    # runs until Ctrl-C
+    DEMO_SECONDS=60 make demo    # stops by itself, prints the final report, exits 0
+
+Everything lives in var/demo/ (wiped at each start). Each kiosk is a real
+`seed-kiosk run --simulate` process on gpiozero's mock pins; the hub is a real
+`seed-hub serve`. If port 1883 is taken the hub's embedded broker takes a free port and
+says which.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from edge.simulate import AIRPORT_DAY
+from hub.cli import format_table
+from hub.db import make_engine, session_factory
+from hub.reports import location_scores
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKDIR = ROOT / "var" / "demo"
+BIN = Path(sys.executable).parent
+TIME_ZONE = "Europe/Helsinki"
+PRESSES_PER_KIOSK_PER_S = 0.15  # compressed time: a one-minute demo has numbers to show
+PEAK_PER_HOUR = 90
+
+
+@dataclass(frozen=True)
+class DemoKiosk:
+    device_id: str
+    location_id: str
+    mood: tuple[float, float, float, float]
+
+
+LOCATIONS = {
+    "hel-t2-security": "Terminal 2 security check",
+    "hel-t2-washroom-b": "Terminal 2 washroom B",
+    "hel-gate-31": "Gate 31",
+}
+KIOSKS = [
+    DemoKiosk("hel-t2-sec-01", "hel-t2-security", (0.35, 0.30, 0.20, 0.15)),
+    DemoKiosk("hel-t2-sec-02", "hel-t2-security", (0.35, 0.30, 0.20, 0.15)),
+    DemoKiosk("hel-t2-sec-03", "hel-t2-security", (0.30, 0.30, 0.22, 0.18)),
+    DemoKiosk("hel-t2-wc-b-01", "hel-t2-washroom-b", (0.20, 0.25, 0.30, 0.25)),
+    DemoKiosk("hel-t2-wc-b-02", "hel-t2-washroom-b", (0.22, 0.25, 0.28, 0.25)),
+    DemoKiosk("hel-gate-31-01", "hel-gate-31", (0.55, 0.30, 0.10, 0.05)),
+]
+
+
+def _speed() -> float:
+    """Scale the daily pattern so that, whatever the hour now, kiosks press at the demo rate."""
+    hour = datetime.now(ZoneInfo(TIME_ZONE)).hour
+    return PRESSES_PER_KIOSK_PER_S * 3600 / (PEAK_PER_HOUR * AIRPORT_DAY[hour])
+
+
+def _kiosk_config(kiosk: DemoKiosk, index: int) -> Path:
+    path = WORKDIR / "kiosks" / f"{kiosk.device_id}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'device_id = "{kiosk.device_id}"\n'
+        f'location_id = "{kiosk.location_id}"\n'
+        f'data_dir = "{kiosk.device_id}"\n'
+        "heartbeat_s = 10\n"
+        "[mqtt]\nack_timeout_s = 10\n"
+        "[simulation]\n"
+        f"peak_presses_per_hour = {PEAK_PER_HOUR}\n"
+        f"mood = {list(kiosk.mood)}\n"
+        f'time_zone = "{TIME_ZONE}"\n'
+        f"seed = {index}\n"
+    )
+    return path
+
+
+def _hub_env() -> dict[str, str]:
+    return {**os.environ, "SEED_HUB_DATA_DIR": str(WORKDIR / "hub"),
+            "SEED_HUB_CLIENT_ID": "seed-hub-demo"}
+
+
+def _register_locations() -> None:
+    for location_id, name in LOCATIONS.items():
+        subprocess.run([BIN / "seed-hub", "--log-level", "WARNING", "locations", "add",
+                        location_id, "--name", name, "--tz", TIME_ZONE],
+                       env=_hub_env(), check=True, stdout=subprocess.DEVNULL)
+    for kiosk in KIOSKS:
+        subprocess.run([BIN / "seed-hub", "--log-level", "WARNING", "devices", "add",
+                        kiosk.device_id, "--location", kiosk.location_id],
+                       env=_hub_env(), check=True, stdout=subprocess.DEVNULL)
+
+
+def _start_hub() -> tuple[subprocess.Popen[str], str]:
+    log = (WORKDIR / "hub.log").open("w")
+    hub = subprocess.Popen([BIN / "seed-hub", "serve"], env=_hub_env(), text=True,
+                           stdout=subprocess.PIPE, stderr=log)
+    assert hub.stdout is not None
+    for line in hub.stdout:
+        if "ingesting from" in line:
+            return hub, line.rsplit(" ", 1)[-1].strip()
+    raise SystemExit(f"the hub did not start; see {WORKDIR / 'hub.log'}")
+
+
+def _start_kiosks(broker_url: str) -> list[subprocess.Popen[bytes]]:
+    speed = f"{_speed():.2f}"
+    processes = []
+    for index, kiosk in enumerate(KIOSKS):
+        log = (WORKDIR / f"{kiosk.device_id}.log").open("w")
+        processes.append(subprocess.Popen(
+            [BIN / "seed-kiosk", "run", "--simulate", "--config", _kiosk_config(kiosk, index),
+             "--broker", broker_url, "--speed", speed],
+            stdout=log, stderr=subprocess.STDOUT))
+    return processes
+
+
+def _report(*, as_json: bool = False) -> str:
+    engine = make_engine(f"sqlite:///{WORKDIR / 'hub' / 'hub.sqlite3'}")
+    try:
+        with session_factory(engine)() as session:
+            rows = [score.as_dict() for score in location_scores(session)]
+    finally:
+        engine.dispose()
+    return json.dumps(rows, indent=2) if as_json else format_table(rows)
+
+
+def _stop(processes: list[subprocess.Popen[bytes]] | list[subprocess.Popen[str]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout=30)
+
+
+def main() -> int:
+    seconds = float(os.environ.get("DEMO_SECONDS", "0")) or None
+    shutil.rmtree(WORKDIR, ignore_errors=True)
+    WORKDIR.mkdir(parents=True)
+    _register_locations()
+    hub, broker_url = _start_hub()
+    print(f"hub up; MQTT broker at {broker_url}; data and logs in {WORKDIR}")
+    kiosks = _start_kiosks(broker_url)
+    print(f"{len(kiosks)} simulated kiosks at {len(LOCATIONS)} locations; "
+          + (f"stopping after {seconds:.0f} s" if seconds else "Ctrl-C to stop"))
+    started = time.monotonic()
+    try:
+        while seconds is None or time.monotonic() - started < seconds:
+            time.sleep(min(5.0, seconds - (time.monotonic() - started)) if seconds else 5.0)
+            print(f"\n--- {datetime.now():%H:%M:%S}, live per-location scores ---")
+            print(_report())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop(kiosks)
+        _stop([hub])
+    final = _report(as_json=True)
+    (WORKDIR / "report.json").write_text(final + "\n")
+    print("\n=== final report (seed-hub report --json) ===")
+    print(final)
+    print(f"\n{_report()}\n(also in {WORKDIR / 'report.json'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
