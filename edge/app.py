@@ -17,21 +17,31 @@ log = logging.getLogger(__name__)
 class Kiosk:
     """panel -> recorder -> outbox -> uplink, plus the simulator when asked for."""
 
-    def __init__(self, config: KioskConfig, *, pin_factory: Any = None,
-                 simulate: bool = False) -> None:
+    def __init__(
+        self, config: KioskConfig, *, pin_factory: Any = None, simulate: bool = False
+    ) -> None:
         self.config = config
         if simulate and pin_factory is None:
             pin_factory = mock_pin_factory()
         self.outbox = Outbox(config.data_dir / "outbox.sqlite3")
-        self.uplink = Uplink(config.mqtt, device_id=config.device_id,
-                             location_id=config.location_id, outbox=self.outbox,
-                             heartbeat_s=config.heartbeat_s)
-        self.recorder = PressRecorder(device_id=config.device_id, location_id=config.location_id,
-                                      response_interval_s=config.response_interval_s,
-                                      outbox=self.outbox, on_recorded=self.uplink.wake)
+        self.uplink = Uplink(
+            config.mqtt,
+            device_id=config.device_id,
+            location_id=config.location_id,
+            outbox=self.outbox,
+            heartbeat_s=config.heartbeat_s,
+        )
+        self.recorder = PressRecorder(
+            device_id=config.device_id,
+            location_id=config.location_id,
+            response_interval_s=config.response_interval_s,
+            outbox=self.outbox,
+            on_recorded=self.uplink.wake,
+        )
         self.panel = SmileyPanel(config.panel, self.recorder.submit, pin_factory=pin_factory)
-        self.simulator = (PressSimulator(config.simulation, self.panel.button_pins())
-                          if simulate else None)
+        self.simulator = (
+            PressSimulator(config.simulation, self.panel.button_pins()) if simulate else None
+        )
         self._stopped = threading.Event()
 
     def start(self) -> None:
@@ -39,8 +49,12 @@ class Kiosk:
         self.uplink.start()
         if self.simulator:
             self.simulator.start()
-        log.info("kiosk %s at %s started (outbox holds %d events)", self.config.device_id,
-                 self.config.location_id, self.outbox.depth())
+        log.info(
+            "kiosk %s at %s started (outbox holds %d events)",
+            self.config.device_id,
+            self.config.location_id,
+            self.outbox.depth(),
+        )
 
     def stop(self) -> None:
         if self._stopped.is_set():
@@ -52,6 +66,9 @@ class Kiosk:
         self.recorder.stop()
         self.uplink.drain(timeout_s=self.config.mqtt.drain_on_stop_s)
         self.uplink.stop()
-        log.info("kiosk %s stopped; %d events wait in the outbox", self.config.device_id,
-                 self.outbox.depth())
+        log.info(
+            "kiosk %s stopped; %d events wait in the outbox",
+            self.config.device_id,
+            self.outbox.depth(),
+        )
         self.outbox.close()

@@ -20,8 +20,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the kiosk until stopped (SIGINT/SIGTERM)")
     run.add_argument("--config", type=Path, required=True, help="the kiosk's TOML file")
-    run.add_argument("--simulate", action="store_true",
-                     help="no Pi: gpiozero mock pins, presses from a realistic daily pattern")
+    run.add_argument(
+        "--simulate",
+        action="store_true",
+        help="no Pi: gpiozero mock pins, presses from a realistic daily pattern",
+    )
     run.add_argument("--broker", metavar="URL", help="override mqtt.url, e.g. mqtt://hub:1883")
     run.add_argument("--speed", type=float, help="override simulation.speed (press rate x)")
     run.add_argument("--duration", type=float, metavar="S", help="stop by itself after S s")
@@ -58,8 +61,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=getattr(args, "log_level", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(args, "log_level", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         if args.command == "check-config":
             print(load_config(args.config).model_dump_json(indent=2))

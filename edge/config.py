@@ -3,6 +3,7 @@
 import tomllib
 from pathlib import Path
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -17,6 +18,7 @@ from pydantic import (
 from protocol.broker_url import parse_broker_url
 from protocol.errors import ConfigError
 from protocol.messages import BUTTONS, DEVICE_ID_PATTERN, LOCATION_ID_PATTERN, Button
+from protocol.secrets import refuse_placeholder
 
 
 class _Strict(BaseModel):
@@ -45,6 +47,12 @@ class PanelConfig(_Strict):
     bounce_ms: int = Field(default=40, ge=0, le=1000)
     thanks_s: float = Field(default=1.5, gt=0, le=30, description="how long a pressed LED glows")
 
+    @field_validator("leds", mode="before")
+    @classmethod
+    def _false_means_no_leds(cls, leds: object) -> object:
+        """TOML has no null: `leds = false` is a panel without LEDs."""
+        return None if leds is False else leds
+
     @model_validator(mode="after")
     def _pins_distinct(self) -> Self:
         pins = self.buttons.all() + (self.leds.all() if self.leds else [])
@@ -72,8 +80,17 @@ class MqttConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _valid_url(cls, url: str) -> str:
-        parse_broker_url(url)
+        try:
+            parse_broker_url(url)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
         return url
+
+    @field_validator("password")
+    @classmethod
+    def _real_password(cls, password: SecretStr | None) -> SecretStr | None:
+        refuse_placeholder("mqtt.password", password.get_secret_value() if password else None)
+        return password
 
 
 class SimulationConfig(_Strict):
@@ -88,6 +105,15 @@ class SimulationConfig(_Strict):
     misuse_share: float = Field(default=0.03, ge=0, le=1, description="share of hammered bursts")
     time_zone: str = "UTC"
     seed: int | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {zone!r}; use an IANA name") from exc
+        return zone
 
 
 class KioskConfig(_Strict):
@@ -107,6 +133,10 @@ def load_config(path: Path) -> KioskConfig:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     try:

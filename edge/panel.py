@@ -30,11 +30,18 @@ def mock_pin_factory() -> Any:
 class SmileyKey(CompositeDevice):  # type: ignore[misc]
     """One smiley: a push button (wired to ground, internal pull-up) and its thank-you LED."""
 
-    def __init__(self, button_pin: int, led_pin: int | None, *, bounce_s: float | None,
-                 pin_factory: Any = None) -> None:
+    def __init__(
+        self,
+        button_pin: int,
+        led_pin: int | None,
+        *,
+        bounce_s: float | None,
+        pin_factory: Any = None,
+    ) -> None:
         devices: dict[str, Any] = {
-            "button": GpioButton(button_pin, pull_up=True, bounce_time=bounce_s,
-                                 pin_factory=pin_factory),
+            "button": GpioButton(
+                button_pin, pull_up=True, bounce_time=bounce_s, pin_factory=pin_factory
+            ),
         }
         if led_pin is not None:
             devices["led"] = LED(led_pin, pin_factory=pin_factory)
@@ -48,8 +55,9 @@ class SmileyPanel(CompositeDevice):  # type: ignore[misc]
     here in software, because some drivers (and the mock pins) do not.
     """
 
-    def __init__(self, config: PanelConfig, on_press: PressHandler, *,
-                 pin_factory: Any = None) -> None:
+    def __init__(
+        self, config: PanelConfig, on_press: PressHandler, *, pin_factory: Any = None
+    ) -> None:
         keys = {
             button.value: SmileyKey(
                 config.buttons.pin(button),

@@ -41,8 +41,15 @@ class MisuseWindow:
 
 
 class PressRecorder:
-    def __init__(self, *, device_id: str, location_id: str, response_interval_s: float,
-                 outbox: Outbox, on_recorded: Callable[[PressEvent], None]) -> None:
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        location_id: str,
+        response_interval_s: float,
+        outbox: Outbox,
+        on_recorded: Callable[[PressEvent], None],
+    ) -> None:
         self._device_id = device_id
         self._location_id = location_id
         self._outbox = outbox
@@ -82,6 +89,7 @@ class PressRecorder:
         )
         self._outbox.append(event)
         self._next_seq += 1
-        log.info("press %s seq=%d%s", event.button.value, event.seq,
-                 " (misuse)" if event.misuse else "")
+        log.info(
+            "press %s seq=%d%s", event.button.value, event.seq, " (misuse)" if event.misuse else ""
+        )
         return event

@@ -20,16 +20,43 @@ log = logging.getLogger(__name__)
 
 # Relative press rate for each local hour 00..23 (1.0 = the day's peak).
 AIRPORT_DAY: tuple[float, ...] = (
-    0.03, 0.02, 0.02, 0.03, 0.10, 0.45, 0.85, 1.00, 0.95, 0.75, 0.60, 0.55,
-    0.60, 0.55, 0.55, 0.65, 0.80, 0.90, 0.85, 0.70, 0.50, 0.35, 0.20, 0.08,
+    0.03,
+    0.02,
+    0.02,
+    0.03,
+    0.10,
+    0.45,
+    0.85,
+    1.00,
+    0.95,
+    0.75,
+    0.60,
+    0.55,
+    0.60,
+    0.55,
+    0.55,
+    0.65,
+    0.80,
+    0.90,
+    0.85,
+    0.70,
+    0.50,
+    0.35,
+    0.20,
+    0.08,
 )
 
 
 class PressSimulator:
     """Runs on its own thread; `pins` maps each button to a gpiozero MockPin."""
 
-    def __init__(self, config: SimulationConfig, pins: dict[Button, Any],
-                 *, day: tuple[float, ...] = AIRPORT_DAY) -> None:
+    def __init__(
+        self,
+        config: SimulationConfig,
+        pins: dict[Button, Any],
+        *,
+        day: tuple[float, ...] = AIRPORT_DAY,
+    ) -> None:
         self._config = config
         self._pins = pins
         self._day = day

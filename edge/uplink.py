@@ -23,8 +23,15 @@ log = logging.getLogger(__name__)
 
 
 class Uplink:
-    def __init__(self, config: MqttConfig, *, device_id: str, location_id: str, outbox: Outbox,
-                 heartbeat_s: float) -> None:
+    def __init__(
+        self,
+        config: MqttConfig,
+        *,
+        device_id: str,
+        location_id: str,
+        outbox: Outbox,
+        heartbeat_s: float,
+    ) -> None:
         self._config = config
         self._device_id = device_id
         self._location_id = location_id
@@ -52,7 +59,9 @@ class Uplink:
                 reconnect_min_s=config.reconnect_min_s,
                 reconnect_max_s=config.reconnect_max_s,
                 max_in_flight=config.max_in_flight,
-                will=Will(self._topics.status(device_id), encode(self._status(DeviceState.OFFLINE))),
+                will=Will(
+                    self._topics.status(device_id), encode(self._status(DeviceState.OFFLINE))
+                ),
                 subscriptions=(self._topics.ack(device_id),),
             ),
             on_message=self._handle_ack,
@@ -89,8 +98,10 @@ class Uplink:
         if self._thread.is_alive():
             self._thread.join()
         self._connection.publish_and_wait(
-            self._topics.status(self._device_id), encode(self._status(DeviceState.OFFLINE)),
-            retain=True, timeout_s=2,
+            self._topics.status(self._device_id),
+            encode(self._status(DeviceState.OFFLINE)),
+            retain=True,
+            timeout_s=2,
         )
         self._connection.stop()
 
@@ -119,8 +130,11 @@ class Uplink:
             log.error("ignored an unreadable ack on %s: %s", topic, exc)
             return
         for rejection in ack.rejected:
-            log.error("hub refused event %s for good: %s (kept in its dead letters)",
-                      rejection.event_id, rejection.reason)
+            log.error(
+                "hub refused event %s for good: %s (kept in its dead letters)",
+                rejection.event_id,
+                rejection.reason,
+            )
         done = ack.stored + [r.event_id for r in ack.rejected]
         self._outbox.remove(done)
         with self._lock:
@@ -142,15 +156,21 @@ class Uplink:
         now = time.monotonic()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self._heartbeat_s
-            self._connection.publish(self._topics.status(self._device_id),
-                                     encode(self._status(DeviceState.ONLINE)), retain=True)
+            self._connection.publish(
+                self._topics.status(self._device_id),
+                encode(self._status(DeviceState.ONLINE)),
+                retain=True,
+            )
 
     def _resend_if_ack_overdue(self) -> None:
         deadline = time.monotonic() - self._config.ack_timeout_s
         with self._lock:
             if any(sent < deadline for sent in self._in_flight.values()):
-                log.warning("hub left %d events unacknowledged for %.0f s; resending",
-                            len(self._in_flight), self._config.ack_timeout_s)
+                log.warning(
+                    "hub left %d events unacknowledged for %.0f s; resending",
+                    len(self._in_flight),
+                    self._config.ack_timeout_s,
+                )
                 self._restart_sending()
 
     def _restart_sending(self) -> None:

@@ -6,7 +6,7 @@ import threading
 from hub.broker import EmbeddedBroker
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
-from hub.ingest import IngestPolicy, Ingestor, IngestWorker, Outbound
+from hub.ingest import Ingestor, IngestPolicy, IngestWorker, Outbound
 from protocol.broker_url import BrokerAddress, parse_broker_url
 from protocol.mqtt import MqttConnection, MqttOptions
 from protocol.topics import Topics
@@ -20,10 +20,14 @@ class Hub:
         self.topics = Topics(settings.topic_prefix)
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
-        self.ingestor = Ingestor(self.sessions, self.topics, IngestPolicy(
-            max_payload_bytes=settings.max_payload_bytes,
-            require_registration=settings.require_registration,
-        ))
+        self.ingestor = Ingestor(
+            self.sessions,
+            self.topics,
+            IngestPolicy(
+                max_payload_bytes=settings.max_payload_bytes,
+                require_registration=settings.require_registration,
+            ),
+        )
         self.worker = IngestWorker(self.ingestor, self._publish, max_batch=settings.batch_size)
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttConnection | None = None
@@ -34,18 +38,21 @@ class Hub:
         migrate(self.engine)
         address = self._init_broker()
         self.worker.start()
-        self.connection = MqttConnection(self._mqtt_options(address),
-                                         on_message=self.worker.submit)
+        self.connection = MqttConnection(self._mqtt_options(address), on_message=self.worker.submit)
         self.connection.start()
-        log.info("hub ingesting from %s into %s", address.url,
-                 self.engine.url.render_as_string(hide_password=True))
+        log.info(
+            "hub ingesting from %s into %s",
+            address.url,
+            self.engine.url.render_as_string(hide_password=True),
+        )
         return address
 
     def _init_broker(self) -> BrokerAddress:
         if self.settings.broker:
             return parse_broker_url(self.settings.broker)
-        self.embedded_broker = EmbeddedBroker(self.settings.embedded_host,
-                                              self.settings.embedded_port)
+        self.embedded_broker = EmbeddedBroker(
+            self.settings.embedded_host, self.settings.embedded_port
+        )
         return self.embedded_broker.start()
 
     def _mqtt_options(self, address: BrokerAddress) -> MqttOptions:
@@ -59,8 +66,10 @@ class Hub:
             ca_file=self.settings.mqtt_ca_file,
             clean_session=False,
             max_in_flight=1000,
-            subscriptions=(share + self.topics.every_device("events"),
-                           share + self.topics.every_device("status")),
+            subscriptions=(
+                share + self.topics.every_device("events"),
+                share + self.topics.every_device("status"),
+            ),
         )
 
     def _publish(self, message: Outbound) -> None:

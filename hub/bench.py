@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+import paho.mqtt.client as paho  # the baseline is bare paho on purpose, not our seam
+from paho.mqtt.enums import CallbackAPIVersion
 
+from hub import store
 from hub.db import make_engine, scratch_postgres_database, session_factory
-from hub.models import Event, HourlyRollup
 from hub.mosquitto import MosquittoProcess
 from protocol.broker_url import BrokerAddress, parse_broker_url
 from protocol.errors import SeedError
@@ -57,15 +58,24 @@ class BenchKiosk:
         self._expected = events
         self._lock = threading.Lock()
         self.connection = MqttConnection(
-            MqttOptions(address=address, client_id=self.device_id, max_in_flight=1000,
-                        subscriptions=(self.topics.ack(self.device_id),)),
+            MqttOptions(
+                address=address,
+                client_id=self.device_id,
+                max_in_flight=1000,
+                subscriptions=(self.topics.ack(self.device_id),),
+            ),
             on_message=self._on_ack,
         )
 
     def _event(self, seq: int) -> PressEvent:
-        return PressEvent(event_id=str(uuid7()), device_id=self.device_id,
-                          location_id=f"bench-loc-{int(self.device_id[-3:]) % 4}", seq=seq,
-                          occurred_at=datetime.now(UTC), button=BUTTONS[seq % 4])
+        return PressEvent(
+            event_id=str(uuid7()),
+            device_id=self.device_id,
+            location_id=f"bench-loc-{int(self.device_id[-3:]) % 4}",
+            seq=seq,
+            occurred_at=datetime.now(UTC),
+            button=BUTTONS[seq % 4],
+        )
 
     def _on_ack(self, _topic: str, payload: bytes) -> None:
         ack = decode_ack(payload)
@@ -84,9 +94,6 @@ class BenchKiosk:
 
 def raw_subscriber(url: str, expected: int, timeout_s: float) -> None:
     """Count events as a bare paho client receives them; print JSON. Run as its own process."""
-    import paho.mqtt.client as paho  # the baseline is bare paho on purpose, not our seam
-    from paho.mqtt.enums import CallbackAPIVersion
-
     address = parse_broker_url(url)
     times: list[float] = []
     done = threading.Event()
@@ -104,8 +111,7 @@ def raw_subscriber(url: str, expected: int, timeout_s: float) -> None:
     print("ready", flush=True)
     done.wait(timeout_s)
     client.loop_stop()
-    print(json.dumps({"received": len(times), "last_at": times[-1] if times else None}),
-          flush=True)
+    print(json.dumps({"received": len(times), "last_at": times[-1] if times else None}), flush=True)
 
 
 @contextmanager
@@ -132,16 +138,36 @@ def run_ingest_bench(plan: BenchPlan) -> dict[str, Any]:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seed-bench-")))
         broker = stack.enter_context(MosquittoProcess())
         db_url = stack.enter_context(_database(plan, workdir))
-        env = {**os.environ, "SEED_HUB_TOPIC_PREFIX": PREFIX, "SEED_HUB_DATA_DIR": str(workdir),
-               "SEED_HUB_CLIENT_ID": "bench-hub"}
-        hub = _start([sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "serve",
-                      "--broker", broker.url, "--db", db_url], env, "ingesting")
+        env = {
+            **os.environ,
+            "SEED_HUB_TOPIC_PREFIX": PREFIX,
+            "SEED_HUB_DATA_DIR": str(workdir),
+            "SEED_HUB_CLIENT_ID": "bench-hub",
+        }
+        hub = _start(
+            [
+                sys.executable,
+                "-m",
+                "hub.cli",
+                "--log-level",
+                "WARNING",
+                "serve",
+                "--broker",
+                broker.url,
+                "--db",
+                db_url,
+            ],
+            env,
+            "ingesting",
+        )
         stack.callback(_terminate, hub)
-        raw = _start([sys.executable, "-m", "hub.bench", broker.url, str(total),
-                      str(plan.timeout_s)], env, "ready")
+        raw = _start(
+            [sys.executable, "-m", "hub.bench", broker.url, str(total), str(plan.timeout_s)],
+            env,
+            "ready",
+        )
         stack.callback(_terminate, raw)
-        kiosks = [BenchKiosk(i, broker.address, plan.events_per_kiosk)
-                  for i in range(plan.kiosks)]
+        kiosks = [BenchKiosk(i, broker.address, plan.events_per_kiosk) for i in range(plan.kiosks)]
         for kiosk in kiosks:
             kiosk.connection.start()
             if not kiosk.connection.wait_connected(10):
@@ -188,13 +214,9 @@ def _count_stored(db_url: str) -> tuple[int, int]:
     engine = make_engine(db_url)
     try:
         with session_factory(engine)() as session:
-            stored = session.scalar(select(func.count()).select_from(Event)) or 0
-            counted = session.scalar(select(func.sum(
-                HourlyRollup.very_happy + HourlyRollup.happy + HourlyRollup.unhappy
-                + HourlyRollup.very_unhappy))) or 0
+            return store.stored_event_count(session), store.rollup_press_count(session)
     finally:
         engine.dispose()
-    return int(stored), int(counted)
 
 
 def _terminate(process: subprocess.Popen[str]) -> None:

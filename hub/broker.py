@@ -39,8 +39,11 @@ class EmbeddedBroker:
         else:
             port = free_port(host)
             if preferred_port:
-                log.warning("port %d is taken (another broker?); the embedded broker uses %d",
-                            preferred_port, port)
+                log.warning(
+                    "port %d is taken (another broker?); the embedded broker uses %d",
+                    preferred_port,
+                    port,
+                )
         self.address = BrokerAddress(host=host, port=port, tls=False)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -52,8 +55,9 @@ class EmbeddedBroker:
         self._thread.start()
         self._ready.wait(timeout=30)
         if self._failure is not None or not self._ready.is_set():
-            raise SeedError(f"embedded broker failed to start on {self.address.url}: "
-                            f"{self._failure}")
+            raise SeedError(
+                f"embedded broker failed to start on {self.address.url}: {self._failure}"
+            )
         log.info("embedded MQTT broker listening on %s", self.address.url)
         return self.address
 
@@ -64,14 +68,16 @@ class EmbeddedBroker:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        from amqtt.broker import Broker
+        from amqtt.broker import Broker  # noqa: PLC0415 (heavy; only the embedded case needs it)
 
         asyncio.set_event_loop(self._loop)
         config = {
-            "listeners": {"default": {"type": "tcp",
-                                      "bind": f"{self.address.host}:{self.address.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                        {"allow_anonymous": True}},
+            "listeners": {
+                "default": {"type": "tcp", "bind": f"{self.address.host}:{self.address.port}"}
+            },
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
         }
 
         async def start() -> None:

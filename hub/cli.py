@@ -14,9 +14,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from hub import __version__
+from hub.app import Hub
+from hub.bench import BenchPlan, run_ingest_bench
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.models import Device, Location
+from hub.reports import location_scores
+from hub.store import add_location, dead_letter_counts, register_device
 from protocol.errors import ConfigError, SeedError
 
 
@@ -30,9 +34,14 @@ def _aware(text: str) -> datetime:
 
 
 def _settings(args: argparse.Namespace) -> HubSettings:
-    overrides = {key: value for key, value in (("db", getattr(args, "db", None)),
-                                                ("broker", getattr(args, "broker", None)))
-                 if value}
+    overrides = {
+        key: value
+        for key, value in (
+            ("db", getattr(args, "db", None)),
+            ("broker", getattr(args, "broker", None)),
+        )
+        if value
+    }
     try:
         return HubSettings(**overrides)
     except ValidationError as exc:
@@ -41,8 +50,6 @@ def _settings(args: argparse.Namespace) -> HubSettings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from hub.app import Hub
-
     hub = Hub(_settings(args))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -57,13 +64,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from hub.reports import location_scores
-
     engine = make_engine(_settings(args).database_url)
     migrate(engine)
     with session_factory(engine)() as session:
-        scores = location_scores(session, since=args.since, until=args.until,
-                                 include_misuse=args.include_misuse)
+        scores = location_scores(
+            session, since=args.since, until=args.until, include_misuse=args.include_misuse
+        )
     rows = [score.as_dict() for score in scores]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -82,8 +88,10 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         else:
             low, high = row["positive_ci"]
             positive = f"{row['positive_share']:.0%} ({low:.0%}-{high:.0%})"
-        lines.append(f"{row['location']:<28} {row['responses']:>6} {index:>6} {positive:>24} "
-                     f"{row['misuse']:>7}")
+        lines.append(
+            f"{row['location']:<28} {row['responses']:>6} {index:>6} {positive:>24} "
+            f"{row['misuse']:>7}"
+        )
     return "\n".join(lines)
 
 
@@ -99,10 +107,9 @@ def _with_session(action: Callable[[Any, argparse.Namespace], None]) -> Callable
 
 
 def _locations_add(session: Any, args: argparse.Namespace) -> None:
-    from hub.store import add_location
-
-    add_location(session, location_id=args.location_id, name=args.name or args.location_id,
-                 time_zone=args.tz)
+    add_location(
+        session, location_id=args.location_id, name=args.name or args.location_id, time_zone=args.tz
+    )
     print(f"location {args.location_id} ({args.tz}) saved")
 
 
@@ -112,8 +119,6 @@ def _locations_list(session: Any, _args: argparse.Namespace) -> None:
 
 
 def _devices_add(session: Any, args: argparse.Namespace) -> None:
-    from hub.store import register_device
-
     register_device(session, device_id=args.device_id, location_id=args.location)
     print(f"device {args.device_id} registered at {args.location}")
 
@@ -121,22 +126,26 @@ def _devices_add(session: Any, args: argparse.Namespace) -> None:
 def _devices_list(session: Any, _args: argparse.Namespace) -> None:
     for d in session.scalars(select(Device).order_by(Device.device_id)):
         seen = d.last_seen_at.isoformat(timespec="seconds") if d.last_seen_at else "never"
-        print(f"{d.device_id:<24} {d.location_id or '-':<24} {d.state:<8} last seen {seen} "
-              f"outbox {d.outbox_depth if d.outbox_depth is not None else '-'} "
-              f"{'registered' if d.registered else 'unregistered'}")
+        print(
+            f"{d.device_id:<24} {d.location_id or '-':<24} {d.state:<8} last seen {seen} "
+            f"outbox {d.outbox_depth if d.outbox_depth is not None else '-'} "
+            f"{'registered' if d.registered else 'unregistered'}"
+        )
 
 
 def _dead_letters(session: Any, _args: argparse.Namespace) -> None:
-    from hub.store import dead_letter_counts
-
     print(json.dumps(dead_letter_counts(session), indent=2, sort_keys=True))
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from hub.bench import BenchPlan, run_ingest_bench
-
-    result = run_ingest_bench(BenchPlan(kiosks=args.kiosks, events_per_kiosk=args.events,
-                                        backend=args.backend, postgres_url=args.postgres_url))
+    result = run_ingest_bench(
+        BenchPlan(
+            kiosks=args.kiosks,
+            events_per_kiosk=args.events,
+            backend=args.backend,
+            postgres_url=args.postgres_url,
+        )
+    )
     print(json.dumps(result, indent=2) if args.json else result)
     return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
 
@@ -150,8 +159,11 @@ def _parser() -> argparse.ArgumentParser:
     db_help = "SQLAlchemy URL (default: $SEED_HUB_DB, else SQLite in the data folder)"
     serve = commands.add_parser("serve", help="ingest events until stopped (SIGINT/SIGTERM)")
     serve.add_argument("--db", help=db_help)
-    serve.add_argument("--broker", metavar="URL",
-                       help="mqtt://host:port of Mosquitto; default: start an embedded broker")
+    serve.add_argument(
+        "--broker",
+        metavar="URL",
+        help="mqtt://host:port of Mosquitto; default: start an embedded broker",
+    )
     serve.add_argument("--duration", type=float, metavar="S", help="stop by itself after S s")
     serve.set_defaults(run=_serve)
 
@@ -160,8 +172,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true", help="JSON instead of a table")
     report.add_argument("--since", type=_aware, help="ISO 8601, inclusive")
     report.add_argument("--until", type=_aware, help="ISO 8601, exclusive")
-    report.add_argument("--include-misuse", action="store_true",
-                        help="count presses flagged as misuse too")
+    report.add_argument(
+        "--include-misuse", action="store_true", help="count presses flagged as misuse too"
+    )
     report.set_defaults(run=_report)
 
     locations = commands.add_parser("locations", help="touchpoints and their time zones")
@@ -194,7 +207,8 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="benchmarks that print JSON")
     bench_commands = bench.add_subparsers(dest="benchmark", required=True)
     ingest = bench_commands.add_parser(
-        "ingest", help="events stored and acknowledged per second vs a bare subscriber")
+        "ingest", help="events stored and acknowledged per second vs a bare subscriber"
+    )
     ingest.add_argument("--json", action="store_true")
     ingest.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     ingest.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
@@ -206,8 +220,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("amqtt", "transitions", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.broker_url import parse_broker_url
+from protocol.secrets import refuse_placeholder
 
 
 def _default_data_dir() -> Path:
@@ -20,8 +21,9 @@ class HubSettings(BaseSettings):
     db: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
     broker: str | None = Field(default=None, description="mqtt(s)://host:port; none = embedded")
     embedded_host: str = "127.0.0.1"
-    embedded_port: int = Field(default=1883, ge=0, le=65535,
-                               description="tried first; a free port is used if it is taken")
+    embedded_port: int = Field(
+        default=1883, ge=0, le=65535, description="tried first; a free port is used if it is taken"
+    )
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
     mqtt_ca_file: Path | None = None
@@ -39,6 +41,14 @@ class HubSettings(BaseSettings):
         if url:
             parse_broker_url(url)
         return url or None
+
+    @field_validator("mqtt_password")
+    @classmethod
+    def _real_password(cls, password: SecretStr | None) -> SecretStr | None:
+        refuse_placeholder(
+            "SEED_HUB_MQTT_PASSWORD", password.get_secret_value() if password else None
+        )
+        return password
 
     @property
     def database_url(self) -> str:

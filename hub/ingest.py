@@ -57,8 +57,12 @@ class IngestStats:
     dead_letters: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"stored": self.stored, "duplicates": self.duplicates, "statuses": self.statuses,
-                "dead_letters": dict(self.dead_letters)}
+        return {
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "statuses": self.statuses,
+            "dead_letters": dict(self.dead_letters),
+        }
 
 
 class _Batch:
@@ -66,18 +70,21 @@ class _Batch:
 
     def __init__(self) -> None:
         self.events: dict[str, tuple[PressEvent, Inbound]] = {}
+        self.repeats = 0  # deliveries of an event already in this batch
         self.statuses: list[tuple[DeviceStatus, datetime]] = []
         self.rejected: list[store.Rejected] = []
         self.refusals: dict[str, list[Rejection]] = defaultdict(list)
 
     def reject(self, message: Inbound, reason: str, detail: str) -> None:
-        self.rejected.append(store.Rejected(message.topic, reason, detail, message.payload,
-                                            message.received_at))
+        self.rejected.append(
+            store.Rejected(message.topic, reason, detail, message.payload, message.received_at)
+        )
 
 
 class Ingestor:
-    def __init__(self, sessions: sessionmaker[Session], topics: Topics,
-                 policy: IngestPolicy | None = None) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], topics: Topics, policy: IngestPolicy | None = None
+    ) -> None:
         self._sessions = sessions
         self._topics = topics
         self._policy = policy or IngestPolicy()
@@ -102,28 +109,35 @@ class Ingestor:
 
     def _count(self, batch: _Batch, new_ids: set[str]) -> None:
         self.stats.stored += len(new_ids)
-        self.stats.duplicates += len(batch.events) - len(new_ids)
+        self.stats.duplicates += batch.repeats + len(batch.events) - len(new_ids)
         self.stats.statuses += len(batch.statuses)
         for letter in batch.rejected:
             self.stats.dead_letters[letter.reason] += 1
-            log.warning("dead-lettered %s from %s: %s", letter.reason, letter.topic,
-                        letter.detail)
+            log.warning("dead-lettered %s from %s: %s", letter.reason, letter.topic, letter.detail)
 
     def _acks(self, batch: _Batch) -> list[Outbound]:
         stored: dict[str, list[str]] = defaultdict(list)
         for event, _ in batch.events.values():
             stored[event.device_id].append(event.event_id)
         return [
-            Outbound(self._topics.ack(device_id),
-                     encode(Ack(stored=stored.get(device_id, []),
-                                rejected=batch.refusals.get(device_id, []))))
+            Outbound(
+                self._topics.ack(device_id),
+                encode(
+                    Ack(
+                        stored=stored.get(device_id, []), rejected=batch.refusals.get(device_id, [])
+                    )
+                ),
+            )
             for device_id in sorted(set(stored) | set(batch.refusals))
         ]
 
     def _triage(self, message: Inbound, batch: _Batch) -> None:
         if len(message.payload) > self._policy.max_payload_bytes:
-            batch.reject(message, "oversized_payload",
-                         f"{len(message.payload)} bytes > {self._policy.max_payload_bytes}")
+            batch.reject(
+                message,
+                "oversized_payload",
+                f"{len(message.payload)} bytes > {self._policy.max_payload_bytes}",
+            )
             return
         parsed = self._topics.parse(message.topic)
         if parsed is None or parsed[1] not in ("events", "status"):
@@ -144,21 +158,30 @@ class Ingestor:
     def _triage_event(self, message: Inbound, device_id: str, batch: _Batch) -> None:
         event = decode_event(message.payload)
         if event.device_id != device_id:
-            raise ProtocolError("device_mismatch",
-                                f"payload device {event.device_id!r} on the topic of {device_id!r}")
+            raise ProtocolError(
+                "device_mismatch",
+                f"payload device {event.device_id!r} on the topic of {device_id!r}",
+            )
         latest = message.received_at + self._policy.max_clock_ahead
         if not self._policy.earliest_event <= event.occurred_at <= latest:
-            raise ProtocolError("impossible_timestamp",
-                                f"occurred_at {event.occurred_at.isoformat()} is before "
-                                f"{self._policy.earliest_event.date()} or after {latest:%H:%M:%S}"
-                                " UTC (is the kiosk's clock set?)")
-        batch.events.setdefault(event.event_id, (event, message))
+            raise ProtocolError(
+                "impossible_timestamp",
+                f"occurred_at {event.occurred_at.isoformat()} is before "
+                f"{self._policy.earliest_event.date()} or after {latest:%H:%M:%S}"
+                " UTC (is the kiosk's clock set?)",
+            )
+        if event.event_id in batch.events:
+            batch.repeats += 1
+        else:
+            batch.events[event.event_id] = (event, message)
 
     def _triage_status(self, message: Inbound, device_id: str, batch: _Batch) -> None:
         status = decode_device_status(message.payload)
         if status.device_id != device_id:
-            raise ProtocolError("device_mismatch",
-                                f"payload device {status.device_id!r} on the topic of {device_id!r}")
+            raise ProtocolError(
+                "device_mismatch",
+                f"payload device {status.device_id!r} on the topic of {device_id!r}",
+            )
         batch.statuses.append((status, message.received_at))
 
     def _check_registration(self, session: Session, batch: _Batch) -> None:
@@ -166,14 +189,17 @@ class Ingestor:
         if not self._policy.require_registration or not batch.events:
             return
         known = store.registered_locations(
-            session, device_ids={e.device_id for e, _ in batch.events.values()})
+            session, device_ids={e.device_id for e, _ in batch.events.values()}
+        )
         for event_id, (event, message) in list(batch.events.items()):
             if event.device_id not in known:
                 reason, detail = "unknown_device", f"{event.device_id!r} is not registered"
             elif known[event.device_id] != event.location_id:
                 reason = "location_mismatch"
-                detail = (f"{event.device_id!r} is registered at {known[event.device_id]!r}, "
-                          f"the event says {event.location_id!r}")
+                detail = (
+                    f"{event.device_id!r} is registered at {known[event.device_id]!r}, "
+                    f"the event says {event.location_id!r}"
+                )
             else:
                 continue
             del batch.events[event_id]
@@ -193,8 +219,15 @@ def _event_id_of(payload: bytes) -> str | None:
 class IngestWorker:
     """Batches messages from the MQTT thread and runs the ingestor on its own thread."""
 
-    def __init__(self, ingestor: Ingestor, publish: Callable[[Outbound], None], *,
-                 max_batch: int = 500, max_wait_s: float = 0.02, retry_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        publish: Callable[[Outbound], None],
+        *,
+        max_batch: int = 500,
+        max_wait_s: float = 0.02,
+        retry_s: float = 1.0,
+    ) -> None:
         self._ingestor = ingestor
         self._publish = publish
         self._max_batch = max_batch
@@ -247,12 +280,14 @@ class IngestWorker:
             try:
                 acks = self._ingestor.process(batch)
             except SQLAlchemyError as exc:
-                log.error("could not store a batch of %d (attempt %d of 3): %s",
-                          len(batch), attempt, exc)
+                log.error(
+                    "could not store a batch of %d (attempt %d of 3): %s", len(batch), attempt, exc
+                )
                 time.sleep(self._retry_s * attempt)
                 continue
             for ack in acks:
                 self._publish(ack)
             return
-        log.error("gave up on a batch of %d; kiosks will resend what was not acknowledged",
-                  len(batch))
+        log.error(
+            "gave up on a batch of %d; kiosks will resend what was not acknowledged", len(batch)
+        )

@@ -98,9 +98,7 @@ class HourlyRollup(Base):
 
     __tablename__ = "hourly_rollups"
 
-    location_id: Mapped[str] = mapped_column(
-        ForeignKey("locations.location_id"), primary_key=True
-    )
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     misuse: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     very_happy: Mapped[int] = mapped_column(Integer, default=0)

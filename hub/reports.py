@@ -56,13 +56,18 @@ def _ceil_hour(moment: datetime) -> datetime:
     return floor if floor == moment else floor + timedelta(hours=1)
 
 
-def location_scores(session: Session, *, since: datetime | None = None,
-                    until: datetime | None = None,
-                    include_misuse: bool = False) -> list[LocationScore]:
+def location_scores(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    include_misuse: bool = False,
+) -> list[LocationScore]:
     """Scores of every location over [since, until), best Happy Index first."""
     scores = {
-        loc.location_id: LocationScore(loc.location_id, loc.name, loc.time_zone,
-                                       include_misuse=include_misuse)
+        loc.location_id: LocationScore(
+            loc.location_id, loc.name, loc.time_zone, include_misuse=include_misuse
+        )
         for loc in session.scalars(select(Location))
     }
     for location_id, misuse, counts in _counted(session, since=since, until=until):
@@ -74,13 +79,15 @@ def location_scores(session: Session, *, since: datetime | None = None,
     return sorted(scores.values(), key=_ranking)
 
 
-def _ranking(score: LocationScore) -> tuple[float, str]:
+def _ranking(score: LocationScore) -> tuple[bool, float, str]:
+    """Best Happy Index first; locations without responses last."""
     index = happy_index(score.scored)
-    return (-1.0 if index is None else -index, score.location)
+    return (index is None, -(index or 0.0), score.location)
 
 
-def _counted(session: Session, *, since: datetime | None,
-             until: datetime | None) -> list[tuple[str, bool, ButtonCounts]]:
+def _counted(
+    session: Session, *, since: datetime | None, until: datetime | None
+) -> list[tuple[str, bool, ButtonCounts]]:
     whole_from = _ceil_hour(since) if since else None
     whole_to = hour_bucket(until) if until else None
     if whole_from and whole_to and whole_from >= whole_to:
@@ -93,22 +100,27 @@ def _counted(session: Session, *, since: datetime | None,
     return counted
 
 
-def _from_rollups(session: Session, start: datetime | None,
-                  end: datetime | None) -> list[tuple[str, bool, ButtonCounts]]:
+def _from_rollups(
+    session: Session, start: datetime | None, end: datetime | None
+) -> list[tuple[str, bool, ButtonCounts]]:
     statement = select(
-        HourlyRollup.location_id, HourlyRollup.misuse,
+        HourlyRollup.location_id,
+        HourlyRollup.misuse,
         *(func.sum(getattr(HourlyRollup, b.value)) for b in BUTTONS),
     ).group_by(HourlyRollup.location_id, HourlyRollup.misuse)
     if start:
         statement = statement.where(HourlyRollup.bucket_start >= start)
     if end:
         statement = statement.where(HourlyRollup.bucket_start < end)
-    return [(loc, bool(misuse), ButtonCounts(*(int(n or 0) for n in sums)))
-            for loc, misuse, *sums in session.execute(statement)]
+    return [
+        (loc, bool(misuse), ButtonCounts(*(int(n or 0) for n in sums)))
+        for loc, misuse, *sums in session.execute(statement)
+    ]
 
 
-def _from_events(session: Session, start: datetime | None,
-                 end: datetime | None) -> list[tuple[str, bool, ButtonCounts]]:
+def _from_events(
+    session: Session, start: datetime | None, end: datetime | None
+) -> list[tuple[str, bool, ButtonCounts]]:
     statement = select(Event.location_id, Event.misuse, Event.button, func.count()).group_by(
         Event.location_id, Event.misuse, Event.button
     )

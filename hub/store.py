@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hub.models import DeadLetter, Device, Event, HourlyRollup, Location
 from protocol.errors import ConfigError
-from protocol.messages import DeviceState, DeviceStatus, PressEvent
+from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
 
 MAX_KEPT_PAYLOAD = 16_384
 
@@ -46,8 +46,9 @@ def add_location(session: Session, *, location_id: str, name: str, time_zone: st
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {time_zone!r}; use an IANA name such as "
-                          "Europe/Helsinki") from exc
+        raise ConfigError(
+            f"unknown time zone {time_zone!r}; use an IANA name such as Europe/Helsinki"
+        ) from exc
     location = session.get(Location, location_id)
     if location is None:
         location = Location(location_id=location_id, created_at=datetime.now().astimezone())
@@ -59,8 +60,10 @@ def add_location(session: Session, *, location_id: str, name: str, time_zone: st
 
 def register_device(session: Session, *, device_id: str, location_id: str) -> Device:
     if session.get(Location, location_id) is None:
-        raise ConfigError(f"no location {location_id!r}; add it first with "
-                          f"`seed-hub locations add {location_id} --name ... --tz ...`")
+        raise ConfigError(
+            f"no location {location_id!r}; add it first with "
+            f"`seed-hub locations add {location_id} --name ... --tz ...`"
+        )
     device = session.get(Device, device_id) or Device(device_id=device_id, state="unknown")
     device.location_id = location_id
     device.registered = True
@@ -78,18 +81,25 @@ def registered_locations(session: Session, *, device_ids: Iterable[str]) -> dict
     return {device_id: location_id for device_id, location_id in rows}
 
 
-def store_events(session: Session, *, events: Sequence[PressEvent],
-                 received_at: datetime) -> set[str]:
+def store_events(
+    session: Session, *, events: Sequence[PressEvent], received_at: datetime
+) -> set[str]:
     """Store events once each and fold the new ones into the rollups; returns the new ids."""
+    events = list({e.event_id: e for e in events}.values())
     if not events:
         return set()
     _ensure_locations(session, location_ids={e.location_id for e in events})
     _mark_seen(session, events=events, received_at=received_at)
     rows = [
         {
-            "event_id": e.event_id, "device_id": e.device_id, "location_id": e.location_id,
-            "seq": e.seq, "occurred_at": e.occurred_at, "received_at": received_at,
-            "button": e.button.value, "misuse": e.misuse,
+            "event_id": e.event_id,
+            "device_id": e.device_id,
+            "location_id": e.location_id,
+            "seq": e.seq,
+            "occurred_at": e.occurred_at,
+            "received_at": received_at,
+            "button": e.button.value,
+            "misuse": e.misuse,
         }
         for e in events
     ]
@@ -102,16 +112,24 @@ def store_events(session: Session, *, events: Sequence[PressEvent],
 def _ensure_locations(session: Session, *, location_ids: set[str]) -> None:
     """A location first seen on the wire is created in UTC until a technician names it."""
     now = datetime.now().astimezone()
-    rows = [{"location_id": i, "name": i, "time_zone": "UTC", "created_at": now}
-            for i in sorted(location_ids)]
+    rows = [
+        {"location_id": i, "name": i, "time_zone": "UTC", "created_at": now}
+        for i in sorted(location_ids)
+    ]
     session.execute(_insert(session, Location).on_conflict_do_nothing(), rows)
 
 
 def _mark_seen(session: Session, *, events: Sequence[PressEvent], received_at: datetime) -> None:
     devices = {e.device_id: e.location_id for e in events}
     rows = [
-        {"device_id": d, "location_id": loc, "registered": False, "state": "online",
-         "first_seen_at": received_at, "last_seen_at": received_at}
+        {
+            "device_id": d,
+            "location_id": loc,
+            "registered": False,
+            "state": "online",
+            "first_seen_at": received_at,
+            "last_seen_at": received_at,
+        }
         for d, loc in sorted(devices.items())
     ]
     statement = _insert(session, Device)
@@ -129,8 +147,15 @@ def _fold_into_rollups(session: Session, *, events: Sequence[PressEvent]) -> Non
     for (location_id, bucket_start, misuse, button), n in deltas.items():
         row = buckets.setdefault(
             (location_id, bucket_start, misuse),
-            {"location_id": location_id, "bucket_start": bucket_start, "misuse": misuse,
-             "very_happy": 0, "happy": 0, "unhappy": 0, "very_unhappy": 0},
+            {
+                "location_id": location_id,
+                "bucket_start": bucket_start,
+                "misuse": misuse,
+                "very_happy": 0,
+                "happy": 0,
+                "unhappy": 0,
+                "very_unhappy": 0,
+            },
         )
         row[button] += n
     if not buckets:
@@ -139,8 +164,10 @@ def _fold_into_rollups(session: Session, *, events: Sequence[PressEvent]) -> Non
     table = HourlyRollup.__table__.c
     statement = statement.on_conflict_do_update(
         index_elements=["location_id", "bucket_start", "misuse"],
-        set_={b: table[b] + statement.excluded[b]
-              for b in ("very_happy", "happy", "unhappy", "very_unhappy")},
+        set_={
+            b: table[b] + statement.excluded[b]
+            for b in ("very_happy", "happy", "unhappy", "very_unhappy")
+        },
     )
     session.execute(statement, [buckets[key] for key in sorted(buckets)])
 
@@ -166,8 +193,11 @@ def apply_status(session: Session, *, status: DeviceStatus, received_at: datetim
 def record_dead_letters(session: Session, *, letters: Sequence[Rejected]) -> None:
     session.add_all(
         DeadLetter(
-            received_at=letter.received_at, topic=letter.topic[:300], reason=letter.reason,
-            detail=letter.detail[:2000], payload=letter.payload[:MAX_KEPT_PAYLOAD],
+            received_at=letter.received_at,
+            topic=letter.topic[:300],
+            reason=letter.reason,
+            detail=letter.detail[:2000],
+            payload=letter.payload[:MAX_KEPT_PAYLOAD],
             payload_size=len(letter.payload),
         )
         for letter in letters
@@ -175,7 +205,15 @@ def record_dead_letters(session: Session, *, letters: Sequence[Rejected]) -> Non
 
 
 def dead_letter_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason)
-    )
+    rows = session.execute(select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason))
     return {reason: count for reason, count in rows}
+
+
+def stored_event_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+def rollup_press_count(session: Session) -> int:
+    """Presses counted in the rollups; equals `stored_event_count` unless one was counted twice."""
+    total = sum(getattr(HourlyRollup, b.value) for b in Button)
+    return int(session.scalar(select(func.sum(total))) or 0)

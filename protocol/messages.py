@@ -14,7 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from protocol.errors import ProtocolError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 DEVICE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 LOCATION_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -94,16 +94,17 @@ M = TypeVar("M", bound=_Message)
 
 def _decode(payload: bytes, model: type[M]) -> M:
     try:
-        document: Any = json.loads(payload)
+        text = payload.decode("utf-8")
+        document: Any = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolError("malformed_json", str(exc)) from exc
     if not isinstance(document, dict):
         raise ProtocolError("malformed_json", "payload is not a JSON object")
     version = document.get("v")
-    if version != SCHEMA_VERSION:
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise ProtocolError("unknown_schema_version", f"v={version!r}, this hub reads v=1")
     try:
-        return model.model_validate(document)
+        return model.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise ProtocolError("invalid_payload", _summarise(exc)) from exc
 

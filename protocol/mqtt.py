@@ -54,9 +54,14 @@ class MqttOptions:
 
 
 class MqttConnection:
-    def __init__(self, options: MqttOptions, *, on_message: MessageHandler,
-                 on_connected: Callable[[], None] = _nothing,
-                 on_disconnected: Callable[[], None] = _nothing) -> None:
+    def __init__(
+        self,
+        options: MqttOptions,
+        *,
+        on_message: MessageHandler,
+        on_connected: Callable[[], None] = _nothing,
+        on_disconnected: Callable[[], None] = _nothing,
+    ) -> None:
         self._options = options
         self._on_message = on_message
         self._on_connected = on_connected
@@ -81,8 +86,9 @@ class MqttConnection:
                 keyfile=str(options.key_file) if options.key_file else None,
             )
         if options.will is not None:
-            client.will_set(options.will.topic, options.will.payload, qos=1,
-                            retain=options.will.retain)
+            client.will_set(
+                options.will.topic, options.will.payload, qos=1, retain=options.will.retain
+            )
         client.reconnect_delay_set(int(options.reconnect_min_s), int(options.reconnect_max_s))
         client.max_inflight_messages_set(options.max_in_flight)
         client.on_connect = self._handle_connect
@@ -121,8 +127,9 @@ class MqttConnection:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         return info.rc == paho.MQTT_ERR_SUCCESS
 
-    def publish_and_wait(self, topic: str, payload: bytes, *, retain: bool = False,
-                         timeout_s: float = 5) -> bool:
+    def publish_and_wait(
+        self, topic: str, payload: bytes, *, retain: bool = False, timeout_s: float = 5
+    ) -> bool:
         """Publish at QoS 1 and wait for the broker's PUBACK."""
         if not self._connected.is_set():
             return False
@@ -133,11 +140,13 @@ class MqttConnection:
             return False
         return info.is_published()
 
-    def _handle_connect(self, client: paho.Client, _userdata: Any, _flags: Any,
-                        reason_code: Any, _properties: Any) -> None:
+    def _handle_connect(
+        self, client: paho.Client, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any
+    ) -> None:
         if reason_code.is_failure:
-            log.warning("broker %s refused the connection: %s", self._options.address.url,
-                        reason_code)
+            log.warning(
+                "broker %s refused the connection: %s", self._options.address.url, reason_code
+            )
             return
         # Subscribe before announcing the connection, so no reply can race past us.
         for topic in self._options.subscriptions:
@@ -146,17 +155,22 @@ class MqttConnection:
         log.info("connected to %s", self._options.address.url)
         self._guarded(self._on_connected)
 
-    def _handle_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any,
-                           reason_code: Any, _properties: Any) -> None:
+    def _handle_disconnect(
+        self, _client: paho.Client, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any
+    ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
         if was_connected and not self._stopping:
-            log.warning("disconnected from %s (%s); reconnecting with backoff",
-                        self._options.address.url, reason_code)
+            log.warning(
+                "disconnected from %s (%s); reconnecting with backoff",
+                self._options.address.url,
+                reason_code,
+            )
         self._guarded(self._on_disconnected)
 
-    def _handle_message(self, _client: paho.Client, _userdata: Any,
-                        message: paho.MQTTMessage) -> None:
+    def _handle_message(
+        self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage
+    ) -> None:
         self._guarded(self._on_message, message.topic, message.payload)
 
     @staticmethod

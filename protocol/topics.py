@@ -1,9 +1,9 @@
 """MQTT topic layout: one subtree per device so that one ACL pattern fits every kiosk.
 
-    <prefix>/devices/<device_id>/events   kiosk -> hub, QoS 1
-    <prefix>/devices/<device_id>/status   kiosk -> hub, retained; last-will "offline"
-    <prefix>/devices/<device_id>/ack      hub -> kiosk, QoS 1
-    <prefix>/devices/<device_id>/config   hub -> kiosk, retained
+<prefix>/devices/<device_id>/events   kiosk -> hub, QoS 1
+<prefix>/devices/<device_id>/status   kiosk -> hub, retained; last-will "offline"
+<prefix>/devices/<device_id>/ack      hub -> kiosk, QoS 1
+<prefix>/devices/<device_id>/config   hub -> kiosk, retained
 """
 
 from dataclasses import dataclass

@@ -4,7 +4,7 @@ three touchpoints of an airport, live per-location scores.
     make demo                    # runs until Ctrl-C
     DEMO_SECONDS=60 make demo    # stops by itself, prints the final report, exits 0
 
-Everything lives in var/demo/ (wiped at each start). Each kiosk is a real
+Everything lives in var/demo/ (or $DEMO_DIR), wiped at each start. Each kiosk is a real
 `seed-kiosk run --simulate` process on gpiozero's mock pins; the hub is a real
 `seed-hub serve`. If port 1883 is taken the hub's embedded broker takes a free port and
 says which.
@@ -28,7 +28,7 @@ from hub.db import make_engine, session_factory
 from hub.reports import location_scores
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKDIR = ROOT / "var" / "demo"
+WORKDIR = Path(os.environ.get("DEMO_DIR", ROOT / "var" / "demo"))
 BIN = Path(sys.executable).parent
 TIME_ZONE = "Europe/Helsinki"
 PRESSES_PER_KIOSK_PER_S = 0.15  # compressed time: a one-minute demo has numbers to show
@@ -82,25 +82,55 @@ def _kiosk_config(kiosk: DemoKiosk, index: int) -> Path:
 
 
 def _hub_env() -> dict[str, str]:
-    return {**os.environ, "SEED_HUB_DATA_DIR": str(WORKDIR / "hub"),
-            "SEED_HUB_CLIENT_ID": "seed-hub-demo"}
+    return {
+        **os.environ,
+        "SEED_HUB_DATA_DIR": str(WORKDIR / "hub"),
+        "SEED_HUB_CLIENT_ID": "seed-hub-demo",
+    }
 
 
 def _register_locations() -> None:
     for location_id, name in LOCATIONS.items():
-        subprocess.run([BIN / "seed-hub", "--log-level", "WARNING", "locations", "add",
-                        location_id, "--name", name, "--tz", TIME_ZONE],
-                       env=_hub_env(), check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                BIN / "seed-hub",
+                "--log-level",
+                "WARNING",
+                "locations",
+                "add",
+                location_id,
+                "--name",
+                name,
+                "--tz",
+                TIME_ZONE,
+            ],
+            env=_hub_env(),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     for kiosk in KIOSKS:
-        subprocess.run([BIN / "seed-hub", "--log-level", "WARNING", "devices", "add",
-                        kiosk.device_id, "--location", kiosk.location_id],
-                       env=_hub_env(), check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                BIN / "seed-hub",
+                "--log-level",
+                "WARNING",
+                "devices",
+                "add",
+                kiosk.device_id,
+                "--location",
+                kiosk.location_id,
+            ],
+            env=_hub_env(),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def _start_hub() -> tuple[subprocess.Popen[str], str]:
     log = (WORKDIR / "hub.log").open("w")
-    hub = subprocess.Popen([BIN / "seed-hub", "serve"], env=_hub_env(), text=True,
-                           stdout=subprocess.PIPE, stderr=log)
+    hub = subprocess.Popen(
+        [BIN / "seed-hub", "serve"], env=_hub_env(), text=True, stdout=subprocess.PIPE, stderr=log
+    )
     assert hub.stdout is not None
     for line in hub.stdout:
         if "ingesting from" in line:
@@ -113,10 +143,23 @@ def _start_kiosks(broker_url: str) -> list[subprocess.Popen[bytes]]:
     processes = []
     for index, kiosk in enumerate(KIOSKS):
         log = (WORKDIR / f"{kiosk.device_id}.log").open("w")
-        processes.append(subprocess.Popen(
-            [BIN / "seed-kiosk", "run", "--simulate", "--config", _kiosk_config(kiosk, index),
-             "--broker", broker_url, "--speed", speed],
-            stdout=log, stderr=subprocess.STDOUT))
+        processes.append(
+            subprocess.Popen(
+                [
+                    BIN / "seed-kiosk",
+                    "run",
+                    "--simulate",
+                    "--config",
+                    _kiosk_config(kiosk, index),
+                    "--broker",
+                    broker_url,
+                    "--speed",
+                    speed,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
     return processes
 
 
@@ -146,8 +189,10 @@ def main() -> int:
     hub, broker_url = _start_hub()
     print(f"hub up; MQTT broker at {broker_url}; data and logs in {WORKDIR}")
     kiosks = _start_kiosks(broker_url)
-    print(f"{len(kiosks)} simulated kiosks at {len(LOCATIONS)} locations; "
-          + (f"stopping after {seconds:.0f} s" if seconds else "Ctrl-C to stop"))
+    print(
+        f"{len(kiosks)} simulated kiosks at {len(LOCATIONS)} locations; "
+        + (f"stopping after {seconds:.0f} s" if seconds else "Ctrl-C to stop")
+    )
     started = time.monotonic()
     try:
         while seconds is None or time.monotonic() - started < seconds:

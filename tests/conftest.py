@@ -20,15 +20,9 @@ from hub.config import HubSettings
 from hub.db import make_engine, migrate, scratch_postgres_database, session_factory
 from hub.mosquitto import MosquittoProcess, mosquitto_binary
 from protocol.errors import StoreError
+from tests.helpers import service_missing
 
 POSTGRES_URL = os.environ.get("SEED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def service_missing(reason: str) -> None:
-    """Skip the test, or fail it where CI requires every service (SEED_REQUIRE_SERVICES=1)."""
-    if os.environ.get("SEED_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"required service missing: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -120,8 +114,15 @@ def start_hub(tmp_path: Path) -> Iterator[Callable[..., Hub]]:
     hubs: list[Hub] = []
 
     def start(broker: str, db: str | None = None, **settings: Any) -> Hub:
-        hub = Hub(HubSettings(broker=broker, db=db or f"sqlite:///{tmp_path / 'hub.sqlite3'}",
-                              data_dir=tmp_path, client_id=f"test-hub-{len(hubs)}", **settings))
+        hub = Hub(
+            HubSettings(
+                broker=broker,
+                db=db or f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+                data_dir=tmp_path,
+                client_id=f"test-hub-{len(hubs)}",
+                **settings,
+            )
+        )
         hub.start()
         hubs.append(hub)
         return hub
@@ -137,12 +138,16 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
     kiosks: list[Kiosk] = []
 
     def start(device_id: str, location_id: str, broker: str, **config: Any) -> Kiosk:
-        mqtt = {"url": broker, "reconnect_min_s": 1, "reconnect_max_s": 2,
-                **config.pop("mqtt", {})}
-        kiosk_config = KioskConfig.model_validate({
-            "device_id": device_id, "location_id": location_id,
-            "data_dir": tmp_path / device_id, "mqtt": mqtt, **config,
-        })
+        mqtt = {"url": broker, "reconnect_min_s": 1, "reconnect_max_s": 2, **config.pop("mqtt", {})}
+        kiosk_config = KioskConfig.model_validate(
+            {
+                "device_id": device_id,
+                "location_id": location_id,
+                "data_dir": tmp_path / device_id,
+                "mqtt": mqtt,
+                **config,
+            }
+        )
         kiosk = Kiosk(kiosk_config, pin_factory=mock_pin_factory())
         kiosk.start()
         kiosks.append(kiosk)

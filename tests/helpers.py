@@ -1,7 +1,17 @@
 """Small helpers the tests share."""
 
+import os
 import time
 from collections.abc import Callable
+
+import pytest
+
+
+def service_missing(reason: str) -> None:
+    """Skip the test, or fail it where CI requires every service (SEED_REQUIRE_SERVICES=1)."""
+    if os.environ.get("SEED_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 20, what: str = "") -> None:

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import Engine
 
+from hub.db import make_engine
 from hub.models import Base
 
 config = context.config
@@ -11,8 +12,6 @@ config = context.config
 def _engine() -> Engine:
     engine = config.attributes.get("engine")
     if engine is None:
-        from hub.db import make_engine
-
         engine = make_engine(context.get_x_argument(as_dictionary=True)["url"])
     return engine
 

@@ -1,0 +1,46 @@
+"""Events and statuses built for hub tests."""
+
+from datetime import UTC, datetime
+
+from protocol.ids import uuid7
+from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
+
+NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def press(
+    button: Button = Button.HAPPY,
+    *,
+    device_id: str = "k1",
+    location_id: str = "gate-a",
+    seq: int = 1,
+    at: datetime = NOON,
+    misuse: bool = False,
+) -> PressEvent:
+    return PressEvent(
+        event_id=str(uuid7()),
+        device_id=device_id,
+        location_id=location_id,
+        seq=seq,
+        occurred_at=at,
+        button=button,
+        misuse=misuse,
+    )
+
+
+def status(
+    state: DeviceState = DeviceState.ONLINE,
+    *,
+    device_id: str = "k1",
+    sent_at: datetime = NOON,
+    outbox_depth: int = 0,
+) -> DeviceStatus:
+    return DeviceStatus(
+        device_id=device_id,
+        state=state,
+        sent_at=sent_at,
+        location_id="gate-a",
+        version="0.1.0",
+        uptime_s=12.5,
+        outbox_depth=outbox_depth,
+    )

@@ -1,0 +1,155 @@
+"""The hub's command line as a technician and a script use it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub import store
+from hub.cli import main
+from hub.db import make_engine, session_factory
+from hub.mosquitto import mosquitto_binary
+from protocol.messages import Button
+from tests.helpers import service_missing
+from tests.hub.factories import NOON, press
+
+REPORT_KEYS = {
+    "location",
+    "responses",
+    "counts",
+    "happy_index",
+    "positive_share",
+    "positive_ci",
+    "misuse",
+}
+
+
+def _fill(url: str) -> None:
+    sessions: sessionmaker[Session] = session_factory(make_engine(url))
+    events = [press(Button.VERY_HAPPY)] * 1 + [press(b) for b in Button]
+    with sessions.begin() as session:
+        store.store_events(session, events=events, received_at=NOON)
+
+
+def test_report_json_has_the_promised_shape(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fill(sqlite_url)
+    assert main(["report", "--json", "--db", sqlite_url]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert set(row) >= REPORT_KEYS
+    assert row["responses"] == 5
+    assert set(row["counts"]) == {"very_happy", "happy", "unhappy", "very_unhappy"}
+    assert row["happy_index"] == pytest.approx(round(100 * (6 + 2 + 1) / 15, 1))
+
+
+def test_report_takes_a_period_and_the_db_from_the_environment(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(sqlite_url)
+    monkeypatch.setenv("SEED_HUB_DB", sqlite_url)
+    assert (
+        main(
+            [
+                "report",
+                "--json",
+                "--since",
+                "2026-11-23T12:00:00Z",
+                "--until",
+                "2026-11-23T12:00:01",
+            ]
+        )
+        == 0
+    )
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["responses"] == 5
+    assert main(["report", "--json", "--since", "2026-11-23T13:00"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["responses"] == 0
+
+
+def test_locations_and_devices_are_registered_from_the_command_line(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "locations",
+                "add",
+                "gate-a",
+                "--name",
+                "Gate A",
+                "--tz",
+                "Europe/Helsinki",
+                "--db",
+                sqlite_url,
+            ]
+        )
+        == 0
+    )
+    assert main(["devices", "add", "k1", "--location", "gate-a", "--db", sqlite_url]) == 0
+    assert main(["devices", "list", "--db", sqlite_url]) == 0
+    assert "k1" in capsys.readouterr().out
+
+
+def test_bad_input_on_the_command_line_gets_a_clear_message(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["locations", "add", "gate-a", "--tz", "Mars/Base", "--db", sqlite_url]) == 2
+    assert "IANA" in capsys.readouterr().err
+    assert main(["devices", "add", "k1", "--location", "nowhere", "--db", sqlite_url]) == 2
+    assert "locations add nowhere" in capsys.readouterr().err
+    assert main(["serve", "--broker", "http://x"]) == 2
+    assert "mqtt://host:port" in capsys.readouterr().err
+
+
+def test_bench_ingest_prints_json_and_loses_nothing() -> None:
+    if mosquitto_binary() is None:
+        service_missing("mosquitto binary not found (apt-get install mosquitto)")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "--log-level",
+            "WARNING",
+            "bench",
+            "ingest",
+            "--json",
+            "--kiosks",
+            "2",
+            "--events",
+            "200",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    figures = json.loads(result.stdout)
+    assert {"events", "stored_per_s", "raw_per_s", "ratio", "lost", "duplicates"} <= set(figures)
+    assert (figures["events"], figures["lost"], figures["duplicates"]) == (400, 0, 0)
+    assert figures["stored_per_s"] > 0 and figures["raw_per_s"] > 0
+
+
+def test_the_demo_runs_by_itself_and_prints_a_final_report(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, str(root / "scripts" / "demo.py")],
+        env={**os.environ, "DEMO_SECONDS": "6", "DEMO_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert {row["location"] for row in report} == {
+        "hel-t2-security",
+        "hel-t2-washroom-b",
+        "hel-gate-31",
+    }
+    assert "final report" in result.stdout

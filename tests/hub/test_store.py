@@ -1,0 +1,142 @@
+"""Repository functions against SQLite and PostgreSQL alike (the `db_url` fixture runs both)."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub import store
+from hub.models import DeadLetter, Device, HourlyRollup, Location
+from protocol.errors import ConfigError
+from protocol.messages import Button, DeviceState
+from tests.hub.factories import NOON, press, status
+
+
+def test_events_are_stored_once_however_often_they_arrive(
+    sessions: sessionmaker[Session],
+) -> None:
+    events = [press(seq=i) for i in range(1, 6)]
+    with sessions.begin() as session:
+        first = store.store_events(session, events=events, received_at=NOON)
+    with sessions.begin() as session:
+        again = store.store_events(session, events=[*events[2:], press(seq=6)], received_at=NOON)
+    assert first == {e.event_id for e in events}
+    assert len(again) == 1
+    with sessions() as session:
+        assert store.stored_event_count(session) == 6
+        assert store.rollup_press_count(session) == 6
+
+
+def test_a_batch_with_the_same_event_twice_counts_it_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    event = press()
+    with sessions.begin() as session:
+        assert store.store_events(session, events=[event, event], received_at=NOON) == {
+            event.event_id
+        }
+    with sessions() as session:
+        assert store.rollup_press_count(session) == 1
+
+
+def test_rollups_count_per_location_hour_button_and_misuse(
+    sessions: sessionmaker[Session],
+) -> None:
+    events = [
+        press(Button.VERY_HAPPY, at=NOON + timedelta(minutes=1)),
+        press(Button.VERY_HAPPY, at=NOON + timedelta(minutes=59)),
+        press(Button.UNHAPPY, at=NOON + timedelta(minutes=2), misuse=True),
+        press(Button.HAPPY, at=NOON + timedelta(hours=1)),
+        press(Button.VERY_UNHAPPY, location_id="washroom-b"),
+    ]
+    with sessions.begin() as session:
+        store.store_events(session, events=events, received_at=NOON)
+    with sessions() as session:
+        rows = {
+            (r.location_id, r.bucket_start, r.misuse): (
+                r.very_happy,
+                r.happy,
+                r.unhappy,
+                r.very_unhappy,
+            )
+            for r in session.scalars(select(HourlyRollup))
+        }
+    assert rows == {
+        ("gate-a", NOON, False): (2, 0, 0, 0),
+        ("gate-a", NOON, True): (0, 0, 1, 0),
+        ("gate-a", NOON + timedelta(hours=1), False): (0, 1, 0, 0),
+        ("washroom-b", NOON, False): (0, 0, 0, 1),
+    }
+
+
+def test_first_event_creates_its_location_and_device(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        store.store_events(
+            session, events=[press(device_id="k9", location_id="gate-9")], received_at=NOON
+        )
+    with sessions() as session:
+        location = session.get(Location, "gate-9")
+        device = session.get(Device, "k9")
+    assert location is not None and location.time_zone == "UTC"
+    assert device is not None and device.location_id == "gate-9"
+    assert device.last_seen_at == NOON and not device.registered
+
+
+def test_status_updates_the_registry(sessions: sessionmaker[Session]) -> None:
+    received = NOON + timedelta(seconds=2)
+    with sessions.begin() as session:
+        store.apply_status(session, status=status(outbox_depth=7), received_at=received)
+    with sessions.begin() as session:
+        device = session.get(Device, "k1")
+        assert device is not None
+        assert (device.state, device.outbox_depth, device.version) == ("online", 7, "0.1.0")
+        assert device.clock_offset_s == pytest.approx(2.0)
+        store.apply_status(session, status=status(DeviceState.OFFLINE), received_at=received)
+    with sessions() as session:
+        device = session.get(Device, "k1")
+        assert device is not None and device.state == "offline"
+        assert device.outbox_depth == 7  # the last known figure stays for the fleet page
+
+
+def test_locations_need_a_real_time_zone(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        store.add_location(
+            session, location_id="gate-a", name="Gate A", time_zone="Europe/Helsinki"
+        )
+        with pytest.raises(ConfigError, match="IANA"):
+            store.add_location(
+                session, location_id="gate-b", name="Gate B", time_zone="Mars/Olympus"
+            )
+
+
+def test_registering_a_device_needs_its_location(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        with pytest.raises(ConfigError, match="locations add"):
+            store.register_device(session, device_id="k1", location_id="nowhere")
+        store.add_location(session, location_id="gate-a", name="Gate A", time_zone="UTC")
+        store.register_device(session, device_id="k1", location_id="gate-a")
+    with sessions() as session:
+        assert store.registered_locations(session, device_ids={"k1", "k2"}) == {"k1": "gate-a"}
+
+
+def test_dead_letters_keep_the_payload_and_count_by_reason(
+    sessions: sessionmaker[Session],
+) -> None:
+    huge = b"x" * (store.MAX_KEPT_PAYLOAD + 10)
+    with sessions.begin() as session:
+        store.record_dead_letters(
+            session,
+            letters=[
+                store.Rejected("t", "malformed_json", "bad", b"{", NOON),
+                store.Rejected("t", "oversized_payload", "big", huge, NOON),
+                store.Rejected("t", "malformed_json", "bad", b"[", NOON),
+            ],
+        )
+    with sessions() as session:
+        assert store.dead_letter_counts(session) == {"malformed_json": 2, "oversized_payload": 1}
+        big = session.scalars(
+            select(DeadLetter).where(DeadLetter.reason == "oversized_payload")
+        ).one()
+    assert big.payload_size == len(huge)
+    assert len(big.payload) == store.MAX_KEPT_PAYLOAD
