@@ -77,6 +77,12 @@ class MqttConfig(_Strict):
     max_in_flight: int = Field(default=200, ge=1, le=10_000)
     drain_on_stop_s: float = Field(default=3, ge=0, description="wait for acks when stopping")
 
+    @model_validator(mode="after")
+    def _backoff_grows(self) -> Self:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be at least reconnect_min_s")
+        return self
+
     @field_validator("url")
     @classmethod
     def _valid_url(cls, url: str) -> str:

@@ -82,9 +82,13 @@ class Outbox:
             return 0
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            before = self._db.total_changes
-            self._db.executemany("DELETE FROM outbox WHERE event_id = ?", ids)
-            removed = self._db.total_changes - before
+            try:
+                before = self._db.total_changes
+                self._db.executemany("DELETE FROM outbox WHERE event_id = ?", ids)
+                removed = self._db.total_changes - before
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
             self._db.execute("COMMIT")
         return removed
 

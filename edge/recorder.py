@@ -6,7 +6,9 @@ the panel's LEDs or loses an edge.
 
 import logging
 import queue
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +18,9 @@ from protocol.ids import uuid7
 from protocol.messages import Button, PressEvent
 
 log = logging.getLogger(__name__)
+
+RETRY_FIRST_S = 0.2
+RETRY_MAX_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,30 @@ class PressRecorder:
             self._on_recorded(event)
 
     def record(self, press: Press) -> PressEvent:
-        event = PressEvent(
+        """Make the press an event and commit it, retrying while the disk refuses."""
+        event = self._event_for(press)
+        delay_s = RETRY_FIRST_S
+        while True:
+            try:
+                self._outbox.append(event)
+                break
+            except (sqlite3.Error, OSError) as exc:
+                log.error(
+                    "cannot write press seq=%d to the outbox (%s); retrying in %.1f s",
+                    event.seq,
+                    exc,
+                    delay_s,
+                )
+                time.sleep(delay_s)
+                delay_s = min(delay_s * 2, RETRY_MAX_S)
+        self._next_seq += 1
+        log.info(
+            "press %s seq=%d%s", event.button.value, event.seq, " (misuse)" if event.misuse else ""
+        )
+        return event
+
+    def _event_for(self, press: Press) -> PressEvent:
+        return PressEvent(
             event_id=str(uuid7()),
             device_id=self._device_id,
             location_id=self._location_id,
@@ -87,9 +115,3 @@ class PressRecorder:
             button=press.button,
             misuse=self._misuse.is_misuse(press.monotonic_s),
         )
-        self._outbox.append(event)
-        self._next_seq += 1
-        log.info(
-            "press %s seq=%d%s", event.button.value, event.seq, " (misuse)" if event.misuse else ""
-        )
-        return event

@@ -16,7 +16,7 @@ from edge.outbox import Outbox
 from protocol.broker_url import parse_broker_url
 from protocol.errors import ProtocolError
 from protocol.messages import DeviceState, DeviceStatus, decode_ack, encode
-from protocol.mqtt import MqttConnection, MqttOptions, Will
+from protocol.mqtt import Message, MqttConnection, MqttOptions, Will
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -123,11 +123,11 @@ class Uplink:
         self._next_heartbeat = 0.0
         self._wake.set()
 
-    def _handle_ack(self, topic: str, payload: bytes) -> None:
+    def _handle_ack(self, message: Message) -> None:
         try:
-            ack = decode_ack(payload)
+            ack = decode_ack(message.payload)
         except ProtocolError as exc:
-            log.error("ignored an unreadable ack on %s: %s", topic, exc)
+            log.error("ignored an unreadable ack on %s: %s", message.topic, exc)
             return
         for rejection in ack.rejected:
             log.error(
@@ -187,12 +187,15 @@ class Uplink:
         rows = self._outbox.pending(after_seq=cursor, limit=room)
         topic = self._topics.events(self._device_id)
         for row in rows:
-            if not self._connection.publish(topic, row.payload, qos=1):
-                return
             with self._lock:
                 if self._round != sending_round:
                     return
+                # in flight before it is sent, so an ack racing back finds it
                 self._in_flight[row.event_id] = time.monotonic()
                 self._cursor = row.seq
+            if not self._connection.publish(topic, row.payload, qos=1):
+                with self._lock:
+                    self._restart_sending()
+                return
         if len(rows) == room:
             self._wake.set()

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from datetime import timedelta
 
 from hub.broker import EmbeddedBroker
 from hub.config import HubSettings
@@ -25,6 +26,7 @@ class Hub:
             self.topics,
             IngestPolicy(
                 max_payload_bytes=settings.max_payload_bytes,
+                max_clock_ahead=timedelta(seconds=settings.max_clock_ahead_s),
                 require_registration=settings.require_registration,
             ),
         )
@@ -64,7 +66,9 @@ class Hub:
             username=self.settings.mqtt_username,
             password=password.get_secret_value() if password else None,
             ca_file=self.settings.mqtt_ca_file,
-            clean_session=False,
+            # A lone hub keeps its session so the broker holds events while it restarts; a
+            # worker of a shared group leaves them to the others (kiosks resend the rest).
+            clean_session=self.settings.share_group is not None,
             max_in_flight=1000,
             subscriptions=(
                 share + self.topics.every_device("events"),

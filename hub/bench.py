@@ -30,7 +30,7 @@ from protocol.broker_url import BrokerAddress, parse_broker_url
 from protocol.errors import SeedError
 from protocol.ids import uuid7
 from protocol.messages import BUTTONS, PressEvent, decode_ack, encode
-from protocol.mqtt import MqttConnection, MqttOptions
+from protocol.mqtt import Message, MqttConnection, MqttOptions
 from protocol.topics import Topics
 
 PREFIX = "bench"
@@ -77,8 +77,8 @@ class BenchKiosk:
             button=BUTTONS[seq % 4],
         )
 
-    def _on_ack(self, _topic: str, payload: bytes) -> None:
-        ack = decode_ack(payload)
+    def _on_ack(self, message: Message) -> None:
+        ack = decode_ack(message.payload)
         with self._lock:
             self.acked.update(ack.stored)
             self.last_ack_at = time.time()

@@ -1,9 +1,11 @@
 """Hub settings: command-line flags, else SEED_HUB_* environment variables, else defaults."""
 
+import os
 import socket
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.broker_url import parse_broker_url
@@ -49,6 +51,13 @@ class HubSettings(BaseSettings):
             "SEED_HUB_MQTT_PASSWORD", password.get_secret_value() if password else None
         )
         return password
+
+    @model_validator(mode="after")
+    def _one_client_id_per_worker(self) -> Self:
+        """Workers sharing a subscription need ids of their own, or the broker flaps them."""
+        if self.share_group and "client_id" not in self.model_fields_set:
+            self.client_id = f"{self.client_id}-{os.getpid()}"
+        return self
 
     @property
     def database_url(self) -> str:

@@ -10,7 +10,7 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +23,7 @@ from hub import store
 from protocol.errors import ProtocolError
 from protocol.messages import Ack, DeviceStatus, PressEvent, Rejection, decode_event, encode
 from protocol.messages import decode_status as decode_device_status
+from protocol.mqtt import Message
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class Inbound:
     topic: str
     payload: bytes
     received_at: datetime
+    retained: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class _Batch:
     def __init__(self) -> None:
         self.events: dict[str, tuple[PressEvent, Inbound]] = {}
         self.repeats = 0  # deliveries of an event already in this batch
-        self.statuses: list[tuple[DeviceStatus, datetime]] = []
+        self.statuses: list[tuple[DeviceStatus, Inbound]] = []
         self.rejected: list[store.Rejected] = []
         self.refusals: dict[str, list[Rejection]] = defaultdict(list)
 
@@ -88,6 +90,7 @@ class Ingestor:
         self._sessions = sessions
         self._topics = topics
         self._policy = policy or IngestPolicy()
+        self._unknown_seen = _RecentIds(100_000)
         self.stats = IngestStats()
 
     def process(self, messages: Sequence[Inbound]) -> list[Outbound]:
@@ -101,8 +104,13 @@ class Ingestor:
             new_ids = store.store_events(
                 session, events=[e for e, _ in batch.events.values()], received_at=received_at
             )
-            for status, at in batch.statuses:
-                store.apply_status(session, status=status, received_at=at)
+            for status, message in batch.statuses:
+                store.apply_status(
+                    session,
+                    status=status,
+                    received_at=message.received_at,
+                    retained=message.retained,
+                )
             store.record_dead_letters(session, letters=batch.rejected)
         self._count(batch, new_ids)
         return self._acks(batch)
@@ -182,10 +190,15 @@ class Ingestor:
                 "device_mismatch",
                 f"payload device {status.device_id!r} on the topic of {device_id!r}",
             )
-        batch.statuses.append((status, message.received_at))
+        batch.statuses.append((status, message))
 
     def _check_registration(self, session: Session, batch: _Batch) -> None:
-        """Unknown kiosks are not acknowledged: they resend, and count once registered."""
+        """Unknown kiosks are not acknowledged: they resend, and count once registered.
+
+        Their resent events are dead-lettered once each, not at every resend. A registered
+        kiosk's event from another location is refused for good (acked as rejected), so it
+        can never block the kiosk's outbox.
+        """
         if not self._policy.require_registration or not batch.events:
             return
         known = store.registered_locations(
@@ -203,14 +216,36 @@ class Ingestor:
             else:
                 continue
             del batch.events[event_id]
+            if reason == "location_mismatch":
+                batch.refusals[event.device_id].append(Rejection(event_id=event_id, reason=reason))
+            elif self._unknown_seen.seen(event_id):
+                continue
             batch.reject(message, reason, detail)
+
+
+class _RecentIds:
+    """A bounded memory of ids already seen (oldest forgotten first)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def seen(self, event_id: str) -> bool:
+        """True if seen before; remembers it either way."""
+        if event_id in self._ids:
+            self._ids.move_to_end(event_id)
+            return True
+        self._ids[event_id] = None
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+        return False
 
 
 def _event_id_of(payload: bytes) -> str | None:
     """The event id of an invalid event, if it has a readable one, so the kiosk can drop it."""
     try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        document = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     event_id = document.get("event_id") if isinstance(document, dict) else None
     return event_id if isinstance(event_id, str) and 0 < len(event_id) <= 64 else None
@@ -235,9 +270,13 @@ class IngestWorker:
         self._retry_s = retry_s
         self._inbox: queue.Queue[Inbound | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+        self.failures = 0
 
-    def submit(self, topic: str, payload: bytes) -> None:
-        self._inbox.put(Inbound(topic, payload, datetime.now(UTC)))
+    def submit(self, message: Message) -> None:
+        """Called on the MQTT thread: only enqueue."""
+        self._inbox.put(
+            Inbound(message.topic, message.payload, datetime.now(UTC), message.retained)
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -276,18 +315,33 @@ class IngestWorker:
         return batch, True
 
     def _process(self, batch: list[Inbound]) -> None:
+        """Store a batch, retrying a failing database; never let the thread die.
+
+        An unexpected error (a bug met by some input) is narrowed down by processing the
+        batch one message at a time, so one poison message cannot stop the rest.
+        """
         for attempt in range(1, 4):
             try:
-                acks = self._ingestor.process(batch)
+                self._publish_all(self._ingestor.process(batch))
             except SQLAlchemyError as exc:
                 log.error(
                     "could not store a batch of %d (attempt %d of 3): %s", len(batch), attempt, exc
                 )
                 time.sleep(self._retry_s * attempt)
-                continue
-            for ack in acks:
-                self._publish(ack)
-            return
+            except Exception:
+                if len(batch) == 1:
+                    log.exception("could not ingest a message on %s; dropped", batch[0].topic)
+                    self.failures += 1
+                    return
+                for message in batch:
+                    self._process([message])
+                return
+            else:
+                return
         log.error(
             "gave up on a batch of %d; kiosks will resend what was not acknowledged", len(batch)
         )
+
+    def _publish_all(self, acks: list[Outbound]) -> None:
+        for ack in acks:
+            self._publish(ack)

@@ -7,7 +7,7 @@ never scans more than two hours of raw events per location.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -64,6 +64,8 @@ def location_scores(
     include_misuse: bool = False,
 ) -> list[LocationScore]:
     """Scores of every location over [since, until), best Happy Index first."""
+    since = since.astimezone(UTC) if since else None  # rollup hours are UTC hours
+    until = until.astimezone(UTC) if until else None
     scores = {
         loc.location_id: LocationScore(
             loc.location_id, loc.name, loc.time_zone, include_misuse=include_misuse

@@ -172,8 +172,14 @@ def _fold_into_rollups(session: Session, *, events: Sequence[PressEvent]) -> Non
     session.execute(statement, [buckets[key] for key in sorted(buckets)])
 
 
-def apply_status(session: Session, *, status: DeviceStatus, received_at: datetime) -> None:
+def apply_status(
+    session: Session, *, status: DeviceStatus, received_at: datetime, retained: bool = False
+) -> None:
+    """Record a device's status. A retained one (replayed by the broker when the hub
+    subscribes) is old news: it fills in a device the hub knows nothing of, no more."""
     device = session.get(Device, status.device_id)
+    if retained and device is not None and device.last_status_at is not None:
+        return
     if device is None:
         device = Device(device_id=status.device_id, registered=False, first_seen_at=received_at)
         session.add(device)
@@ -181,6 +187,9 @@ def apply_status(session: Session, *, status: DeviceStatus, received_at: datetim
         _ensure_locations(session, location_ids={status.location_id})
         device.location_id = status.location_id
     device.state = status.state.value
+    device.version = status.version or device.version
+    if retained:
+        return
     device.last_status_at = received_at
     if status.state is DeviceState.ONLINE:
         device.last_seen_at = received_at

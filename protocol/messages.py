@@ -96,8 +96,10 @@ def _decode(payload: bytes, model: type[M]) -> M:
     try:
         text = payload.decode("utf-8")
         document: Any = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError("malformed_json", str(exc)) from exc
+    except RecursionError as exc:
+        raise ProtocolError("malformed_json", "nested too deeply") from exc
     if not isinstance(document, dict):
         raise ProtocolError("malformed_json", "payload is not a JSON object")
     version = document.get("v")

@@ -21,7 +21,16 @@ from protocol.broker_url import BrokerAddress
 
 log = logging.getLogger(__name__)
 
-MessageHandler = Callable[[str, bytes], None]
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: bytes
+    retained: bool = False
+    """True when the broker replays a retained message on subscribe: old news, not live."""
+
+
+MessageHandler = Callable[[Message], None]
 
 
 def _nothing() -> None:
@@ -89,7 +98,9 @@ class MqttConnection:
             client.will_set(
                 options.will.topic, options.will.payload, qos=1, retain=options.will.retain
             )
-        client.reconnect_delay_set(int(options.reconnect_min_s), int(options.reconnect_max_s))
+        # paho doubles the delay from min to max; a delay below 1 s would round to 0 for good
+        low = max(1, round(options.reconnect_min_s))
+        client.reconnect_delay_set(low, max(low, round(options.reconnect_max_s)))
         client.max_inflight_messages_set(options.max_in_flight)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
@@ -171,7 +182,9 @@ class MqttConnection:
     def _handle_message(
         self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage
     ) -> None:
-        self._guarded(self._on_message, message.topic, message.payload)
+        self._guarded(
+            self._on_message, Message(message.topic, bytes(message.payload), message.retain)
+        )
 
     @staticmethod
     def _guarded(callback: Callable[..., None], *args: Any) -> None:

@@ -196,7 +196,8 @@ def main() -> int:
     started = time.monotonic()
     try:
         while seconds is None or time.monotonic() - started < seconds:
-            time.sleep(min(5.0, seconds - (time.monotonic() - started)) if seconds else 5.0)
+            left = seconds - (time.monotonic() - started) if seconds else 5.0
+            time.sleep(max(0.0, min(5.0, left)))
             print(f"\n--- {datetime.now():%H:%M:%S}, live per-location scores ---")
             print(_report())
     except KeyboardInterrupt:

@@ -1,5 +1,6 @@
 """Press recording: misuse flagging, numbering, outbox commit, the recorder thread."""
 
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -195,3 +196,26 @@ def test_submit_stamps_the_wall_time_in_utc(outbox: Outbox) -> None:
     (event,) = recorded
     assert before <= event.occurred_at <= datetime.now(UTC)
     assert event.occurred_at.tzinfo == UTC
+
+
+def test_a_refusing_disk_delays_a_press_but_does_not_lose_it(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failures = iter([sqlite3.OperationalError("disk I/O error")] * 2)
+    real_append = outbox.append
+
+    def flaky_append(event: PressEvent) -> None:
+        if (failure := next(failures, None)) is not None:
+            raise failure
+        real_append(event)
+
+    monkeypatch.setattr(outbox, "append", flaky_append)  # fault injection on the real outbox
+    monkeypatch.setattr("edge.recorder.RETRY_FIRST_S", 0.01)
+    recorder = recorder_on(outbox)
+    first = recorder.record(Press(Button.HAPPY, 0.0, WALL))
+    second = recorder.record(Press(Button.UNHAPPY, 10.0, WALL))
+    assert (first.seq, second.seq) == (1, 2)
+    assert [row.event_id for row in outbox.pending(after_seq=0, limit=10)] == [
+        first.event_id,
+        second.event_id,
+    ]

@@ -3,15 +3,17 @@
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
-from hub.ingest import Inbound, Ingestor, IngestPolicy
-from hub.models import DeadLetter, Event
-from protocol.messages import Ack, decode_ack, encode
+from hub.ingest import Inbound, Ingestor, IngestPolicy, IngestWorker, Outbound
+from hub.models import DeadLetter, Device, Event
+from protocol.messages import Ack, DeviceState, DeviceStatus, Rejection, decode_ack, encode
+from protocol.mqtt import Message
 from protocol.topics import Topics
 from tests.hub.factories import press, status
 
@@ -82,6 +84,9 @@ BAD_EVENTS = [
         True,
     ),
     ("oversized_payload", _event_payload(event_id="e" * 30) + b" " * 5000, False),
+    ("malformed_json", b"[" * 3000, False),  # deep enough to break a recursive parser
+    ("malformed_json", _event_payload().decode().encode("utf-16"), False),
+    ("invalid_payload", _event_payload(seq="3"), True),  # strict: no type coercion
 ]
 
 
@@ -107,7 +112,7 @@ def test_bad_events_are_dead_lettered_with_their_reason(
     assert [r.reason for r in ack.rejected] == ([reason] if refused_to_kiosk else [])
 
 
-def test_unknown_devices_are_dead_lettered_and_not_acknowledged(
+def test_registration_refuses_strangers_until_registered_and_wrong_locations_for_good(
     ingest: Callable[..., Ingestor], sessions: sessionmaker[Session]
 ) -> None:
     with sessions.begin() as session:
@@ -119,11 +124,25 @@ def test_unknown_devices_are_dead_lettered_and_not_acknowledged(
     acks = _acks(
         ingestor, _inbound(encode(known)), _inbound(encode(stranger), "k7"), _inbound(encode(moved))
     )
-    assert acks == {"seed/devices/k1/ack": Ack(stored=[known.event_id])}
+    # the stranger gets no ack (it resends, and counts once registered); the moved event
+    # is refused for good so it cannot block the kiosk's outbox
+    assert acks == {
+        "seed/devices/k1/ack": Ack(
+            stored=[known.event_id],
+            rejected=[Rejection(event_id=moved.event_id, reason="location_mismatch")],
+        )
+    }
+    _acks(ingestor, _inbound(encode(stranger), "k7"))  # resent: not dead-lettered again
     assert sorted(_dead(sessions)) == [
         ("location_mismatch", "seed/devices/k1/events"),
         ("unknown_device", "seed/devices/k7/events"),
     ]
+    with sessions.begin() as session:
+        store.register_device(session, device_id="k7", location_id="gate-a")
+    stranger_at_a = press(device_id="k7", location_id="gate-a", at=NOW)
+    assert _acks(ingestor, _inbound(encode(stranger_at_a), "k7")) == {
+        "seed/devices/k7/ack": Ack(stored=[stranger_at_a.event_id])
+    }
 
 
 def test_statuses_and_unknown_topics(
@@ -143,3 +162,51 @@ def test_statuses_and_unknown_topics(
         ("unknown_topic", "seed/elsewhere/k1/events"),
     ]
     assert ingestor.stats.statuses == 1
+
+
+def test_a_retained_status_replayed_on_subscribe_does_not_overwrite_live_news(
+    ingest: Callable[..., Ingestor], sessions: sessionmaker[Session]
+) -> None:
+    ingestor = ingest()
+    live = Inbound("seed/devices/k1/status", encode(status(DeviceState.OFFLINE)), NOW)
+    ingestor.process([live])
+    stale = Inbound(
+        "seed/devices/k1/status", encode(status()), NOW + timedelta(hours=1), retained=True
+    )
+    ingestor.process([stale])
+    with sessions() as session:
+        device = session.get(Device, "k1")
+        assert device is not None
+        assert (device.state, device.last_status_at) == ("offline", NOW)
+
+
+def test_a_retained_status_introduces_a_device_without_claiming_it_was_seen(
+    ingest: Callable[..., Ingestor], sessions: sessionmaker[Session]
+) -> None:
+    ingest().process([Inbound("seed/devices/k1/status", encode(status()), NOW, retained=True)])
+    with sessions() as session:
+        device = session.get(Device, "k1")
+        assert device is not None
+        assert (device.state, device.last_seen_at, device.clock_offset_s) == ("online", None, None)
+
+
+def test_the_worker_survives_a_message_that_breaks_ingest(
+    ingest: Callable[..., Ingestor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_apply_status = store.apply_status
+
+    def apply_status(session: Session, *, status: DeviceStatus, **kwargs: Any) -> None:
+        if status.device_id == "poison":
+            raise RuntimeError("a bug this input meets")
+        real_apply_status(session, status=status, **kwargs)
+
+    monkeypatch.setattr(store, "apply_status", apply_status)  # fault injection, not a stand-in
+    published: list[Outbound] = []
+    worker = IngestWorker(ingest(), published.append, max_wait_s=0.2)
+    worker.start()
+    good = press(at=NOW)
+    worker.submit(Message("seed/devices/poison/status", encode(status(device_id="poison"))))
+    worker.submit(Message("seed/devices/k1/events", encode(good)))
+    worker.stop()
+    assert [decode_ack(p.payload).stored for p in published] == [[good.event_id]]
+    assert worker.failures == 1

@@ -1,6 +1,6 @@
 """Scores over periods, read from rollups with exact part-hour edges (SQLite and PostgreSQL)."""
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -80,3 +80,12 @@ def test_ranked_by_happy_index_and_empty_locations_last(day: sessionmaker[Sessio
     assert [r["location"] for r in ranking] == ["gate-a", "washroom-b", "lounge"]
     assert ranking[1]["time_zone"] == "Europe/Helsinki"
     assert ranking[2]["responses"] == 0 and ranking[2]["happy_index"] is None
+
+
+def test_periods_in_half_hour_zones_are_exact(day: sessionmaker[Session]) -> None:
+    india = timezone(timedelta(hours=5, minutes=30))
+    since = (NOON + 5 * MINUTE).astimezone(india)  # 17:35+05:30, not on a UTC hour
+    until = (NOON + 66 * MINUTE).astimezone(india)
+    assert _by_location(day, since=since, until=until)["gate-a"]["responses"] == 3
+    since = NOON.astimezone(india) - timedelta(minutes=30)  # 17:00+05:30 = 11:30 UTC
+    assert _by_location(day, since=since, until=NOON + 11 * MINUTE)["gate-a"]["responses"] == 2

@@ -115,7 +115,7 @@ def test_a_redelivered_event_is_stored_once(
     acks: list[bytes] = []
     sender = MqttConnection(
         MqttOptions(address=mosquitto.address, client_id="k1", subscriptions=(TOPICS.ack("k1"),)),
-        on_message=lambda _topic, payload: acks.append(payload),
+        on_message=lambda m: acks.append(m.payload),
     )
     sender.start()
     assert sender.wait_connected(10)
@@ -146,7 +146,7 @@ def test_unacknowledged_events_are_resent_until_the_hub_stores_them(
             client_id="sniffer",
             subscriptions=(TOPICS.every_device("events"),),
         ),
-        on_message=lambda _topic, payload: seen.update([payload]),
+        on_message=lambda m: seen.update([m.payload]),
     )
     sniffer.start()
     assert sniffer.wait_connected(10)
