@@ -28,6 +28,8 @@ from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
 
+STATS_EVERY_S = 60.0
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -293,10 +295,16 @@ class IngestWorker:
 
     def _run(self) -> None:
         running = True
+        next_report = time.monotonic() + STATS_EVERY_S
         while running:
             batch, running = self._next_batch()
             if batch:
                 self._process(batch)
+            if time.monotonic() >= next_report:
+                next_report = time.monotonic() + STATS_EVERY_S
+                log.info(
+                    "ingest so far: %s; backlog %d", self._ingestor.stats.as_dict(), self.backlog
+                )
 
     def _next_batch(self) -> tuple[list[Inbound], bool]:
         first = self._inbox.get()
