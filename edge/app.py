@@ -18,12 +18,19 @@ class Kiosk:
     """panel -> recorder -> outbox -> uplink, plus the simulator when asked for."""
 
     def __init__(
-        self, config: KioskConfig, *, pin_factory: Any = None, simulate: bool = False
+        self,
+        config: KioskConfig,
+        *,
+        pin_factory: Any = None,
+        simulate: bool = False,
+        outbox: Outbox | None = None,
     ) -> None:
         self.config = config
         if simulate and pin_factory is None:
             pin_factory = mock_pin_factory()
-        self.outbox = Outbox(config.data_dir / "outbox.sqlite3")
+        self.outbox = outbox or Outbox(
+            config.data_dir / "outbox.sqlite3", capacity=config.outbox_capacity
+        )
         self.uplink = Uplink(
             config.mqtt,
             device_id=config.device_id,

@@ -76,6 +76,9 @@ class MqttConfig(_Strict):
     ack_timeout_s: float = Field(default=30, gt=0, description="resend what the hub left unacked")
     max_in_flight: int = Field(default=200, ge=1, le=10_000)
     drain_on_stop_s: float = Field(default=3, ge=0, description="wait for acks when stopping")
+    max_send_per_s: float = Field(
+        default=20, gt=0, description="drain rate after an outage, so a fleet cannot flood the hub"
+    )
 
     @model_validator(mode="after")
     def _backoff_grows(self) -> Self:
@@ -128,6 +131,7 @@ class KioskConfig(_Strict):
     data_dir: Path = Path("/var/lib/seed-kiosk")
     response_interval_s: float = Field(default=5.0, ge=0, le=3600)
     heartbeat_s: float = Field(default=60, gt=0)
+    outbox_capacity: int = Field(default=100_000, ge=100, le=10_000_000)
     panel: PanelConfig = PanelConfig()
     mqtt: MqttConfig = MqttConfig()
     simulation: SimulationConfig = SimulationConfig()

@@ -3,8 +3,15 @@
 SQLite in WAL mode with `synchronous=FULL`, because kiosks lose power without warning and a
 press acknowledged by an LED must survive that. A row leaves only when the hub has
 acknowledged storing it.
+
+The outbox is bounded (`capacity` rows, 100,000 by default: weeks of a busy checkpoint's
+presses). When it is full the *oldest* row makes room for the new press: after weeks
+without a hub, what staff can still act on is the recent picture, and a kiosk that stopped
+recording new presses while its LEDs still thanked travellers would be worse. Every drop is
+counted and reported in the kiosk's status, which warns from 80 % full.
 """
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -12,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from protocol.messages import PressEvent, encode
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -24,7 +33,10 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', 0);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('dropped', 0);
 """
+
+DEFAULT_CAPACITY = 100_000
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,10 @@ class OutboxRow:
 class Outbox:
     """Thread-safe: the recorder appends, the uplink reads and removes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, capacity: int = DEFAULT_CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError("outbox capacity must be at least 1")
+        self.capacity = capacity
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -56,10 +71,47 @@ class Outbox:
                     (event.seq, event.event_id, encode(event)),
                 )
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (event.seq,))
+                dropped = self._make_room(event.seq)
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._db.execute("COMMIT")
+        if dropped:
+            log.warning(
+                "outbox full (%d rows): dropped the %d oldest event(s)", self.capacity, dropped
+            )
+
+    def _make_room(self, newest_seq: int) -> int:
+        """Drop the oldest rows beyond capacity (inside the caller's transaction)."""
+        (oldest,) = self._db.execute("SELECT MIN(seq) FROM outbox").fetchone()
+        if oldest is None or newest_seq - oldest + 1 <= self.capacity:
+            return 0  # the seq range bounds the row count: no need to count
+        (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        excess = count - self.capacity
+        if excess <= 0:
+            return 0
+        self._db.execute(
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)",
+            (excess,),
+        )
+        self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped'", (excess,))
+        return int(excess)
+
+    def _rollback(self) -> None:
+        """Leave no transaction open after a failure (a failed COMMIT may leave one)."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def contains(self, event_id: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM outbox WHERE event_id = ?", (event_id,))
+            return row.fetchone() is not None
+
+    def dropped(self) -> int:
+        """How many events were ever dropped because the outbox was full."""
+        with self._lock:
+            (value,) = self._db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
+        return int(value)
 
     def last_sequence(self) -> int:
         """The highest sequence ever appended (kept even after its row is acknowledged)."""
@@ -86,10 +138,10 @@ class Outbox:
                 before = self._db.total_changes
                 self._db.executemany("DELETE FROM outbox WHERE event_id = ?", ids)
                 removed = self._db.total_changes - before
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._db.execute("COMMIT")
         return removed
 
     def depth(self) -> int:

@@ -90,6 +90,10 @@ class PressRecorder:
             try:
                 self._outbox.append(event)
                 break
+            except sqlite3.IntegrityError:
+                if self._outbox.contains(event.event_id):
+                    break  # an earlier attempt's COMMIT reached the disk after all
+                raise
             except (sqlite3.Error, OSError) as exc:
                 log.error(
                     "cannot write press seq=%d to the outbox (%s); retrying in %.1f s",

@@ -9,17 +9,45 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Literal
 
 from edge import __version__
 from edge.config import MqttConfig
 from edge.outbox import Outbox
 from protocol.broker_url import parse_broker_url
 from protocol.errors import ProtocolError
-from protocol.messages import DeviceState, DeviceStatus, decode_ack, encode
+from protocol.messages import DeviceState, DeviceStatus, decode_ack, encode, with_sent_at
 from protocol.mqtt import Message, MqttConnection, MqttOptions, Will
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
+
+OUTBOX_WARNING_SHARE = 0.8
+IDLE_WAIT_S = 1.0
+MIN_THROTTLE_WAIT_S = 0.005
+
+
+class TokenBucket:
+    """At most `rate_per_s` on average, in bursts of at most `burst` (thread-confined)."""
+
+    def __init__(self, rate_per_s: float, *, burst: int) -> None:
+        self._rate = rate_per_s
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+
+    def available(self) -> int:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        return int(self._tokens)
+
+    def take(self, n: int) -> None:
+        self._tokens -= n
+
+    def wait_s(self) -> float:
+        """Seconds until one more token is due (0 if one is there)."""
+        return max(0.0, (1 - self._tokens) / self._rate)
 
 
 class Uplink:
@@ -67,6 +95,7 @@ class Uplink:
             on_message=self._handle_ack,
             on_connected=self._handle_connected,
         )
+        self._rate = TokenBucket(config.max_send_per_s, burst=config.max_in_flight)
         self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
 
     @property
@@ -115,6 +144,8 @@ class Uplink:
             version=__version__,
             uptime_s=round(time.monotonic() - self._started, 1) if online else None,
             outbox_depth=self._outbox.depth() if online else None,
+            outbox_capacity=self._outbox.capacity if online else None,
+            outbox_dropped=self._outbox.dropped() if online else None,
         )
 
     def _handle_connected(self) -> None:
@@ -143,23 +174,31 @@ class Uplink:
         self._wake.set()
 
     def _run(self) -> None:
+        idle_s = IDLE_WAIT_S
         while not self._stopping.is_set():
-            self._wake.wait(timeout=1.0)
+            self._wake.wait(timeout=idle_s)
             self._wake.clear()
+            idle_s = IDLE_WAIT_S
             if not self._connection.connected:
                 continue
             self._maybe_heartbeat()
             self._resend_if_ack_overdue()
-            self._send_pending()
+            if self._send_pending() == "throttled":
+                idle_s = max(MIN_THROTTLE_WAIT_S, self._rate.wait_s())
 
     def _maybe_heartbeat(self) -> None:
         now = time.monotonic()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self._heartbeat_s
+            status = self._status(DeviceState.ONLINE)
+            if (status.outbox_depth or 0) >= OUTBOX_WARNING_SHARE * self._outbox.capacity:
+                log.warning(
+                    "outbox %d of %d rows full; the oldest go first when it is full",
+                    status.outbox_depth,
+                    self._outbox.capacity,
+                )
             self._connection.publish(
-                self._topics.status(self._device_id),
-                encode(self._status(DeviceState.ONLINE)),
-                retain=True,
+                self._topics.status(self._device_id), encode(status), retain=True
             )
 
     def _resend_if_ack_overdue(self) -> None:
@@ -178,24 +217,28 @@ class Uplink:
         self._cursor = 0
         self._round += 1
 
-    def _send_pending(self) -> None:
+    def _send_pending(self) -> Literal["sent", "throttled", "idle"]:
+        """Send what the in-flight window and the rate allow."""
         with self._lock:
-            room = self._config.max_in_flight - len(self._in_flight)
+            window = self._config.max_in_flight - len(self._in_flight)
             cursor, sending_round = self._cursor, self._round
+        room = min(window, self._rate.available())
         if room <= 0:
-            return
+            return "throttled" if window > 0 else "idle"  # a full window waits for acks
         rows = self._outbox.pending(after_seq=cursor, limit=room)
+        self._rate.take(len(rows))
         topic = self._topics.events(self._device_id)
         for row in rows:
             with self._lock:
                 if self._round != sending_round:
-                    return
+                    return "idle"
                 # in flight before it is sent, so an ack racing back finds it
                 self._in_flight[row.event_id] = time.monotonic()
                 self._cursor = row.seq
-            if not self._connection.publish(topic, row.payload, qos=1):
+            if not self._connection.publish(topic, with_sent_at(row.payload), qos=1):
                 with self._lock:
                     self._restart_sending()
-                return
+                return "idle"
         if len(rows) == room:
             self._wake.set()
+        return "sent" if rows else "idle"

@@ -27,6 +27,7 @@ class Hub:
             IngestPolicy(
                 max_payload_bytes=settings.max_payload_bytes,
                 max_clock_ahead=timedelta(seconds=settings.max_clock_ahead_s),
+                clock_skew_tolerance=timedelta(seconds=settings.clock_skew_tolerance_s),
                 require_registration=settings.require_registration,
             ),
         )

@@ -34,6 +34,7 @@ from protocol.mqtt import Message, MqttConnection, MqttOptions
 from protocol.topics import Topics
 
 PREFIX = "bench"
+ACK_WAIT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,15 @@ class BenchPlan:
 class BenchKiosk:
     """A kiosk stripped to its wire: prebuilt events out, acks counted in."""
 
-    def __init__(self, index: int, address: BrokerAddress, events: int) -> None:
+    def __init__(
+        self, index: int, address: BrokerAddress, events: int, *, window: int | None = None
+    ) -> None:
         self.device_id = f"bench-{index:03d}"
         self.topics = Topics(PREFIX)
-        self.payloads = [encode(self._event(seq)) for seq in range(1, events + 1)]
+        built = [self._event(seq) for seq in range(1, events + 1)]
+        self.event_ids = [e.event_id for e in built]
+        self.payloads = [encode(e) for e in built]
+        self._window = threading.Semaphore(window) if window else None
         self.acked: set[str] = set()
         self.last_ack_at = 0.0
         self.all_acked = threading.Event()
@@ -80,14 +86,20 @@ class BenchKiosk:
     def _on_ack(self, message: Message) -> None:
         ack = decode_ack(message.payload)
         with self._lock:
-            self.acked.update(ack.stored)
+            fresh = set(ack.stored) - self.acked
+            self.acked |= fresh
             self.last_ack_at = time.time()
+            if self._window is not None:
+                self._window.release(len(fresh))
             if len(self.acked) >= self._expected:
                 self.all_acked.set()
 
     def publish_all(self) -> None:
+        """Publish every event; with a window, no more than that many unacknowledged."""
         topic = self.topics.events(self.device_id)
         for payload in self.payloads:
+            if self._window is not None and not self._window.acquire(timeout=ACK_WAIT_S):
+                return  # the hub stopped acknowledging: what is missing counts as lost
             while not self.connection.publish(topic, payload, qos=1):
                 time.sleep(0.01)
 
@@ -132,53 +144,64 @@ def _start(command: list[str], env: dict[str, str], ready_word: str) -> subproce
     raise SeedError(f"{command[:4]} exited before it was ready")
 
 
+@dataclass
+class Rig:
+    workdir: Path
+    broker: MosquittoProcess
+    db_url: str
+    env: dict[str, str]
+    hub: subprocess.Popen[str]
+
+
+def start_rig(stack: ExitStack, plan: BenchPlan) -> Rig:
+    """A private Mosquitto, a database and `seed-hub serve` in its own process."""
+    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seed-bench-")))
+    broker = stack.enter_context(MosquittoProcess())
+    db_url = stack.enter_context(_database(plan, workdir))
+    env = {
+        **os.environ,
+        "SEED_HUB_TOPIC_PREFIX": PREFIX,
+        "SEED_HUB_DATA_DIR": str(workdir),
+        "SEED_HUB_CLIENT_ID": "bench-hub",
+    }
+    command = [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "serve"]
+    hub = _start([*command, "--broker", broker.url, "--db", db_url], env, "ingesting")
+    stack.callback(_terminate, hub)
+    return Rig(workdir, broker, db_url, env, hub)
+
+
+def connect_all(kiosks: list[BenchKiosk]) -> None:
+    for kiosk in kiosks:
+        kiosk.connection.start()
+    for kiosk in kiosks:
+        if not kiosk.connection.wait_connected(30):
+            raise SeedError("bench kiosk could not connect to the bench broker")
+    time.sleep(1.0)  # let the hub's persistent subscription settle
+
+
+def publish_all(kiosks: list[BenchKiosk]) -> None:
+    publishers = [threading.Thread(target=k.publish_all) for k in kiosks]
+    for thread in publishers:
+        thread.start()
+    for thread in publishers:
+        thread.join()
+
+
 def run_ingest_bench(plan: BenchPlan) -> dict[str, Any]:
     total = plan.kiosks * plan.events_per_kiosk
     with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seed-bench-")))
-        broker = stack.enter_context(MosquittoProcess())
-        db_url = stack.enter_context(_database(plan, workdir))
-        env = {
-            **os.environ,
-            "SEED_HUB_TOPIC_PREFIX": PREFIX,
-            "SEED_HUB_DATA_DIR": str(workdir),
-            "SEED_HUB_CLIENT_ID": "bench-hub",
-        }
-        hub = _start(
-            [
-                sys.executable,
-                "-m",
-                "hub.cli",
-                "--log-level",
-                "WARNING",
-                "serve",
-                "--broker",
-                broker.url,
-                "--db",
-                db_url,
-            ],
-            env,
-            "ingesting",
-        )
-        stack.callback(_terminate, hub)
+        rig = start_rig(stack, plan)
+        broker, db_url = rig.broker, rig.db_url
         raw = _start(
             [sys.executable, "-m", "hub.bench", broker.url, str(total), str(plan.timeout_s)],
-            env,
+            rig.env,
             "ready",
         )
         stack.callback(_terminate, raw)
         kiosks = [BenchKiosk(i, broker.address, plan.events_per_kiosk) for i in range(plan.kiosks)]
-        for kiosk in kiosks:
-            kiosk.connection.start()
-            if not kiosk.connection.wait_connected(10):
-                raise SeedError("bench kiosk could not connect to the bench broker")
-        time.sleep(1.0)  # let the hub's persistent subscription settle
+        connect_all(kiosks)
         started = time.time()
-        publishers = [threading.Thread(target=k.publish_all) for k in kiosks]
-        for thread in publishers:
-            thread.start()
-        for thread in publishers:
-            thread.join()
+        publish_all(kiosks)
         published_at = time.time()
         for kiosk in kiosks:
             kiosk.all_acked.wait(plan.timeout_s)

@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.models import Device, Location
 from hub.reports import location_scores
+from hub.soak import SoakPlan, run_soak
 from hub.store import add_location, dead_letter_counts, register_device
 from protocol.errors import ConfigError, SeedError
 
@@ -150,15 +152,50 @@ def _bench(args: argparse.Namespace) -> int:
     return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
 
 
+def _soak(args: argparse.Namespace) -> int:
+    plan = SoakPlan(
+        events=args.events,
+        kiosks=args.kiosks,
+        window=args.window,
+        backend=args.backend,
+        postgres_url=args.postgres_url,
+    )
+    result = run_soak(plan)
+    print(json.dumps(result, indent=2) if args.json else result)
+    growth = result["hub_memory"]["growth"]
+    failed = result["lost"] or result["duplicated"] or result["unexpected"]
+    return 1 if failed or result["rollup_mismatch"] or (growth or 0) > 0.10 else 0
+
+
+def _chaos(args: argparse.Namespace) -> int:
+    from hub.chaos.scenario import ChaosPlan, run_chaos  # noqa: PLC0415 (needs the kiosk extra)
+
+    plan = ChaosPlan(
+        faults=tuple(args.faults), kiosks=args.kiosks, presses=args.presses, rate_per_s=args.rate
+    )
+    verdict = run_chaos(plan, workdir=args.keep)
+    print(json.dumps(verdict, indent=2) if args.json else verdict)
+    failed = verdict["lost"] or verdict["duplicated"] or verdict["unexpected"]
+    return 1 if failed or verdict["rollup_mismatch"] else 0
+
+
+DB_HELP = "SQLAlchemy URL (default: $SEED_HUB_DB, else SQLite in the data folder)"
+Commands = Any  # argparse's private _SubParsersAction
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seed-hub", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument("--log-level", default="INFO")
     commands = parser.add_subparsers(dest="command", required=True)
+    for add_commands in (_add_serve_and_report, _add_registry, _add_bench, _add_soak, _add_chaos):
+        add_commands(commands)
+    return parser
 
-    db_help = "SQLAlchemy URL (default: $SEED_HUB_DB, else SQLite in the data folder)"
+
+def _add_serve_and_report(commands: Commands) -> None:
     serve = commands.add_parser("serve", help="ingest events until stopped (SIGINT/SIGTERM)")
-    serve.add_argument("--db", help=db_help)
+    serve.add_argument("--db", help=DB_HELP)
     serve.add_argument(
         "--broker",
         metavar="URL",
@@ -168,7 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     report = commands.add_parser("report", help="per-location scores")
-    report.add_argument("--db", help=db_help)
+    report.add_argument("--db", help=DB_HELP)
     report.add_argument("--json", action="store_true", help="JSON instead of a table")
     report.add_argument("--since", type=_aware, help="ISO 8601, inclusive")
     report.add_argument("--until", type=_aware, help="ISO 8601, exclusive")
@@ -177,16 +214,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(run=_report)
 
+
+def _add_registry(commands: Commands) -> None:
     locations = commands.add_parser("locations", help="touchpoints and their time zones")
     location_commands = locations.add_subparsers(dest="action", required=True)
     add = location_commands.add_parser("add", help="create or update a location")
     add.add_argument("location_id")
     add.add_argument("--name")
     add.add_argument("--tz", required=True, help="IANA time zone, e.g. Europe/Helsinki")
-    add.add_argument("--db", help=db_help)
+    add.add_argument("--db", help=DB_HELP)
     add.set_defaults(run=_with_session(_locations_add))
     listing = location_commands.add_parser("list")
-    listing.add_argument("--db", help=db_help)
+    listing.add_argument("--db", help=DB_HELP)
     listing.set_defaults(run=_with_session(_locations_list))
 
     devices = commands.add_parser("devices", help="kiosks: register, list")
@@ -194,16 +233,18 @@ def _parser() -> argparse.ArgumentParser:
     register = device_commands.add_parser("add", help="register a kiosk at a location")
     register.add_argument("device_id")
     register.add_argument("--location", required=True)
-    register.add_argument("--db", help=db_help)
+    register.add_argument("--db", help=DB_HELP)
     register.set_defaults(run=_with_session(_devices_add))
     device_list = device_commands.add_parser("list")
-    device_list.add_argument("--db", help=db_help)
+    device_list.add_argument("--db", help=DB_HELP)
     device_list.set_defaults(run=_with_session(_devices_list))
 
     dead = commands.add_parser("dead-letters", help="counts of refused input, by reason")
-    dead.add_argument("--db", help=db_help)
+    dead.add_argument("--db", help=DB_HELP)
     dead.set_defaults(run=_with_session(_dead_letters))
 
+
+def _add_bench(commands: Commands) -> None:
     bench = commands.add_parser("bench", help="benchmarks that print JSON")
     bench_commands = bench.add_subparsers(dest="benchmark", required=True)
     ingest = bench_commands.add_parser(
@@ -215,7 +256,41 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--kiosks", type=int, default=8)
     ingest.add_argument("--events", type=int, default=2500, help="events per kiosk")
     ingest.set_defaults(run=_bench)
-    return parser
+
+
+def _add_soak(commands: Commands) -> None:
+    soak = commands.add_parser(
+        "soak", help="a long run through Mosquitto and the hub; throughput, memory, verdict"
+    )
+    soak.add_argument("--json", action="store_true")
+    soak.add_argument("--events", type=int, default=1_000_000)
+    soak.add_argument("--kiosks", type=int, default=200)
+    soak.add_argument("--window", type=int, default=50, help="unacknowledged events per kiosk")
+    soak.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    soak.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    soak.set_defaults(run=_soak)
+
+
+def _add_chaos(commands: Commands) -> None:
+    chaos = commands.add_parser(
+        "chaos", help="kiosks and hub as processes under injected faults; Jepsen-style verdict"
+    )
+    chaos.add_argument("--json", action="store_true")
+    chaos.add_argument(
+        "--faults",
+        nargs="+",
+        default=["all"],
+        metavar="FAULT",
+        help="broker-restart broker-kill hub-kill kiosk-kill partition "
+        "lossy-link database-locked, or all (default), one after another",
+    )
+    chaos.add_argument("--kiosks", type=int, default=3)
+    chaos.add_argument("--presses", type=int, default=1500, help="presses per kiosk")
+    chaos.add_argument("--rate", type=float, default=30.0, help="presses per second per kiosk")
+    chaos.add_argument(
+        "--keep", type=Path, metavar="DIR", help="keep logs, ledgers and the database in DIR"
+    )
+    chaos.set_defaults(run=_chaos)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
 from protocol.errors import ProtocolError
-from protocol.messages import Ack, DeviceStatus, PressEvent, Rejection, decode_event, encode
+from protocol.messages import (
+    EVENT_ID_PATTERN,
+    Ack,
+    DeviceStatus,
+    PressEvent,
+    Rejection,
+    decode_event,
+    encode,
+)
 from protocol.messages import decode_status as decode_device_status
 from protocol.mqtt import Message
 from protocol.topics import Topics
@@ -49,6 +57,7 @@ class Outbound:
 class IngestPolicy:
     max_payload_bytes: int = 4096
     max_clock_ahead: timedelta = timedelta(minutes=5)
+    clock_skew_tolerance: timedelta = timedelta(minutes=10)
     earliest_event: datetime = datetime(2020, 1, 1, tzinfo=UTC)
     require_registration: bool = False
 
@@ -58,6 +67,7 @@ class IngestStats:
     stored: int = 0
     duplicates: int = 0
     statuses: int = 0
+    clock_corrections: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,16 +75,28 @@ class IngestStats:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "statuses": self.statuses,
+            "clock_corrections": self.clock_corrections,
             "dead_letters": dict(self.dead_letters),
         }
+
+
+@dataclass
+class _Pending:
+    """A valid event and every delivery of it in this batch."""
+
+    event: PressEvent
+    deliveries: list[Inbound]
+
+
+EventKey = tuple[str, str]  # (device id, event id): two kiosks may (wrongly) share an id
 
 
 class _Batch:
     """What one batch of input sorts into."""
 
     def __init__(self) -> None:
-        self.events: dict[str, tuple[PressEvent, Inbound]] = {}
-        self.repeats = 0  # deliveries of an event already in this batch
+        self.events: dict[EventKey, _Pending] = {}
+        self.clock_offsets: dict[str, float] = {}
         self.statuses: list[tuple[DeviceStatus, Inbound]] = []
         self.rejected: list[store.Rejected] = []
         self.refusals: dict[str, list[Rejection]] = defaultdict(list)
@@ -83,6 +105,18 @@ class _Batch:
         self.rejected.append(
             store.Rejected(message.topic, reason, detail, message.payload, message.received_at)
         )
+
+    def drop(self, key: EventKey, reason: str, detail: str, *, refuse: bool) -> None:
+        """Take an event out of the batch, dead-letter each delivery, maybe refuse it."""
+        pending = self.events.pop(key)
+        for message in pending.deliveries:
+            self.reject(message, reason, detail)
+        if refuse:
+            self.refusals[key[0]].append(Rejection(event_id=key[1], reason=reason))
+
+    @property
+    def deliveries(self) -> int:
+        return sum(len(p.deliveries) for p in self.events.values())
 
 
 class Ingestor:
@@ -104,8 +138,12 @@ class Ingestor:
             self._check_registration(session, batch)
             received_at = max((m.received_at for m in messages), default=datetime.now(UTC))
             new_ids = store.store_events(
-                session, events=[e for e, _ in batch.events.values()], received_at=received_at
+                session,
+                events=[p.event for p in batch.events.values()],
+                received_at=received_at,
+                clock_offsets=batch.clock_offsets,
             )
+            self._check_owners(session, batch, new_ids)
             for status, message in batch.statuses:
                 store.apply_status(
                     session,
@@ -119,7 +157,7 @@ class Ingestor:
 
     def _count(self, batch: _Batch, new_ids: set[str]) -> None:
         self.stats.stored += len(new_ids)
-        self.stats.duplicates += batch.repeats + len(batch.events) - len(new_ids)
+        self.stats.duplicates += batch.deliveries - len(new_ids)
         self.stats.statuses += len(batch.statuses)
         for letter in batch.rejected:
             self.stats.dead_letters[letter.reason] += 1
@@ -127,14 +165,15 @@ class Ingestor:
 
     def _acks(self, batch: _Batch) -> list[Outbound]:
         stored: dict[str, list[str]] = defaultdict(list)
-        for event, _ in batch.events.values():
-            stored[event.device_id].append(event.event_id)
+        for device_id, event_id in batch.events:
+            stored[device_id].append(event_id)
         return [
             Outbound(
                 self._topics.ack(device_id),
                 encode(
                     Ack(
-                        stored=stored.get(device_id, []), rejected=batch.refusals.get(device_id, [])
+                        stored=stored.get(device_id, []),
+                        rejected=list(dict.fromkeys(batch.refusals.get(device_id, []))),
                     )
                 ),
             )
@@ -172,18 +211,41 @@ class Ingestor:
                 "device_mismatch",
                 f"payload device {event.device_id!r} on the topic of {device_id!r}",
             )
+        offset_s = self._clock_offset(event, message)
+        try:
+            occurred_at = store.corrected(event.occurred_at, offset_s)
+        except OverflowError:
+            occurred_at = datetime.min.replace(tzinfo=UTC)  # impossible, and refused below
         latest = message.received_at + self._policy.max_clock_ahead
-        if not self._policy.earliest_event <= event.occurred_at <= latest:
+        if not self._policy.earliest_event <= occurred_at <= latest:
             raise ProtocolError(
                 "impossible_timestamp",
                 f"occurred_at {event.occurred_at.isoformat()} is before "
                 f"{self._policy.earliest_event.date()} or after {latest:%H:%M:%S}"
                 " UTC (is the kiosk's clock set?)",
             )
-        if event.event_id in batch.events:
-            batch.repeats += 1
-        else:
-            batch.events[event.event_id] = (event, message)
+        key = (event.device_id, event.event_id)
+        if key in batch.events:
+            batch.events[key].deliveries.append(message)
+            return
+        batch.events[key] = _Pending(event, [message])
+        if offset_s is not None:
+            batch.clock_offsets[event.event_id] = offset_s
+
+    def _clock_offset(self, event: PressEvent, message: Inbound) -> float | None:
+        """Seconds the kiosk's clock is behind the hub's, when beyond the tolerance.
+
+        Measured on this very message (sent_at against received_at), so it holds for the
+        press as long as the kiosk's clock did not jump between press and send. Below the
+        tolerance the difference is mostly transit and queueing, and is left alone.
+        """
+        if event.sent_at is None:
+            return None
+        offset_s = (message.received_at - event.sent_at).total_seconds()
+        if abs(offset_s) <= self._policy.clock_skew_tolerance.total_seconds():
+            return None
+        self.stats.clock_corrections += 1
+        return round(offset_s, 3)
 
     def _triage_status(self, message: Inbound, device_id: str, batch: _Batch) -> None:
         status = decode_device_status(message.payload)
@@ -193,6 +255,19 @@ class Ingestor:
                 f"payload device {status.device_id!r} on the topic of {device_id!r}",
             )
         batch.statuses.append((status, message))
+
+    def _check_owners(self, session: Session, batch: _Batch, new_ids: set[str]) -> None:
+        """An id stored for another kiosk is a conflict, not a redelivery: refuse it."""
+        per_id = Counter(event_id for _, event_id in batch.events)
+        doubtful = [key for key in batch.events if key[1] not in new_ids or per_id[key[1]] > 1]
+        if not doubtful:
+            return
+        owners = store.event_owners(session, event_ids={event_id for _, event_id in doubtful})
+        for device_id, event_id in doubtful:
+            owner = owners.get(event_id)
+            if owner != device_id:
+                detail = f"{event_id} is stored for {owner!r}"
+                batch.drop((device_id, event_id), "event_id_conflict", detail, refuse=True)
 
     def _check_registration(self, session: Session, batch: _Batch) -> None:
         """Unknown kiosks are not acknowledged: they resend, and count once registered.
@@ -204,25 +279,22 @@ class Ingestor:
         if not self._policy.require_registration or not batch.events:
             return
         known = store.registered_locations(
-            session, device_ids={e.device_id for e, _ in batch.events.values()}
+            session, device_ids={device_id for device_id, _ in batch.events}
         )
-        for event_id, (event, message) in list(batch.events.items()):
+        for key, pending in list(batch.events.items()):
+            event = pending.event
             if event.device_id not in known:
-                reason, detail = "unknown_device", f"{event.device_id!r} is not registered"
+                if self._unknown_seen.seen(event.event_id):
+                    del batch.events[key]  # already dead-lettered; it will come again
+                    continue
+                detail = f"{event.device_id!r} is not registered"
+                batch.drop(key, "unknown_device", detail, refuse=False)
             elif known[event.device_id] != event.location_id:
-                reason = "location_mismatch"
                 detail = (
                     f"{event.device_id!r} is registered at {known[event.device_id]!r}, "
                     f"the event says {event.location_id!r}"
                 )
-            else:
-                continue
-            del batch.events[event_id]
-            if reason == "location_mismatch":
-                batch.refusals[event.device_id].append(Rejection(event_id=event_id, reason=reason))
-            elif self._unknown_seen.seen(event_id):
-                continue
-            batch.reject(message, reason, detail)
+                batch.drop(key, "location_mismatch", detail, refuse=True)
 
 
 class _RecentIds:
@@ -250,7 +322,8 @@ def _event_id_of(payload: bytes) -> str | None:
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     event_id = document.get("event_id") if isinstance(document, dict) else None
-    return event_id if isinstance(event_id, str) and 0 < len(event_id) <= 64 else None
+    readable = isinstance(event_id, str) and EVENT_ID_PATTERN.fullmatch(event_id)
+    return event_id if readable else None
 
 
 class IngestWorker:

@@ -69,6 +69,10 @@ class Device(Base):
     version: Mapped[str | None] = mapped_column(String(64))
     uptime_s: Mapped[float | None] = mapped_column(Float)
     outbox_depth: Mapped[int | None] = mapped_column(Integer)
+    outbox_capacity: Mapped[int | None] = mapped_column(Integer)
+    outbox_dropped: Mapped[int | None] = mapped_column(
+        Integer, doc="events the kiosk dropped because its outbox was full"
+    )
     clock_offset_s: Mapped[float | None] = mapped_column(
         Float, doc="hub receive time minus the kiosk's send time, at the last status"
     )
@@ -87,7 +91,15 @@ class Event(Base):
     device_id: Mapped[str] = mapped_column(String(64))
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
     seq: Mapped[int] = mapped_column(BigInteger)
-    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    occurred_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, doc="when the press happened, corrected for a skewed kiosk clock"
+    )
+    kiosk_occurred_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, doc="the press time as the kiosk's clock told it"
+    )
+    clock_offset_s: Mapped[float | None] = mapped_column(
+        Float, doc="correction applied (hub clock minus kiosk clock), if any"
+    )
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     button: Mapped[str] = mapped_column(String(16))
     misuse: Mapped[bool] = mapped_column(Boolean)

@@ -1,6 +1,7 @@
 """A private Mosquitto on a free loopback port, for benchmarks and tests (not production)."""
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -63,9 +64,10 @@ class MosquittoProcess:
                 time.sleep(0.05)
         raise SeedError(f"mosquitto did not listen on port {self.port} within 10 s")
 
-    def stop(self) -> None:
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        """Stop it: gracefully (SIGTERM) or as a crash (SIGKILL)."""
         if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
+            self._process.send_signal(signum)
             self._process.wait(timeout=10)
         self._process = None
 

@@ -1,9 +1,9 @@
 """Repository functions: keyword-only, the session first, no commits (the caller owns those)."""
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -82,31 +82,50 @@ def registered_locations(session: Session, *, device_ids: Iterable[str]) -> dict
 
 
 def store_events(
-    session: Session, *, events: Sequence[PressEvent], received_at: datetime
+    session: Session,
+    *,
+    events: Sequence[PressEvent],
+    received_at: datetime,
+    clock_offsets: Mapping[str, float] | None = None,
 ) -> set[str]:
-    """Store events once each and fold the new ones into the rollups; returns the new ids."""
-    events = list({e.event_id: e for e in events}.values())
+    """Store events once each and fold the new ones into the rollups; returns the new ids.
+
+    `clock_offsets` (event id -> seconds to add) corrects presses stamped by a skewed kiosk
+    clock; scores count a corrected press in the hour it really happened.
+    """
+    offsets = clock_offsets or {}
+    first_of_each: dict[str, PressEvent] = {}
+    for event in events:
+        first_of_each.setdefault(event.event_id, event)
+    events = list(first_of_each.values())
     if not events:
         return set()
     _ensure_locations(session, location_ids={e.location_id for e in events})
     _mark_seen(session, events=events, received_at=received_at)
-    rows = [
-        {
-            "event_id": e.event_id,
-            "device_id": e.device_id,
-            "location_id": e.location_id,
-            "seq": e.seq,
-            "occurred_at": e.occurred_at,
-            "received_at": received_at,
-            "button": e.button.value,
-            "misuse": e.misuse,
-        }
-        for e in events
-    ]
+    rows = [_event_row(e, received_at, offsets.get(e.event_id)) for e in events]
     statement = _insert(session, Event).on_conflict_do_nothing(index_elements=["event_id"])
     new_ids = set(session.scalars(statement.returning(Event.event_id), rows))
-    _fold_into_rollups(session, events=[e for e in events if e.event_id in new_ids])
+    _fold_into_rollups(session, rows=[row for row in rows if row["event_id"] in new_ids])
     return new_ids
+
+
+def corrected(moment: datetime, offset_s: float | None) -> datetime:
+    return moment if offset_s is None else moment + timedelta(seconds=offset_s)
+
+
+def _event_row(event: PressEvent, received_at: datetime, offset_s: float | None) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "device_id": event.device_id,
+        "location_id": event.location_id,
+        "seq": event.seq,
+        "occurred_at": corrected(event.occurred_at, offset_s),
+        "kiosk_occurred_at": event.occurred_at,
+        "clock_offset_s": offset_s,
+        "received_at": received_at,
+        "button": event.button.value,
+        "misuse": event.misuse,
+    }
 
 
 def _ensure_locations(session: Session, *, location_ids: set[str]) -> None:
@@ -139,9 +158,9 @@ def _mark_seen(session: Session, *, events: Sequence[PressEvent], received_at: d
     session.execute(statement, rows)
 
 
-def _fold_into_rollups(session: Session, *, events: Sequence[PressEvent]) -> None:
+def _fold_into_rollups(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
     deltas: Counter[tuple[str, datetime, bool, str]] = Counter(
-        (e.location_id, hour_bucket(e.occurred_at), e.misuse, e.button.value) for e in events
+        (r["location_id"], hour_bucket(r["occurred_at"]), r["misuse"], r["button"]) for r in rows
     )
     buckets: dict[tuple[str, datetime, bool], dict[str, Any]] = {}
     for (location_id, bucket_start, misuse, button), n in deltas.items():
@@ -196,6 +215,8 @@ def apply_status(
         device.version = status.version
         device.uptime_s = status.uptime_s
         device.outbox_depth = status.outbox_depth
+        device.outbox_capacity = status.outbox_capacity
+        device.outbox_dropped = status.outbox_dropped
         device.clock_offset_s = round((received_at - status.sent_at).total_seconds(), 3)
 
 
@@ -203,9 +224,9 @@ def record_dead_letters(session: Session, *, letters: Sequence[Rejected]) -> Non
     session.add_all(
         DeadLetter(
             received_at=letter.received_at,
-            topic=letter.topic[:300],
+            topic=storable_text(letter.topic)[:300],
             reason=letter.reason,
-            detail=letter.detail[:2000],
+            detail=storable_text(letter.detail)[:2000],
             payload=letter.payload[:MAX_KEPT_PAYLOAD],
             payload_size=len(letter.payload),
         )
@@ -213,9 +234,22 @@ def record_dead_letters(session: Session, *, letters: Sequence[Rejected]) -> Non
     )
 
 
+def storable_text(text: str) -> str:
+    """Text every database keeps: PostgreSQL refuses NUL, UTF-8 refuses lone surrogates."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def dead_letter_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason))
     return {reason: count for reason, count in rows}
+
+
+def event_owners(session: Session, *, event_ids: Iterable[str]) -> dict[str, str]:
+    """event id -> the device it is stored for."""
+    rows = session.execute(
+        select(Event.event_id, Event.device_id).where(Event.event_id.in_(set(event_ids)))
+    )
+    return {event_id: device_id for event_id, device_id in rows}
 
 
 def stored_event_count(session: Session) -> int:

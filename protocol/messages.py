@@ -17,6 +17,9 @@ from protocol.errors import ProtocolError
 SCHEMA_VERSION: Literal[1] = 1
 DEVICE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 LOCATION_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+EVENT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1  # counters stored in 32-bit columns
 
 
 class Button(StrEnum):
@@ -35,7 +38,10 @@ class DeviceState(StrEnum):
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("timestamp outside the representable range") from exc
 
 
 DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN.pattern.join("^$"))]
@@ -52,13 +58,16 @@ class _Message(BaseModel):
 class PressEvent(_Message):
     """One button press, as the kiosk recorded it."""
 
-    event_id: str = Field(min_length=1, max_length=64)
+    event_id: str = Field(pattern=EVENT_ID_PATTERN.pattern.join("^$"))
     device_id: DeviceId
     location_id: LocationId
-    seq: int = Field(ge=1, description="per-device sequence, strictly increasing")
+    seq: int = Field(ge=1, le=INT64_MAX, description="per-device sequence, strictly increasing")
     occurred_at: Timestamp
     button: Button
     misuse: bool = Field(default=False, description="pressed within the response interval")
+    sent_at: Timestamp | None = Field(
+        default=None, description="the kiosk's clock when it (last) sent the event"
+    )
 
 
 class DeviceStatus(_Message):
@@ -68,13 +77,15 @@ class DeviceStatus(_Message):
     state: DeviceState
     sent_at: Timestamp
     location_id: LocationId | None = None
-    version: str | None = None
+    version: str | None = Field(default=None, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")
     uptime_s: float | None = Field(default=None, ge=0)
-    outbox_depth: int | None = Field(default=None, ge=0)
+    outbox_depth: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    outbox_capacity: int | None = Field(default=None, ge=1, le=INT32_MAX)
+    outbox_dropped: int | None = Field(default=None, ge=0, le=INT32_MAX)
 
 
 class Rejection(_Message):
-    event_id: str
+    event_id: str = Field(pattern=EVENT_ID_PATTERN.pattern.join("^$"))
     reason: str
 
 
@@ -87,6 +98,14 @@ class Ack(_Message):
 
 def encode(message: BaseModel) -> bytes:
     return message.model_dump_json(exclude_none=True).encode()
+
+
+def with_sent_at(event_payload: bytes, at: datetime | None = None) -> bytes:
+    """Stamp an encoded event with the send time, from which the hub measures clock skew."""
+    document = json.loads(event_payload)
+    moment = at or datetime.now(UTC)
+    document["sent_at"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 M = TypeVar("M", bound=_Message)

@@ -138,7 +138,13 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
     kiosks: list[Kiosk] = []
 
     def start(device_id: str, location_id: str, broker: str, **config: Any) -> Kiosk:
-        mqtt = {"url": broker, "reconnect_min_s": 1, "reconnect_max_s": 2, **config.pop("mqtt", {})}
+        mqtt = {
+            "url": broker,
+            "reconnect_min_s": 1,
+            "reconnect_max_s": 2,
+            "max_send_per_s": 10_000,
+            **config.pop("mqtt", {}),
+        }
         kiosk_config = KioskConfig.model_validate(
             {
                 "device_id": device_id,

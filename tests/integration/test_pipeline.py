@@ -15,7 +15,7 @@ from hub.models import DeadLetter, Device, Event
 from hub.mosquitto import MosquittoProcess
 from hub.reports import location_scores
 from hub.scores import ButtonCounts, happy_index
-from protocol.messages import BUTTONS, Button, encode
+from protocol.messages import BUTTONS, Button, decode_event, encode
 from protocol.mqtt import MqttConnection, MqttOptions
 from protocol.topics import Topics
 from tests.helpers import wait_until
@@ -139,14 +139,14 @@ def test_unacknowledged_events_are_resent_until_the_hub_stores_them(
     start_hub: Callable[..., Hub],
     start_kiosk: Callable[..., Kiosk],
 ) -> None:
-    seen: Counter[bytes] = Counter()
+    seen: Counter[str] = Counter()  # deliveries per event id (each send has a new sent_at)
     sniffer = MqttConnection(
         MqttOptions(
             address=mosquitto.address,
             client_id="sniffer",
             subscriptions=(TOPICS.every_device("events"),),
         ),
-        on_message=lambda m: seen.update([m.payload]),
+        on_message=lambda m: seen.update([decode_event(m.payload).event_id]),
     )
     sniffer.start()
     assert sniffer.wait_connected(10)
