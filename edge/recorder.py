@@ -91,9 +91,10 @@ class PressRecorder:
                 self._outbox.append(event)
                 break
             except sqlite3.IntegrityError:
-                if self._outbox.contains(event.event_id):
-                    break  # an earlier attempt's COMMIT reached the disk after all
-                raise
+                # an earlier attempt's COMMIT reached the disk after all (the row may even be
+                # acknowledged and gone by now): the press is recorded
+                log.warning("press seq=%d was committed by an earlier attempt", event.seq)
+                break
             except (sqlite3.Error, OSError) as exc:
                 log.error(
                     "cannot write press seq=%d to the outbox (%s); retrying in %.1f s",

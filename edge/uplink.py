@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_WARNING_SHARE = 0.8
 IDLE_WAIT_S = 1.0
+ACK_BACKOFF_MAX = 8  # a silent hub is retried at most every 8 ack timeouts
 MIN_THROTTLE_WAIT_S = 0.005
 
 
@@ -74,6 +75,8 @@ class Uplink:
         self._cursor = 0  # highest seq published since the last restart of sending
         self._round = 0  # bumped at each restart of sending, so a stale loop stops
         self._next_heartbeat = 0.0
+        self._clock_offset_s: float | None = None  # hub minus kiosk, from the latest ack
+        self._ack_timeout_s = config.ack_timeout_s
         self._connection = MqttConnection(
             MqttOptions(
                 address=parse_broker_url(config.url),
@@ -166,6 +169,11 @@ class Uplink:
                 rejection.event_id,
                 rejection.reason,
             )
+        if ack.hub_time is not None:
+            # fresh: acks are not queued for a kiosk (clean session), so the error is the
+            # one-way delivery time, well below any skew worth correcting
+            self._clock_offset_s = (ack.hub_time - datetime.now(UTC)).total_seconds()
+        self._ack_timeout_s = self._config.ack_timeout_s  # the hub is answering again
         done = ack.stored + [r.event_id for r in ack.rejected]
         self._outbox.remove(done)
         with self._lock:
@@ -202,15 +210,19 @@ class Uplink:
             )
 
     def _resend_if_ack_overdue(self) -> None:
-        deadline = time.monotonic() - self._config.ack_timeout_s
+        """Resend after the ack timeout, backing off while the hub stays silent."""
+        deadline = time.monotonic() - self._ack_timeout_s
         with self._lock:
             if any(sent < deadline for sent in self._in_flight.values()):
                 log.warning(
                     "hub left %d events unacknowledged for %.0f s; resending",
                     len(self._in_flight),
-                    self._config.ack_timeout_s,
+                    self._ack_timeout_s,
                 )
                 self._restart_sending()
+                self._ack_timeout_s = min(
+                    self._ack_timeout_s * 2, self._config.ack_timeout_s * ACK_BACKOFF_MAX
+                )
 
     def _restart_sending(self) -> None:
         self._in_flight.clear()
@@ -235,7 +247,8 @@ class Uplink:
                 # in flight before it is sent, so an ack racing back finds it
                 self._in_flight[row.event_id] = time.monotonic()
                 self._cursor = row.seq
-            if not self._connection.publish(topic, with_sent_at(row.payload), qos=1):
+            payload = with_sent_at(row.payload, clock_offset_s=self._clock_offset_s)
+            if not self._connection.publish(topic, payload, qos=1):
                 with self._lock:
                     self._restart_sending()
                 return "idle"

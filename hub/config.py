@@ -36,7 +36,7 @@ class HubSettings(BaseSettings):
     max_payload_bytes: int = Field(default=4096, ge=256)
     max_clock_ahead_s: float = Field(default=300, ge=0)
     clock_skew_tolerance_s: float = Field(
-        default=600, ge=0, description="kiosk clocks further off than this are corrected"
+        default=60, ge=0, description="kiosk clocks further off than this are corrected"
     )
     batch_size: int = Field(default=500, ge=1)
 

@@ -37,6 +37,9 @@ from protocol.topics import Topics
 log = logging.getLogger(__name__)
 
 STATS_EVERY_S = 60.0
+# Not refused to the kiosk: it keeps the event and sends it again once it has measured its
+# clock against the hub's (a Pi without RTC may stamp presses in 1970 until NTP or an ack).
+KEPT_BY_KIOSK = frozenset({"impossible_timestamp"})
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class Outbound:
 class IngestPolicy:
     max_payload_bytes: int = 4096
     max_clock_ahead: timedelta = timedelta(minutes=5)
-    clock_skew_tolerance: timedelta = timedelta(minutes=10)
+    clock_skew_tolerance: timedelta = timedelta(minutes=1)
     earliest_event: datetime = datetime(2020, 1, 1, tzinfo=UTC)
     require_registration: bool = False
 
@@ -164,9 +167,12 @@ class Ingestor:
             log.warning("dead-lettered %s from %s: %s", letter.reason, letter.topic, letter.detail)
 
     def _acks(self, batch: _Batch) -> list[Outbound]:
+        """One ack per kiosk heard from live: its stored and refused events, the hub's time."""
         stored: dict[str, list[str]] = defaultdict(list)
         for device_id, event_id in batch.events:
             stored[device_id].append(event_id)
+        live = {status.device_id for status, message in batch.statuses if not message.retained}
+        hub_time = datetime.now(UTC)
         return [
             Outbound(
                 self._topics.ack(device_id),
@@ -174,10 +180,11 @@ class Ingestor:
                     Ack(
                         stored=stored.get(device_id, []),
                         rejected=list(dict.fromkeys(batch.refusals.get(device_id, []))),
+                        hub_time=hub_time,
                     )
                 ),
             )
-            for device_id in sorted(set(stored) | set(batch.refusals))
+            for device_id in sorted(set(stored) | set(batch.refusals) | live)
         ]
 
     def _triage(self, message: Inbound, batch: _Batch) -> None:
@@ -201,7 +208,7 @@ class Ingestor:
         except ProtocolError as exc:
             batch.reject(message, exc.reason, exc.detail)
             event_id = _event_id_of(message.payload)
-            if kind == "events" and event_id is not None:
+            if kind == "events" and event_id is not None and exc.reason not in KEPT_BY_KIOSK:
                 batch.refusals[device_id].append(Rejection(event_id=event_id, reason=exc.reason))
 
     def _triage_event(self, message: Inbound, device_id: str, batch: _Batch) -> None:
@@ -211,7 +218,7 @@ class Ingestor:
                 "device_mismatch",
                 f"payload device {event.device_id!r} on the topic of {device_id!r}",
             )
-        offset_s = self._clock_offset(event, message)
+        offset_s = self._clock_offset(event)
         try:
             occurred_at = store.corrected(event.occurred_at, offset_s)
         except OverflowError:
@@ -230,22 +237,21 @@ class Ingestor:
             return
         batch.events[key] = _Pending(event, [message])
         if offset_s is not None:
-            batch.clock_offsets[event.event_id] = offset_s
+            batch.clock_offsets.setdefault(event.event_id, offset_s)  # as stored: the first
 
-    def _clock_offset(self, event: PressEvent, message: Inbound) -> float | None:
-        """Seconds the kiosk's clock is behind the hub's, when beyond the tolerance.
+    def _clock_offset(self, event: PressEvent) -> float | None:
+        """Seconds to add to the kiosk's press time, when its clock is off beyond tolerance.
 
-        Measured on this very message (sent_at against received_at), so it holds for the
-        press as long as the kiosk's clock did not jump between press and send. Below the
-        tolerance the difference is mostly transit and queueing, and is left alone.
+        The kiosk measures the offset itself, on the hub time in each live ack (the hub
+        answers every live status with one, so a kiosk knows within a heartbeat of
+        connecting). The hub cannot measure it on arrival: an event queued by the broker
+        while the hub was down would look hours late and be moved to the wrong hour.
         """
-        if event.sent_at is None:
-            return None
-        offset_s = (message.received_at - event.sent_at).total_seconds()
-        if abs(offset_s) <= self._policy.clock_skew_tolerance.total_seconds():
+        offset_s = event.clock_offset_s
+        if offset_s is None or abs(offset_s) <= self._policy.clock_skew_tolerance.total_seconds():
             return None
         self.stats.clock_corrections += 1
-        return round(offset_s, 3)
+        return offset_s
 
     def _triage_status(self, message: Inbound, device_id: str, batch: _Batch) -> None:
         status = decode_device_status(message.payload)

@@ -68,6 +68,12 @@ class PressEvent(_Message):
     sent_at: Timestamp | None = Field(
         default=None, description="the kiosk's clock when it (last) sent the event"
     )
+    clock_offset_s: float | None = Field(
+        default=None,
+        ge=-1e10,
+        le=1e10,
+        description="hub clock minus kiosk clock, as the kiosk last measured it from an ack",
+    )
 
 
 class DeviceStatus(_Message):
@@ -94,17 +100,24 @@ class Ack(_Message):
 
     stored: list[str] = Field(default_factory=list)
     rejected: list[Rejection] = Field(default_factory=list)
+    hub_time: Timestamp | None = Field(
+        default=None, description="the hub's clock at sending: kiosks measure their skew on it"
+    )
 
 
 def encode(message: BaseModel) -> bytes:
     return message.model_dump_json(exclude_none=True).encode()
 
 
-def with_sent_at(event_payload: bytes, at: datetime | None = None) -> bytes:
-    """Stamp an encoded event with the send time, from which the hub measures clock skew."""
+def with_sent_at(
+    event_payload: bytes, at: datetime | None = None, clock_offset_s: float | None = None
+) -> bytes:
+    """Stamp an encoded event with its send time and the kiosk's latest clock offset."""
     document = json.loads(event_payload)
     moment = at or datetime.now(UTC)
     document["sent_at"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if clock_offset_s is not None:
+        document["clock_offset_s"] = round(clock_offset_s, 3)
     return json.dumps(document, separators=(",", ":")).encode()
 
 

@@ -119,8 +119,7 @@ def start_hub(tmp_path: Path) -> Iterator[Callable[..., Hub]]:
                 broker=broker,
                 db=db or f"sqlite:///{tmp_path / 'hub.sqlite3'}",
                 data_dir=tmp_path,
-                client_id=f"test-hub-{len(hubs)}",
-                **settings,
+                **{"client_id": f"test-hub-{len(hubs)}", **settings},
             )
         )
         hub.start()

@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from edge.app import Kiosk
@@ -14,8 +15,17 @@ from hub.chaos.proxy import TcpProxy
 from hub.models import Device, Event, HourlyRollup
 from hub.mosquitto import MosquittoProcess
 from hub.store import hour_bucket
-from protocol.messages import BUTTONS, decode_event, encode, with_sent_at
-from protocol.mqtt import Message, MqttConnection, MqttOptions
+from protocol.messages import (
+    BUTTONS,
+    Ack,
+    DeviceState,
+    DeviceStatus,
+    decode_ack,
+    decode_event,
+    encode,
+    with_sent_at,
+)
+from protocol.mqtt import MqttConnection, MqttOptions
 from protocol.topics import Topics
 from tests.helpers import wait_until
 from tests.hub.factories import press
@@ -99,34 +109,67 @@ def test_a_full_outbox_drops_the_oldest_and_says_so(
         wait_until(reported, 10, "the drop count in the kiosk's status")
 
 
-def test_a_kiosk_clock_hours_off_is_detected_and_its_presses_counted_in_the_right_hour(
+def test_a_kiosk_clock_hours_off_is_measured_and_its_presses_counted_in_the_right_hour(
     mosquitto: MosquittoProcess, start_hub: Callable[..., Hub]
 ) -> None:
     hub = start_hub(mosquitto.url)
     assert hub.wait_connected(10)
     skew = timedelta(hours=-3, minutes=-7)  # the kiosk's clock is 3 h 7 min behind
-    kiosk_now = datetime.now(UTC) + skew
-    acks: list[Message] = []
+
+    def kiosk_clock() -> datetime:
+        return datetime.now(UTC) + skew
+
+    acks: list[Ack] = []
     kiosk = MqttConnection(
         MqttOptions(
             address=mosquitto.address, client_id="skewed", subscriptions=(TOPICS.ack("skewed"),)
         ),
-        on_message=acks.append,
+        on_message=lambda m: acks.append(decode_ack(m.payload)),
     )
     kiosk.start()
     assert kiosk.wait_connected(10)
-    event = press(device_id="skewed", at=kiosk_now - timedelta(minutes=2))
-    assert kiosk.publish_and_wait(TOPICS.events("skewed"), with_sent_at(encode(event), kiosk_now))
-    wait_until(lambda: bool(acks), 10, "the ack")
+    # the kiosk's birth status is answered with the hub's time, as the uplink expects
+    birth = DeviceStatus(device_id="skewed", state=DeviceState.ONLINE, sent_at=kiosk_clock())
+    assert kiosk.publish_and_wait(TOPICS.status("skewed"), encode(birth))
+    wait_until(lambda: bool(acks), 10, "the hub's answer to a live status")
+    hub_time = acks[0].hub_time
+    assert hub_time is not None
+    offset_s = (hub_time - kiosk_clock()).total_seconds()  # what edge/uplink.py measures
+    assert abs(offset_s + skew.total_seconds()) < 5
+
+    event = press(device_id="skewed", at=kiosk_clock() - timedelta(minutes=2))
+    payload = with_sent_at(encode(event), kiosk_clock(), clock_offset_s=offset_s)
+    assert kiosk.publish_and_wait(TOPICS.events("skewed"), payload)
+    wait_until(lambda: any(a.stored for a in acks), 10, "the event's ack")
     kiosk.stop()
     with hub.sessions() as session:
         stored = session.get(Event, event.event_id)
         assert stored is not None
         assert stored.kiosk_occurred_at == event.occurred_at
-        assert stored.clock_offset_s is not None
-        assert abs(stored.clock_offset_s + skew.total_seconds()) < 5
+        assert stored.clock_offset_s == pytest.approx(-skew.total_seconds(), abs=5)
         true_time = event.occurred_at - skew
         assert abs((stored.occurred_at - true_time).total_seconds()) < 5
         bucket = session.scalars(select(HourlyRollup.bucket_start)).one()
         assert bucket == hour_bucket(stored.occurred_at)
     assert hub.ingestor.stats.clock_corrections == 1
+
+
+def test_a_backlog_queued_while_the_hub_was_down_keeps_its_press_times(
+    mosquitto: MosquittoProcess, start_hub: Callable[..., Hub], start_kiosk: Callable[..., Kiosk]
+) -> None:
+    """Late is not skewed: events the broker held for a stopped hub are not moved in time."""
+    first = start_hub(mosquitto.url, client_id="hub")  # its persistent session on the broker
+    assert first.wait_connected(10)
+    first.stop()
+    kiosk = start_kiosk("gate-01", "gate", mosquitto.url)
+    pins = kiosk.panel.button_pins()
+    pins[BUTTONS[0]].drive_low()
+    pins[BUTTONS[0]].drive_high()
+    wait_until(lambda: kiosk.outbox.depth() == 1, 10, "the press in the outbox")
+    time.sleep(2)  # queued at the broker for the stopped hub: 2 s late, beyond tolerance
+    hub = start_hub(mosquitto.url, client_id="hub", clock_skew_tolerance_s=1)
+    wait_until(lambda: kiosk.outbox.depth() == 0, 10, "the queued event stored and acked")
+    with hub.sessions() as session:
+        stored = session.scalars(select(Event)).one()
+        assert stored.clock_offset_s is None
+        assert stored.occurred_at == stored.kiosk_occurred_at
