@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 OUTBOX_WARNING_SHARE = 0.8
 IDLE_WAIT_S = 1.0
 ACK_BACKOFF_MAX = 8  # a silent hub is retried at most every 8 ack timeouts
+CLOCK_WAIT_S = 5.0  # after connecting, how long events wait for the hub's clock
 MIN_THROTTLE_WAIT_S = 0.005
 
 
@@ -77,6 +78,7 @@ class Uplink:
         self._next_heartbeat = 0.0
         self._clock_offset_s: float | None = None  # hub minus kiosk, from the latest ack
         self._ack_timeout_s = config.ack_timeout_s
+        self._connected_at = 0.0
         self._connection = MqttConnection(
             MqttOptions(
                 address=parse_broker_url(config.url),
@@ -152,6 +154,7 @@ class Uplink:
         )
 
     def _handle_connected(self) -> None:
+        self._connected_at = time.monotonic()
         with self._lock:
             self._restart_sending()
         self._next_heartbeat = 0.0
@@ -231,6 +234,9 @@ class Uplink:
 
     def _send_pending(self) -> Literal["sent", "throttled", "idle"]:
         """Send what the in-flight window and the rate allow."""
+        awaiting_clock = time.monotonic() - self._connected_at < CLOCK_WAIT_S
+        if self._clock_offset_s is None and awaiting_clock:
+            return "idle"  # the hub's answer to our status will tell us our clock's offset
         with self._lock:
             window = self._config.max_in_flight - len(self._in_flight)
             cursor, sending_round = self._cursor, self._round

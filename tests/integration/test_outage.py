@@ -173,3 +173,30 @@ def test_a_backlog_queued_while_the_hub_was_down_keeps_its_press_times(
         stored = session.scalars(select(Event)).one()
         assert stored.clock_offset_s is None
         assert stored.occurred_at == stored.kiosk_occurred_at
+
+
+def test_a_kiosk_measures_its_clock_before_sending_and_stamps_its_events(
+    mosquitto: MosquittoProcess, start_hub: Callable[..., Hub], start_kiosk: Callable[..., Kiosk]
+) -> None:
+    hub = start_hub(mosquitto.url)
+    assert hub.wait_connected(10)
+    sent: list[bytes] = []
+    sniffer = MqttConnection(
+        MqttOptions(
+            address=mosquitto.address,
+            client_id="sniffer",
+            subscriptions=(TOPICS.events("gate-01"),),
+        ),
+        on_message=lambda m: sent.append(m.payload),
+    )
+    sniffer.start()
+    assert sniffer.wait_connected(10)
+    kiosk = start_kiosk("gate-01", "gate", mosquitto.url)
+    pins = kiosk.panel.button_pins()
+    pins[BUTTONS[1]].drive_low()  # pressed at once, before the hub has answered the kiosk
+    pins[BUTTONS[1]].drive_high()
+    wait_until(lambda: kiosk.outbox.depth() == 0 and bool(sent), 15, "the press stored")
+    sniffer.stop()
+    first = decode_event(sent[0])
+    assert first.clock_offset_s is not None and abs(first.clock_offset_s) < 2
+    assert first.sent_at is not None
