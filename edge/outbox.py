@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', 0);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('dropped', 0);
+INSERT OR IGNORE INTO meta (key, value) SELECT 'rows', COUNT(*) FROM outbox;
 """
 
 DEFAULT_CAPACITY = 100_000
@@ -71,7 +72,8 @@ class Outbox:
                     (event.seq, event.event_id, encode(event)),
                 )
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (event.seq,))
-                dropped = self._make_room(event.seq)
+                self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'rows'")
+                dropped = self._make_room()
                 self._db.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -81,13 +83,9 @@ class Outbox:
                 "outbox full (%d rows): dropped the %d oldest event(s)", self.capacity, dropped
             )
 
-    def _make_room(self, newest_seq: int) -> int:
+    def _make_room(self) -> int:
         """Drop the oldest rows beyond capacity (inside the caller's transaction)."""
-        (oldest,) = self._db.execute("SELECT MIN(seq) FROM outbox").fetchone()
-        if oldest is None or newest_seq - oldest + 1 <= self.capacity:
-            return 0  # the seq range bounds the row count: no need to count
-        (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
-        excess = count - self.capacity
+        excess = self._rows() - self.capacity
         if excess <= 0:
             return 0
         self._db.execute(
@@ -95,7 +93,13 @@ class Outbox:
             (excess,),
         )
         self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped'", (excess,))
-        return int(excess)
+        self._db.execute("UPDATE meta SET value = value - ? WHERE key = 'rows'", (excess,))
+        return excess
+
+    def _rows(self) -> int:
+        """The row count, kept in `meta` so that no press has to count 100,000 rows."""
+        (value,) = self._db.execute("SELECT value FROM meta WHERE key = 'rows'").fetchone()
+        return int(value)
 
     def _rollback(self) -> None:
         """Leave no transaction open after a failure (a failed COMMIT may leave one)."""
@@ -138,6 +142,7 @@ class Outbox:
                 before = self._db.total_changes
                 self._db.executemany("DELETE FROM outbox WHERE event_id = ?", ids)
                 removed = self._db.total_changes - before
+                self._db.execute("UPDATE meta SET value = value - ? WHERE key = 'rows'", (removed,))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -146,8 +151,7 @@ class Outbox:
 
     def depth(self) -> int:
         with self._lock:
-            (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
-        return int(count)
+            return self._rows()
 
     def close(self) -> None:
         with self._lock:

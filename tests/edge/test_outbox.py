@@ -189,3 +189,34 @@ def test_outbox_creates_its_folder(tmp_path: Path) -> None:
     Outbox(path).close()
 
     assert path.is_file()
+
+
+def test_the_kept_row_count_matches_the_rows_through_drops_removals_and_reopening(
+    path: Path,
+) -> None:
+    box = Outbox(path, capacity=100)
+    events = [press_event(seq) for seq in range(1, 131)]
+    for event in events:
+        box.append(event)
+    box.remove([e.event_id for e in events[40:60:3]] + ["unknown"])
+    with pytest.raises(sqlite3.IntegrityError):
+        box.append(events[-1])
+    box.close()
+    reopened = Outbox(path, capacity=100)
+    with closing(sqlite3.connect(path)) as db:
+        (rows,) = db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+    assert reopened.depth() == rows == 100 - 7
+    assert reopened.dropped() == 30
+    reopened.close()
+
+
+def test_an_outbox_from_before_the_kept_count_is_counted_on_opening(path: Path) -> None:
+    box = Outbox(path)
+    for seq in range(1, 6):
+        box.append(press_event(seq))
+    box.close()
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("DELETE FROM meta WHERE key = 'rows'")  # as an older kiosk left it
+    reopened = Outbox(path)
+    assert reopened.depth() == 5
+    reopened.close()
