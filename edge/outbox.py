@@ -106,11 +106,6 @@ class Outbox:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
 
-    def contains(self, event_id: str) -> bool:
-        with self._lock:
-            row = self._db.execute("SELECT 1 FROM outbox WHERE event_id = ?", (event_id,))
-            return row.fetchone() is not None
-
     def dropped(self) -> int:
         """How many events were ever dropped because the outbox was full."""
         with self._lock:

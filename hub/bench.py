@@ -24,7 +24,7 @@ import paho.mqtt.client as paho  # the baseline is bare paho on purpose, not our
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub import store
-from hub.db import make_engine, scratch_postgres_database, session_factory
+from hub.db import open_session, scratch_postgres_database
 from hub.mosquitto import MosquittoProcess
 from protocol.broker_url import BrokerAddress, parse_broker_url
 from protocol.errors import SeedError
@@ -234,12 +234,8 @@ def run_ingest_bench(plan: BenchPlan) -> dict[str, Any]:
 
 def _count_stored(db_url: str) -> tuple[int, int]:
     """(distinct events stored, presses counted in the rollups)."""
-    engine = make_engine(db_url)
-    try:
-        with session_factory(engine)() as session:
-            return store.stored_event_count(session), store.rollup_press_count(session)
-    finally:
-        engine.dispose()
+    with open_session(db_url) as session:
+        return store.stored_event_count(session), store.rollup_press_count(session)
 
 
 def _terminate(process: subprocess.Popen[str]) -> None:

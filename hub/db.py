@@ -85,3 +85,14 @@ def scratch_postgres_database(admin_url: str, prefix: str = "seed_scratch") -> I
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def open_session(url: str) -> Iterator[Session]:
+    """A session on its own short-lived engine, for commands and tools that run once."""
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()

@@ -14,13 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from hub import store
 from hub.bench import BenchKiosk, BenchPlan, connect_all, publish_all, start_rig
-from hub.chaos.checker import Intent, Stored, check
-from hub.db import make_engine, session_factory
-from hub.models import Event
+from hub.chaos.checker import Intent, check, read_stored
 
 
 @dataclass(frozen=True)
@@ -118,14 +113,5 @@ def _verdict(db_url: str, kiosks: list[BenchKiosk]) -> dict[str, Any]:
         for k in kiosks
         for seq, event_id in enumerate(k.event_ids, start=1)
     ]
-    engine = make_engine(db_url)
-    try:
-        with session_factory(engine)() as session:
-            stored = [
-                Stored(d, e, s)
-                for e, d, s in session.execute(select(Event.event_id, Event.device_id, Event.seq))
-            ]
-            counted = store.rollup_press_count(session)
-    finally:
-        engine.dispose()
+    stored, counted = read_stored(db_url)
     return check(intents, stored, counted)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from edge.simulate import AIRPORT_DAY
 from hub.cli import format_table
-from hub.db import make_engine, session_factory
+from hub.db import open_session
 from hub.reports import location_scores
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,12 +164,8 @@ def _start_kiosks(broker_url: str) -> list[subprocess.Popen[bytes]]:
 
 
 def _report(*, as_json: bool = False) -> str:
-    engine = make_engine(f"sqlite:///{WORKDIR / 'hub' / 'hub.sqlite3'}")
-    try:
-        with session_factory(engine)() as session:
-            rows = [score.as_dict() for score in location_scores(session)]
-    finally:
-        engine.dispose()
+    with open_session(f"sqlite:///{WORKDIR / 'hub' / 'hub.sqlite3'}") as session:
+        rows = [score.as_dict() for score in location_scores(session)]
     return json.dumps(rows, indent=2) if as_json else format_table(rows)
 
 

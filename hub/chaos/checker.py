@@ -6,6 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from hub import store
+from hub.db import open_session
+from hub.models import Event
+
 
 @dataclass(frozen=True)
 class Intent:
@@ -30,6 +36,14 @@ def read_ledger(path: Path, device_id: str) -> list[Intent]:
         if len(parts) == 2:  # a line cut short by a kill is no intent
             intents.append(Intent(device_id, parts[0], int(parts[1])))
     return intents
+
+
+def read_stored(db_url: str) -> tuple[list[Stored], int]:
+    """Every stored press, and how many presses the rollups count."""
+    with open_session(db_url) as session:
+        rows = session.execute(select(Event.device_id, Event.event_id, Event.seq))
+        stored = [Stored(device_id, event_id, seq) for device_id, event_id, seq in rows]
+        return stored, store.rollup_press_count(session)
 
 
 def check(intents: Iterable[Intent], stored: Iterable[Stored], counted: int) -> dict[str, Any]:

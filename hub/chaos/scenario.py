@@ -20,13 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from hub import store
-from hub.chaos.checker import Stored, check, read_ledger
+from hub.chaos.checker import check, read_ledger, read_stored
 from hub.chaos.proxy import TcpProxy
-from hub.db import make_engine, session_factory
-from hub.models import Event
 from hub.mosquitto import MosquittoProcess
 from protocol.errors import SeedError
 
@@ -138,18 +133,7 @@ class Fleet:
             for device_id in self.kiosks
             for i in read_ledger(self.workdir / f"{device_id}.ledger", device_id)
         ]
-        engine = make_engine(self.db_url)
-        try:
-            with session_factory(engine)() as session:
-                stored = [
-                    Stored(d, e, s)
-                    for e, d, s in session.execute(
-                        select(Event.event_id, Event.device_id, Event.seq)
-                    )
-                ]
-                counted = store.rollup_press_count(session)
-        finally:
-            engine.dispose()
+        stored, counted = read_stored(self.db_url)
         return check(intents, stored, counted)
 
     def close(self) -> None:

@@ -1,8 +1,8 @@
 """The embedded broker: a real MQTT broker in the hub's process, for one-box installs."""
 
 from hub.broker import EmbeddedBroker, free_port, port_is_free
-from protocol.mqtt import Message, MqttConnection, MqttOptions
-from tests.helpers import wait_until
+from protocol.mqtt import Message
+from tests.helpers import connect_client, wait_until
 
 
 def test_it_carries_messages_and_frees_its_port_for_a_restart() -> None:
@@ -11,12 +11,7 @@ def test_it_carries_messages_and_frees_its_port_for_a_restart() -> None:
     address = broker.start()
     assert address.port == port
     received: list[Message] = []
-    client = MqttConnection(
-        MqttOptions(address=address, client_id="c", subscriptions=("t/#",)),
-        on_message=received.append,
-    )
-    client.start()
-    assert client.wait_connected(10)
+    client = connect_client(address, "c", subscriptions=("t/#",), on_message=received.append)
     assert client.publish_and_wait("t/1", b"hello")
     wait_until(lambda: [m.payload for m in received] == [b"hello"], 10, "the message")
     client.stop()

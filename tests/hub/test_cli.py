@@ -30,7 +30,7 @@ REPORT_KEYS = {
 
 def _fill(url: str) -> None:
     sessions: sessionmaker[Session] = session_factory(make_engine(url))
-    events = [press(Button.VERY_HAPPY)] * 1 + [press(b) for b in Button]
+    events = [press(Button.VERY_HAPPY), *(press(b) for b in Button)]
     with sessions.begin() as session:
         store.store_events(session, events=events, received_at=NOON)
 

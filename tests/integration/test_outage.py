@@ -25,9 +25,8 @@ from protocol.messages import (
     encode,
     with_sent_at,
 )
-from protocol.mqtt import MqttConnection, MqttOptions
 from protocol.topics import Topics
-from tests.helpers import wait_until
+from tests.helpers import connect_client, wait_until
 from tests.hub.factories import press
 
 TOPICS = Topics("seed")
@@ -40,16 +39,13 @@ def test_a_day_offline_drains_in_order_at_a_bounded_rate_into_the_right_hours(
 ) -> None:
     hub = start_hub(mosquitto.url)
     arrivals: list[tuple[float, int]] = []
-    sniffer = MqttConnection(
-        MqttOptions(
-            address=mosquitto.address,
-            client_id="sniffer",
-            subscriptions=(TOPICS.events("gate-01"),),
-        ),
+    sniffer = connect_client(
+        mosquitto.address,
+        "sniffer",
+        subscriptions=(TOPICS.events("gate-01"),),
         on_message=lambda m: arrivals.append((time.monotonic(), decode_event(m.payload).seq)),
     )
-    sniffer.start()
-    assert sniffer.wait_connected(10) and hub.wait_connected(10)
+    assert hub.wait_connected(10)
     wifi = TcpProxy(mosquitto.port)
     wifi.partition()  # the kiosk's network is down for the whole (simulated) day
     kiosk = start_kiosk(
@@ -120,14 +116,12 @@ def test_a_kiosk_clock_hours_off_is_measured_and_its_presses_counted_in_the_righ
         return datetime.now(UTC) + skew
 
     acks: list[Ack] = []
-    kiosk = MqttConnection(
-        MqttOptions(
-            address=mosquitto.address, client_id="skewed", subscriptions=(TOPICS.ack("skewed"),)
-        ),
+    kiosk = connect_client(
+        mosquitto.address,
+        "skewed",
+        subscriptions=(TOPICS.ack("skewed"),),
         on_message=lambda m: acks.append(decode_ack(m.payload)),
     )
-    kiosk.start()
-    assert kiosk.wait_connected(10)
     # the kiosk's birth status is answered with the hub's time, as the uplink expects
     birth = DeviceStatus(device_id="skewed", state=DeviceState.ONLINE, sent_at=kiosk_clock())
     assert kiosk.publish_and_wait(TOPICS.status("skewed"), encode(birth))
@@ -181,16 +175,12 @@ def test_a_kiosk_measures_its_clock_before_sending_and_stamps_its_events(
     hub = start_hub(mosquitto.url)
     assert hub.wait_connected(10)
     sent: list[bytes] = []
-    sniffer = MqttConnection(
-        MqttOptions(
-            address=mosquitto.address,
-            client_id="sniffer",
-            subscriptions=(TOPICS.events("gate-01"),),
-        ),
+    sniffer = connect_client(
+        mosquitto.address,
+        "sniffer",
+        subscriptions=(TOPICS.events("gate-01"),),
         on_message=lambda m: sent.append(m.payload),
     )
-    sniffer.start()
-    assert sniffer.wait_connected(10)
     kiosk = start_kiosk("gate-01", "gate", mosquitto.url)
     pins = kiosk.panel.button_pins()
     pins[BUTTONS[1]].drive_low()  # pressed at once, before the hub has answered the kiosk

@@ -7,11 +7,14 @@ import pytest
 
 from hub.mosquitto import MosquittoProcess
 from protocol.mqtt import Message, MqttConnection, MqttOptions, Will
-from tests.helpers import wait_until
+from tests.helpers import connect_client, wait_until
 
 
 def connect(broker: MosquittoProcess, client_id: str, **options: Any) -> MqttConnection:
-    handler = options.pop("on_message", lambda *_: None)
+    """A connected client; `will` and `subscriptions` go to the MQTT options."""
+    if "will" not in options:
+        return connect_client(broker.address, client_id, **options)
+    handler = options.pop("on_message", lambda _message: None)
     connection = MqttConnection(
         MqttOptions(address=broker.address, client_id=client_id, **options), on_message=handler
     )
