@@ -16,9 +16,8 @@ from hub.mosquitto import MosquittoProcess
 from hub.reports import location_scores
 from hub.scores import ButtonCounts, happy_index
 from protocol.messages import BUTTONS, Button, decode_event, encode
-from protocol.mqtt import MqttConnection, MqttOptions
 from protocol.topics import Topics
-from tests.helpers import wait_until
+from tests.helpers import connect_client, wait_until
 from tests.hub.factories import press
 
 TOPICS = Topics("seed")
@@ -94,7 +93,11 @@ def test_a_kiosk_started_while_the_broker_is_down_delivers_everything_once_it_is
 ) -> None:
     mosquitto.stop()
     hub = start_hub(mosquitto.url)
-    kiosk = start_kiosk("sec-01", "security", mosquitto.url, panel={"bounce_ms": 0})
+    # a short ack timeout: whatever the kiosk sends before the hub has (re)subscribed is
+    # resent soon, so a loaded machine stays well inside the wait below
+    kiosk = start_kiosk(
+        "sec-01", "security", mosquitto.url, panel={"bounce_ms": 0}, mqtt={"ack_timeout_s": 5}
+    )
     press_buttons(kiosk, [Button.HAPPY, Button.UNHAPPY] * 10)
     wait_until(lambda: kiosk.outbox.depth() == 20, 10, "20 presses in the outbox")
     assert not kiosk.uplink.connected
@@ -113,12 +116,12 @@ def test_a_redelivered_event_is_stored_once(
     hub = start_hub(mosquitto.url)
     assert hub.wait_connected(10)
     acks: list[bytes] = []
-    sender = MqttConnection(
-        MqttOptions(address=mosquitto.address, client_id="k1", subscriptions=(TOPICS.ack("k1"),)),
+    sender = connect_client(
+        mosquitto.address,
+        "k1",
+        subscriptions=(TOPICS.ack("k1"),),
         on_message=lambda m: acks.append(m.payload),
     )
-    sender.start()
-    assert sender.wait_connected(10)
     payload = encode(press())
     for _ in range(3):
         assert sender.publish(TOPICS.events("k1"), payload)
@@ -140,16 +143,12 @@ def test_unacknowledged_events_are_resent_until_the_hub_stores_them(
     start_kiosk: Callable[..., Kiosk],
 ) -> None:
     seen: Counter[str] = Counter()  # deliveries per event id (each send has a new sent_at)
-    sniffer = MqttConnection(
-        MqttOptions(
-            address=mosquitto.address,
-            client_id="sniffer",
-            subscriptions=(TOPICS.every_device("events"),),
-        ),
+    sniffer = connect_client(
+        mosquitto.address,
+        "sniffer",
+        subscriptions=(TOPICS.every_device("events"),),
         on_message=lambda m: seen.update([decode_event(m.payload).event_id]),
     )
-    sniffer.start()
-    assert sniffer.wait_connected(10)
     kiosk = start_kiosk(
         "sec-01", "security", mosquitto.url, mqtt={"ack_timeout_s": 0.5}, panel={"bounce_ms": 0}
     )
@@ -173,11 +172,7 @@ def test_the_hub_keeps_serving_after_bad_input(
 ) -> None:
     hub = start_hub(mosquitto.url)
     assert hub.wait_connected(10)
-    vandal = MqttConnection(
-        MqttOptions(address=mosquitto.address, client_id="vandal"), on_message=lambda *_: None
-    )
-    vandal.start()
-    assert vandal.wait_connected(10)
+    vandal = connect_client(mosquitto.address, "vandal")
     for payload in (b"\x00garbage", b'{"v": 9}', b"[]", b"{" * 10_000):
         assert vandal.publish_and_wait(TOPICS.events("k1"), payload)
     vandal.stop()
