@@ -276,31 +276,39 @@ class Ingestor:
                 batch.drop((device_id, event_id), "event_id_conflict", detail, refuse=True)
 
     def _check_registration(self, session: Session, batch: _Batch) -> None:
-        """Unknown kiosks are not acknowledged: they resend, and count once registered.
+        """Unknown and revoked kiosks are not acknowledged: an unknown one resends, and
+        counts once registered; a revoked one is told nothing.
 
         Their resent events are dead-lettered once each, not at every resend. A registered
-        kiosk's event from another location is refused for good (acked as rejected), so it
-        can never block the kiosk's outbox.
+        kiosk's event from a place it has never stood at is refused for good (acked as
+        rejected), so it can never block the kiosk's outbox.
         """
-        if not self._policy.require_registration or not batch.events:
+        if not batch.events:
             return
-        known = store.registered_locations(
+        known = store.registrations(
             session, device_ids={device_id for device_id, _ in batch.events}
         )
         for key, pending in list(batch.events.items()):
             event = pending.event
-            if event.device_id not in known:
-                if self._unknown_seen.seen(event.event_id):
-                    del batch.events[key]  # already dead-lettered; it will come again
-                    continue
-                detail = f"{event.device_id!r} is not registered"
-                batch.drop(key, "unknown_device", detail, refuse=False)
-            elif known[event.device_id] != event.location_id:
+            registration = known.get(event.device_id)
+            if registration is not None and registration.revoked:
+                self._drop_unacked(batch, key, "revoked_device", f"{event.device_id!r} is revoked")
+            elif registration is None:
+                if self._policy.require_registration:
+                    detail = f"{event.device_id!r} is not registered"
+                    self._drop_unacked(batch, key, "unknown_device", detail)
+            elif event.location_id not in registration.placements:
                 detail = (
-                    f"{event.device_id!r} is registered at {known[event.device_id]!r}, "
+                    f"{event.device_id!r} is registered at {registration.location_id!r}, "
                     f"the event says {event.location_id!r}"
                 )
                 batch.drop(key, "location_mismatch", detail, refuse=True)
+
+    def _drop_unacked(self, batch: _Batch, key: EventKey, reason: str, detail: str) -> None:
+        if self._unknown_seen.seen(key[1]):
+            del batch.events[key]  # already dead-lettered; it will come again
+        else:
+            batch.drop(key, reason, detail, refuse=False)
 
 
 class _RecentIds:

@@ -44,7 +44,8 @@ class Base(DeclarativeBase):
 
 
 class Location(Base):
-    """A touchpoint (a security lane, a washroom, a gate); scores are kept per location."""
+    """A place in the hierarchy site (an airport) -> area (a terminal) -> touchpoint (a
+    security lane, a washroom, a gate). Kiosks stand at touchpoints; scores roll up."""
 
     __tablename__ = "locations"
 
@@ -52,6 +53,8 @@ class Location(Base):
     name: Mapped[str] = mapped_column(String(200))
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(16), default="touchpoint")
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("locations.location_id"))
 
 
 class Device(Base):
@@ -76,6 +79,43 @@ class Device(Base):
     clock_offset_s: Mapped[float | None] = mapped_column(
         Float, doc="hub receive time minus the kiosk's send time, at the last status"
     )
+    auth: Mapped[str | None] = mapped_column(String(16), doc="password or certificate")
+    password_hash: Mapped[str | None] = mapped_column(
+        String(200), doc="Mosquitto `$7$` hash; the password itself is never stored"
+    )
+    certificate_serial: Mapped[str | None] = mapped_column(String(64), doc="hex")
+    credentials_issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    desired_config: Mapped[str | None] = mapped_column(
+        Text, doc="the remote config the hub publishes to the kiosk (JSON)"
+    )
+    desired_config_version: Mapped[int | None] = mapped_column(Integer)
+    applied_config_version: Mapped[int | None] = mapped_column(
+        Integer, doc="the config version the kiosk reported in its last status"
+    )
+    config_error: Mapped[str | None] = mapped_column(
+        String(300), doc="why the kiosk refused the latest config, if it did"
+    )
+
+
+class Placement(Base):
+    """Where a device has stood: an event from a location it has left still counts there."""
+
+    __tablename__ = "placements"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.device_id"), primary_key=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RevokedCertificate(Base):
+    """Serials on the fleet CA's revocation list."""
+
+    __tablename__ = "revoked_certificates"
+
+    serial: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Event(Base):

@@ -11,7 +11,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hub.models import DeadLetter, Device, Event, HourlyRollup, Location
+from hub.models import DeadLetter, Device, Event, HourlyRollup, Location, Placement
 from protocol.errors import ConfigError
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
 
@@ -68,17 +68,46 @@ def register_device(session: Session, *, device_id: str, location_id: str) -> De
     device.location_id = location_id
     device.registered = True
     session.add(device)
+    session.flush()
+    if session.get(Placement, (device_id, location_id)) is None:
+        session.add(
+            Placement(
+                device_id=device_id, location_id=location_id, placed_at=datetime.now().astimezone()
+            )
+        )
     return device
 
 
-def registered_locations(session: Session, *, device_ids: Iterable[str]) -> dict[str, str | None]:
-    """device id -> its registered location, for those of `device_ids` that are registered."""
-    rows = session.execute(
-        select(Device.device_id, Device.location_id)
-        .where(Device.device_id.in_(set(device_ids)))
+@dataclass(frozen=True)
+class Registration:
+    location_id: str | None
+    """Where the device stands now."""
+    placements: frozenset[str]
+    """Every location it has stood at: a press made before a move counts where it was made."""
+    revoked: bool
+
+
+def registrations(session: Session, *, device_ids: Iterable[str]) -> dict[str, Registration]:
+    """device id -> its registration, for those of `device_ids` that are registered."""
+    wanted = set(device_ids)
+    devices = session.execute(
+        select(Device.device_id, Device.location_id, Device.revoked_at)
+        .where(Device.device_id.in_(wanted))
         .where(Device.registered.is_(True))
-    )
-    return {device_id: location_id for device_id, location_id in rows}
+    ).all()
+    placed: dict[str, set[str]] = {}
+    for device_id, location_id in session.execute(
+        select(Placement.device_id, Placement.location_id).where(Placement.device_id.in_(wanted))
+    ):
+        placed.setdefault(device_id, set()).add(location_id)
+    return {
+        device_id: Registration(
+            location_id=location_id,
+            placements=frozenset(placed.get(device_id, set()) | {location_id or ""}) - {""},
+            revoked=revoked_at is not None,
+        )
+        for device_id, location_id, revoked_at in devices
+    }
 
 
 def store_events(
@@ -207,6 +236,10 @@ def apply_status(
         device.location_id = status.location_id
     device.state = status.state.value
     device.version = status.version or device.version
+    if status.config_version is not None:
+        device.applied_config_version = status.config_version
+    if status.state is DeviceState.ONLINE:
+        device.config_error = status.config_error
     if retained:
         return
     device.last_status_at = received_at

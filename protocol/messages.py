@@ -88,6 +88,34 @@ class DeviceStatus(_Message):
     outbox_depth: int | None = Field(default=None, ge=0, le=INT32_MAX)
     outbox_capacity: int | None = Field(default=None, ge=1, le=INT32_MAX)
     outbox_dropped: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    config_version: int | None = Field(
+        default=None, ge=1, le=INT32_MAX, description="the remote config the kiosk runs on"
+    )
+    config_error: str | None = Field(
+        default=None, max_length=300, description="why the kiosk refused the latest remote config"
+    )
+
+
+class RemoteConfig(_Message):
+    """Settings the hub pushes to one kiosk, retained on its config topic.
+
+    A field left out keeps the kiosk's own setting. The kiosk applies a higher version
+    only, validates it against its own rules, and keeps its last good config otherwise.
+    """
+
+    device_id: DeviceId
+    version: int = Field(ge=1, le=INT32_MAX)
+    issued_at: Timestamp
+    location_id: LocationId | None = None
+    response_interval_s: float | None = Field(default=None, ge=0, le=3600)
+    heartbeat_s: float | None = Field(default=None, ge=5, le=86_400)
+    camera_enabled: bool | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The settings it carries, without its envelope."""
+        return self.model_dump(
+            exclude_none=True, exclude={"v", "device_id", "version", "issued_at"}
+        )
 
 
 class Rejection(_Message):
@@ -158,3 +186,7 @@ def decode_status(payload: bytes) -> DeviceStatus:
 
 def decode_ack(payload: bytes) -> Ack:
     return _decode(payload, Ack)
+
+
+def decode_remote_config(payload: bytes) -> RemoteConfig:
+    return _decode(payload, RemoteConfig)

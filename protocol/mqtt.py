@@ -62,6 +62,18 @@ class MqttOptions:
     subscriptions: tuple[str, ...] = field(default=())
 
 
+def _log_in_as(client: paho.Client, options: MqttOptions) -> None:
+    """Username and password, and TLS (with a client certificate if given)."""
+    if options.username is not None:
+        client.username_pw_set(options.username, options.password)
+    if options.address.tls:
+        client.tls_set(
+            ca_certs=str(options.ca_file) if options.ca_file else None,
+            certfile=str(options.cert_file) if options.cert_file else None,
+            keyfile=str(options.key_file) if options.key_file else None,
+        )
+
+
 class MqttConnection:
     def __init__(
         self,
@@ -86,14 +98,7 @@ class MqttConnection:
             clean_session=options.clean_session,
             protocol=paho.MQTTv311,
         )
-        if options.username is not None:
-            client.username_pw_set(options.username, options.password)
-        if options.address.tls:
-            client.tls_set(
-                ca_certs=str(options.ca_file) if options.ca_file else None,
-                certfile=str(options.cert_file) if options.cert_file else None,
-                keyfile=str(options.key_file) if options.key_file else None,
-            )
+        _log_in_as(client, options)
         if options.will is not None:
             client.will_set(
                 options.will.topic, options.will.payload, qos=1, retain=options.will.retain
@@ -195,3 +200,114 @@ class MqttConnection:
             threading.excepthook(
                 threading.ExceptHookArgs([exc_type, exc, tb, threading.current_thread()])
             )
+
+
+@dataclass(frozen=True)
+class AccessProbe:
+    """What a broker let one set of credentials do (for `seed-kiosk selftest`)."""
+
+    connected: bool
+    reason: str
+    """The broker's answer to the connect ("Success", "Not authorized") or the error."""
+    foreign_publish_refused: bool | None = None
+    """None when the broker did not answer the publish."""
+
+
+def _one_shot_client(options: MqttOptions) -> paho.Client:
+    """An MQTT 5 client for a single check: v5 brokers say why they refuse a publish."""
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=options.client_id, protocol=paho.MQTTv5
+    )
+    _log_in_as(client, options)
+    return client
+
+
+def _connect_once(client: paho.Client, options: MqttOptions, timeout_s: float) -> str | None:
+    """Connect and wait for the broker's answer; None on success, else why not."""
+    answered = threading.Event()
+    outcome: list[str] = []
+
+    def on_connect(*args: Any) -> None:
+        reason_code = args[3]
+        outcome.append("" if not reason_code.is_failure else str(reason_code))
+        answered.set()
+
+    def on_disconnect(*args: Any) -> None:
+        outcome.append(f"disconnected: {args[3]}")
+        answered.set()
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    try:
+        client.connect(options.address.host, options.address.port, options.keepalive_s)
+    except (OSError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    client.loop_start()
+    if not answered.wait(timeout_s):
+        return f"no answer within {timeout_s:.0f} s"
+    return outcome[0] or None
+
+
+def probe_access(options: MqttOptions, *, foreign_topic: str, timeout_s: float = 10) -> AccessProbe:
+    """Connect with these credentials and try to publish where they must not."""
+    client = _one_shot_client(options)
+    try:
+        failure = _connect_once(client, options, timeout_s)
+        if failure is not None:
+            return AccessProbe(connected=False, reason=failure)
+        answered = threading.Event()
+        refused: list[bool] = []
+
+        def on_publish(*args: Any) -> None:
+            refused.append(bool(args[3].is_failure))
+            answered.set()
+
+        client.on_publish = on_publish
+        client.publish(foreign_topic, b'{"probe":"seed-kiosk selftest"}', qos=1)
+        return AccessProbe(
+            connected=True,
+            reason="Success",
+            foreign_publish_refused=refused[0] if answered.wait(timeout_s) else None,
+        )
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def request_reply(
+    options: MqttOptions, *, topic: str, payload: bytes, reply_topic: str, timeout_s: float = 10
+) -> bytes | None:
+    """Subscribe to `reply_topic`, publish once, and return the first reply (None: none)."""
+    client = _one_shot_client(options)
+    replies: list[bytes] = []
+    answered = threading.Event()
+
+    def on_message(*args: Any) -> None:
+        if not args[2].retain:
+            replies.append(bytes(args[2].payload))
+            answered.set()
+
+    client.on_message = on_message
+    try:
+        if _connect_once(client, options, timeout_s) is not None:
+            return None
+        client.subscribe(reply_topic, qos=1)
+        client.publish(topic, payload, qos=1)
+        return replies[0] if answered.wait(timeout_s) else None
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def take_over_session(options: MqttOptions, *, timeout_s: float = 10) -> bool:
+    """Connect with another client's id, so the broker drops that client, then leave.
+
+    Used on revocation: a broker re-reads its CRL for new connections only, so a revoked
+    kiosk still connected by certificate is put out this way.
+    """
+    client = _one_shot_client(options)
+    try:
+        return _connect_once(client, options, timeout_s) is None
+    finally:
+        client.disconnect()
+        client.loop_stop()

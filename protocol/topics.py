@@ -35,6 +35,9 @@ class Topics:
     def ack(self, device_id: str) -> str:
         return self.device(device_id, "ack")
 
+    def config(self, device_id: str) -> str:
+        return self.device(device_id, "config")
+
     def every_device(self, kind: TopicKind) -> str:
         """The wildcard subscription for one kind of topic across all devices."""
         return f"{self.prefix}/devices/+/{kind}"

@@ -149,6 +149,36 @@ def test_registration_refuses_strangers_until_registered_and_wrong_locations_for
     }
 
 
+def test_a_moved_kiosks_backlog_counts_where_it_was_pressed(
+    ingest: Callable[..., Ingestor], sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        for gate in ("gate-a", "gate-b"):
+            store.add_location(session, location_id=gate, name=gate, time_zone="UTC")
+        store.register_device(session, device_id="k1", location_id="gate-a")
+        store.register_device(session, device_id="k1", location_id="gate-b")
+    before_the_move = press(location_id="gate-a", at=NOW)
+    assert _acks(ingest(), _inbound(encode(before_the_move))) == {
+        "seed/devices/k1/ack": Ack(stored=[before_the_move.event_id])
+    }
+
+
+def test_a_revoked_kiosk_is_told_nothing_and_its_events_dead_lettered_once(
+    ingest: Callable[..., Ingestor], sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        store.add_location(session, location_id="gate-a", name="Gate A", time_zone="UTC")
+        device = store.register_device(session, device_id="k1", location_id="gate-a")
+        device.revoked_at = NOW
+    ingestor = ingest()
+    event = press(location_id="gate-a", at=NOW)
+    assert _acks(ingestor, _inbound(encode(event))) == {}
+    assert _acks(ingestor, _inbound(encode(event))) == {}
+    assert _dead(sessions) == [("revoked_device", "seed/devices/k1/events")]
+    with sessions() as session:
+        assert store.stored_event_count(session) == 0
+
+
 def test_statuses_and_unknown_topics(
     ingest: Callable[..., Ingestor], sessions: sessionmaker[Session]
 ) -> None:

@@ -117,7 +117,21 @@ def test_registering_a_device_needs_its_location(sessions: sessionmaker[Session]
         store.add_location(session, location_id="gate-a", name="Gate A", time_zone="UTC")
         store.register_device(session, device_id="k1", location_id="gate-a")
     with sessions() as session:
-        assert store.registered_locations(session, device_ids={"k1", "k2"}) == {"k1": "gate-a"}
+        assert store.registrations(session, device_ids={"k1", "k2"}) == {
+            "k1": store.Registration("gate-a", frozenset({"gate-a"}), revoked=False)
+        }
+
+
+def test_a_moved_device_keeps_the_places_it_stood_at(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        for gate in ("gate-a", "gate-b"):
+            store.add_location(session, location_id=gate, name=gate, time_zone="UTC")
+        store.register_device(session, device_id="k1", location_id="gate-a")
+        store.register_device(session, device_id="k1", location_id="gate-b")
+    with sessions() as session:
+        (registration,) = store.registrations(session, device_ids={"k1"}).values()
+    assert registration.location_id == "gate-b"
+    assert registration.placements == {"gate-a", "gate-b"}
 
 
 def test_dead_letters_keep_the_payload_and_count_by_reason(
