@@ -7,6 +7,7 @@ from datetime import timedelta
 from hub.broker import EmbeddedBroker
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
+from hub.fleet.remote_config import ConfigPublisher
 from hub.ingest import Ingestor, IngestPolicy, IngestWorker, Outbound
 from protocol.broker_url import BrokerAddress, parse_broker_url
 from protocol.mqtt import MqttConnection, MqttOptions
@@ -32,6 +33,9 @@ class Hub:
             ),
         )
         self.worker = IngestWorker(self.ingestor, self._publish, max_batch=settings.batch_size)
+        self.configs = ConfigPublisher(
+            self.sessions, self.topics, self._publish_retained, interval_s=settings.config_publish_s
+        )
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttConnection | None = None
         self._stopped = threading.Event()
@@ -41,8 +45,13 @@ class Hub:
         migrate(self.engine)
         address = self._init_broker()
         self.worker.start()
-        self.connection = MqttConnection(self._mqtt_options(address), on_message=self.worker.submit)
+        self.connection = MqttConnection(
+            self._mqtt_options(address),
+            on_message=self.worker.submit,
+            on_connected=self.configs.forget,
+        )
         self.connection.start()
+        self.configs.start()
         log.info(
             "hub ingesting from %s into %s",
             address.url,
@@ -81,6 +90,10 @@ class Hub:
         if self.connection is not None:
             self.connection.publish(message.topic, message.payload, qos=1)
 
+    def _publish_retained(self, topic: str, payload: bytes) -> bool:
+        connection = self.connection
+        return connection is not None and connection.publish_and_wait(topic, payload, retain=True)
+
     def wait_connected(self, timeout_s: float) -> bool:
         return self.connection is not None and self.connection.wait_connected(timeout_s)
 
@@ -88,6 +101,7 @@ class Hub:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        self.configs.stop()
         self.worker.stop()  # drains what has arrived and acknowledges it while still connected
         if self.connection is not None:
             self.connection.stop()

@@ -19,10 +19,11 @@ from hub.app import Hub
 from hub.bench import BenchPlan, run_ingest_bench
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
-from hub.models import Device, Location
+from hub.fleet.commands import add_fleet_commands
+from hub.models import Location
 from hub.reports import location_scores
 from hub.soak import SoakPlan, run_soak
-from hub.store import add_location, dead_letter_counts, register_device
+from hub.store import add_location, dead_letter_counts
 from protocol.errors import ConfigError, SeedError
 
 
@@ -120,21 +121,6 @@ def _locations_list(session: Any, _args: argparse.Namespace) -> None:
         print(f"{loc.location_id:<28} {loc.time_zone:<24} {loc.name}")
 
 
-def _devices_add(session: Any, args: argparse.Namespace) -> None:
-    register_device(session, device_id=args.device_id, location_id=args.location)
-    print(f"device {args.device_id} registered at {args.location}")
-
-
-def _devices_list(session: Any, _args: argparse.Namespace) -> None:
-    for d in session.scalars(select(Device).order_by(Device.device_id)):
-        seen = d.last_seen_at.isoformat(timespec="seconds") if d.last_seen_at else "never"
-        print(
-            f"{d.device_id:<24} {d.location_id or '-':<24} {d.state:<8} last seen {seen} "
-            f"outbox {d.outbox_depth if d.outbox_depth is not None else '-'} "
-            f"{'registered' if d.registered else 'unregistered'}"
-        )
-
-
 def _dead_letters(session: Any, _args: argparse.Namespace) -> None:
     print(json.dumps(dead_letter_counts(session), indent=2, sort_keys=True))
 
@@ -216,7 +202,7 @@ def _add_serve_and_report(commands: Commands) -> None:
 
 
 def _add_registry(commands: Commands) -> None:
-    locations = commands.add_parser("locations", help="touchpoints and their time zones")
+    locations = commands.add_parser("locations", help="sites, areas, touchpoints, time zones")
     location_commands = locations.add_subparsers(dest="action", required=True)
     add = location_commands.add_parser("add", help="create or update a location")
     add.add_argument("location_id")
@@ -228,16 +214,7 @@ def _add_registry(commands: Commands) -> None:
     listing.add_argument("--db", help=DB_HELP)
     listing.set_defaults(run=_with_session(_locations_list))
 
-    devices = commands.add_parser("devices", help="kiosks: register, list")
-    device_commands = devices.add_subparsers(dest="action", required=True)
-    register = device_commands.add_parser("add", help="register a kiosk at a location")
-    register.add_argument("device_id")
-    register.add_argument("--location", required=True)
-    register.add_argument("--db", help=DB_HELP)
-    register.set_defaults(run=_with_session(_devices_add))
-    device_list = device_commands.add_parser("list")
-    device_list.add_argument("--db", help=DB_HELP)
-    device_list.set_defaults(run=_with_session(_devices_list))
+    add_fleet_commands(commands, _settings, DB_HELP)
 
     dead = commands.add_parser("dead-letters", help="counts of refused input, by reason")
     dead.add_argument("--db", help=DB_HELP)

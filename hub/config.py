@@ -39,8 +39,23 @@ class HubSettings(BaseSettings):
         default=60, ge=0, description="kiosk clocks further off than this are corrected"
     )
     batch_size: int = Field(default=500, ge=1)
+    fleet_dir: Path | None = Field(
+        default=None, description="the fleet CA, broker files and service password; data_dir/fleet"
+    )
+    broker_reload_command: str | None = Field(
+        default=None, description="run after the broker's files change: systemctl reload mosquitto"
+    )
+    kiosk_broker_url: str | None = Field(
+        default=None, description="where kiosks with passwords reach the broker: mqtts://host:8883"
+    )
+    kiosk_certificate_broker_url: str | None = Field(
+        default=None, description="where kiosks with certificates reach it: mqtts://host:8884"
+    )
+    config_publish_s: float = Field(
+        default=5, gt=0, description="how often the hub looks for remote configs to publish"
+    )
 
-    @field_validator("broker")
+    @field_validator("broker", "kiosk_broker_url", "kiosk_certificate_broker_url")
     @classmethod
     def _valid_broker(cls, url: str | None) -> str | None:
         if url:
@@ -61,6 +76,14 @@ class HubSettings(BaseSettings):
         if self.share_group and "client_id" not in self.model_fields_set:
             self.client_id = f"{self.client_id}-{os.getpid()}"
         return self
+
+    @property
+    def fleet_folder(self) -> Path:
+        return self.fleet_dir or self.data_dir / "fleet"
+
+    @property
+    def hub_username(self) -> str:
+        return self.mqtt_username or "seed-hub"
 
     @property
     def database_url(self) -> str:

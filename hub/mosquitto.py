@@ -1,5 +1,6 @@
 """A private Mosquitto on a free loopback port, for benchmarks and tests (not production)."""
 
+import os
 import shutil
 import signal
 import socket
@@ -24,7 +25,9 @@ def mosquitto_binary() -> str | None:
 class MosquittoProcess:
     """`with MosquittoProcess() as broker:` starts it; `stop()`/`start()` simulate an outage."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, config_text: str | None = None) -> None:
+        """An open broker on `port`; or one run on `config_text` (which must listen on
+        127.0.0.1:`port` too, where readiness is checked)."""
         binary = mosquitto_binary()
         if binary is None:
             raise SeedError("mosquitto is not installed (Debian: apt-get install mosquitto)")
@@ -32,16 +35,33 @@ class MosquittoProcess:
         self.port = port or free_port()
         self.address = BrokerAddress("127.0.0.1", self.port, tls=False)
         self._dir = Path(tempfile.mkdtemp(prefix="seed-mosquitto-"))
+        self.log_file = self._dir / "mosquitto.log"
         self._config = self._dir / "mosquitto.conf"
         self._config.write_text(
+            (config_text or self._open_config())
+            + f"log_dest file {self.log_file}\n"
+            # as root, Mosquitto would drop to its own user, who cannot read our temp files
+            + ("user root\n" if os.geteuid() == 0 else "")
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _open_config(self) -> str:
+        return (
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence false\n"
             "max_queued_messages 100000\n"
             "max_inflight_messages 1000\n"
-            f"log_dest file {self._dir / 'mosquitto.log'}\n"
         )
-        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def reload(self) -> None:
+        """What `systemctl reload mosquitto` does: re-read passwords, ACL and CRL."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGHUP)
 
     @property
     def url(self) -> str:

@@ -1,0 +1,156 @@
+"""What Mosquitto reads: its password file, its ACL file and a config that uses them.
+
+Password lines use Mosquitto 2's own format (`$7$`: PBKDF2-HMAC-SHA512, 101 rounds, a
+12-byte salt), so `mosquitto_passwd` and the broker read what the hub writes. The low round
+count is Mosquitto's default and is no weakness here: every kiosk password is 32 random
+bytes, out of reach of any guessing however cheap each guess is.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from protocol.errors import ConfigError
+from protocol.files import write_atomic
+
+PBKDF2_ROUNDS = 101
+SALT_BYTES = 12
+BROKER_READABLE = 0o640  # owner root (or the hub), group mosquitto
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(SALT_BYTES)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, PBKDF2_ROUNDS)
+    return (
+        f"$7${PBKDF2_ROUNDS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    )
+
+
+def password_matches(password: str, hashed: str) -> bool:
+    try:
+        _, kind, rounds, salt, digest = hashed.split("$")
+    except ValueError:
+        return False
+    if kind != "7":
+        return False
+    expected = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), int(rounds))
+    return hmac.compare_digest(expected, base64.b64decode(digest))
+
+
+def render_password_file(entries: dict[str, str]) -> bytes:
+    """username -> `$7$…` hash, one `user:hash` line each, sorted for readable diffs."""
+    return "".join(f"{user}:{hashed}\n" for user, hashed in sorted(entries.items())).encode()
+
+
+def render_acl(*, topic_prefix: str, hub_username: str) -> bytes:
+    """Each kiosk (username = device id) owns its own subtree; the hub reads and answers all."""
+    devices = f"{topic_prefix}/devices"
+    return (
+        f"# Written by seed-hub; edits are overwritten. %u is the MQTT username, which for a\n"
+        f"# kiosk is its device id (its certificate's common name with client certificates).\n"
+        f"pattern write {devices}/%u/events\n"
+        f"pattern write {devices}/%u/status\n"
+        f"pattern read  {devices}/%u/ack\n"
+        f"pattern read  {devices}/%u/config\n"
+        f"\n"
+        f"user {hub_username}\n"
+        f"topic read  {devices}/+/events\n"
+        f"topic read  {devices}/+/status\n"
+        f"topic write {devices}/+/ack\n"
+        f"topic write {devices}/+/config\n"
+    ).encode()
+
+
+@dataclass(frozen=True)
+class BrokerLayout:
+    """Where the broker's files live and which ports it listens on."""
+
+    folder: Path
+    hub_port: int = 1883
+    password_port: int = 8883
+    certificate_port: int = 8884
+    hub_bind: str = "127.0.0.1"
+    kiosk_bind: str = ""  # every interface
+    persistence_dir: Path | None = None
+    run_as: str | None = None  # when started as root: None = Mosquitto's own user
+
+    @property
+    def password_file(self) -> Path:
+        return self.folder / "mosquitto.passwd"
+
+    @property
+    def acl_file(self) -> Path:
+        return self.folder / "mosquitto.acl"
+
+    @property
+    def crl_file(self) -> Path:
+        return self.folder / "crl.pem"
+
+    @property
+    def config_file(self) -> Path:
+        return self.folder / "mosquitto.conf"
+
+
+def render_mosquitto_conf(layout: BrokerLayout, *, log_file: Path | None = None) -> bytes:
+    folder = layout.folder
+    tls = (
+        f"cafile {folder / 'ca.crt'}\n"
+        f"certfile {folder / 'broker.crt'}\n"
+        f"keyfile {folder / 'broker.key'}\n"
+        "tls_version tlsv1.2\n"
+    )
+    # Debian's main mosquitto.conf already turns persistence on; say it only when asked
+    persistence = (
+        f"persistence true\npersistence_location {layout.persistence_dir}/\n"
+        if layout.persistence_dir
+        else ""
+    )
+    kiosk_bind = f" {layout.kiosk_bind}" if layout.kiosk_bind else ""
+    return (
+        "# Written by `seed-hub fleet init`. Kiosks connect over TLS only; each may use its\n"
+        "# own topics only (acl_file). Reload after a change: systemctl reload mosquitto.\n"
+        "per_listener_settings false\n"
+        "allow_anonymous false\n"
+        f"password_file {layout.password_file}\n"
+        f"acl_file {layout.acl_file}\n"
+        f"{persistence}"
+        "max_queued_messages 100000\n"
+        + (f"user {layout.run_as}\n" if layout.run_as else "")
+        + (f"log_dest file {log_file}\n" if log_file else "")
+        + "\n# The hub, on loopback, with its own username and password.\n"
+        f"listener {layout.hub_port} {layout.hub_bind}\n"
+        "\n# Kiosks with a username (their device id) and password, over TLS.\n"
+        f"listener {layout.password_port}{kiosk_bind}\n"
+        f"{tls}"
+        "\n# Kiosks with a client certificate signed by the fleet CA; its common name is the\n"
+        "# username. Revoked certificates are listed in the CRL.\n"
+        f"listener {layout.certificate_port}{kiosk_bind}\n"
+        f"{tls}"
+        "require_certificate true\n"
+        "use_identity_as_username true\n"
+        f"crlfile {layout.crl_file}\n"
+    ).encode()
+
+
+def write_broker_readable(path: Path, content: bytes) -> None:
+    write_atomic(path, content, mode=BROKER_READABLE)
+
+
+def reload_broker(command: str | None) -> str:
+    """Run the configured reload (e.g. `systemctl reload mosquitto`); returns what happened."""
+    if not command:
+        return "broker files updated; reload the broker to apply them (systemctl reload mosquitto)"
+    try:
+        subprocess.run(shlex.split(command), check=True, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ConfigError(f"broker reload `{command}` failed: {exc}") from exc
+    return f"broker reloaded ({command})"

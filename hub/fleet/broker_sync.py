@@ -1,0 +1,59 @@
+"""Renders the broker's password file, ACL and CRL from the database, which is the truth."""
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.config import HubSettings
+from hub.fleet.broker_files import (
+    BrokerLayout,
+    reload_broker,
+    render_acl,
+    render_password_file,
+    write_broker_readable,
+)
+from hub.fleet.pki import FleetCA
+from hub.models import Device, RevokedCertificate
+from protocol.files import write_public
+
+SERVICE_PASSWORDS = "service.passwd"
+
+
+def service_entries(folder: Path) -> dict[str, str]:
+    """The hub's own broker account(s), kept apart from the devices'."""
+    path = folder / SERVICE_PASSWORDS
+    if not path.exists():
+        return {}
+    lines = [line.split(":", 1) for line in path.read_text().splitlines() if ":" in line]
+    return {user: hashed for user, hashed in lines}
+
+
+def device_entries(session: Session) -> dict[str, str]:
+    rows = session.execute(
+        select(Device.device_id, Device.password_hash)
+        .where(Device.auth == "password")
+        .where(Device.revoked_at.is_(None))
+        .where(Device.password_hash.is_not(None))
+    )
+    return {device_id: hashed for device_id, hashed in rows if hashed}
+
+
+def revoked_serials(session: Session) -> list[tuple[int, datetime]]:
+    rows = session.execute(select(RevokedCertificate.serial, RevokedCertificate.revoked_at))
+    return [(int(serial, 16), revoked_at) for serial, revoked_at in rows]
+
+
+def sync_broker_files(session: Session, settings: HubSettings) -> str:
+    """Write the password file, ACL and CRL as the database has them; reload the broker."""
+    layout = BrokerLayout(settings.fleet_folder)
+    ca = FleetCA.load(layout.folder)
+    entries = {**device_entries(session), **service_entries(layout.folder)}
+    write_broker_readable(layout.password_file, render_password_file(entries))
+    write_broker_readable(
+        layout.acl_file,
+        render_acl(topic_prefix=settings.topic_prefix, hub_username=settings.hub_username),
+    )
+    write_public(layout.crl_file, ca.revocation_list(revoked_serials(session)))
+    return reload_broker(settings.broker_reload_command)

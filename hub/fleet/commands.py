@@ -1,0 +1,230 @@
+"""`seed-hub fleet …` and `seed-hub devices …`: what a technician types, one kiosk or fifty."""
+
+import argparse
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.config import HubSettings
+from hub.db import make_engine, migrate, session_factory
+from hub.fleet.broker_files import BrokerLayout
+from hub.fleet.broker_sync import sync_broker_files
+from hub.fleet.provision import Fleet, Site, devices_overview, init_fleet
+from protocol.broker_url import parse_broker_url
+from protocol.errors import ConfigError
+from protocol.mqtt import MqttOptions, take_over_session
+
+SettingsFrom = Callable[[argparse.Namespace], HubSettings]
+Action = Callable[[Session, argparse.Namespace, HubSettings], None]
+Commands = Any  # argparse's private _SubParsersAction
+
+
+def _runner(action: Action, settings_from: SettingsFrom) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        settings = settings_from(args)
+        if getattr(args, "broker_url", None):
+            key = (
+                "kiosk_certificate_broker_url" if args.auth == "certificate" else "kiosk_broker_url"
+            )
+            settings = settings.model_copy(update={key: args.broker_url})
+        engine = make_engine(settings.database_url)
+        try:
+            migrate(engine)
+            with session_factory(engine).begin() as session:
+                action(session, args, settings)
+        finally:
+            engine.dispose()
+        return 0
+
+    return run
+
+
+def _site(args: argparse.Namespace, location: str) -> Site:
+    return Site(
+        site=args.site, area=args.area, location=location, time_zone=args.tz, name=args.name
+    )
+
+
+def _fleet_init(_session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
+    layout = BrokerLayout(
+        settings.fleet_folder,
+        hub_port=args.hub_port,
+        password_port=args.password_port,
+        certificate_port=args.certificate_port,
+    )
+    for path in init_fleet(settings, hosts=args.host, layout=layout):
+        print(f"wrote {path}")
+    print(f"{sync_broker_files(_session, settings)}")
+    print(
+        f"next: append {layout.folder / 'hub.env'} to /etc/seed-hub/hub.env, link "
+        f"{layout.config_file} into /etc/mosquitto/conf.d/, make {layout.folder} readable "
+        "by the mosquitto group, and restart mosquitto and seed-hub"
+    )
+
+
+def _fleet_sync(session: Session, _args: argparse.Namespace, settings: HubSettings) -> None:
+    print(sync_broker_files(session, settings))
+
+
+def _devices_add(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
+    fleet = Fleet(session, settings)
+    folder = fleet.add(args.device_id, _site(args, args.location), auth=args.auth, out_dir=args.out)
+    bundle = f"; bundle in {folder}" if folder else " (no credentials: give --out for a bundle)"
+    print(f"{args.device_id} registered at {args.location}{bundle}")
+
+
+def _devices_import(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
+    """One kiosk per CSV row: device_id, site, area, location, tz (area and tz may be empty)."""
+    fleet = Fleet(session, settings)
+    with args.csv.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    missing = {"device_id", "site", "location"} - set(rows[0] if rows else {})
+    if missing:
+        raise ConfigError(f"{args.csv}: needs the columns {sorted(missing)} in its header row")
+    for number, row in enumerate(rows, start=1):
+        site = Site(
+            site=row["site"],
+            area=row.get("area") or None,
+            location=row["location"],
+            time_zone=row.get("tz") or "UTC",
+            name=row.get("name") or None,
+        )
+        try:
+            folder = fleet.add(row["device_id"], site, auth=args.auth, out_dir=args.out)
+        except ConfigError as exc:
+            raise ConfigError(f"{args.csv} row {number + 1}: {exc}; nothing was saved") from exc
+        print(f"[{number}/{len(rows)}] {row['device_id']} at {row['location']}: {folder}")
+
+
+def _devices_list(session: Session, args: argparse.Namespace, _settings: HubSettings) -> None:
+    devices = devices_overview(session)
+    if args.json:
+        print(json.dumps(devices, indent=2))
+        return
+    for d in devices:
+        print(
+            f"{d['device_id']:<24} {d['location_id'] or '-':<24} {d['state']:<8} "
+            f"{d['auth'] or 'no credentials':<14} last seen {d['last_seen_at'] or 'never'} "
+            f"config v{d['applied_config_version'] or '-'}/{d['config_version'] or '-'}"
+            + (f" REFUSED: {d['config_error']}" if d["config_error"] else "")
+        )
+
+
+def _devices_move(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
+    config = Fleet(session, settings).move(args.device_id, _site(args, args.location))
+    print(f"{args.device_id} moved to {args.location}; config v{config.version} goes to the kiosk")
+
+
+def _devices_rotate(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
+    folder = Fleet(session, settings).rotate(args.device_id, out_dir=args.out, auth=args.auth)
+    print(f"{args.device_id}: new credentials in {folder}; the old ones no longer work")
+
+
+def _devices_revoke(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
+    Fleet(session, settings).revoke(args.device_id)
+    print(f"{args.device_id} revoked; its past data stays")
+    if settings.broker:
+        _evict(args.device_id, settings)
+
+
+def _evict(device_id: str, settings: HubSettings) -> None:
+    """Put out a session the broker would otherwise keep until the kiosk reconnects."""
+    password = settings.mqtt_password
+    options = MqttOptions(
+        address=parse_broker_url(settings.broker or ""),
+        client_id=f"kiosk-{device_id}",
+        username=settings.mqtt_username,
+        password=password.get_secret_value() if password else None,
+        ca_file=settings.mqtt_ca_file,
+    )
+    if take_over_session(options):
+        print(f"{device_id}: any open connection was closed")
+    else:
+        print(f"{device_id}: could not reach the broker to close an open connection")
+
+
+def _devices_configure(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
+    config = Fleet(session, settings).configure(
+        args.device_id,
+        response_interval_s=args.response_interval,
+        heartbeat_s=args.heartbeat,
+        camera_enabled=None if args.camera is None else args.camera == "on",
+    )
+    print(
+        f"{args.device_id}: config v{config.version} {json.dumps(config.settings())}; "
+        f"the hub publishes it within {settings.config_publish_s:g} s"
+    )
+
+
+def add_fleet_commands(commands: Commands, settings_from: SettingsFrom, db_help: str) -> None:
+    def command(group: Commands, name: str, action: Action, help_text: str) -> Any:
+        parser = group.add_parser(name, help=help_text, description=help_text)
+        parser.add_argument("--db", help=db_help)
+        parser.set_defaults(run=_runner(action, settings_from))
+        return parser
+
+    fleet = commands.add_parser("fleet", help="the fleet CA and the broker's files")
+    fleet_commands = fleet.add_subparsers(dest="action", required=True)
+    init = command(
+        fleet_commands, "init", _fleet_init, "create the CA, broker certificate and accounts"
+    )
+    init.add_argument(
+        "--host", action="append", required=True, help="name kiosks dial (repeat for more)"
+    )
+    init.add_argument("--hub-port", type=int, default=1883)
+    init.add_argument("--password-port", type=int, default=8883)
+    init.add_argument("--certificate-port", type=int, default=8884)
+    command(fleet_commands, "sync", _fleet_sync, "rewrite the broker's files from the database")
+
+    devices = commands.add_parser("devices", help="kiosks: provision, list, move, rotate, revoke")
+    device_commands = devices.add_subparsers(dest="action", required=True)
+    add = command(device_commands, "add", _devices_add, "register a kiosk and write its bundle")
+    add.add_argument("device_id")
+    _placement_arguments(add)
+    _credential_arguments(add)
+    batch = command(device_commands, "import", _devices_import, _devices_import.__doc__ or "")
+    batch.add_argument("csv", type=Path)
+    _credential_arguments(batch)
+    listing = command(device_commands, "list", _devices_list, "every kiosk and its state")
+    listing.add_argument("--json", action="store_true")
+    move = command(device_commands, "move", _devices_move, "stand a kiosk at another touchpoint")
+    move.add_argument("device_id")
+    _placement_arguments(move)
+    rotate = command(device_commands, "rotate", _devices_rotate, "issue new credentials")
+    rotate.add_argument("device_id")
+    rotate.add_argument("--out", type=Path, required=True, help="folder for the new bundle")
+    rotate.add_argument("--auth", choices=("password", "certificate"))
+    revoke = command(device_commands, "revoke", _devices_revoke, "the kiosk can no longer connect")
+    revoke.add_argument("device_id")
+    configure = command(
+        device_commands, "configure", _devices_configure, "push settings to a running kiosk"
+    )
+    configure.add_argument("device_id")
+    configure.add_argument("--response-interval", type=float, metavar="S")
+    configure.add_argument("--heartbeat", type=float, metavar="S")
+    configure.add_argument("--camera", choices=("on", "off"))
+
+
+def _placement_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--site", help="the site (an airport), e.g. hel; without it the location must exist"
+    )
+    parser.add_argument("--area", help="optional area within the site, e.g. hel-t2")
+    parser.add_argument("--location", required=True, help="the touchpoint the kiosk stands at")
+    parser.add_argument("--name", help="the touchpoint's display name")
+    parser.add_argument("--tz", default="UTC", help="IANA time zone of new places (default UTC)")
+
+
+def _credential_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, help="write credentials and a bundle to OUT/DEVICE_ID/")
+    parser.add_argument(
+        "--auth",
+        choices=("password", "certificate"),
+        default="password",
+        help="a random password (default) or an X.509 client certificate",
+    )
+    parser.add_argument("--broker-url", help="override $SEED_HUB_KIOSK_(CERTIFICATE_)BROKER_URL")

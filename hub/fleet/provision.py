@@ -1,0 +1,290 @@
+"""What a technician does to the fleet: set it up, add, move, rotate, revoke, configure.
+
+The database is the truth; after each change the broker's files are rendered from it
+(`broker_sync`) and the broker reloaded. Secrets exist in memory only long enough to be
+written into the kiosk's bundle: the hub keeps a password's hash, a certificate's serial.
+"""
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub import store
+from hub.config import HubSettings
+from hub.fleet.broker_files import (
+    BrokerLayout,
+    hash_password,
+    new_password,
+    render_mosquitto_conf,
+)
+from hub.fleet.broker_sync import SERVICE_PASSWORDS, sync_broker_files
+from hub.fleet.bundle import KioskIdentity, write_bundle
+from hub.fleet.pki import FleetCA
+from hub.models import Device, Location, RevokedCertificate
+from protocol.errors import ConfigError
+from protocol.files import write_private, write_public
+from protocol.messages import DEVICE_ID_PATTERN, RemoteConfig, decode_remote_config, encode
+
+log = logging.getLogger(__name__)
+
+Auth = Literal["password", "certificate"]
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a kiosk stands: site (an airport) -> optional area -> touchpoint."""
+
+    site: str | None
+    location: str
+    area: str | None = None
+    time_zone: str = "UTC"
+    name: str | None = None
+
+
+def init_fleet(settings: HubSettings, *, hosts: list[str], layout: BrokerLayout) -> list[Path]:
+    """Create the CA (once), the broker's certificate, the hub's broker account and a
+    Mosquitto config. Run again to add a host name: the CA and passwords are kept."""
+    folder = layout.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    ca = FleetCA.load(folder) if (folder / "ca.key").exists() else FleetCA.create(folder)
+    server = ca.issue_server(hosts)
+    write_public(folder / "broker.crt", server.certificate_pem)
+    write_private(folder / "broker.key", server.key_pem)
+    written = [folder / "ca.crt", folder / "broker.crt", folder / "broker.key"]
+    if not (folder / SERVICE_PASSWORDS).exists():
+        password = new_password()
+        entry = f"{settings.hub_username}:{hash_password(password)}\n"
+        write_private(folder / SERVICE_PASSWORDS, entry.encode())
+        write_private(folder / "hub.env", _hub_env(settings, layout, hosts[0], password))
+        written += [folder / SERVICE_PASSWORDS, folder / "hub.env"]
+    write_public(layout.config_file, render_mosquitto_conf(layout))
+    written.append(layout.config_file)
+    return written
+
+
+def _hub_env(settings: HubSettings, layout: BrokerLayout, host: str, password: str) -> bytes:
+    return (
+        "# The hub's broker account and the addresses kiosks dial; append to\n"
+        "# /etc/seed-hub/hub.env (keep it readable by the hub only).\n"
+        f"SEED_HUB_FLEET_DIR={layout.folder}\n"
+        f"SEED_HUB_BROKER=mqtt://{layout.hub_bind}:{layout.hub_port}\n"
+        f"SEED_HUB_MQTT_USERNAME={settings.hub_username}\n"
+        f"SEED_HUB_MQTT_PASSWORD={password}\n"
+        f"SEED_HUB_KIOSK_BROKER_URL=mqtts://{host}:{layout.password_port}\n"
+        f"SEED_HUB_KIOSK_CERTIFICATE_BROKER_URL=mqtts://{host}:{layout.certificate_port}\n"
+        "SEED_HUB_BROKER_RELOAD_COMMAND=systemctl reload mosquitto\n"
+        "SEED_HUB_REQUIRE_REGISTRATION=true\n"
+    ).encode()
+
+
+class Fleet:
+    """Device lifecycle on one session; the caller commits."""
+
+    def __init__(self, session: Session, settings: HubSettings) -> None:
+        self._session = session
+        self._settings = settings
+
+    def add(self, device_id: str, site: Site, *, auth: Auth, out_dir: Path | None) -> Path | None:
+        """Register the kiosk; with `out_dir`, also issue credentials and write its bundle
+        (without, it connects as it may: to an embedded broker on a closed network)."""
+        if not DEVICE_ID_PATTERN.fullmatch(device_id):
+            raise ConfigError(
+                f"device id {device_id!r}: use lowercase letters, digits, '.', '_' and '-' "
+                "(at most 64, starting with a letter or digit)"
+            )
+        existing = self._session.get(Device, device_id)
+        if existing is not None and existing.revoked_at is not None:
+            raise ConfigError(
+                f"{device_id} was revoked on {existing.revoked_at:%Y-%m-%d}; "
+                "give the replacement kiosk a new device id"
+            )
+        if existing is not None and existing.auth is not None:
+            raise ConfigError(
+                f"{device_id} already has credentials; `seed-hub devices rotate {device_id}` "
+                "issues new ones"
+            )
+        location_id = self._place(site)
+        device = store.register_device(self._session, device_id=device_id, location_id=location_id)
+        return None if out_dir is None else self._issue(device, auth, out_dir)
+
+    def rotate(self, device_id: str, *, out_dir: Path, auth: Auth | None = None) -> Path:
+        """New credentials; the old ones stop working when the broker reloads."""
+        device = self._active(device_id)
+        self._retire_certificate(device)
+        return self._issue(device, auth or _auth_of(device), out_dir)
+
+    def revoke(self, device_id: str) -> Device:
+        """The device can no longer connect; its past data stays."""
+        device = self._active(device_id)
+        self._retire_certificate(device)
+        device.revoked_at = datetime.now(UTC)
+        device.password_hash = None
+        device.desired_config = None
+        self._sync()
+        return device
+
+    def move(self, device_id: str, site: Site) -> RemoteConfig:
+        """Re-register the kiosk at another touchpoint and tell it so."""
+        self._active(device_id)
+        location_id = self._place(site)
+        store.register_device(self._session, device_id=device_id, location_id=location_id)
+        return self.configure(device_id, location_id=location_id)
+
+    def configure(self, device_id: str, **settings: object) -> RemoteConfig:
+        """Merge settings into the device's remote config under a new version; the serving
+        hub publishes it (retained) within `config_publish_s`."""
+        device = self._active(device_id)
+        current = (
+            decode_remote_config(device.desired_config.encode()).settings()
+            if device.desired_config
+            else {}
+        )
+        merged = {**current, **{k: v for k, v in settings.items() if v is not None}}
+        merged.setdefault("location_id", device.location_id)
+        config = RemoteConfig.model_validate(
+            {
+                **merged,
+                "device_id": device_id,
+                "version": (device.desired_config_version or 0) + 1,
+                "issued_at": datetime.now(UTC),
+            }
+        )
+        device.desired_config = encode(config).decode()
+        device.desired_config_version = config.version
+        return config
+
+    def _active(self, device_id: str) -> Device:
+        device = self._session.get(Device, device_id)
+        if device is None or not device.registered:
+            raise ConfigError(f"no device {device_id!r}; add it with `seed-hub devices add`")
+        if device.revoked_at is not None:
+            raise ConfigError(f"{device_id} was revoked on {device.revoked_at:%Y-%m-%d}")
+        return device
+
+    def _place(self, site: Site) -> str:
+        """Create the site, area and touchpoint that do not exist yet; returns the touchpoint.
+        Without a site, the touchpoint must exist already."""
+        if site.site is None:
+            return site.location
+        parent = self._ensure(site.site, "site", None, site.time_zone, site.site)
+        if site.area:
+            parent = self._ensure(site.area, "area", parent, site.time_zone, site.area)
+        return self._ensure(
+            site.location, "touchpoint", parent, site.time_zone, site.name or site.location
+        )
+
+    def _ensure(
+        self, location_id: str, kind: str, parent: str | None, time_zone: str, name: str
+    ) -> str:
+        location = self._session.get(Location, location_id)
+        if location is None:
+            location = store.add_location(
+                self._session, location_id=location_id, name=name, time_zone=time_zone
+            )
+        elif location.kind != kind and location.parent_id is not None:
+            raise ConfigError(f"{location_id} is a {location.kind}, not a {kind}")
+        location.kind = kind
+        location.parent_id = parent
+        self._session.flush()
+        return location_id
+
+    def _issue(self, device: Device, auth: Auth, out_dir: Path) -> Path:
+        broker_url = self._broker_url(auth)
+        ca = FleetCA.load(self._settings.fleet_folder)
+        identity = KioskIdentity(
+            device_id=device.device_id,
+            location_id=device.location_id or "",
+            broker_url=broker_url,
+            topic_prefix=self._settings.topic_prefix,
+        )
+        device.auth = auth
+        device.credentials_issued_at = _now()
+        if auth == "password":
+            password = new_password()
+            device.password_hash = hash_password(password)
+            device.certificate_serial = None
+            identity = dataclasses.replace(identity, password=password)
+        else:
+            certificate = ca.issue_client(device.device_id)
+            device.password_hash = None
+            device.certificate_serial = f"{certificate.serial:x}"
+            identity = dataclasses.replace(identity, certificate=certificate)
+        folder = write_bundle(out_dir, identity, ca.certificate_pem)
+        self._sync()
+        return folder
+
+    def _broker_url(self, auth: Auth) -> str:
+        url = (
+            self._settings.kiosk_broker_url
+            if auth == "password"
+            else self._settings.kiosk_certificate_broker_url
+        )
+        if url is None:
+            variable = (
+                "SEED_HUB_KIOSK_BROKER_URL"
+                if auth == "password"
+                else "SEED_HUB_KIOSK_CERTIFICATE_BROKER_URL"
+            )
+            raise ConfigError(
+                f"set {variable} (or --broker-url) to the address kiosks reach the broker at; "
+                "`seed-hub fleet init` writes it into its hub.env"
+            )
+        return url
+
+    def _retire_certificate(self, device: Device) -> None:
+        if device.certificate_serial:
+            self._session.add(
+                RevokedCertificate(
+                    serial=device.certificate_serial,
+                    device_id=device.device_id,
+                    revoked_at=_now(),
+                )
+            )
+            device.certificate_serial = None
+
+    def _sync(self) -> None:
+        self._session.flush()
+        log.info("%s", sync_broker_files(self._session, self._settings))
+
+
+def _auth_of(device: Device) -> Auth:
+    return "certificate" if device.auth == "certificate" else "password"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def devices_overview(session: Session) -> list[dict[str, object]]:
+    """Every device as `seed-hub devices list --json` prints it (no secret, no hash)."""
+    devices = session.scalars(select(Device).order_by(Device.device_id))
+    return [
+        {
+            "device_id": d.device_id,
+            "location_id": d.location_id,
+            "registered": d.registered,
+            "auth": d.auth,
+            "state": "revoked" if d.revoked_at else d.state,
+            "revoked_at": _iso(d.revoked_at),
+            "credentials_issued_at": _iso(d.credentials_issued_at),
+            "last_seen_at": _iso(d.last_seen_at),
+            "version": d.version,
+            "outbox_depth": d.outbox_depth,
+            "clock_offset_s": d.clock_offset_s,
+            "config_version": d.desired_config_version,
+            "applied_config_version": d.applied_config_version,
+            "config_error": d.config_error,
+        }
+        for d in devices
+    ]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None

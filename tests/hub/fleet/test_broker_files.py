@@ -1,0 +1,86 @@
+"""The broker's files: Mosquitto's own password format, the ACL, the CA and its CRL."""
+
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from hub.fleet.broker_files import (
+    BrokerLayout,
+    hash_password,
+    password_matches,
+    render_acl,
+    render_mosquitto_conf,
+    render_password_file,
+)
+from hub.fleet.pki import FleetCA
+from tests.helpers import service_missing
+
+
+def test_hashes_verify_like_mosquitto_passwd_makes_them(tmp_path: Path) -> None:
+    tool = shutil.which("mosquitto_passwd")
+    if tool is None:
+        service_missing("mosquitto_passwd not installed (apt-get install mosquitto)")
+    passwords = tmp_path / "passwd"
+    subprocess.run([tool, "-c", "-b", str(passwords), "kiosk-1", "s3cret"], check=True)
+    _, theirs = passwords.read_text().strip().split(":", 1)
+    assert theirs.startswith("$7$101$")
+    assert password_matches("s3cret", theirs)
+    assert not password_matches("S3cret", theirs)
+
+
+def test_our_hashes_have_mosquittos_shape_and_fresh_salts() -> None:
+    first, second = hash_password("p"), hash_password("p")
+    assert first != second
+    _, kind, rounds, salt, digest = first.split("$")
+    assert (kind, rounds, len(salt), len(digest)) == ("7", "101", 16, 88)
+    assert password_matches("p", first) and password_matches("p", second)
+
+
+def test_password_file_lines_are_sorted_user_colon_hash() -> None:
+    rendered = render_password_file({"b": "$7$x", "a": "$7$y"}).decode()
+    assert rendered == "a:$7$y\nb:$7$x\n"
+
+
+def test_the_acl_confines_each_kiosk_to_its_own_subtree() -> None:
+    acl = render_acl(topic_prefix="seed", hub_username="seed-hub").decode().splitlines()
+    patterns = [line.split() for line in acl if line.startswith("pattern")]
+    assert patterns == [
+        ["pattern", "write", "seed/devices/%u/events"],
+        ["pattern", "write", "seed/devices/%u/status"],
+        ["pattern", "read", "seed/devices/%u/ack"],
+        ["pattern", "read", "seed/devices/%u/config"],
+    ]
+    hub = acl[acl.index("user seed-hub") + 1 :]
+    assert "topic write seed/devices/+/ack" in hub
+    rules = [line for line in acl if line and not line.startswith("#")]
+    assert not any("#" in line for line in rules), "no one gets the whole tree"
+
+
+def test_certificates_chain_to_the_fleet_ca_and_revoked_ones_are_listed(tmp_path: Path) -> None:
+    ca = FleetCA.create(tmp_path)
+    assert (tmp_path / "ca.key").stat().st_mode & 0o077 == 0
+    issued = ca.issue_client("kiosk-1")
+    certificate = x509.load_pem_x509_certificate(issued.certificate_pem)
+    certificate.verify_directly_issued_by(FleetCA.load(tmp_path).certificate)
+    common_name = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    assert common_name[0].value == "kiosk-1"
+    crl = x509.load_pem_x509_crl(ca.revocation_list([(issued.serial, datetime.now(UTC))]))
+    assert crl.get_revoked_certificate_by_serial_number(issued.serial) is not None
+    assert crl.is_signature_valid(ca.certificate.public_key())  # type: ignore[arg-type]
+
+
+def test_a_missing_ca_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="seed-hub fleet init"):
+        FleetCA.load(tmp_path)
+
+
+def test_the_templates_in_firmware_config_are_what_fleet_init_writes() -> None:
+    folder = Path(__file__).resolve().parents[3] / "firmware_config" / "mosquitto"
+    layout = BrokerLayout(Path("/etc/seed-hub/fleet"))
+    assert (folder / "seed.conf").read_bytes() == render_mosquitto_conf(layout)
+    acl = render_acl(topic_prefix="seed", hub_username="seed-hub")
+    assert (folder / "seed.acl").read_bytes() == acl

@@ -1,0 +1,115 @@
+"""Provisioning in the database: hierarchy, credentials kept hashed, lifecycle rules."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.config import HubSettings
+from hub.fleet.broker_files import BrokerLayout, password_matches
+from hub.fleet.provision import Fleet, Site, devices_overview, init_fleet
+from hub.models import Device, Location
+from protocol.errors import ConfigError
+from protocol.messages import decode_remote_config
+
+SITE = Site(site="hel", area="hel-t2", location="hel-t2-security", time_zone="Europe/Helsinki")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> HubSettings:
+    settings = HubSettings(
+        data_dir=tmp_path,
+        kiosk_broker_url="mqtts://hub.example.net:8883",
+        kiosk_certificate_broker_url="mqtts://hub.example.net:8884",
+    )
+    init_fleet(settings, hosts=["hub.example.net"], layout=BrokerLayout(settings.fleet_folder))
+    return settings
+
+
+def test_add_builds_the_hierarchy_and_keeps_only_a_hash(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
+) -> None:
+    with sessions.begin() as session:
+        bundle = Fleet(session, settings).add("k1", SITE, auth="password", out_dir=tmp_path / "b")
+    assert bundle is not None
+    password = next(
+        line.split('"')[1]
+        for line in (bundle / "kiosk.toml").read_text().splitlines()
+        if line.startswith("password")
+    )
+    with sessions() as session:
+        device = session.get(Device, "k1")
+        assert device is not None and device.password_hash is not None
+        assert password not in device.password_hash
+        assert password_matches(password, device.password_hash)
+        touchpoint = session.get(Location, "hel-t2-security")
+        area = session.get(Location, "hel-t2")
+        assert touchpoint is not None and area is not None
+        assert (touchpoint.kind, touchpoint.parent_id) == ("touchpoint", "hel-t2")
+        assert (area.kind, area.parent_id) == ("area", "hel")
+    passwords = (settings.fleet_folder / "mosquitto.passwd").read_text()
+    assert passwords.count("k1:$7$") == 1 and "seed-hub:$7$" in passwords
+
+
+def test_a_device_is_not_provisioned_twice_nor_revived_after_revocation(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
+) -> None:
+    with sessions.begin() as session:
+        fleet = Fleet(session, settings)
+        fleet.add("k1", SITE, auth="password", out_dir=tmp_path)
+        with pytest.raises(ConfigError, match="devices rotate k1"):
+            fleet.add("k1", SITE, auth="password", out_dir=tmp_path)
+        fleet.revoke("k1")
+        with pytest.raises(ConfigError, match="new device id"):
+            fleet.add("k1", SITE, auth="password", out_dir=tmp_path)
+        with pytest.raises(ConfigError, match="revoked"):
+            fleet.rotate("k1", out_dir=tmp_path)
+    assert "k1:" not in (settings.fleet_folder / "mosquitto.passwd").read_text()
+
+
+@pytest.mark.parametrize("bad", ["K1", "k 1", "-k1", "k1/events", "k+", "x" * 65])
+def test_device_ids_that_would_break_topics_are_refused(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path, bad: str
+) -> None:
+    with sessions.begin() as session, pytest.raises(ConfigError, match="lowercase"):
+        Fleet(session, settings).add(bad, SITE, auth="password", out_dir=tmp_path)
+
+
+def test_configure_merges_settings_under_a_new_version(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
+) -> None:
+    with sessions.begin() as session:
+        fleet = Fleet(session, settings)
+        fleet.add("k1", SITE, auth="certificate", out_dir=tmp_path)
+        fleet.configure("k1", response_interval_s=8.0)
+        second = fleet.configure("k1", heartbeat_s=30.0)
+    assert second.version == 2
+    assert second.settings() == {
+        "location_id": "hel-t2-security",
+        "response_interval_s": 8.0,
+        "heartbeat_s": 30.0,
+    }
+    with sessions() as session:
+        device = session.get(Device, "k1")
+        assert device is not None and device.desired_config is not None
+        assert decode_remote_config(device.desired_config.encode()) == second
+
+
+def test_the_listing_carries_no_secret(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
+) -> None:
+    with sessions.begin() as session:
+        Fleet(session, settings).add("k1", SITE, auth="password", out_dir=tmp_path)
+    with sessions() as session:
+        (row,) = devices_overview(session)
+    assert row["auth"] == "password" and row["state"] == "unknown"
+    assert not any("$7$" in str(value) for value in row.values())
+
+
+def test_without_a_broker_address_for_kiosks_the_technician_is_told_what_to_set(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    settings = HubSettings(data_dir=tmp_path)
+    init_fleet(settings, hosts=["hub"], layout=BrokerLayout(settings.fleet_folder))
+    with sessions.begin() as session, pytest.raises(ConfigError, match="SEED_HUB_KIOSK_BROKER_URL"):
+        Fleet(session, settings).add("k1", SITE, auth="password", out_dir=tmp_path)
