@@ -8,6 +8,7 @@ from edge.config import KioskConfig
 from edge.outbox import Outbox
 from edge.panel import SmileyPanel, mock_pin_factory
 from edge.recorder import PressRecorder
+from edge.remote_config import RemoteConfigKeeper
 from edge.simulate import PressSimulator
 from edge.uplink import Uplink
 
@@ -25,7 +26,8 @@ class Kiosk:
         simulate: bool = False,
         outbox: Outbox | None = None,
     ) -> None:
-        self.config = config
+        self.remote = RemoteConfigKeeper(config)
+        config = self.config = self.remote.effective()
         if simulate and pin_factory is None:
             pin_factory = mock_pin_factory()
         self.outbox = outbox or Outbox(
@@ -49,7 +51,20 @@ class Kiosk:
         self.simulator = (
             PressSimulator(config.simulation, self.panel.button_pins()) if simulate else None
         )
+        self.uplink.on_config(self._on_remote_config)
+        self.uplink.report_config(self.remote.version, None)
         self._stopped = threading.Event()
+
+    def _on_remote_config(self, payload: bytes) -> None:
+        verdict = self.remote.offer(payload)
+        if verdict.config is not None:
+            self.config = config = verdict.config
+            self.recorder.relocate(
+                location_id=config.location_id, response_interval_s=config.response_interval_s
+            )
+            self.uplink.retune(location_id=config.location_id, heartbeat_s=config.heartbeat_s)
+        if verdict.config is not None or verdict.error is not None:
+            self.uplink.report_config(self.remote.version, verdict.error)
 
     def start(self) -> None:
         self.recorder.start()

@@ -10,6 +10,7 @@ from pathlib import Path
 from edge import __version__
 from edge.app import Kiosk
 from edge.config import KioskConfig, load_config
+from edge.selftest import Outcome, SelftestPlan, format_checks, run_selftest
 from protocol.errors import SeedError
 
 
@@ -32,6 +33,18 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate a kiosk config and print it")
     check.add_argument("config", type=Path)
+
+    selftest = commands.add_parser(
+        "selftest",
+        help="check LEDs, buttons, broker, ACL and clock; non-zero exit on a failure",
+        description="Stop the kiosk service first (systemctl stop seed-kiosk): the test needs "
+        "the GPIO pins. Broker checks use the kiosk's own credentials.",
+    )
+    selftest.add_argument("--config", type=Path, required=True, help="the kiosk's TOML file")
+    selftest.add_argument(
+        "--no-interactive", action="store_true", help="no questions: drive LEDs, skip buttons"
+    )
+    selftest.add_argument("--timeout", type=float, default=30, help="seconds per button press")
     return parser
 
 
@@ -59,6 +72,13 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selftest(args: argparse.Namespace) -> int:
+    plan = SelftestPlan(interactive=not args.no_interactive, button_timeout_s=args.timeout)
+    checks = run_selftest(load_config(args.config), plan)
+    print(format_checks(checks))
+    return 1 if any(check.outcome is Outcome.FAIL for check in checks) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -69,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check-config":
             print(load_config(args.config).model_dump_json(indent=2))
             return 0
+        if args.command == "selftest":
+            return _selftest(args)
         return _run(args)
     except SeedError as exc:
         print(f"seed-kiosk: {exc}", file=sys.stderr)

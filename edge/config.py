@@ -156,6 +156,20 @@ def load_config(path: Path) -> KioskConfig:
             f"  {'.'.join(map(str, e['loc'])) or '<file>'}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(f"{path}: invalid kiosk config:\n{problems}") from exc
-    if not config.data_dir.is_absolute():
-        config = config.model_copy(update={"data_dir": path.parent / config.data_dir})
-    return config
+    return _relative_to(config, path.parent)
+
+
+def _relative_to(config: KioskConfig, folder: Path) -> KioskConfig:
+    """Relative paths in a config file are relative to the file, so a bundle works as is."""
+
+    def resolved(value: Path | None) -> Path | None:
+        return folder / value if value is not None and not value.is_absolute() else value
+
+    mqtt = config.mqtt.model_copy(
+        update={
+            "ca_file": resolved(config.mqtt.ca_file),
+            "cert_file": resolved(config.mqtt.cert_file),
+            "key_file": resolved(config.mqtt.key_file),
+        }
+    )
+    return config.model_copy(update={"data_dir": resolved(config.data_dir), "mqtt": mqtt})

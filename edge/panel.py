@@ -102,6 +102,15 @@ class SmileyPanel(CompositeDevice):  # type: ignore[misc]
         if "led" in key.namedtuple._fields:
             key.led.blink(on_time=self._thanks_s, off_time=0, n=1, background=True)
 
+    def has_leds(self) -> bool:
+        return all("led" in self.key(b).namedtuple._fields for b in BUTTONS)
+
+    def light(self, button: Button, on: bool) -> bool:
+        """Drive the button's LED; True if its pin reads back the state asked for."""
+        led = self.key(button).led
+        led.on() if on else led.off()
+        return bool(led.is_lit) == on
+
     def button_pins(self) -> dict[Button, Any]:
         """The pin object behind each button (mock pins can be driven in tests)."""
         return {button: self.key(button).button.pin for button in BUTTONS}

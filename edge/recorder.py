@@ -40,6 +40,9 @@ class MisuseWindow:
         self._interval_s = interval_s
         self._previous: float | None = None
 
+    def retune(self, interval_s: float) -> None:
+        self._interval_s = interval_s
+
     def is_misuse(self, monotonic_s: float) -> bool:
         previous, self._previous = self._previous, monotonic_s
         return previous is not None and monotonic_s - previous < self._interval_s
@@ -63,6 +66,11 @@ class PressRecorder:
         self._next_seq = outbox.last_sequence() + 1
         self._presses: queue.Queue[Press | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="press-recorder", daemon=True)
+
+    def relocate(self, *, location_id: str, response_interval_s: float) -> None:
+        """Presses from now on are recorded for this location and misuse window."""
+        self._location_id = location_id
+        self._misuse.retune(response_interval_s)
 
     def submit(self, button: Button, monotonic_s: float) -> None:
         """Safe to call from any thread, including gpiozero's callback thread."""

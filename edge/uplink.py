@@ -8,6 +8,7 @@ still in the outbox: the hub stores each event id once, so resending is always s
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -27,6 +28,31 @@ IDLE_WAIT_S = 1.0
 ACK_BACKOFF_MAX = 8  # a silent hub is retried at most every 8 ack timeouts
 CLOCK_WAIT_S = 5.0  # after connecting, how long events wait for the hub's clock
 MIN_THROTTLE_WAIT_S = 0.005
+
+
+def kiosk_mqtt_options(
+    config: MqttConfig,
+    *,
+    client_id: str,
+    will: Will | None = None,
+    subscriptions: tuple[str, ...] = (),
+) -> MqttOptions:
+    """The kiosk's own broker login, as its config gives it."""
+    return MqttOptions(
+        address=parse_broker_url(config.url),
+        client_id=client_id,
+        username=config.username,
+        password=config.password.get_secret_value() if config.password else None,
+        ca_file=config.ca_file,
+        cert_file=config.cert_file,
+        key_file=config.key_file,
+        keepalive_s=config.keepalive_s,
+        reconnect_min_s=config.reconnect_min_s,
+        reconnect_max_s=config.reconnect_max_s,
+        max_in_flight=config.max_in_flight,
+        will=will,
+        subscriptions=subscriptions,
+    )
 
 
 class TokenBucket:
@@ -79,25 +105,19 @@ class Uplink:
         self._clock_offset_s: float | None = None  # hub minus kiosk, from the latest ack
         self._ack_timeout_s = config.ack_timeout_s
         self._connected_at = 0.0
+        self._config_version: int | None = None
+        self._config_error: str | None = None
+        self._on_config: Callable[[bytes], None] = lambda _payload: None
         self._connection = MqttConnection(
-            MqttOptions(
-                address=parse_broker_url(config.url),
+            kiosk_mqtt_options(
+                config,
                 client_id=f"kiosk-{device_id}",
-                username=config.username,
-                password=config.password.get_secret_value() if config.password else None,
-                ca_file=config.ca_file,
-                cert_file=config.cert_file,
-                key_file=config.key_file,
-                keepalive_s=config.keepalive_s,
-                reconnect_min_s=config.reconnect_min_s,
-                reconnect_max_s=config.reconnect_max_s,
-                max_in_flight=config.max_in_flight,
                 will=Will(
                     self._topics.status(device_id), encode(self._status(DeviceState.OFFLINE))
                 ),
-                subscriptions=(self._topics.ack(device_id),),
+                subscriptions=(self._topics.ack(device_id), self._topics.config(device_id)),
             ),
-            on_message=self._handle_ack,
+            on_message=self._route,
             on_connected=self._handle_connected,
         )
         self._rate = TokenBucket(config.max_send_per_s, burst=config.max_in_flight)
@@ -110,6 +130,20 @@ class Uplink:
     def start(self) -> None:
         self._connection.start()
         self._thread.start()
+
+    def on_config(self, handler: Callable[[bytes], None]) -> None:
+        """`handler` gets each remote config the hub publishes (retained: also at connect)."""
+        self._on_config = handler
+
+    def retune(self, *, location_id: str, heartbeat_s: float) -> None:
+        self._location_id = location_id
+        self._heartbeat_s = heartbeat_s
+
+    def report_config(self, version: int | None, error: str | None) -> None:
+        """Put the applied config version and the latest refusal in the next status, now."""
+        self._config_version, self._config_error = version, error
+        self._next_heartbeat = 0.0
+        self._wake.set()
 
     def wake(self, *_: object) -> None:
         """Tell the sender that the outbox has a new row."""
@@ -151,6 +185,8 @@ class Uplink:
             outbox_depth=self._outbox.depth() if online else None,
             outbox_capacity=self._outbox.capacity if online else None,
             outbox_dropped=self._outbox.dropped() if online else None,
+            config_version=self._config_version,
+            config_error=self._config_error if online else None,
         )
 
     def _handle_connected(self) -> None:
@@ -159,6 +195,13 @@ class Uplink:
             self._restart_sending()
         self._next_heartbeat = 0.0
         self._wake.set()
+
+    def _route(self, message: Message) -> None:
+        if message.topic == self._topics.config(self._device_id):
+            if message.payload:  # an empty retained message is the hub clearing the topic
+                self._on_config(message.payload)
+        else:
+            self._handle_ack(message)
 
     def _handle_ack(self, message: Message) -> None:
         try:

@@ -1,0 +1,81 @@
+"""The kiosk's side of remote configuration: newer and valid is applied and kept."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from edge.config import KioskConfig
+from edge.remote_config import REMOTE_CONFIG_FILE, RemoteConfigKeeper
+from protocol.messages import RemoteConfig, encode
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> KioskConfig:
+    return KioskConfig(device_id="k1", location_id="gate-1", data_dir=tmp_path)
+
+
+def offer(version: int, device_id: str = "k1", **settings: object) -> bytes:
+    return encode(
+        RemoteConfig.model_validate(
+            {"device_id": device_id, "version": version, "issued_at": datetime.now(UTC), **settings}
+        )
+    )
+
+
+def test_a_newer_valid_config_is_applied_and_survives_a_restart(base: KioskConfig) -> None:
+    keeper = RemoteConfigKeeper(base)
+    verdict = keeper.offer(offer(1, location_id="gate-2", response_interval_s=9, heartbeat_s=30))
+    assert verdict.error is None and verdict.config is not None
+    assert (verdict.config.location_id, verdict.config.response_interval_s) == ("gate-2", 9)
+    assert verdict.config.heartbeat_s == 30
+    restarted = RemoteConfigKeeper(base)
+    assert restarted.effective() == verdict.config
+    assert restarted.version == 1
+
+
+def test_a_replayed_or_older_version_changes_nothing(base: KioskConfig) -> None:
+    keeper = RemoteConfigKeeper(base)
+    keeper.offer(offer(3, response_interval_s=9))
+    for version in (3, 2):
+        verdict = keeper.offer(offer(version, response_interval_s=1))
+        assert verdict.config is None and verdict.error is None
+    assert keeper.version == 3
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{not json", "unreadable config (malformed_json)"),
+        (b'{"v": 1, "device_id": "k1", "version": 2}', "unreadable config (invalid_payload)"),
+        (offer(2, device_id="k2"), "it is for 'k2'"),
+        (offer(2, camera_enabled=True), "no [camera] section"),
+        (
+            offer(2).replace(b'"version":2', b'"version":2,"location_id":"Gate 2"'),
+            "invalid_payload",
+        ),
+        (offer(2).replace(b'"version":2', b'"version":2,"heartbeat_s":-1'), "invalid_payload"),
+    ],
+)
+def test_a_bad_config_is_refused_with_its_reason_and_the_last_good_one_kept(
+    base: KioskConfig, payload: bytes, reason: str
+) -> None:
+    keeper = RemoteConfigKeeper(base)
+    keeper.offer(offer(1, response_interval_s=9))
+    saved = (base.data_dir / REMOTE_CONFIG_FILE).read_bytes()
+    verdict = keeper.offer(payload)
+    assert verdict.config is None
+    assert verdict.error is not None and reason in verdict.error
+    assert keeper.version == 1
+    assert (base.data_dir / REMOTE_CONFIG_FILE).read_bytes() == saved
+
+
+def test_a_saved_config_the_file_no_longer_allows_is_ignored_at_start(
+    base: KioskConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    RemoteConfigKeeper(base).offer(offer(1, response_interval_s=9))
+    other_kiosk = base.model_copy(update={"device_id": "k9"})
+    keeper = RemoteConfigKeeper(other_kiosk)
+    assert keeper.effective() == other_kiosk
+    assert keeper.version is None
+    assert "ignored the saved remote config v1" in caplog.text
