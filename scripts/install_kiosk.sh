@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Set up a Raspberry Pi OS (Bookworm) kiosk from the bundle `seed-hub devices add` wrote.
+#
+#   sudo ./install_kiosk.sh --bundle DIR [--package SPEC] [--dry-run]
+#
+# Idempotent: run it again after a rotate or an upgrade; it changes only what differs.
+# --dry-run prints every step and changes nothing.
+set -euo pipefail
+
+BUNDLE=""
+PACKAGE=""
+DRY_RUN=0
+PREFIX=/opt/seed
+CONFIG_DIR=/etc/seed-kiosk
+SERVICE_USER=seed
+UNIT=/etc/systemd/system/seed-kiosk.service
+JOURNAL_LIMITS=/etc/systemd/journald.conf.d/seed-kiosk.conf
+
+usage() {
+    cat <<'EOF'
+Usage: sudo ./install_kiosk.sh --bundle DIR [--package SPEC] [--dry-run]
+
+  --bundle DIR     the kiosk's bundle (kiosk.toml, ca.crt, credentials, seed-kiosk.service)
+  --package SPEC   what pip installs: a wheel file, or a requirement such as
+                   'seed-kiosk-hub[kiosk]==0.1.0' (default: the wheel in the bundle, if any)
+  --dry-run        print what would be done, change nothing
+EOF
+}
+
+log() { printf 'install_kiosk: %s\n' "$*"; }
+fail() { printf 'install_kiosk: error: %s\n' "$*" >&2; exit 1; }
+
+run() {
+    if [ "$DRY_RUN" -eq 1 ]; then
+        printf 'would run: %s\n' "$*"
+    else
+        "$@"
+    fi
+}
+
+parse_arguments() {
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --bundle) BUNDLE="${2:?--bundle needs a folder}"; shift 2 ;;
+            --package) PACKAGE="${2:?--package needs a wheel or requirement}"; shift 2 ;;
+            --dry-run) DRY_RUN=1; shift ;;
+            -h|--help) usage; exit 0 ;;
+            *) usage >&2; fail "unknown argument: $1" ;;
+        esac
+    done
+    [ -n "$BUNDLE" ] || { usage >&2; fail "--bundle is required"; }
+    [ -f "$BUNDLE/kiosk.toml" ] || fail "$BUNDLE/kiosk.toml not found: is this a kiosk bundle?"
+    [ -f "$BUNDLE/ca.crt" ] || fail "$BUNDLE/ca.crt not found: is this a kiosk bundle?"
+    if [ -z "$PACKAGE" ]; then
+        PACKAGE=$(find "$BUNDLE" -maxdepth 1 -name 'seed_kiosk_hub-*.whl' | sort | tail -n 1)
+        PACKAGE="${PACKAGE:-seed-kiosk-hub[kiosk]}"
+    fi
+    if [ "$DRY_RUN" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
+        fail "run as root (sudo), or with --dry-run"
+    fi
+}
+
+install_packages() {
+    local wanted=(python3-venv python3-pip python3-lgpio)
+    local missing=()
+    for package in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$package")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        log "apt packages present: ${wanted[*]}"
+        return
+    fi
+    log "installing apt packages: ${missing[*]}"
+    run apt-get update -qq
+    run apt-get install -y -qq "${missing[@]}"
+}
+
+create_user() {
+    if id "$SERVICE_USER" >/dev/null 2>&1; then
+        log "user $SERVICE_USER exists"
+    else
+        log "creating system user $SERVICE_USER"
+        run useradd --system --home-dir /var/lib/seed-kiosk --shell /usr/sbin/nologin "$SERVICE_USER"
+    fi
+    # gpio for the buttons and LEDs, video for the camera when it is turned on
+    run usermod -a -G gpio,video "$SERVICE_USER"
+}
+
+install_application() {
+    if [ ! -x "$PREFIX/.venv/bin/python" ]; then
+        log "creating the virtual environment in $PREFIX/.venv"
+        run mkdir -p "$PREFIX"
+        # system site packages: the lgpio pin driver comes from Debian, built for this Pi
+        run python3 -m venv --system-site-packages "$PREFIX/.venv"
+    fi
+    log "installing $PACKAGE"
+    run "$PREFIX/.venv/bin/pip" install --quiet --upgrade "$PACKAGE"
+}
+
+install_file() {  # install_file SOURCE DEST MODE
+    if [ -f "$2" ] && cmp -s "$1" "$2"; then
+        log "$2 is up to date"
+        return
+    fi
+    log "installing $2"
+    run install -D -o root -g "$SERVICE_USER" -m "$3" "$1" "$2"
+    CHANGED=1
+}
+
+install_configuration() {
+    CHANGED=0
+    install_file "$BUNDLE/kiosk.toml" "$CONFIG_DIR/kiosk.toml" 0640
+    install_file "$BUNDLE/ca.crt" "$CONFIG_DIR/ca.crt" 0644
+    if [ -f "$BUNDLE/device.crt" ]; then
+        install_file "$BUNDLE/device.crt" "$CONFIG_DIR/device.crt" 0644
+        install_file "$BUNDLE/device.key" "$CONFIG_DIR/device.key" 0640
+    fi
+    install_file "$BUNDLE/seed-kiosk.service" "$UNIT" 0644
+    CONFIG_CHANGED=$CHANGED
+}
+
+limit_logs() {
+    # The kiosk logs to the journal; cap it so a chatty fault cannot fill the SD card.
+    local limits
+    limits=$'[Journal]\nSystemMaxUse=100M\nSystemMaxFileSize=10M\nMaxRetentionSec=30day\n'
+    if [ -f "$JOURNAL_LIMITS" ] && [ "$(cat "$JOURNAL_LIMITS")" == "${limits%$'\n'}" ]; then
+        log "journal limits in place"
+        return
+    fi
+    log "capping the journal at 100 MB, 30 days ($JOURNAL_LIMITS)"
+    if [ "$DRY_RUN" -eq 1 ]; then
+        printf 'would write %s\n' "$JOURNAL_LIMITS"
+    else
+        mkdir -p "$(dirname "$JOURNAL_LIMITS")"
+        printf '%s' "$limits" > "$JOURNAL_LIMITS"
+        systemctl restart systemd-journald
+    fi
+}
+
+start_service() {
+    run systemctl daemon-reload
+    run systemctl enable seed-kiosk.service
+    if [ "$CONFIG_CHANGED" -eq 1 ] || ! systemctl is-active --quiet seed-kiosk.service; then
+        log "(re)starting seed-kiosk"
+        run systemctl restart seed-kiosk.service
+    else
+        log "seed-kiosk is running on the current configuration"
+    fi
+}
+
+main() {
+    parse_arguments "$@"
+    [ "$DRY_RUN" -eq 1 ] && log "dry run: nothing will be changed"
+    install_packages
+    create_user
+    install_application
+    install_configuration
+    limit_logs
+    start_service
+    log "done. Check the kiosk with: sudo $PREFIX/.venv/bin/seed-kiosk selftest --config $CONFIG_DIR/kiosk.toml"
+}
+
+main "$@"
