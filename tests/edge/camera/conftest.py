@@ -1,0 +1,58 @@
+"""Real data for the camera tests: FER2013 faces, the BlazeFace model, a tiny ONNX model.
+
+They fail, never skip, when the shared data is missing, and say which variable to set.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from edge.camera.detector import MediaPipeFaceDetector
+from edge.camera.faces import frame_with_face
+from edge.camera.paths import DETECTOR_FILE
+from edge.camera.sources import Frame
+from tests.edge.camera.tiny_model import write_model
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def shared_path(variable: str, default: Path, file_name: str) -> Path:
+    path = Path(os.environ.get(variable, default)) / file_name
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: set {variable} to the folder that holds {file_name}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fer_val() -> npt.NDArray[np.uint8]:
+    path = shared_path("SEED_FER2013_DIR", REPO.parent / "shared/data/fer2013", "val.npz")
+    with np.load(path) as data:
+        return np.asarray(data["images"], dtype=np.uint8)
+
+
+@pytest.fixture(scope="session")
+def detector_model() -> Path:
+    return shared_path("SEED_MODELS_DIR", REPO.parent / "shared/models", DETECTOR_FILE)
+
+
+@pytest.fixture(scope="session")
+def mediapipe_detector(detector_model: Path) -> Iterator[MediaPipeFaceDetector]:
+    detector = MediaPipeFaceDetector(detector_model, min_score=0.5)
+    yield detector
+    detector.close()
+
+
+@pytest.fixture(scope="session")
+def face_frame(fer_val: npt.NDArray[np.uint8], mediapipe_detector: MediaPipeFaceDetector) -> Frame:
+    """640x480, one FER2013 face that BlazeFace finds, on a plain grey background."""
+    frame, _index = frame_with_face(fer_val, mediapipe_detector)
+    return frame
+
+
+@pytest.fixture(scope="session")
+def tiny_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_model(tmp_path_factory.mktemp("models"))
