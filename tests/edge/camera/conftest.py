@@ -4,13 +4,14 @@ They fail, never skip, when the shared data is missing, and say which variable t
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from edge.camera.config import CameraConfig
 from edge.camera.detector import MediaPipeFaceDetector
 from edge.camera.faces import frame_with_face
 from edge.camera.paths import DETECTOR_FILE
@@ -51,6 +52,25 @@ def face_frame(fer_val: npt.NDArray[np.uint8], mediapipe_detector: MediaPipeFace
     """640x480, one FER2013 face that BlazeFace finds, on a plain grey background."""
     frame, _index = frame_with_face(fer_val, mediapipe_detector)
     return frame
+
+
+@pytest.fixture
+def camera_config(detector_model: Path, tiny_manifest: Path) -> Callable[..., CameraConfig]:
+    """camera_config(**settings): an enabled camera with the real detector and the tiny model,
+    at 20 fps and with short retries, so tests run quickly."""
+
+    def make(**settings: object) -> CameraConfig:
+        defaults: dict[str, object] = {
+            "enabled": True,
+            "fps": 20,
+            "detector_model": detector_model,
+            "emotion_manifest": tiny_manifest,
+            "retry_min_s": 0.01,
+            "retry_max_s": 0.02,
+        }
+        return CameraConfig.model_validate({**defaults, **settings})
+
+    return make
 
 
 @pytest.fixture(scope="session")
