@@ -29,9 +29,13 @@ def shared_path(variable: str, default: Path, file_name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def fer_val() -> npt.NDArray[np.uint8]:
-    path = shared_path("SEED_FER2013_DIR", REPO.parent / "shared/data/fer2013", "val.npz")
-    with np.load(path) as data:
+def fer_val_file() -> Path:
+    return shared_path("SEED_FER2013_DIR", REPO.parent / "shared/data/fer2013", "val.npz")
+
+
+@pytest.fixture(scope="session")
+def fer_val(fer_val_file: Path) -> npt.NDArray[np.uint8]:
+    with np.load(fer_val_file) as data:
         return np.asarray(data["images"], dtype=np.uint8)
 
 
