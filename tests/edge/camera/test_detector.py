@@ -51,7 +51,15 @@ def test_the_detector_model_is_found_in_seed_models_dir(
     detector.close()
 
 
-def test_without_the_model_the_haar_cascade_stands_in_with_a_warning(
+UNUSABLE_MODELS = {
+    "missing": (None, "no face detector model at"),
+    "corrupt": (b"not a flatbuffer", "MediaPipe cannot load"),
+}
+
+
+@pytest.mark.parametrize("unusable", UNUSABLE_MODELS.values(), ids=UNUSABLE_MODELS.keys())
+def test_without_a_usable_model_the_haar_cascade_stands_in_with_a_warning(
+    unusable: tuple[bytes | None, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -59,15 +67,19 @@ def test_without_the_model_the_haar_cascade_stands_in_with_a_warning(
 ) -> None:
     monkeypatch.setattr("edge.camera.paths.PROJECT_MODELS_DIR", tmp_path)
     monkeypatch.delenv("SEED_MODELS_DIR", raising=False)
-    missing = tmp_path / "face_detection_short_range.tflite"
+    model_bytes, problem = unusable
+    model = tmp_path / "face_detection_short_range.tflite"
+    if model_bytes is not None:
+        model.write_bytes(model_bytes)
 
     if haar_cascade() is None:
         # OpenCV 5 wheels ship no cascades: nothing to fall back on is a clear refusal
-        with pytest.raises(ModelError, match=r"no haarcascade_frontalface_default\.xml"):
-            load_detector(missing, min_score=0.5, min_face_px=40)
+        with pytest.raises(ModelError, match=r"no haarcascade_frontalface_default\.xml") as caught:
+            load_detector(model, min_score=0.5, min_face_px=40)
+        assert problem in str(caught.value)
         return
     with caplog.at_level(logging.WARNING):
-        detector = load_detector(missing, min_score=0.5, min_face_px=40)
+        detector = load_detector(model, min_score=0.5, min_face_px=40)
     assert isinstance(detector, HaarFaceDetector)
-    assert "falling back to OpenCV's Haar cascade" in caplog.text
+    assert problem in caplog.text and "falling back to OpenCV's Haar cascade" in caplog.text
     assert len(detector.detect(face_frame)) == 1
