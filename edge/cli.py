@@ -1,11 +1,13 @@
-"""`seed-kiosk`: run a kiosk, or check its config."""
+"""`seed-kiosk`: run a kiosk, check its config, or evaluate and time its camera pipeline."""
 
 import argparse
+import json
 import logging
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from edge import __version__
 from edge.app import Kiosk
@@ -45,6 +47,26 @@ def _parser() -> argparse.ArgumentParser:
         "--no-interactive", action="store_true", help="no questions: drive LEDs, skip buttons"
     )
     selftest.add_argument("--timeout", type=float, default=30, help="seconds per button press")
+
+    manifest_help = "the emotion model's manifest (default: models/emotion26.json)"
+    evaluate = commands.add_parser(
+        "eval-model", help="the emotion model's accuracy and per-expression recall on face crops"
+    )
+    evaluate.add_argument(
+        "--data", type=Path, required=True, help=".npz of face crops: images [N,H,W], labels"
+    )
+    evaluate.add_argument("--manifest", type=Path, help=manifest_help)
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+
+    bench = commands.add_parser("bench", help="time the camera pipeline on this machine")
+    bench.add_argument("part", choices=["camera"])
+    bench.add_argument("--manifest", type=Path, help=manifest_help)
+    bench.add_argument("--repeat", type=int, default=200, help="timed frames per measurement")
+    bench.add_argument(
+        "--faces", type=Path, help="FER2013-style .npz (default: $SEED_FER2013_DIR/val.npz)"
+    )
+    bench.add_argument("--detector", type=Path, help="face_detection_short_range.tflite")
+    bench.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -79,6 +101,31 @@ def _selftest(args: argparse.Namespace) -> int:
     return 1 if any(check.outcome is Outcome.FAIL for check in checks) else 0
 
 
+def _camera_tool(args: argparse.Namespace) -> dict[str, Any]:
+    """Imported here: the camera's libraries are an optional extra."""
+    if args.command == "eval-model":
+        from edge.camera.evaluate import evaluate_model  # noqa: PLC0415
+
+        return evaluate_model(args.data, args.manifest)
+    from edge.camera.bench import bench_camera  # noqa: PLC0415
+    from edge.camera.faces import default_faces_file  # noqa: PLC0415
+
+    return bench_camera(
+        manifest=args.manifest,
+        faces=args.faces or default_faces_file(),
+        detector_model=args.detector,
+        repeat=args.repeat,
+    )
+
+
+def _print_results(results: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(results, indent=2))
+        return
+    for key, value in results.items():
+        print(f"{key}: {value}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -91,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "selftest":
             return _selftest(args)
+        if args.command in ("eval-model", "bench"):
+            _print_results(_camera_tool(args), args.json)
+            return 0
         return _run(args)
     except SeedError as exc:
         print(f"seed-kiosk: {exc}", file=sys.stderr)
