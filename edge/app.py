@@ -5,8 +5,9 @@ import threading
 from typing import Any
 
 from edge.config import KioskConfig
+from edge.observer import CameraLink
 from edge.outbox import Outbox
-from edge.panel import SmileyPanel, mock_pin_factory
+from edge.panel import IndicatorLed, SmileyPanel, mock_pin_factory
 from edge.recorder import PressRecorder
 from edge.remote_config import RemoteConfigKeeper
 from edge.simulate import PressSimulator
@@ -40,12 +41,21 @@ class Kiosk:
             outbox=self.outbox,
             heartbeat_s=config.heartbeat_s,
         )
+        indicator = config.camera.indicator_led if config.camera else None
+        self.camera_light = (
+            IndicatorLed(indicator, pin_factory=pin_factory) if indicator is not None else None
+        )
+        self.camera = CameraLink(
+            config.camera, on_active=self.camera_light.show if self.camera_light else None
+        )
+        self.uplink.add_to_status(self.camera.status_fields)
         self.recorder = PressRecorder(
             device_id=config.device_id,
             location_id=config.location_id,
             response_interval_s=config.response_interval_s,
             outbox=self.outbox,
             on_recorded=self.uplink.wake,
+            emotion_at=self.camera.emotion_at,
         )
         self.panel = SmileyPanel(config.panel, self.recorder.submit, pin_factory=pin_factory)
         self.simulator = (
@@ -63,10 +73,12 @@ class Kiosk:
                 location_id=config.location_id, response_interval_s=config.response_interval_s
             )
             self.uplink.retune(location_id=config.location_id, heartbeat_s=config.heartbeat_s)
+            self.camera.apply(config.camera)
         if verdict.config is not None or verdict.error is not None:
             self.uplink.report_config(self.remote.version, verdict.error)
 
     def start(self) -> None:
+        self.camera.start()
         self.recorder.start()
         self.uplink.start()
         if self.simulator:
@@ -84,6 +96,9 @@ class Kiosk:
         self._stopped.set()
         if self.simulator:
             self.simulator.stop()
+        self.camera.stop()
+        if self.camera_light:
+            self.camera_light.close()
         self.panel.close()
         self.recorder.stop()
         self.uplink.drain(timeout_s=self.config.mqtt.drain_on_stop_s)

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from edge.camera.config import CameraConfig
 from protocol.broker_url import parse_broker_url
 from protocol.errors import ConfigError
 from protocol.messages import BUTTONS, DEVICE_ID_PATTERN, LOCATION_ID_PATTERN, Button
@@ -135,6 +136,17 @@ class KioskConfig(_Strict):
     panel: PanelConfig = PanelConfig()
     mqtt: MqttConfig = MqttConfig()
     simulation: SimulationConfig = SimulationConfig()
+    camera: CameraConfig | None = Field(
+        default=None, description="no [camera] section: the kiosk has no camera"
+    )
+
+    @model_validator(mode="after")
+    def _indicator_pin_free(self) -> Self:
+        pin = self.camera.indicator_led if self.camera else None
+        panel = self.panel.buttons.all() + (self.panel.leds.all() if self.panel.leds else [])
+        if pin is not None and pin in panel:
+            raise ValueError(f"camera.indicator_led: GPIO {pin} is already used by the panel")
+        return self
 
 
 def load_config(path: Path) -> KioskConfig:
@@ -172,4 +184,16 @@ def _relative_to(config: KioskConfig, folder: Path) -> KioskConfig:
             "key_file": resolved(config.mqtt.key_file),
         }
     )
-    return config.model_copy(update={"data_dir": resolved(config.data_dir), "mqtt": mqtt})
+    camera = config.camera
+    if camera is not None:
+        source = Path(camera.source)
+        camera = camera.model_copy(
+            update={
+                "detector_model": resolved(camera.detector_model),
+                "emotion_manifest": resolved(camera.emotion_manifest),
+                "source": camera.source if ":" in camera.source else str(resolved(source)),
+            }
+        )
+    return config.model_copy(
+        update={"data_dir": resolved(config.data_dir), "mqtt": mqtt, "camera": camera}
+    )

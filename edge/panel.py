@@ -114,3 +114,20 @@ class SmileyPanel(CompositeDevice):  # type: ignore[misc]
     def button_pins(self) -> dict[Button, Any]:
         """The pin object behind each button (mock pins can be driven in tests)."""
         return {button: self.key(button).button.pin for button in BUTTONS}
+
+
+class IndicatorLed:
+    """One LED on a pin of its own, such as the light that shows the camera is on."""
+
+    def __init__(self, pin: int, *, pin_factory: Any = None) -> None:
+        self._led = LED(pin, pin_factory=pin_factory)
+
+    def show(self, on: bool) -> None:
+        self._led.on() if on else self._led.off()
+
+    @property
+    def lit(self) -> bool:
+        return bool(self._led.is_lit)
+
+    def close(self) -> None:
+        self._led.close()

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from edge.outbox import Outbox
 from protocol.ids import uuid7
-from protocol.messages import Button, PressEvent
+from protocol.messages import Button, ObservedEmotion, PressEvent
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,13 @@ class PressRecorder:
         response_interval_s: float,
         outbox: Outbox,
         on_recorded: Callable[[PressEvent], None],
+        emotion_at: Callable[[float], ObservedEmotion | None] = lambda _at: None,
     ) -> None:
         self._device_id = device_id
         self._location_id = location_id
         self._outbox = outbox
         self._on_recorded = on_recorded
+        self._emotion_at = emotion_at
         self._misuse = MisuseWindow(response_interval_s)
         self._next_seq = outbox.last_sequence() + 1
         self._presses: queue.Queue[Press | None] = queue.Queue()
@@ -127,4 +129,13 @@ class PressRecorder:
             occurred_at=press.wall_time,
             button=press.button,
             misuse=self._misuse.is_misuse(press.monotonic_s),
+            emotion=self._observed(press),
         )
+
+    def _observed(self, press: Press) -> ObservedEmotion | None:
+        """The camera's reading at the press; a camera fault never costs a press."""
+        try:
+            return self._emotion_at(press.monotonic_s)
+        except Exception:
+            log.exception("no camera reading for press seq=%d", self._next_seq)
+            return None

@@ -17,6 +17,7 @@ from typing import Any
 
 from edge import __version__
 from edge.config import KioskConfig
+from edge.observer import CameraLink
 from edge.panel import SmileyPanel
 from edge.uplink import kiosk_mqtt_options
 from protocol.errors import ProtocolError
@@ -49,6 +50,7 @@ class SelftestPlan:
     interactive: bool = True
     button_timeout_s: float = 30.0
     broker_timeout_s: float = 10.0
+    camera_timeout_s: float = 10.0
 
 
 def run_selftest(
@@ -56,7 +58,7 @@ def run_selftest(
 ) -> list[Check]:
     checks = [Check("config", Outcome.PASS, f"{config.device_id} at {config.location_id}")]
     checks += _panel_checks(config, plan, ask, pin_factory)
-    checks.append(Check("camera", Outcome.SKIP, "no camera configured"))
+    checks.append(_camera_check(config, plan))
     checks += _broker_checks(config, plan)
     return checks
 
@@ -115,6 +117,26 @@ def _buttons(panel: SmileyPanel, pressed: list[Button], plan: SelftestPlan, ask:
     if missed:
         return Check("buttons", Outcome.FAIL, f"no press seen on: {', '.join(missed)}")
     return Check("buttons", Outcome.PASS, "all four pressed")
+
+
+def _camera_check(config: KioskConfig, plan: SelftestPlan) -> Check:
+    """Turn the camera on (even if its config keeps it off) and wait for frames."""
+    if config.camera is None:
+        return Check("camera", Outcome.SKIP, "no camera configured")
+    link = CameraLink(config.camera.model_copy(update={"enabled": True}))
+    link.start()
+    try:
+        deadline = time.monotonic() + plan.camera_timeout_s
+        fields = link.status_fields()
+        while fields.get("camera") == "starting" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            fields = link.status_fields()
+    finally:
+        link.stop()
+    if fields.get("camera") == "ok":
+        return Check("camera", Outcome.PASS, f"frames from {config.camera.source}, model loaded")
+    reason = fields.get("camera_fault") or f"no frame within {plan.camera_timeout_s:g} s"
+    return Check("camera", Outcome.FAIL, str(reason))
 
 
 def _options(config: KioskConfig, suffix: str) -> MqttOptions:

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from edge import __version__
 from edge.config import MqttConfig
@@ -108,6 +108,7 @@ class Uplink:
         self._config_version: int | None = None
         self._config_error: str | None = None
         self._on_config: Callable[[bytes], None] = lambda _payload: None
+        self._status_extras: Callable[[], dict[str, Any]] = dict
         self._connection = MqttConnection(
             kiosk_mqtt_options(
                 config,
@@ -134,6 +135,10 @@ class Uplink:
     def on_config(self, handler: Callable[[bytes], None]) -> None:
         """`handler` gets each remote config the hub publishes (retained: also at connect)."""
         self._on_config = handler
+
+    def add_to_status(self, fields: Callable[[], dict[str, Any]]) -> None:
+        """`fields()` is merged into every live status (the camera's health, say)."""
+        self._status_extras = fields
 
     def retune(self, *, location_id: str, heartbeat_s: float) -> None:
         self._location_id = location_id
@@ -187,6 +192,7 @@ class Uplink:
             outbox_dropped=self._outbox.dropped() if online else None,
             config_version=self._config_version,
             config_error=self._config_error if online else None,
+            **(self._status_extras() if online else {}),
         )
 
     def _handle_connected(self) -> None:

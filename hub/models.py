@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     DateTime,
     Dialect,
     Float,
@@ -13,10 +14,13 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from protocol.emotions import EMOTIC_CATEGORIES
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -96,6 +100,11 @@ class Device(Base):
     config_error: Mapped[str | None] = mapped_column(
         String(300), doc="why the kiosk refused the latest config, if it did"
     )
+    camera: Mapped[str | None] = mapped_column(String(16), doc="off, starting, ok or fault")
+    camera_fault: Mapped[str | None] = mapped_column(String(300))
+    passersby_total: Mapped[int | None] = mapped_column(
+        Integer, doc="the kiosk's running count of faces passing, at its last status"
+    )
 
 
 class Placement(Base):
@@ -172,3 +181,41 @@ class DeadLetter(Base):
     detail: Mapped[str] = mapped_column(Text)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     payload_size: Mapped[int] = mapped_column(Integer)
+
+
+def emotion_column(category: str) -> str:
+    """The column of one EMOTIC category: `Doubt/Confusion` -> `doubt_confusion`."""
+    return "".join(c if c.isalnum() else "_" for c in category.lower())
+
+
+EMOTION_COLUMNS: tuple[str, ...] = tuple(emotion_column(c) for c in EMOTIC_CATEGORIES)
+
+observations = Table(
+    "observations",
+    Base.metadata,
+    Column("event_id", String(64), ForeignKey("events.event_id"), primary_key=True),
+    Column("location_id", ForeignKey("locations.location_id"), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("valence", Float, nullable=False),
+    Column("arousal", Float, nullable=False),
+    Column("dominance", Float, nullable=False),
+    Column("face_score", Float, nullable=False),
+    *(Column(name, Float, nullable=False) for name in EMOTION_COLUMNS),
+    Index("ix_observations_location_time", "location_id", "occurred_at"),
+)
+
+
+class Observation(Base):
+    """The camera's reading of the face at a press: 26 EMOTIC scores and VAD, no image."""
+
+    __table__ = observations
+
+
+class HourlyFootfall(Base):
+    """Faces passing a kiosk's camera (ambient mode), per location and UTC hour."""
+
+    __tablename__ = "hourly_footfall"
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    passersby: Mapped[int] = mapped_column(Integer, default=0)

@@ -13,10 +13,38 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.models import Event, HourlyRollup, Location
+from hub.models import EMOTION_COLUMNS, Event, HourlyFootfall, HourlyRollup, Location, observations
 from hub.scores import ButtonCounts, happy_index, positive_share, wilson_interval
 from hub.store import hour_bucket
+from protocol.emotions import EMOTIC_CATEGORIES
 from protocol.messages import BUTTONS, Button
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the cameras read at the presses of one location: means over the readings."""
+
+    readings: int
+    valence: float
+    arousal: float
+    dominance: float
+    emotions: tuple[float, ...]  # mean score of each EMOTIC category, in order
+
+    @property
+    def observed_index(self) -> float:
+        """Mean valence on the Happy Index's 0-100 scale."""
+        return 100 * self.valence
+
+    def as_dict(self, happy: float | None) -> dict[str, Any]:
+        observed = round(self.observed_index, 1)
+        ranked = sorted(zip(EMOTIC_CATEGORIES, self.emotions, strict=True), key=lambda c: -c[1])
+        return {
+            "readings": self.readings,
+            "observed_index": observed,
+            "gap": None if happy is None else round(observed - happy, 1),
+            "vad": [round(v, 4) for v in (self.valence, self.arousal, self.dominance)],
+            "emotions": {name: round(score, 4) for name, score in ranked},
+        }
 
 
 @dataclass
@@ -27,6 +55,8 @@ class LocationScore:
     counts: ButtonCounts = field(default_factory=ButtonCounts)
     misuse_counts: ButtonCounts = field(default_factory=ButtonCounts)
     include_misuse: bool = False
+    observed: Observed | None = None
+    passersby: int | None = None
 
     @property
     def scored(self) -> ButtonCounts:
@@ -48,6 +78,9 @@ class LocationScore:
             "positive_ci": None if interval is None else [round(v, 4) for v in interval],
             "misuse": self.misuse_counts.total,
             "misuse_included": self.include_misuse,
+            "observed": None if self.observed is None else self.observed.as_dict(index),
+            "passersby": self.passersby,
+            "response_rate": (round(counts.total / self.passersby, 4) if self.passersby else None),
         }
 
 
@@ -78,7 +111,44 @@ def location_scores(
             score.misuse_counts += counts
         else:
             score.counts += counts
+    for location_id, observed in _observed(session, since=since, until=until).items():
+        scores[location_id].observed = observed
+    for location_id, passersby in _passersby(session, since=since, until=until).items():
+        scores[location_id].passersby = passersby
     return sorted(scores.values(), key=_ranking)
+
+
+def _observed(
+    session: Session, *, since: datetime | None, until: datetime | None
+) -> dict[str, Observed]:
+    """Readings at the presses of the period (misuse or not: the face is a face)."""
+    table = observations.c
+    columns = (table.valence, table.arousal, table.dominance, *(table[n] for n in EMOTION_COLUMNS))
+    statement = select(table.location_id, func.count(), *(func.avg(c) for c in columns)).group_by(
+        table.location_id
+    )
+    if since:
+        statement = statement.where(table.occurred_at >= since)
+    if until:
+        statement = statement.where(table.occurred_at < until)
+    return {
+        location_id: Observed(n, float(v), float(a), float(d), tuple(float(e) for e in means))
+        for location_id, n, v, a, d, *means in session.execute(statement)
+    }
+
+
+def _passersby(
+    session: Session, *, since: datetime | None, until: datetime | None
+) -> dict[str, int]:
+    """Faces passing, by the hours that overlap the period (footfall is kept per hour)."""
+    statement = select(HourlyFootfall.location_id, func.sum(HourlyFootfall.passersby)).group_by(
+        HourlyFootfall.location_id
+    )
+    if since:
+        statement = statement.where(HourlyFootfall.bucket_start >= hour_bucket(since))
+    if until:
+        statement = statement.where(HourlyFootfall.bucket_start < until)
+    return {location_id: int(total or 0) for location_id, total in session.execute(statement)}
 
 
 def _ranking(score: LocationScore) -> tuple[bool, float, str]:

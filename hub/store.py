@@ -11,7 +11,17 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hub.models import DeadLetter, Device, Event, HourlyRollup, Location, Placement
+from hub.models import (
+    EMOTION_COLUMNS,
+    DeadLetter,
+    Device,
+    Event,
+    HourlyFootfall,
+    HourlyRollup,
+    Location,
+    Placement,
+    observations,
+)
 from protocol.errors import ConfigError
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
 
@@ -135,7 +145,36 @@ def store_events(
     statement = _insert(session, Event).on_conflict_do_nothing(index_elements=["event_id"])
     new_ids = set(session.scalars(statement.returning(Event.event_id), rows))
     _fold_into_rollups(session, rows=[row for row in rows if row["event_id"] in new_ids])
+    _store_observations(
+        session,
+        events=[e for e in events if e.emotion is not None and e.event_id in new_ids],
+        occurred={row["event_id"]: row["occurred_at"] for row in rows},
+    )
     return new_ids
+
+
+def _store_observations(
+    session: Session, *, events: Sequence[PressEvent], occurred: Mapping[str, datetime]
+) -> None:
+    rows = []
+    for event in events:
+        emotion = event.emotion
+        assert emotion is not None
+        valence, arousal, dominance = emotion.vad
+        rows.append(
+            {
+                "event_id": event.event_id,
+                "location_id": event.location_id,
+                "occurred_at": occurred[event.event_id],
+                "valence": valence,
+                "arousal": arousal,
+                "dominance": dominance,
+                "face_score": emotion.face_score,
+                **dict(zip(EMOTION_COLUMNS, emotion.emotions, strict=True)),
+            }
+        )
+    if rows:
+        session.execute(observations.insert(), rows)
 
 
 def corrected(moment: datetime, offset_s: float | None) -> datetime:
@@ -240,8 +279,11 @@ def apply_status(
         device.applied_config_version = status.config_version
     if status.state is DeviceState.ONLINE:
         device.config_error = status.config_error
+        device.camera = status.camera
+        device.camera_fault = status.camera_fault
     if retained:
         return
+    _count_passersby(session, device=device, status=status, received_at=received_at)
     device.last_status_at = received_at
     if status.state is DeviceState.ONLINE:
         device.last_seen_at = received_at
@@ -251,6 +293,34 @@ def apply_status(
         device.outbox_capacity = status.outbox_capacity
         device.outbox_dropped = status.outbox_dropped
         device.clock_offset_s = round((received_at - status.sent_at).total_seconds(), 3)
+
+
+def _count_passersby(
+    session: Session, *, device: Device, status: DeviceStatus, received_at: datetime
+) -> None:
+    """Fold the faces counted since the kiosk's previous status into its location's hour.
+    The kiosk's counter starts at 0 when it starts: a smaller total is a restart."""
+    total = status.passersby_total
+    if total is None or device.location_id is None:
+        return
+    previous = device.passersby_total or 0
+    delta = total - previous if total >= previous else total
+    device.passersby_total = total
+    if delta <= 0:
+        return
+    statement = _insert(session, HourlyFootfall)
+    statement = statement.on_conflict_do_update(
+        index_elements=["location_id", "bucket_start"],
+        set_={"passersby": HourlyFootfall.__table__.c.passersby + statement.excluded.passersby},
+    )
+    session.execute(
+        statement,
+        {
+            "location_id": device.location_id,
+            "bucket_start": hour_bucket(received_at),
+            "passersby": delta,
+        },
+    )
 
 
 def record_dead_letters(session: Session, *, letters: Sequence[Rejected]) -> None:

@@ -55,6 +55,26 @@ class _Message(BaseModel):
     v: Literal[1] = SCHEMA_VERSION
 
 
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class ObservedEmotion(BaseModel):
+    """What the kiosk's camera read on the face in front of it at the press: scores only.
+
+    `emotions` follows `protocol.emotions.EMOTIC_CATEGORIES`, `expressions` (if the model
+    has them) `protocol.emotions.EXPRESSIONS`, `vad` is valence, arousal, dominance.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    emotions: list[Probability] = Field(min_length=26, max_length=26)
+    vad: list[Probability] = Field(min_length=3, max_length=3)
+    expressions: list[Probability] | None = Field(default=None, min_length=7, max_length=7)
+    face_score: Probability
+    age_s: float = Field(ge=-30, le=30, description="press time minus the frame's time")
+    faces: int = Field(ge=1, le=1000, description="faces in the frame")
+
+
 class PressEvent(_Message):
     """One button press, as the kiosk recorded it."""
 
@@ -73,6 +93,9 @@ class PressEvent(_Message):
         ge=-1e10,
         le=1e10,
         description="hub clock minus kiosk clock, as the kiosk last measured it from an ack",
+    )
+    emotion: ObservedEmotion | None = Field(
+        default=None, description="the camera's reading at the press, where the camera is on"
     )
 
 
@@ -93,6 +116,16 @@ class DeviceStatus(_Message):
     )
     config_error: str | None = Field(
         default=None, max_length=300, description="why the kiosk refused the latest remote config"
+    )
+    camera: Literal["off", "starting", "ok", "fault"] | None = Field(
+        default=None, description="None: the kiosk has no camera"
+    )
+    camera_fault: str | None = Field(default=None, max_length=300)
+    passersby_total: int | None = Field(
+        default=None,
+        ge=0,
+        le=INT32_MAX,
+        description="distinct faces passing since the kiosk started (ambient mode)",
     )
 
 

@@ -25,6 +25,9 @@ from tests.helpers import service_missing
 POSTGRES_URL = os.environ.get("SEED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+pytest_plugins = ["tests.camera_fixtures"]
+
+
 @pytest.fixture(autouse=True)
 def thread_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     """An exception in any background thread (MQTT, GPIO, workers) fails the test."""

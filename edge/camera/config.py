@@ -40,6 +40,9 @@ class CameraConfig(BaseModel):
             "the emotion model's manifest; empty: models/emotion26.json, then $SEED_MODELS_DIR"
         ),
     )
+    indicator_led: int | None = Field(
+        default=None, ge=0, le=27, description="BCM pin of an LED lit while the camera is on"
+    )
     ambient: bool = Field(
         default=False, description="also count the distinct faces passing by (footfall per minute)"
     )

@@ -37,6 +37,7 @@ class FootfallCounter:
         self._min_hits = min_hits
         self._tracks: list[_Track] = []
         self._counted_at: deque[float] = deque()
+        self._total = 0
         self._lock = threading.Lock()
 
     def update(self, faces: list[FaceBox], at: float) -> None:
@@ -56,8 +57,14 @@ class FootfallCounter:
         with self._lock:
             return sum(1 for t in self._counted_at if t >= since)
 
+    def total(self) -> int:
+        """Every face counted since the counter was made."""
+        with self._lock:
+            return self._total
+
     def _count(self, at: float) -> None:
         with self._lock:
+            self._total += 1
             self._counted_at.append(at)
             while self._counted_at[0] < at - COUNT_KEPT_S:
                 self._counted_at.popleft()

@@ -107,6 +107,10 @@ class CameraMonitor:
         """Distinct faces that passed since then; None unless ambient mode is on."""
         return None if self._footfall is None else self._footfall.count_since(since_monotonic)
 
+    def passersby_total(self) -> int | None:
+        """Distinct faces counted since the monitor was made; None unless ambient mode is on."""
+        return None if self._footfall is None else self._footfall.total()
+
     def faces_per_minute(self) -> int | None:
         return self.footfall(self._clock() - 60)
 

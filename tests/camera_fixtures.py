@@ -1,4 +1,5 @@
-"""Real data for the camera tests: FER2013 faces, the BlazeFace model, a tiny ONNX model.
+"""Camera fixtures (a pytest plugin of the root conftest): FER2013 faces, the BlazeFace
+model, a tiny ONNX model that keeps the manifest's contract.
 
 They fail, never skip, when the shared data is missing, and say which variable to set.
 """
@@ -18,7 +19,7 @@ from edge.camera.paths import DETECTOR_FILE
 from edge.camera.sources import Frame
 from tests.edge.camera.tiny_model import write_model
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_path(variable: str, default: Path, file_name: str) -> Path:
