@@ -1,10 +1,12 @@
 """`seed-kiosk selftest` on mock pins: what it drives, asks and reports."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import cv2
 import pytest
 
+from edge.camera.config import CameraConfig
 from edge.cli import main
 from edge.config import KioskConfig, PanelConfig
 from edge.panel import mock_pin_factory
@@ -93,3 +95,23 @@ def test_the_command_prints_a_table_and_exits_non_zero_on_failure(
     assert main(["selftest", "--config", str(path), "--no-interactive"]) == 1
     out = capsys.readouterr().out
     assert "broker" in out and "FAIL" in out and "leds" in out
+
+
+def test_a_configured_camera_is_turned_on_and_checked(
+    tmp_path: Path, face_frame: object, camera_config: Callable[..., CameraConfig]
+) -> None:
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    cv2.imwrite(str(faces / "face.png"), face_frame)  # type: ignore[arg-type]
+    url = f"mqtt://127.0.0.1:{free_port()}"
+    working = config(tmp_path, url).model_copy(
+        update={"camera": camera_config(source=str(faces), enabled=False)}
+    )
+    checks = run_selftest(working, QUICK, pin_factory=mock_pin_factory())
+    assert outcomes(checks)["camera"] is Outcome.PASS, "checked even while its config has it off"
+    broken = working.model_copy(
+        update={"camera": camera_config(source=str(tmp_path / "unplugged"))}
+    )
+    checks = run_selftest(broken, QUICK, pin_factory=mock_pin_factory())
+    assert outcomes(checks)["camera"] is Outcome.FAIL
+    assert "unplugged" in next(c.detail for c in checks if c.name == "camera")
