@@ -79,7 +79,10 @@ class RemoteConfigKeeper:
             config = merged(self._base, remote)
         except ConfigError as exc:
             return self._refuse(f"config v{remote.version} refused: {exc}")
-        write_private(self._path, payload)
+        try:
+            write_private(self._path, payload)
+        except OSError as exc:
+            return self._refuse(f"config v{remote.version} not applied: cannot save it: {exc}")
         self.version = remote.version
         log.info("applied remote config v%d: %s", remote.version, remote.settings())
         return Verdict(config=config)

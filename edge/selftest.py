@@ -153,7 +153,8 @@ def _broker_checks(config: KioskConfig, plan: SelftestPlan) -> list[Check]:
     )
     if not probe.connected:
         broker = Check("broker", Outcome.FAIL, f"{config.mqtt.url}: {probe.reason}")
-        return [broker, Check("acl", Outcome.SKIP, "not connected"), _ntp_check()]
+        skipped = [Check(name, Outcome.SKIP, "not connected") for name in ("acl", "clock")]
+        return [broker, *skipped, _ntp_check()]
     broker = Check("broker", Outcome.PASS, f"connected to {config.mqtt.url} with own credentials")
     if probe.foreign_publish_refused:
         acl = Check("acl", Outcome.PASS, "refused on another device's topic, as it must be")
@@ -171,6 +172,7 @@ def _hub_clock_check(config: KioskConfig, topics: Topics, plan: SelftestPlan) ->
         sent_at=datetime.now(UTC),
         location_id=config.location_id,
         version=__version__,
+        probe=True,
     )
     reply = request_reply(
         _options(config, "clock"),

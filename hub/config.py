@@ -1,5 +1,6 @@
 """Hub settings: command-line flags, else SEED_HUB_* environment variables, else defaults."""
 
+import grp
 import os
 import socket
 from pathlib import Path
@@ -10,6 +11,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.broker_url import parse_broker_url
 from protocol.secrets import refuse_placeholder
+
+
+def _mosquitto_group() -> str | None:
+    """Debian's Mosquitto runs as group `mosquitto`; elsewhere leave groups alone."""
+    try:
+        return grp.getgrnam("mosquitto").gr_name
+    except KeyError:
+        return None
 
 
 def _default_data_dir() -> Path:
@@ -41,6 +50,10 @@ class HubSettings(BaseSettings):
     batch_size: int = Field(default=500, ge=1)
     fleet_dir: Path | None = Field(
         default=None, description="the fleet CA, broker files and service password; data_dir/fleet"
+    )
+    broker_group: str | None = Field(
+        default_factory=_mosquitto_group,
+        description="the group Mosquitto runs as, which must read its files (mosquitto)",
     )
     broker_reload_command: str | None = Field(
         default=None, description="run after the broker's files change: systemctl reload mosquitto"

@@ -139,6 +139,7 @@ class Ingestor:
             self._triage(message, batch)
         with self._sessions.begin() as session:
             self._check_registration(session, batch)
+            self._check_statuses(session, batch)
             received_at = max((m.received_at for m in messages), default=datetime.now(UTC))
             new_ids = store.store_events(
                 session,
@@ -148,6 +149,8 @@ class Ingestor:
             )
             self._check_owners(session, batch, new_ids)
             for status, message in batch.statuses:
+                if status.probe:
+                    continue
                 store.apply_status(
                     session,
                     status=status,
@@ -303,6 +306,22 @@ class Ingestor:
                     f"the event says {event.location_id!r}"
                 )
                 batch.drop(key, "location_mismatch", detail, refuse=True)
+
+    def _check_statuses(self, session: Session, batch: _Batch) -> None:
+        """A revoked device's status is dead-lettered, neither recorded nor answered."""
+        if not batch.statuses:
+            return
+        known = store.registrations(
+            session, device_ids={status.device_id for status, _ in batch.statuses}
+        )
+        kept = []
+        for status, message in batch.statuses:
+            registration = known.get(status.device_id)
+            if registration is not None and registration.revoked:
+                batch.reject(message, "revoked_device", f"{status.device_id!r} is revoked")
+            else:
+                kept.append((status, message))
+        batch.statuses = kept
 
     def _drop_unacked(self, batch: _Batch, key: EventKey, reason: str, detail: str) -> None:
         if self._unknown_seen.seen(key[1]):

@@ -8,10 +8,13 @@ PRIVATE_MODE = 0o600
 PUBLIC_MODE = 0o644
 
 
-def write_atomic(path: Path, content: bytes, *, mode: int) -> None:
+def write_atomic(path: Path, content: bytes, *, mode: int, group: int | None = None) -> None:
+    """Write `content` to `path` with `mode` (and `group`, a gid), all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        if group is not None:
+            os.fchown(descriptor, -1, group)
         os.fchmod(descriptor, mode)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
@@ -21,6 +24,16 @@ def write_atomic(path: Path, content: bytes, *, mode: int) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable, not only the file's bytes."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def write_private(path: Path, content: bytes) -> None:

@@ -127,6 +127,10 @@ class DeviceStatus(_Message):
         le=INT32_MAX,
         description="distinct faces passing since the kiosk started (ambient mode)",
     )
+    probe: bool = Field(
+        default=False,
+        description="a selftest asking for the hub's time: answered, not recorded",
+    )
 
 
 class RemoteConfig(_Message):

@@ -49,7 +49,7 @@ class MqttOptions:
     address: BrokerAddress
     client_id: str
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None

@@ -10,6 +10,7 @@ set -euo pipefail
 BUNDLE=""
 PACKAGE=""
 DRY_RUN=0
+APPLICATION_CHANGED=0
 PREFIX=/opt/seed
 CONFIG_DIR=/etc/seed-kiosk
 SERVICE_USER=seed
@@ -21,8 +22,9 @@ usage() {
 Usage: sudo ./install_kiosk.sh --bundle DIR [--package SPEC] [--dry-run]
 
   --bundle DIR     the kiosk's bundle (kiosk.toml, ca.crt, credentials, seed-kiosk.service)
-  --package SPEC   what pip installs: a wheel file, or a requirement such as
-                   'seed-kiosk-hub[kiosk]==0.1.0' (default: the wheel in the bundle, if any)
+  --package SPEC   what pip installs: a wheel file, or a pinned requirement from your own
+                   index, e.g. 'seed-kiosk-hub[kiosk]==0.1.0' (default: the wheel in the
+                   bundle; without one, --package is required)
   --dry-run        print what would be done, change nothing
 EOF
 }
@@ -53,7 +55,9 @@ parse_arguments() {
     [ -f "$BUNDLE/ca.crt" ] || fail "$BUNDLE/ca.crt not found: is this a kiosk bundle?"
     if [ -z "$PACKAGE" ]; then
         PACKAGE=$(find "$BUNDLE" -maxdepth 1 -name 'seed_kiosk_hub-*.whl' | sort | tail -n 1)
-        PACKAGE="${PACKAGE:-seed-kiosk-hub[kiosk]}"
+        # never a bare name off a public index, as root: that invites a look-alike package
+        [ -n "$PACKAGE" ] || fail "no seed_kiosk_hub-*.whl in $BUNDLE: add one \
+(pip wheel --no-deps -w dist .) or give --package"
     fi
     if [ "$DRY_RUN" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
         fail "run as root (sudo), or with --dry-run"
@@ -94,8 +98,19 @@ install_application() {
         # system site packages: the lgpio pin driver comes from Debian, built for this Pi
         run python3 -m venv --system-site-packages "$PREFIX/.venv"
     fi
+    local before after
+    before=$(installed_version)
     log "installing $PACKAGE"
     run "$PREFIX/.venv/bin/pip" install --quiet --upgrade "$PACKAGE"
+    after=$(installed_version)
+    if [ "$before" != "$after" ]; then
+        log "seed-kiosk-hub ${before:-none} -> ${after:-none}"
+        APPLICATION_CHANGED=1
+    fi
+}
+
+installed_version() {
+    "$PREFIX/.venv/bin/pip" show seed-kiosk-hub 2>/dev/null | sed -n 's/^Version: //p' || true
 }
 
 install_file() {  # install_file SOURCE DEST MODE
@@ -141,7 +156,8 @@ limit_logs() {
 start_service() {
     run systemctl daemon-reload
     run systemctl enable seed-kiosk.service
-    if [ "$CONFIG_CHANGED" -eq 1 ] || ! systemctl is-active --quiet seed-kiosk.service; then
+    if [ "$CONFIG_CHANGED" -eq 1 ] || [ "$APPLICATION_CHANGED" -eq 1 ] \
+        || ! systemctl is-active --quiet seed-kiosk.service; then
         log "(re)starting seed-kiosk"
         run systemctl restart seed-kiosk.service
     else

@@ -7,11 +7,13 @@ bytes, out of reach of any guessing however cheap each guess is.
 """
 
 import base64
+import grp
 import hashlib
 import hmac
 import secrets
 import shlex
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,12 +53,17 @@ def render_password_file(entries: dict[str, str]) -> bytes:
     return "".join(f"{user}:{hashed}\n" for user, hashed in sorted(entries.items())).encode()
 
 
-def render_acl(*, topic_prefix: str, hub_username: str) -> bytes:
-    """Each kiosk (username = device id) owns its own subtree; the hub reads and answers all."""
+def render_acl(*, topic_prefix: str, hub_username: str, revoked: Iterable[str] = ()) -> bytes:
+    """Each kiosk (username = device id) owns its own subtree; the hub reads and answers all.
+
+    A revoked device is denied everything: the broker checks the ACL at each message, so a
+    session still open when the broker reloads can publish nothing more."""
     devices = f"{topic_prefix}/devices"
+    denied = "".join(f"user {device_id}\ntopic deny #\n\n" for device_id in sorted(revoked))
     return (
         f"# Written by seed-hub; edits are overwritten. %u is the MQTT username, which for a\n"
         f"# kiosk is its device id (its certificate's common name with client certificates).\n"
+        f"{denied}"
         f"pattern write {devices}/%u/events\n"
         f"pattern write {devices}/%u/status\n"
         f"pattern read  {devices}/%u/ack\n"
@@ -107,6 +114,8 @@ def render_mosquitto_conf(layout: BrokerLayout, *, log_file: Path | None = None)
         f"certfile {folder / 'broker.crt'}\n"
         f"keyfile {folder / 'broker.key'}\n"
         "tls_version tlsv1.2\n"
+        # the client id is the username: no kiosk can take over another's session
+        "use_username_as_clientid true\n"
     )
     # Debian's main mosquitto.conf already turns persistence on; say it only when asked
     persistence = (
@@ -141,8 +150,22 @@ def render_mosquitto_conf(layout: BrokerLayout, *, log_file: Path | None = None)
     ).encode()
 
 
-def write_broker_readable(path: Path, content: bytes) -> None:
-    write_atomic(path, content, mode=BROKER_READABLE)
+def broker_gid(group: str | None) -> int | None:
+    """The group Mosquitto runs as, which must read its files; None: leave the group."""
+    if group is None:
+        return None
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError as exc:
+        raise ConfigError(
+            f"no group {group!r} on this machine; set SEED_HUB_BROKER_GROUP to the group "
+            "Mosquitto runs as (Debian: mosquitto), or empty for none"
+        ) from exc
+
+
+def write_broker_readable(path: Path, content: bytes, *, group: str | None) -> None:
+    """For the broker's eyes: owner read/write, the broker's group read, no one else."""
+    write_atomic(path, content, mode=BROKER_READABLE, group=broker_gid(group))
 
 
 def reload_broker(command: str | None) -> str:

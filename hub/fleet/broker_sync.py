@@ -1,5 +1,8 @@
 """Renders the broker's password file, ACL and CRL from the database, which is the truth."""
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from hub.fleet.broker_files import (
 )
 from hub.fleet.pki import FleetCA
 from hub.models import Device, RevokedCertificate
+from protocol.errors import ConfigError
 from protocol.files import write_public
 
 SERVICE_PASSWORDS = "service.passwd"
@@ -45,15 +49,40 @@ def revoked_serials(session: Session) -> list[tuple[int, datetime]]:
     return [(int(serial, 16), revoked_at) for serial, revoked_at in rows]
 
 
+def revoked_devices(session: Session) -> list[str]:
+    return list(session.scalars(select(Device.device_id).where(Device.revoked_at.is_not(None))))
+
+
 def sync_broker_files(session: Session, settings: HubSettings) -> str:
-    """Write the password file, ACL and CRL as the database has them; reload the broker."""
+    """Write the password file, ACL and CRL as the database has them; reload the broker.
+
+    Holds a lock on the fleet folder, so two technicians' commands cannot interleave
+    their writes; each renders everything from the database, so the last one is complete."""
     layout = BrokerLayout(settings.fleet_folder)
     ca = FleetCA.load(layout.folder)
-    entries = {**device_entries(session), **service_entries(layout.folder)}
-    write_broker_readable(layout.password_file, render_password_file(entries))
-    write_broker_readable(
-        layout.acl_file,
-        render_acl(topic_prefix=settings.topic_prefix, hub_username=settings.hub_username),
-    )
-    write_public(layout.crl_file, ca.revocation_list(revoked_serials(session)))
-    return reload_broker(settings.broker_reload_command)
+    with _locked(layout.folder / ".lock"):
+        devices, services = device_entries(session), service_entries(layout.folder)
+        clash = sorted(set(devices) & set(services))
+        if clash:
+            raise ConfigError(f"devices named like the hub's own account: {clash}; revoke them")
+        group = settings.broker_group
+        passwords = render_password_file({**devices, **services})
+        write_broker_readable(layout.password_file, passwords, group=group)
+        acl = render_acl(
+            topic_prefix=settings.topic_prefix,
+            hub_username=settings.hub_username,
+            revoked=revoked_devices(session),
+        )
+        write_broker_readable(layout.acl_file, acl, group=group)
+        write_public(layout.crl_file, ca.revocation_list(revoked_serials(session)))
+        return reload_broker(settings.broker_reload_command)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hub.fleet.pki import IssuedCertificate
+from protocol.errors import ConfigError
 from protocol.files import write_private, write_public
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -59,7 +60,9 @@ def _readme(identity: KioskIdentity) -> str:
         "On the Raspberry Pi (Raspberry Pi OS Bookworm), from this folder:\n"
         "  sudo ./install_kiosk.sh --bundle . --dry-run   # see what it will do\n"
         "  sudo ./install_kiosk.sh --bundle .             # do it\n"
-        "  sudo seed-kiosk selftest --config /etc/seed-kiosk/kiosk.toml\n\n"
+        "  sudo systemctl stop seed-kiosk   # the selftest needs the GPIO pins\n"
+        "  sudo /opt/seed/.venv/bin/seed-kiosk selftest --config /etc/seed-kiosk/kiosk.toml\n"
+        "  sudo systemctl start seed-kiosk\n\n"
         "This folder holds the kiosk's secret (kiosk.toml or device.key): keep it on the SD\n"
         "card and the technician's encrypted laptop only, and delete other copies.\n"
     )
@@ -79,6 +82,10 @@ def write_bundle(out_dir: Path, identity: KioskIdentity, ca_certificate_pem: byt
         write_private(folder / "device.key", identity.certificate.key_pem)
     write_public(folder / "README.txt", _readme(identity).encode())
     for source in (KIOSK_UNIT, INSTALL_SCRIPT):
-        if source.exists():
-            shutil.copy2(source, folder / source.name)
+        if not source.exists():
+            raise ConfigError(
+                f"{source} is missing: run seed-hub from the project's checkout (it ships the "
+                "kiosk's systemd unit and install script)"
+            )
+        shutil.copy2(source, folder / source.name)
     return folder

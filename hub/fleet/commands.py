@@ -7,19 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.broker_files import BrokerLayout
-from hub.fleet.broker_sync import sync_broker_files
-from hub.fleet.provision import Fleet, Site, devices_overview, init_fleet
-from protocol.broker_url import parse_broker_url
+from hub.fleet.provision import UNSET, Fleet, Site, apply_changes, devices_overview, init_fleet
 from protocol.errors import ConfigError
-from protocol.mqtt import MqttOptions, take_over_session
 
 SettingsFrom = Callable[[argparse.Namespace], HubSettings]
-Action = Callable[[Session, argparse.Namespace, HubSettings], None]
+Action = Callable[[Fleet, argparse.Namespace, HubSettings], None]
 Commands = Any  # argparse's private _SubParsersAction
 
 
@@ -34,8 +29,12 @@ def _runner(action: Action, settings_from: SettingsFrom) -> Callable[[argparse.N
         engine = make_engine(settings.database_url)
         try:
             migrate(engine)
-            with session_factory(engine).begin() as session:
-                action(session, args, settings)
+            sessions = session_factory(engine)
+            with sessions.begin() as session:
+                fleet = Fleet(session, settings)
+                action(fleet, args, settings)
+            for line in apply_changes(fleet.pending, settings, sessions):
+                print(line)
         finally:
             engine.dispose()
         return 0
@@ -49,7 +48,7 @@ def _site(args: argparse.Namespace, location: str) -> Site:
     )
 
 
-def _fleet_init(_session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
+def _fleet_init(fleet: Fleet, args: argparse.Namespace, settings: HubSettings) -> None:
     layout = BrokerLayout(
         settings.fleet_folder,
         hub_port=args.hub_port,
@@ -58,7 +57,7 @@ def _fleet_init(_session: Session, args: argparse.Namespace, settings: HubSettin
     )
     for path in init_fleet(settings, hosts=args.host, layout=layout):
         print(f"wrote {path}")
-    print(f"{sync_broker_files(_session, settings)}")
+    fleet.pending.broker_files = True
     print(
         f"next: append {layout.folder / 'hub.env'} to /etc/seed-hub/hub.env, link "
         f"{layout.config_file} into /etc/mosquitto/conf.d/, make {layout.folder} readable "
@@ -66,20 +65,18 @@ def _fleet_init(_session: Session, args: argparse.Namespace, settings: HubSettin
     )
 
 
-def _fleet_sync(session: Session, _args: argparse.Namespace, settings: HubSettings) -> None:
-    print(sync_broker_files(session, settings))
+def _fleet_sync(fleet: Fleet, _args: argparse.Namespace, _settings: HubSettings) -> None:
+    fleet.pending.broker_files = True
 
 
-def _devices_add(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
-    fleet = Fleet(session, settings)
+def _devices_add(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings) -> None:
     folder = fleet.add(args.device_id, _site(args, args.location), auth=args.auth, out_dir=args.out)
     bundle = f"; bundle in {folder}" if folder else " (no credentials: give --out for a bundle)"
     print(f"{args.device_id} registered at {args.location}{bundle}")
 
 
-def _devices_import(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
+def _devices_import(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings) -> None:
     """One kiosk per CSV row: device_id, site, area, location, tz (area and tz may be empty)."""
-    fleet = Fleet(session, settings)
     with args.csv.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     missing = {"device_id", "site", "location"} - set(rows[0] if rows else {})
@@ -100,8 +97,8 @@ def _devices_import(session: Session, args: argparse.Namespace, settings: HubSet
         print(f"[{number}/{len(rows)}] {row['device_id']} at {row['location']}: {folder}")
 
 
-def _devices_list(session: Session, args: argparse.Namespace, _settings: HubSettings) -> None:
-    devices = devices_overview(session)
+def _devices_list(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings) -> None:
+    devices = devices_overview(fleet.session)
     if args.json:
         print(json.dumps(devices, indent=2))
         return
@@ -114,45 +111,35 @@ def _devices_list(session: Session, args: argparse.Namespace, _settings: HubSett
         )
 
 
-def _devices_move(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
-    config = Fleet(session, settings).move(args.device_id, _site(args, args.location))
+def _devices_move(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings) -> None:
+    config = fleet.move(args.device_id, _site(args, args.location))
     print(f"{args.device_id} moved to {args.location}; config v{config.version} goes to the kiosk")
 
 
-def _devices_rotate(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
-    folder = Fleet(session, settings).rotate(args.device_id, out_dir=args.out, auth=args.auth)
-    print(f"{args.device_id}: new credentials in {folder}; the old ones no longer work")
+def _devices_rotate(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings) -> None:
+    folder = fleet.rotate(args.device_id, out_dir=args.out, auth=args.auth)
+    print(f"{args.device_id}: new credentials go to {folder}; the old ones stop working")
 
 
-def _devices_revoke(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
-    Fleet(session, settings).revoke(args.device_id)
+def _devices_revoke(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings) -> None:
+    fleet.revoke(args.device_id)
     print(f"{args.device_id} revoked; its past data stays")
-    if settings.broker:
-        _evict(args.device_id, settings)
 
 
-def _evict(device_id: str, settings: HubSettings) -> None:
-    """Put out a session the broker would otherwise keep until the kiosk reconnects."""
-    password = settings.mqtt_password
-    options = MqttOptions(
-        address=parse_broker_url(settings.broker or ""),
-        client_id=f"kiosk-{device_id}",
-        username=settings.mqtt_username,
-        password=password.get_secret_value() if password else None,
-        ca_file=settings.mqtt_ca_file,
-    )
-    if take_over_session(options):
-        print(f"{device_id}: any open connection was closed")
-    else:
-        print(f"{device_id}: could not reach the broker to close an open connection")
+CAMERA_SETTINGS: dict[str | None, bool | str | None] = {
+    None: None,
+    "on": True,
+    "off": False,
+    "default": UNSET,
+}
 
 
-def _devices_configure(session: Session, args: argparse.Namespace, settings: HubSettings) -> None:
-    config = Fleet(session, settings).configure(
+def _devices_configure(fleet: Fleet, args: argparse.Namespace, settings: HubSettings) -> None:
+    config = fleet.configure(
         args.device_id,
         response_interval_s=args.response_interval,
         heartbeat_s=args.heartbeat,
-        camera_enabled=None if args.camera is None else args.camera == "on",
+        camera_enabled=CAMERA_SETTINGS[args.camera],
     )
     print(
         f"{args.device_id}: config v{config.version} {json.dumps(config.settings())}; "
@@ -206,7 +193,11 @@ def add_fleet_commands(commands: Commands, settings_from: SettingsFrom, db_help:
     configure.add_argument("device_id")
     configure.add_argument("--response-interval", type=float, metavar="S")
     configure.add_argument("--heartbeat", type=float, metavar="S")
-    configure.add_argument("--camera", choices=("on", "off"))
+    configure.add_argument(
+        "--camera",
+        choices=("on", "off", "default"),
+        help="turn the camera on or off; default: as the kiosk's own file says",
+    )
 
 
 def _placement_arguments(parser: argparse.ArgumentParser) -> None:

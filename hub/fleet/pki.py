@@ -51,8 +51,14 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
+def key_file(folder: Path) -> Path:
+    """The CA's key, in a subfolder only the hub's user may enter (the broker may not)."""
+    return folder / "private" / "ca.key"
+
+
 class FleetCA:
-    """The CA's key and certificate, kept as `ca.key` (mode 0600) and `ca.crt` in a folder."""
+    """The CA's key and certificate: `private/ca.key` (mode 0600, in a 0700 folder) and
+    `ca.crt`, which the broker and every kiosk hold."""
 
     def __init__(self, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate) -> None:
         self._key = key
@@ -90,21 +96,29 @@ class FleetCA:
             )
             .sign(key, hashes.SHA256())
         )
-        write_private(folder / "ca.key", _key_pem(key))
+        key_file(folder).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key_file(folder).parent.chmod(0o700)
+        write_private(key_file(folder), _key_pem(key))
         write_public(folder / "ca.crt", certificate.public_bytes(serialization.Encoding.PEM))
         return cls(key, certificate)
+
+    @staticmethod
+    def exists(folder: Path) -> bool:
+        return key_file(folder).exists()
 
     @classmethod
     def load(cls, folder: Path) -> "FleetCA":
         try:
-            key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
+            key = serialization.load_pem_private_key(key_file(folder).read_bytes(), None)
             certificate = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
         except FileNotFoundError as exc:
             raise ConfigError(
                 f"no fleet CA in {folder}; create one with `seed-hub fleet init`"
             ) from exc
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(f"cannot read the fleet CA in {folder}: {exc}") from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise ConfigError(f"{folder / 'ca.key'} is not an EC key made by `seed-hub fleet init`")
+            raise ConfigError(f"{key_file(folder)} is not an EC key made by `seed-hub fleet init`")
         return cls(key, certificate)
 
     @property

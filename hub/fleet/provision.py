@@ -7,33 +7,47 @@ written into the kiosk's bundle: the hub keeps a password's hash, a certificate'
 
 import dataclasses
 import logging
-from dataclasses import dataclass
+import os
+import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
 from hub.config import HubSettings
 from hub.fleet.broker_files import (
     BrokerLayout,
+    broker_gid,
     hash_password,
     new_password,
     render_mosquitto_conf,
+    write_broker_readable,
 )
-from hub.fleet.broker_sync import SERVICE_PASSWORDS, sync_broker_files
+from hub.fleet.broker_sync import SERVICE_PASSWORDS, service_entries, sync_broker_files
 from hub.fleet.bundle import KioskIdentity, write_bundle
 from hub.fleet.pki import FleetCA
 from hub.models import Device, Location, RevokedCertificate
+from protocol.broker_url import parse_broker_url
 from protocol.errors import ConfigError
 from protocol.files import write_private, write_public
-from protocol.messages import DEVICE_ID_PATTERN, RemoteConfig, decode_remote_config, encode
+from protocol.messages import (
+    DEVICE_ID_PATTERN,
+    LOCATION_ID_PATTERN,
+    RemoteConfig,
+    decode_remote_config,
+    encode,
+)
+from protocol.mqtt import MqttOptions, take_over_session
 
 log = logging.getLogger(__name__)
 
 Auth = Literal["password", "certificate"]
+UNSET = "unset"
 
 
 @dataclass(frozen=True)
@@ -52,11 +66,14 @@ def init_fleet(settings: HubSettings, *, hosts: list[str], layout: BrokerLayout)
     Mosquitto config. Run again to add a host name: the CA and passwords are kept."""
     folder = layout.folder
     folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    ca = FleetCA.load(folder) if (folder / "ca.key").exists() else FleetCA.create(folder)
+    gid = broker_gid(settings.broker_group)
+    if gid is not None:
+        os.chown(folder, -1, gid)
+    folder.chmod(0o750)  # the broker's group may read what it needs; others nothing
+    ca = FleetCA.load(folder) if FleetCA.exists(folder) else FleetCA.create(folder)
     server = ca.issue_server(hosts)
     write_public(folder / "broker.crt", server.certificate_pem)
-    write_private(folder / "broker.key", server.key_pem)
+    write_broker_readable(folder / "broker.key", server.key_pem, group=settings.broker_group)
     written = [folder / "ca.crt", folder / "broker.crt", folder / "broker.key"]
     if not (folder / SERVICE_PASSWORDS).exists():
         password = new_password()
@@ -84,22 +101,29 @@ def _hub_env(settings: HubSettings, layout: BrokerLayout, host: str, password: s
     ).encode()
 
 
+@dataclass
+class PendingChanges:
+    """What a command does outside the database, once its transaction has committed."""
+
+    bundles: list[tuple[Path, KioskIdentity]] = field(default_factory=list)
+    evict: list[str] = field(default_factory=list)
+    broker_files: bool = False
+
+
 class Fleet:
-    """Device lifecycle on one session; the caller commits."""
+    """Device lifecycle on one session; the caller commits, then calls `apply_changes`, so
+    no bundle and no broker file exists for a change the database refused."""
 
     def __init__(self, session: Session, settings: HubSettings) -> None:
-        self._session = session
+        self.session = session
         self._settings = settings
+        self.pending = PendingChanges()
 
     def add(self, device_id: str, site: Site, *, auth: Auth, out_dir: Path | None) -> Path | None:
         """Register the kiosk; with `out_dir`, also issue credentials and write its bundle
         (without, it connects as it may: to an embedded broker on a closed network)."""
-        if not DEVICE_ID_PATTERN.fullmatch(device_id):
-            raise ConfigError(
-                f"device id {device_id!r}: use lowercase letters, digits, '.', '_' and '-' "
-                "(at most 64, starting with a letter or digit)"
-            )
-        existing = self._session.get(Device, device_id)
+        self._check_device_id(device_id)
+        existing = self.session.get(Device, device_id)
         if existing is not None and existing.revoked_at is not None:
             raise ConfigError(
                 f"{device_id} was revoked on {existing.revoked_at:%Y-%m-%d}; "
@@ -111,66 +135,95 @@ class Fleet:
                 "issues new ones"
             )
         location_id = self._place(site)
-        device = store.register_device(self._session, device_id=device_id, location_id=location_id)
+        device = store.register_device(self.session, device_id=device_id, location_id=location_id)
         return None if out_dir is None else self._issue(device, auth, out_dir)
 
     def rotate(self, device_id: str, *, out_dir: Path, auth: Auth | None = None) -> Path:
-        """New credentials; the old ones stop working when the broker reloads."""
+        """New credentials; the old ones stop working, and a session open on them is closed."""
         device = self._active(device_id)
         self._retire_certificate(device)
+        self.pending.evict.append(device_id)
         return self._issue(device, auth or _auth_of(device), out_dir)
 
     def revoke(self, device_id: str) -> Device:
-        """The device can no longer connect; its past data stays."""
+        """The device can no longer connect, nor publish on a session still open; its past
+        data stays."""
         device = self._active(device_id)
         self._retire_certificate(device)
         device.revoked_at = datetime.now(UTC)
         device.password_hash = None
         device.desired_config = None
-        self._sync()
+        self.pending.broker_files = FleetCA.exists(self._settings.fleet_folder)
+        self.pending.evict.append(device_id)
         return device
 
     def move(self, device_id: str, site: Site) -> RemoteConfig:
         """Re-register the kiosk at another touchpoint and tell it so."""
         self._active(device_id)
         location_id = self._place(site)
-        store.register_device(self._session, device_id=device_id, location_id=location_id)
+        store.register_device(self.session, device_id=device_id, location_id=location_id)
         return self.configure(device_id, location_id=location_id)
 
-    def configure(self, device_id: str, **settings: object) -> RemoteConfig:
+    def configure(self, device_id: str, **settings: float | bool | str | None) -> RemoteConfig:
         """Merge settings into the device's remote config under a new version; the serving
-        hub publishes it (retained) within `config_publish_s`."""
+        hub publishes it (retained) within `config_publish_s`. A setting given as None is
+        left as it is; one given as UNSET goes back to the kiosk's own file."""
         device = self._active(device_id)
+        if settings.get("camera_enabled") and device.last_status_at and device.camera is None:
+            raise ConfigError(
+                f"{device_id} reports no camera: add a [camera] section to its kiosk.toml first"
+            )
         current = (
             decode_remote_config(device.desired_config.encode()).settings()
             if device.desired_config
             else {}
         )
         merged = {**current, **{k: v for k, v in settings.items() if v is not None}}
+        merged = {k: v for k, v in merged.items() if v != UNSET}
         merged.setdefault("location_id", device.location_id)
-        config = RemoteConfig.model_validate(
-            {
-                **merged,
-                "device_id": device_id,
-                "version": (device.desired_config_version or 0) + 1,
-                "issued_at": datetime.now(UTC),
-            }
-        )
+        try:
+            config = RemoteConfig.model_validate(
+                {
+                    **merged,
+                    "device_id": device_id,
+                    "version": (device.desired_config_version or 0) + 1,
+                    "issued_at": datetime.now(UTC),
+                }
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"config for {device_id} refused: {problems}") from exc
         device.desired_config = encode(config).decode()
         device.desired_config_version = config.version
         return config
 
     def _active(self, device_id: str) -> Device:
-        device = self._session.get(Device, device_id)
+        device = self.session.get(Device, device_id)
         if device is None or not device.registered:
             raise ConfigError(f"no device {device_id!r}; add it with `seed-hub devices add`")
         if device.revoked_at is not None:
             raise ConfigError(f"{device_id} was revoked on {device.revoked_at:%Y-%m-%d}")
         return device
 
+    def _check_device_id(self, device_id: str) -> None:
+        if not DEVICE_ID_PATTERN.fullmatch(device_id):
+            raise ConfigError(
+                f"device id {device_id!r}: use lowercase letters, digits, '.', '_' and '-' "
+                "(at most 64, starting with a letter or digit)"
+            )
+        reserved = {self._settings.hub_username, *service_entries(self._settings.fleet_folder)}
+        if device_id in reserved:
+            raise ConfigError(f"{device_id!r} is the hub's own broker account; pick another id")
+
     def _place(self, site: Site) -> str:
         """Create the site, area and touchpoint that do not exist yet; returns the touchpoint.
         Without a site, the touchpoint must exist already."""
+        for location_id in (site.site, site.area, site.location):
+            if location_id is not None and not re.fullmatch(LOCATION_ID_PATTERN, location_id):
+                raise ConfigError(
+                    f"location id {location_id!r}: use lowercase letters, digits, '.', '_' "
+                    "and '-' (give a display name with --name)"
+                )
         if site.site is None:
             return site.location
         parent = self._ensure(site.site, "site", None, site.time_zone, site.site)
@@ -183,16 +236,19 @@ class Fleet:
     def _ensure(
         self, location_id: str, kind: str, parent: str | None, time_zone: str, name: str
     ) -> str:
-        location = self._session.get(Location, location_id)
+        location = self.session.get(Location, location_id)
         if location is None:
             location = store.add_location(
-                self._session, location_id=location_id, name=name, time_zone=time_zone
+                self.session, location_id=location_id, name=name, time_zone=time_zone
             )
-        elif location.kind != kind and location.parent_id is not None:
-            raise ConfigError(f"{location_id} is a {location.kind}, not a {kind}")
+        elif _placed(location) and (location.kind, location.parent_id) != (kind, parent):
+            raise ConfigError(
+                f"{location_id} is a {location.kind} under {location.parent_id or 'nothing'}"
+                f", not a {kind} under {parent or 'nothing'}"
+            )
         location.kind = kind
         location.parent_id = parent
-        self._session.flush()
+        self.session.flush()
         return location_id
 
     def _issue(self, device: Device, auth: Auth, out_dir: Path) -> Path:
@@ -216,9 +272,9 @@ class Fleet:
             device.password_hash = None
             device.certificate_serial = f"{certificate.serial:x}"
             identity = dataclasses.replace(identity, certificate=certificate)
-        folder = write_bundle(out_dir, identity, ca.certificate_pem)
-        self._sync()
-        return folder
+        self.pending.bundles.append((out_dir, identity))
+        self.pending.broker_files = True
+        return out_dir / device.device_id
 
     def _broker_url(self, auth: Auth) -> str:
         url = (
@@ -240,7 +296,7 @@ class Fleet:
 
     def _retire_certificate(self, device: Device) -> None:
         if device.certificate_serial:
-            self._session.add(
+            self.session.add(
                 RevokedCertificate(
                     serial=device.certificate_serial,
                     device_id=device.device_id,
@@ -249,9 +305,46 @@ class Fleet:
             )
             device.certificate_serial = None
 
-    def _sync(self) -> None:
-        self._session.flush()
-        log.info("%s", sync_broker_files(self._session, self._settings))
+
+def apply_changes(
+    changes: PendingChanges, settings: HubSettings, sessions: sessionmaker[Session]
+) -> list[str]:
+    """After the commit: write the bundles, bring the broker's files up to date (once, for
+    a whole import), and close sessions opened on credentials that no longer count."""
+    done = []
+    if changes.bundles:
+        ca_pem = FleetCA.load(settings.fleet_folder).certificate_pem
+        for out_dir, identity in changes.bundles:
+            write_bundle(out_dir, identity, ca_pem)
+    if changes.broker_files:
+        with sessions() as session:
+            done.append(sync_broker_files(session, settings))
+    for device_id in changes.evict:
+        done.append(evict(device_id, settings))
+    return done
+
+
+def evict(device_id: str, settings: HubSettings) -> str:
+    """Put out a session the broker would otherwise keep until the kiosk reconnects: the
+    hub connects with the kiosk's client id (its username), which closes the other."""
+    if not settings.broker:
+        return f"{device_id}: no external broker configured; an open session lasts until it drops"
+    password = settings.mqtt_password
+    options = MqttOptions(
+        address=parse_broker_url(settings.broker),
+        client_id=device_id,
+        username=settings.mqtt_username,
+        password=password.get_secret_value() if password else None,
+        ca_file=settings.mqtt_ca_file,
+    )
+    if take_over_session(options):
+        return f"{device_id}: any session still open on the broker was closed"
+    return f"{device_id}: could not reach the broker to close a session still open"
+
+
+def _placed(location: Location) -> bool:
+    """In the hierarchy already (a bare location from `locations add` is not, yet)."""
+    return location.parent_id is not None or location.kind != "touchpoint"
 
 
 def _auth_of(device: Device) -> Auth:

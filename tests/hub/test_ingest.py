@@ -179,6 +179,26 @@ def test_a_revoked_kiosk_is_told_nothing_and_its_events_dead_lettered_once(
         assert store.stored_event_count(session) == 0
 
 
+def test_a_revoked_kiosks_status_is_dead_lettered_and_a_probe_answered_not_recorded(
+    ingest: Callable[..., Ingestor], sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        store.add_location(session, location_id="gate-a", name="Gate A", time_zone="UTC")
+        store.register_device(session, device_id="k1", location_id="gate-a")
+        store.register_device(session, device_id="k2", location_id="gate-a").revoked_at = NOW
+    probe = status(device_id="k1").model_copy(update={"probe": True, "outbox_depth": 99})
+    acks = _acks(
+        ingest(),
+        _inbound(encode(probe), "k1", "status"),
+        _inbound(encode(status(device_id="k2")), "k2", "status"),
+    )
+    assert list(acks) == ["seed/devices/k1/ack"], "the probe gets the hub's time, k2 nothing"
+    assert _dead(sessions) == [("revoked_device", "seed/devices/k2/status")]
+    with sessions() as session:
+        k1 = session.get(Device, "k1")
+        assert k1 is not None and k1.outbox_depth is None and k1.last_status_at is None
+
+
 def test_statuses_and_unknown_topics(
     ingest: Callable[..., Ingestor], sessions: sessionmaker[Session]
 ) -> None:

@@ -5,10 +5,12 @@ writes, and Mosquitto run on the config it writes. Every kiosk here is provision
 `seed-hub devices add` and runs on the bundle that command writes.
 """
 
+import dataclasses
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +29,9 @@ from hub.config import HubSettings
 from hub.db import open_session
 from hub.models import DeadLetter, Device, Event
 from hub.mosquitto import MosquittoProcess, mosquitto_binary
+from protocol.broker_url import parse_broker_url
 from protocol.messages import Button, PressEvent, encode
-from protocol.mqtt import MqttConnection, MqttOptions, probe_access
+from protocol.mqtt import Message, MqttConnection, MqttOptions, probe_access
 from protocol.topics import Topics
 from tests.helpers import service_missing, wait_until
 
@@ -141,6 +144,46 @@ def press(kiosk: Kiosk, button: Button = Button.HAPPY) -> None:
     time.sleep(0.1)  # past the panel's debounce
 
 
+@dataclass
+class Session:
+    connection: MqttConnection
+    received: list[Message]
+    drops: list[float]
+
+
+@contextmanager
+def session_of(options: MqttOptions) -> Iterator[Session]:
+    """A connected MQTT session, the messages it receives and the times it was dropped."""
+    received: list[Message] = []
+    drops: list[float] = []
+    connection = MqttConnection(
+        options,
+        on_message=received.append,
+        on_disconnected=lambda: drops.append(time.monotonic()),
+    )
+    session = Session(connection, received, drops)
+    connection.start()
+    try:
+        assert session.connection.wait_connected(10), f"{options.client_id} could not connect"
+        yield session
+    finally:
+        session.connection.stop()
+
+
+@contextmanager
+def hub_connection() -> Iterator[MqttConnection]:
+    """Logged in as the hub, with the credentials `fleet init` made."""
+    settings = HubSettings()
+    options = MqttOptions(
+        address=parse_broker_url(settings.broker or ""),
+        client_id="test-as-hub",
+        username=settings.mqtt_username,
+        password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
+    )
+    with session_of(options) as session:
+        yield session.connection
+
+
 def can_connect(fleet: FleetEnv, bundle: Path) -> bool:
     return probe_access(
         fleet.options(bundle, "probe"), foreign_topic="seed/devices/x/events", timeout_s=5
@@ -242,6 +285,63 @@ def test_a_rotated_device_works_with_its_new_credentials_only(
     assert not can_connect(fleet, kept), "the old credentials are refused"
 
 
+def test_a_session_still_open_on_revoked_credentials_can_publish_nothing(
+    fleet: FleetEnv, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = fleet.provision("kiosk-1", auth="certificate")
+    event = PressEvent(
+        event_id="after-revocation",
+        device_id="kiosk-1",
+        location_id="hel-t2-security",
+        seq=1,
+        occurred_at="2026-11-23T10:00:00Z",  # type: ignore[arg-type]
+        button=Button.VERY_UNHAPPY,
+    )
+    with session_of(fleet.options(bundle, "kiosk-1")) as session:
+        monkeypatch.delenv("SEED_HUB_BROKER")  # no eviction: the ACL alone must hold
+        assert seed_hub(["devices", "revoke", "kiosk-1"]) == 0
+        time.sleep(0.5)  # the reload
+        session.connection.publish_and_wait(Topics().events("kiosk-1"), encode(event))
+        time.sleep(1)
+    assert fleet.stored("kiosk-1") == 0
+    assert fleet.dead_letters("revoked_device") == 0, "the broker stopped it, not the hub"
+
+
+def test_a_kiosk_cannot_take_over_another_kiosks_session(fleet: FleetEnv) -> None:
+    alice, bob = (fleet.provision(d, auth="password") for d in ("alice", "bob"))
+    with session_of(fleet.options(bob, "bob")) as bobs:
+        with session_of(fleet.options(alice, "bob")):  # alice asks for bob's client id
+            time.sleep(1)
+        assert bobs.drops == [] and bobs.connection.connected
+
+
+def test_a_kiosk_reads_only_its_own_acks_and_configs(fleet: FleetEnv) -> None:
+    alice, bob = (fleet.provision(d, auth="password") for d in ("alice", "bob"))
+    for_bob = ("seed/devices/bob/ack", "seed/devices/bob/config")
+    snooping = dataclasses.replace(fleet.options(alice, "alice"), subscriptions=for_bob)
+    listening = dataclasses.replace(fleet.options(bob, "bob"), subscriptions=for_bob)
+    with session_of(snooping) as alices, session_of(listening) as bobs:
+        with hub_connection() as as_hub:
+            for topic in for_bob:
+                assert as_hub.publish_and_wait(topic, b"{}")
+        wait_until(lambda: len(bobs.received) == 2, 10, "bob's messages")
+        time.sleep(0.5)
+    assert alices.received == []
+
+
+def test_rotation_closes_a_session_open_on_the_old_certificate(fleet: FleetEnv, hub: Hub) -> None:
+    old = fleet.provision("kiosk-1", auth="certificate")
+    kept = fleet.root / "old"
+    kept.mkdir()
+    for item in old.iterdir():
+        (kept / item.name).write_bytes(item.read_bytes())
+    with session_of(fleet.options(kept, "kiosk-1")) as old_session:
+        assert seed_hub(["devices", "rotate", "kiosk-1", "--out", str(fleet.bundles)]) == 0
+        wait_until(lambda: bool(old_session.drops), 10, "the old session to be closed")
+        time.sleep(2)
+        assert not old_session.connection.connected, "and it cannot come back"
+
+
 def test_unknown_clients_and_wrong_passwords_are_refused(fleet: FleetEnv) -> None:
     bundle = fleet.provision("kiosk-1", auth="password")
     good = fleet.options(bundle, "probe")
@@ -270,9 +370,13 @@ def test_remote_config_is_applied_persisted_and_a_bad_one_refused(
         "the kiosk to report v1 in its status",
     )
 
-    assert seed_hub(["devices", "configure", "kiosk-1", "--camera", "on"]) == 0  # no camera
+    assert seed_hub(["devices", "configure", "kiosk-1", "--camera", "on"]) == 2, "no camera"
+    bad = b'{"v":1,"device_id":"kiosk-1","version":2,"issued_at":"2026-11-23T10:00:00Z",'
+    with hub_connection() as connection:
+        payload = bad + b'"heartbeat_s":-1}'
+        assert connection.publish_and_wait(Topics().config("kiosk-1"), payload, retain=True)
     wait_until(
-        lambda: "no [camera] section" in (fleet.device("kiosk-1").config_error or ""),
+        lambda: "invalid_payload" in (fleet.device("kiosk-1").config_error or ""),
         15,
         "the kiosk to report the refusal",
     )
@@ -329,7 +433,7 @@ def test_no_secret_reaches_a_log_line_or_the_console(
     secrets = [
         fleet.kiosk_config(password_bundle).mqtt.password.get_secret_value(),  # type: ignore[union-attr]
         _pem_body(certificate_bundle / "device.key"),
-        _pem_body(fleet.root / "fleet" / "ca.key"),
+        _pem_body(fleet.root / "fleet" / "private" / "ca.key"),
         _env(fleet.root / "fleet" / "hub.env")["SEED_HUB_MQTT_PASSWORD"],
     ]
     console = capsys.readouterr()
@@ -340,8 +444,9 @@ def test_no_secret_reaches_a_log_line_or_the_console(
 
 
 def _pem_body(path: Path) -> str:
+    """The key's own bytes (a PEM's first characters are the same ASN.1 header in every key)."""
     lines = path.read_text().splitlines()
-    return "".join(line for line in lines if not line.startswith("-----"))[:40]
+    return "".join(line for line in lines if not line.startswith("-----"))[-40:]
 
 
 def _env(path: Path) -> dict[str, str]:

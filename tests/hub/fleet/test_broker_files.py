@@ -16,7 +16,7 @@ from hub.fleet.broker_files import (
     render_mosquitto_conf,
     render_password_file,
 )
-from hub.fleet.pki import FleetCA
+from hub.fleet.pki import FleetCA, key_file
 from tests.helpers import service_missing
 
 
@@ -62,7 +62,8 @@ def test_the_acl_confines_each_kiosk_to_its_own_subtree() -> None:
 
 def test_certificates_chain_to_the_fleet_ca_and_revoked_ones_are_listed(tmp_path: Path) -> None:
     ca = FleetCA.create(tmp_path)
-    assert (tmp_path / "ca.key").stat().st_mode & 0o077 == 0
+    assert key_file(tmp_path).stat().st_mode & 0o077 == 0
+    assert key_file(tmp_path).parent.stat().st_mode & 0o077 == 0, "the broker cannot enter"
     issued = ca.issue_client("kiosk-1")
     certificate = x509.load_pem_x509_certificate(issued.certificate_pem)
     certificate.verify_directly_issued_by(FleetCA.load(tmp_path).certificate)
@@ -71,6 +72,11 @@ def test_certificates_chain_to_the_fleet_ca_and_revoked_ones_are_listed(tmp_path
     crl = x509.load_pem_x509_crl(ca.revocation_list([(issued.serial, datetime.now(UTC))]))
     assert crl.get_revoked_certificate_by_serial_number(issued.serial) is not None
     assert crl.is_signature_valid(ca.certificate.public_key())  # type: ignore[arg-type]
+
+
+def test_a_revoked_device_is_denied_everything_ahead_of_the_patterns() -> None:
+    acl = render_acl(topic_prefix="seed", hub_username="seed-hub", revoked=["k9"]).decode()
+    assert acl.index("user k9\ntopic deny #\n") < acl.index("pattern write")
 
 
 def test_a_missing_ca_says_how_to_make_one(tmp_path: Path) -> None:

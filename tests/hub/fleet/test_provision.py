@@ -1,5 +1,6 @@
 """Provisioning in the database: hierarchy, credentials kept hashed, lifecycle rules."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -7,12 +8,30 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.config import HubSettings
 from hub.fleet.broker_files import BrokerLayout, password_matches
-from hub.fleet.provision import Fleet, Site, devices_overview, init_fleet
+from hub.fleet.provision import (
+    UNSET,
+    Fleet,
+    Site,
+    apply_changes,
+    devices_overview,
+    init_fleet,
+)
 from hub.models import Device, Location
 from protocol.errors import ConfigError
 from protocol.messages import decode_remote_config
 
 SITE = Site(site="hel", area="hel-t2", location="hel-t2-security", time_zone="Europe/Helsinki")
+
+
+def committed(
+    sessions: sessionmaker[Session], settings: HubSettings, change: Callable[[Fleet], object]
+) -> object:
+    """Run `change` in a transaction, then do what it leaves for after the commit."""
+    with sessions.begin() as session:
+        fleet = Fleet(session, settings)
+        result = change(fleet)
+    apply_changes(fleet.pending, settings, sessions)
+    return result
 
 
 @pytest.fixture
@@ -29,9 +48,10 @@ def settings(tmp_path: Path) -> HubSettings:
 def test_add_builds_the_hierarchy_and_keeps_only_a_hash(
     sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
 ) -> None:
-    with sessions.begin() as session:
-        bundle = Fleet(session, settings).add("k1", SITE, auth="password", out_dir=tmp_path / "b")
-    assert bundle is not None
+    bundle = committed(
+        sessions, settings, lambda f: f.add("k1", SITE, auth="password", out_dir=tmp_path / "b")
+    )
+    assert isinstance(bundle, Path)
     password = next(
         line.split('"')[1]
         for line in (bundle / "kiosk.toml").read_text().splitlines()
@@ -54,17 +74,65 @@ def test_add_builds_the_hierarchy_and_keeps_only_a_hash(
 def test_a_device_is_not_provisioned_twice_nor_revived_after_revocation(
     sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
 ) -> None:
+    committed(sessions, settings, lambda f: f.add("k1", SITE, auth="password", out_dir=tmp_path))
+    assert "k1:" in (settings.fleet_folder / "mosquitto.passwd").read_text()
     with sessions.begin() as session:
         fleet = Fleet(session, settings)
-        fleet.add("k1", SITE, auth="password", out_dir=tmp_path)
         with pytest.raises(ConfigError, match="devices rotate k1"):
             fleet.add("k1", SITE, auth="password", out_dir=tmp_path)
-        fleet.revoke("k1")
+    committed(sessions, settings, lambda f: f.revoke("k1"))
+    with sessions.begin() as session:
+        fleet = Fleet(session, settings)
         with pytest.raises(ConfigError, match="new device id"):
             fleet.add("k1", SITE, auth="password", out_dir=tmp_path)
         with pytest.raises(ConfigError, match="revoked"):
             fleet.rotate("k1", out_dir=tmp_path)
     assert "k1:" not in (settings.fleet_folder / "mosquitto.passwd").read_text()
+    assert "user k1\ntopic deny #" in (settings.fleet_folder / "mosquitto.acl").read_text()
+
+
+def test_a_refused_command_leaves_no_bundle_and_no_broker_change(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
+) -> None:
+    before = _files(settings.fleet_folder)
+
+    def two_then_a_bad_one(fleet: Fleet) -> None:
+        fleet.add("k1", SITE, auth="password", out_dir=tmp_path / "b")
+        fleet.add("k2", SITE, auth="certificate", out_dir=tmp_path / "b")
+        fleet.add("K3", SITE, auth="password", out_dir=tmp_path / "b")
+
+    with pytest.raises(ConfigError, match="lowercase"):
+        committed(sessions, settings, two_then_a_bad_one)
+    assert not (tmp_path / "b").exists()
+    assert _files(settings.fleet_folder) == before
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize("name", ["seed-hub"])
+def test_the_hubs_own_account_cannot_be_provisioned_as_a_kiosk(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path, name: str
+) -> None:
+    with sessions.begin() as session, pytest.raises(ConfigError, match="hub's own"):
+        Fleet(session, settings).add(name, SITE, auth="certificate", out_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("site", "message"),
+    [
+        (Site(site="HEL Airport", location="gate-1"), "location id 'HEL Airport'"),
+        (Site(site="hel", location="Gate 1"), "location id 'Gate 1'"),
+        (Site(site="ams", location="hel-t2-security"), "under hel-t2, not a touchpoint under ams"),
+    ],
+)
+def test_places_are_checked_and_never_silently_moved(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path, site: Site, message: str
+) -> None:
+    committed(sessions, settings, lambda f: f.add("k1", SITE, auth="password", out_dir=None))
+    with sessions.begin() as session, pytest.raises(ConfigError, match=message):
+        Fleet(session, settings).add("k2", site, auth="password", out_dir=None)
 
 
 @pytest.mark.parametrize("bad", ["K1", "k 1", "-k1", "k1/events", "k+", "x" * 65])
@@ -81,9 +149,12 @@ def test_configure_merges_settings_under_a_new_version(
     with sessions.begin() as session:
         fleet = Fleet(session, settings)
         fleet.add("k1", SITE, auth="certificate", out_dir=tmp_path)
-        fleet.configure("k1", response_interval_s=8.0)
-        second = fleet.configure("k1", heartbeat_s=30.0)
-    assert second.version == 2
+        fleet.configure("k1", response_interval_s=8.0, camera_enabled=True)
+        fleet.configure("k1", heartbeat_s=30.0)
+        second = fleet.configure("k1", camera_enabled=UNSET)
+        with pytest.raises(ConfigError, match="heartbeat_s"):
+            fleet.configure("k1", heartbeat_s=1.0)
+    assert second.version == 3
     assert second.settings() == {
         "location_id": "hel-t2-security",
         "response_interval_s": 8.0,
@@ -98,8 +169,7 @@ def test_configure_merges_settings_under_a_new_version(
 def test_the_listing_carries_no_secret(
     sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
 ) -> None:
-    with sessions.begin() as session:
-        Fleet(session, settings).add("k1", SITE, auth="password", out_dir=tmp_path)
+    committed(sessions, settings, lambda f: f.add("k1", SITE, auth="password", out_dir=tmp_path))
     with sessions() as session:
         (row,) = devices_overview(session)
     assert row["auth"] == "password" and row["state"] == "unknown"
@@ -111,5 +181,7 @@ def test_without_a_broker_address_for_kiosks_the_technician_is_told_what_to_set(
 ) -> None:
     settings = HubSettings(data_dir=tmp_path)
     init_fleet(settings, hosts=["hub"], layout=BrokerLayout(settings.fleet_folder))
-    with sessions.begin() as session, pytest.raises(ConfigError, match="SEED_HUB_KIOSK_BROKER_URL"):
-        Fleet(session, settings).add("k1", SITE, auth="password", out_dir=tmp_path)
+    with pytest.raises(ConfigError, match="SEED_HUB_KIOSK_BROKER_URL"):
+        committed(
+            sessions, settings, lambda f: f.add("k1", SITE, auth="password", out_dir=tmp_path)
+        )
