@@ -1,5 +1,6 @@
 """Provisioning in the database: hierarchy, credentials kept hashed, lifecycle rules."""
 
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.config import HubSettings
-from hub.fleet.broker_files import BrokerLayout, password_matches
+from hub.fleet.broker_files import BrokerLayout, broker_gid, password_matches
 from hub.fleet.provision import (
     UNSET,
     Fleet,
@@ -185,3 +186,18 @@ def test_without_a_broker_address_for_kiosks_the_technician_is_told_what_to_set(
         committed(
             sessions, settings, lambda f: f.add("k1", SITE, auth="password", out_dir=tmp_path)
         )
+
+
+def test_the_broker_can_read_its_files_and_nothing_more(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
+) -> None:
+    committed(sessions, settings, lambda f: f.add("k1", SITE, auth="password", out_dir=tmp_path))
+    folder = settings.fleet_folder
+    group = broker_gid(settings.broker_group)
+    for name in ("mosquitto.passwd", "mosquitto.acl", "broker.key"):
+        info = (folder / name).stat()
+        assert stat.S_IMODE(info.st_mode) == 0o640, name
+        assert group is None or info.st_gid == group, name
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o750
+    assert stat.S_IMODE((folder / "private").stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "hub.env").stat().st_mode) == 0o600
