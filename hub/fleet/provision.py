@@ -96,7 +96,7 @@ def _hub_env(settings: HubSettings, layout: BrokerLayout, host: str, password: s
         f"SEED_HUB_MQTT_PASSWORD={password}\n"
         f"SEED_HUB_KIOSK_BROKER_URL=mqtts://{host}:{layout.password_port}\n"
         f"SEED_HUB_KIOSK_CERTIFICATE_BROKER_URL=mqtts://{host}:{layout.certificate_port}\n"
-        "SEED_HUB_BROKER_RELOAD_COMMAND=systemctl reload mosquitto\n"
+        'SEED_HUB_BROKER_RELOAD_COMMAND="systemctl reload mosquitto"\n'
         "SEED_HUB_REQUIRE_REGISTRATION=true\n"
     ).encode()
 

@@ -8,6 +8,7 @@ writes, and Mosquitto run on the config it writes. Every kiosk here is provision
 import dataclasses
 import json
 import logging
+import shlex
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,7 +106,7 @@ def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FleetEnv]
     for line in (tmp_path / "fleet" / "hub.env").read_text().splitlines():
         if line and not line.startswith("#"):
             key, value = line.split("=", 1)
-            monkeypatch.setenv(key, value)
+            monkeypatch.setenv(key, " ".join(shlex.split(value)))  # as systemd reads it
     config_text = (tmp_path / "fleet" / "mosquitto.conf").read_text()
     with MosquittoProcess(hub_port, config_text=config_text) as broker:
         monkeypatch.setenv("SEED_HUB_BROKER_RELOAD_COMMAND", f"kill -HUP {broker.pid}")
