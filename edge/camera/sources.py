@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.camera.config import PICAMERA_SOURCE, USB_SOURCE
+from protocol.errors import SeedError
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ Frame = npt.NDArray[np.uint8]
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".ppm"})
 
 
-class SourceError(Exception):
+class SourceError(SeedError):
     """The camera could not be opened or stopped giving frames; the monitor retries."""
 
 
