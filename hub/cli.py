@@ -82,7 +82,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    header = f"{'location':<28} {'n':>6} {'index':>6} {'positive (95% CI)':>24} {'misuse':>7}"
+    header = (
+        f"{'location':<28} {'n':>6} {'index':>6} {'positive (95% CI)':>24} {'misuse':>7}"
+        f" {'observed':>9} {'gap':>6}"
+    )
     lines = [header, "-" * len(header)]
     for row in rows:
         index = "-" if row["happy_index"] is None else f"{row['happy_index']:.0f}"
@@ -91,11 +94,20 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         else:
             low, high = row["positive_ci"]
             positive = f"{row['positive_share']:.0%} ({low:.0%}-{high:.0%})"
+        observed, gap = _observed_columns(row.get("observed"))
         lines.append(
             f"{row['location']:<28} {row['responses']:>6} {index:>6} {positive:>24} "
-            f"{row['misuse']:>7}"
+            f"{row['misuse']:>7} {observed:>9} {gap:>6}"
         )
     return "\n".join(lines)
+
+
+def _observed_columns(observed: dict[str, Any] | None) -> tuple[str, str]:
+    """The observed index (from the cameras) and its gap to the Happy Index, or dashes."""
+    if not observed:
+        return "-", "-"
+    gap = "-" if observed["gap"] is None else f"{observed['gap']:+.0f}"
+    return f"{observed['observed_index']:.0f}", gap
 
 
 def _with_session(action: Callable[[Any, argparse.Namespace], None]) -> Callable[..., int]:

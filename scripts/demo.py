@@ -7,7 +7,9 @@ three touchpoints of an airport, live per-location scores.
 Everything lives in var/demo/ (or $DEMO_DIR), wiped at each start. Each kiosk is a real
 `seed-kiosk run --simulate` process on gpiozero's mock pins; the hub is a real
 `seed-hub serve`. If port 1883 is taken the hub's embedded broker takes a free port and
-says which.
+says which. Where the FER2013 faces are at hand ($SEED_FER2013_DIR, default
+../shared/data/fer2013), the gate's kiosk has its camera on, reading a folder of faces,
+and the report shows the observed index beside the Happy Index.
 """
 
 import json
@@ -35,11 +37,15 @@ PRESSES_PER_KIOSK_PER_S = 0.15  # compressed time: a one-minute demo has numbers
 PEAK_PER_HOUR = 90
 
 
+DEMO_FACES = 40
+
+
 @dataclass(frozen=True)
 class DemoKiosk:
     device_id: str
     location_id: str
     mood: tuple[float, float, float, float]
+    camera: bool = False
 
 
 LOCATIONS = {
@@ -53,7 +59,7 @@ KIOSKS = [
     DemoKiosk("hel-t2-sec-03", "hel-t2-security", (0.30, 0.30, 0.22, 0.18)),
     DemoKiosk("hel-t2-wc-b-01", "hel-t2-washroom-b", (0.20, 0.25, 0.30, 0.25)),
     DemoKiosk("hel-t2-wc-b-02", "hel-t2-washroom-b", (0.22, 0.25, 0.28, 0.25)),
-    DemoKiosk("hel-gate-31-01", "hel-gate-31", (0.55, 0.30, 0.10, 0.05)),
+    DemoKiosk("hel-gate-31-01", "hel-gate-31", (0.55, 0.30, 0.10, 0.05), camera=True),
 ]
 
 
@@ -63,7 +69,32 @@ def _speed() -> float:
     return PRESSES_PER_KIOSK_PER_S * 3600 / (PEAK_PER_HOUR * AIRPORT_DAY[hour])
 
 
-def _kiosk_config(kiosk: DemoKiosk, index: int) -> Path:
+def _camera_faces() -> Path | None:
+    """A folder of FER2013 faces on 640x480 frames for the camera kiosk, if the data is here."""
+    try:
+        import cv2  # noqa: PLC0415
+
+        from edge.camera.faces import default_faces_file, face_on_background, load_faces  # noqa: PLC0415
+    except ImportError:
+        return None
+    source = default_faces_file()
+    if not source.is_file() or not (ROOT / "models" / "emotion26.json").is_file():
+        return None
+    images, _labels = load_faces(source)
+    folder = WORKDIR / "faces"
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, face in enumerate(images[:DEMO_FACES]):
+        cv2.imwrite(str(folder / f"{index:03d}.png"), face_on_background(face))
+    return folder
+
+
+def _camera_section(faces: Path | None) -> str:
+    if faces is None:
+        return ""
+    return f'[camera]\nenabled = true\nsource = "{faces}"\nfps = 5\nambient = true\n'
+
+
+def _kiosk_config(kiosk: DemoKiosk, index: int, faces: Path | None) -> Path:
     path = WORKDIR / "kiosks" / f"{kiosk.device_id}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -76,7 +107,7 @@ def _kiosk_config(kiosk: DemoKiosk, index: int) -> Path:
         f"peak_presses_per_hour = {PEAK_PER_HOUR}\n"
         f"mood = {list(kiosk.mood)}\n"
         f'time_zone = "{TIME_ZONE}"\n'
-        f"seed = {index}\n"
+        f"seed = {index}\n" + _camera_section(faces if kiosk.camera else None)
     )
     return path
 
@@ -138,7 +169,7 @@ def _start_hub() -> tuple[subprocess.Popen[str], str]:
     raise SystemExit(f"the hub did not start; see {WORKDIR / 'hub.log'}")
 
 
-def _start_kiosks(broker_url: str) -> list[subprocess.Popen[bytes]]:
+def _start_kiosks(broker_url: str, faces: Path | None) -> list[subprocess.Popen[bytes]]:
     speed = f"{_speed():.2f}"
     processes = []
     for index, kiosk in enumerate(KIOSKS):
@@ -150,7 +181,7 @@ def _start_kiosks(broker_url: str) -> list[subprocess.Popen[bytes]]:
                     "run",
                     "--simulate",
                     "--config",
-                    _kiosk_config(kiosk, index),
+                    _kiosk_config(kiosk, index, faces),
                     "--broker",
                     broker_url,
                     "--speed",
@@ -184,9 +215,11 @@ def main() -> int:
     _register_locations()
     hub, broker_url = _start_hub()
     print(f"hub up; MQTT broker at {broker_url}; data and logs in {WORKDIR}")
-    kiosks = _start_kiosks(broker_url)
+    faces = _camera_faces()
+    kiosks = _start_kiosks(broker_url, faces)
+    camera = "the gate's kiosk reads faces from " + str(faces) if faces else "no camera"
     print(
-        f"{len(kiosks)} simulated kiosks at {len(LOCATIONS)} locations; "
+        f"{len(kiosks)} simulated kiosks at {len(LOCATIONS)} locations ({camera}); "
         + (f"stopping after {seconds:.0f} s" if seconds else "Ctrl-C to stop")
     )
     started = time.monotonic()

@@ -87,7 +87,7 @@ def strings_in(document: Any) -> list[str]:
     return []
 
 
-def test_a_press_carries_the_faces_scores_and_nothing_of_the_image(  # noqa: PLR0917
+def test_a_press_carries_the_faces_scores_and_nothing_of_the_image(
     tmp_path: Path,
     mosquitto: MosquittoProcess,
     start_hub: Callable[..., Hub],
@@ -174,3 +174,48 @@ def _device(hub: Hub) -> Device:
         device = session.get(Device, "k1")
         assert device is not None
         return device
+
+
+def test_a_model_that_breaks_its_manifest_is_refused_and_the_buttons_work_on(
+    tmp_path: Path,
+    mosquitto: MosquittoProcess,
+    start_hub: Callable[..., Hub],
+    faces_folder: Path,
+    camera_config: Callable[..., CameraConfig],
+    tiny_manifest: Path,
+) -> None:
+    tampered = tmp_path / "models" / tiny_manifest.name
+    tampered.parent.mkdir()
+    manifest = json.loads(tiny_manifest.read_text())
+    manifest["sha256"] = "0" * 64
+    manifest["file"] = str(tiny_manifest.parent / manifest["file"])
+    tampered.write_text(json.dumps(manifest))
+    hub = start_hub(mosquitto.url)
+    camera = camera_config(source=str(faces_folder), emotion_manifest=tampered)
+    kiosk = start_kiosk(tmp_path, mosquitto.url, camera)
+    try:
+        fields = kiosk.camera.status_fields()
+        assert fields["camera"] == "fault" and "sha256" in fields["camera_fault"]
+        press(kiosk, Button.HAPPY)
+        wait_until(lambda: _stored(hub) == 1, 20, "the press, without a reading")
+    finally:
+        kiosk.stop()
+    assert _observations(hub) == 0
+
+
+def test_the_indicator_led_is_lit_while_the_camera_is_on(
+    tmp_path: Path,
+    mosquitto: MosquittoProcess,
+    faces_folder: Path,
+    camera_config: Callable[..., CameraConfig],
+) -> None:
+    camera = camera_config(source=str(faces_folder), indicator_led=26)
+    kiosk = start_kiosk(tmp_path, mosquitto.url, camera)
+    light = kiosk.camera_light
+    assert light is not None
+    try:
+        wait_until(lambda: light.lit, 10, "the light to come on")
+        kiosk.camera.apply(camera.model_copy(update={"enabled": False}))
+        assert not light.lit
+    finally:
+        kiosk.stop()
