@@ -357,6 +357,8 @@ def train_epoch(
     net.train()
     total, seen = 0.0, 0
     for index in batches(len(data.x), batch_size, generator):
+        if len(index) < 2:  # BatchNorm cannot train on a batch of one
+            continue
         loss = loss_fn(net(augment(data.x[index], generator)), data.y[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
