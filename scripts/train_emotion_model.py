@@ -253,6 +253,7 @@ class TrainOptions:
     seed: int
     threads: int
     budget_minutes: float | None
+    validate_from: float
 
 
 def predict(net: nn.Module, x: Tensor, batch_size: int = 64) -> Tensor:
@@ -297,24 +298,33 @@ def emotic_loss(out: Tensor, target: Tensor) -> Tensor:
     return labels + vad
 
 
-class WarmupCosine:
-    """LR factor: linear warm-up over the first epoch, then cosine decay to 0 at the last step."""
+class Progress:
+    """Training progress in [0, 1]: steps over --epochs, or wall time over --budget-minutes
+    when that comes first (so a busy machine still ends on time, with a full LR decay)."""
 
-    def __init__(self, steps_per_epoch: int, epochs: int) -> None:
-        self.ramp = steps_per_epoch
-        self.total = steps_per_epoch * epochs
+    def __init__(self, total_steps: int, budget_minutes: float | None) -> None:
+        self.total_steps = total_steps
+        self.budget_seconds = None if budget_minutes is None else budget_minutes * 60
+        self.steps = 0
+        self.started = time.monotonic()
 
-    def __call__(self, step: int) -> float:
-        if step < self.ramp:
-            return (step + 1) / self.ramp
-        return 0.5 * (
-            1 + math.cos(math.pi * min(1.0, (step - self.ramp) / max(1, self.total - self.ramp)))
-        )
+    @property
+    def fraction(self) -> float:
+        done = self.steps / self.total_steps
+        if self.budget_seconds is not None:
+            done = max(done, (time.monotonic() - self.started) / self.budget_seconds)
+        return min(1.0, done)
+
+    @property
+    def finished(self) -> bool:
+        return self.fraction >= 1.0
 
 
-def epochs_within(budget_minutes: float, first_epoch_seconds: float, limit: int) -> int:
-    """How many epochs fit in the budget at the speed of the first one (at least 1)."""
-    return max(1, min(limit, int(budget_minutes * 60 // first_epoch_seconds)))
+def lr_factor(progress: float, warmup: float = 0.05) -> float:
+    """Linear warm-up over the first 5 % of training, then cosine decay to 0."""
+    if progress < warmup:
+        return max(progress / warmup, 0.02)
+    return 0.5 * (1 + math.cos(math.pi * (progress - warmup) / (1 - warmup)))
 
 
 def load_datasets(opts: TrainOptions) -> tuple[Dataset, Dataset]:
@@ -349,23 +359,29 @@ def train_epoch(
     *,
     loss_fn: LossFn,
     optimizer: torch.optim.Optimizer,
-    schedule: torch.optim.lr_scheduler.LRScheduler,
+    peak_lr: float,
+    progress: Progress,
     batch_size: int,
     generator: torch.Generator,
 ) -> float:
-    """One pass over data in a seeded random order; returns the mean training loss."""
+    """One pass over data in a seeded random order (cut short when progress reaches 1);
+    returns the mean training loss."""
     net.train()
     total, seen = 0.0, 0
     for index in batches(len(data.x), batch_size, generator):
+        if progress.finished:
+            break
         if len(index) < 2:  # BatchNorm cannot train on a batch of one
             continue
+        for group in optimizer.param_groups:
+            group["lr"] = peak_lr * lr_factor(progress.fraction)
         loss = loss_fn(net(augment(data.x[index], generator)), data.y[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
-        schedule.step()
+        progress.steps += 1
         total, seen = total + loss.item() * len(index), seen + len(index)
-    return total / seen
+    return total / max(1, seen)
 
 
 def format_row(row: dict[str, Any]) -> str:
@@ -386,37 +402,37 @@ def train(opts: TrainOptions) -> Path:
     metrics_fn = fer_metrics if opts.mode == "fer" else emotic_metrics
     steps = math.ceil(len(train_set.x) / opts.batch_size)
     optimizer = torch.optim.AdamW(net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
-    factor = WarmupCosine(steps, opts.epochs)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    progress = Progress(steps * opts.epochs, opts.budget_minutes)
     opts.out.mkdir(parents=True, exist_ok=True)
     checkpoint = opts.out / "checkpoint.pt"
-    best, history = -math.inf, []
+    best, history, epoch = -math.inf, [], 0
     started = time.monotonic()
-    epochs, epoch = opts.epochs, 0
-    while epoch < epochs:
+    while not progress.finished:
         epoch, tick = epoch + 1, time.monotonic()
         train_loss = train_epoch(
             net,
             train_set,
             loss_fn=loss_fn,
             optimizer=optimizer,
-            schedule=schedule,
+            peak_lr=opts.lr,
+            progress=progress,
             batch_size=opts.batch_size,
             generator=generator,
         )
-        row = {"epoch": epoch, "train_loss": train_loss, **metrics_fn(net, val_set)}
+        row: dict[str, Any] = {"epoch": epoch, "steps": progress.steps, "train_loss": train_loss}
+        if progress.fraction >= opts.validate_from:
+            row.update(metrics_fn(net, val_set))
         row["seconds"] = time.monotonic() - tick
         history.append(row)
         print(format_row(row), flush=True)
-        if epoch == 1 and opts.budget_minutes is not None:
-            epochs = epochs_within(opts.budget_minutes, row["seconds"], opts.epochs)
-            factor.total = steps * epochs
-            print(f"budget {opts.budget_minutes} min: {epochs} epochs (same as --epochs {epochs})")
-        if row["val_acc"] > best:
+        if row.get("val_acc", -math.inf) > best:
             best = row["val_acc"]
             save_checkpoint(checkpoint, net, config, row)
     minutes = (time.monotonic() - started) / 60
-    print(f"trained {epochs} epochs in {minutes:.1f} min; best val_acc={best:.4f}", flush=True)
+    print(
+        f"trained {epoch} epochs, {progress.steps} steps, {minutes:.1f} min; best {best:.4f}",
+        flush=True,
+    )
     (opts.out / "history.json").write_text(json.dumps(history, indent=1))
     return checkpoint
 
@@ -588,7 +604,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     t.add_argument(
         "--budget-minutes",
         type=float,
-        help="after epoch 1, cut --epochs to what fits in this many minutes at that speed",
+        help="stop after this many minutes even if --epochs are not done; the LR schedule "
+        "then follows wall time, so the run is not bit-reproducible (the log gives the steps)",
+    )
+    t.add_argument(
+        "--validate-from",
+        type=float,
+        default=0.0,
+        help="validate (and checkpoint) only once this fraction of training is done",
     )
     t.add_argument("--no-export", action="store_true", help="only write checkpoint.pt")
 
