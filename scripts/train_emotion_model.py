@@ -583,15 +583,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     fer_dir = default_fer_dir()
 
     t = commands.add_parser("train", help="train, keep the best epoch on val, export ONNX")
-    t.add_argument("--mode", choices=["fer", "emotic"], default="fer")
+    t.add_argument(
+        "--mode",
+        choices=["fer", "emotic"],
+        default="fer",
+        help="fer: 7 expressions + bridge (default); emotic: 26-category head",
+    )
     t.add_argument("--data", type=Path, help=f"train npz (fer default {fer_dir}/train.npz)")
     t.add_argument(
         "--val-data",
         type=Path,
         help="val npz (fer: train's sibling val.npz; emotic: 10%% of --data held out)",
     )
-    t.add_argument("--out", type=Path, default=REPO / "models", help="export directory")
-    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "models",
+        help="where checkpoint.pt, history.json and the export go",
+    )
+    t.add_argument("--epochs", type=int, default=30, help="epochs (an upper bound with a budget)")
     t.add_argument("--limit", type=int, help="use only the first N training images (smoke)")
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument(
@@ -599,8 +609,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     t.add_argument("--weight-decay", type=float, default=0.05)
     t.add_argument("--label-smoothing", type=float, default=0.1)
-    t.add_argument("--seed", type=int, default=2013)
-    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--seed", type=int, default=2013, help="seeds init, order and augmentation")
+    t.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     t.add_argument(
         "--budget-minutes",
         type=float,
