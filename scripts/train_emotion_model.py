@@ -73,6 +73,7 @@ class EmotionNet(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
+        self.config = config
         layers: list[nn.Module] = []
         in_ch = config.channels
         for width, n_convs in zip(config.widths, config.convs, strict=True):
@@ -254,6 +255,7 @@ class TrainOptions:
     threads: int
     budget_minutes: float | None
     validate_from: float
+    init: Path | None = None
 
 
 def predict(net: nn.Module, x: Tensor, batch_size: int = 64) -> Tensor:
@@ -394,8 +396,13 @@ def train(opts: TrainOptions) -> Path:
     torch.set_num_threads(opts.threads)
     generator = torch.Generator().manual_seed(opts.seed)
     train_set, val_set = load_datasets(opts)
-    config = ModelConfig(mode=opts.mode, channels=train_set.x.shape[1])
-    net = EmotionNet(config)
+    if opts.init is not None:
+        net, started_from = load_checkpoint(opts.init)
+        config = net.config
+        print(f"continuing from {opts.init} (its epoch {started_from.get('epoch')})")
+    else:
+        config = ModelConfig(mode=opts.mode, channels=train_set.x.shape[1])
+        net = EmotionNet(config)
     n_params = sum(p.numel() for p in net.parameters())
     print(f"{opts.mode}: {len(train_set.x)} train, {len(val_set.x)} val, {n_params} params")
     loss_fn = make_loss(opts, train_set)
@@ -624,6 +631,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="validate (and checkpoint) only once this fraction of training is done",
     )
     t.add_argument("--no-export", action="store_true", help="only write checkpoint.pt")
+    t.add_argument(
+        "--init",
+        type=Path,
+        help="start from this checkpoint's weights (a second, gentler cycle: give a lower --lr)",
+    )
 
     e = commands.add_parser("export", help="export a checkpoint to ONNX + manifest")
     e.add_argument("--checkpoint", type=Path, required=True)
