@@ -38,6 +38,8 @@ PEAK_PER_HOUR = 90
 
 
 DEMO_FACES = 40
+FRAMES_PER_FACE = 3
+FACE_PLACES = (-170, 0, 170)  # pixels from the centre
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,13 @@ def _speed() -> float:
 
 
 def _camera_faces() -> Path | None:
-    """A folder of FER2013 faces on 640x480 frames for the camera kiosk, if the data is here."""
+    """Frames of FER2013 faces for the camera kiosk, if the data and the model are here.
+
+    Each face stays for three frames, at one of three places in turn, so the camera's
+    footfall counter sees a stream of distinct passers-by."""
     try:
         import cv2  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415
 
         from edge.camera.faces import default_faces_file, face_on_background, load_faces  # noqa: PLC0415
     except ImportError:
@@ -84,7 +90,10 @@ def _camera_faces() -> Path | None:
     folder = WORKDIR / "faces"
     folder.mkdir(parents=True, exist_ok=True)
     for index, face in enumerate(images[:DEMO_FACES]):
-        cv2.imwrite(str(folder / f"{index:03d}.png"), face_on_background(face))
+        shift = FACE_PLACES[index % len(FACE_PLACES)]
+        frame = np.roll(face_on_background(face), shift, axis=1)
+        for copy in range(FRAMES_PER_FACE):
+            cv2.imwrite(str(folder / f"{index:03d}-{copy}.png"), frame)
     return folder
 
 
