@@ -6,6 +6,7 @@ still in the outbox: the hub stores each event id once, so resending is always s
 """
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -108,6 +109,7 @@ class Uplink:
         self._config_version: int | None = None
         self._config_error: str | None = None
         self._on_config: Callable[[bytes], None] = lambda _payload: None
+        self._configs: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self._status_extras: Callable[[], dict[str, Any]] = dict
         self._connection = MqttConnection(
             kiosk_mqtt_options(
@@ -205,7 +207,10 @@ class Uplink:
     def _route(self, message: Message) -> None:
         if message.topic == self._topics.config(self._device_id):
             if message.payload:  # an empty retained message is the hub clearing the topic
-                self._on_config(message.payload)
+                # applied on the sender's thread: saving it (an fsync) must not hold up
+                # the network loop
+                self._configs.put(message.payload)
+                self._wake.set()
         else:
             self._handle_ack(message)
 
@@ -239,12 +244,20 @@ class Uplink:
             self._wake.wait(timeout=idle_s)
             self._wake.clear()
             idle_s = IDLE_WAIT_S
+            self._apply_configs()
             if not self._connection.connected:
                 continue
             self._maybe_heartbeat()
             self._resend_if_ack_overdue()
             if self._send_pending() == "throttled":
                 idle_s = max(MIN_THROTTLE_WAIT_S, self._rate.wait_s())
+
+    def _apply_configs(self) -> None:
+        while not self._configs.empty():
+            try:
+                self._on_config(self._configs.get_nowait())
+            except Exception:  # the sender must outlive any config
+                log.exception("applying a remote config failed; the kiosk keeps its last one")
 
     def _maybe_heartbeat(self) -> None:
         now = time.monotonic()
