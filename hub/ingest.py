@@ -11,7 +11,7 @@ import queue
 import threading
 import time
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
+from hub.store import Registration
 from protocol.errors import ProtocolError
 from protocol.messages import (
     EVENT_ID_PATTERN,
@@ -117,6 +118,10 @@ class _Batch:
         if refuse:
             self.refusals[key[0]].append(Rejection(event_id=key[1], reason=reason))
 
+    def device_ids(self) -> set[str]:
+        """Every device this batch has an event or a status from."""
+        return {d for d, _ in self.events} | {s.device_id for s, _ in self.statuses}
+
     @property
     def deliveries(self) -> int:
         return sum(len(p.deliveries) for p in self.events.values())
@@ -138,8 +143,9 @@ class Ingestor:
         for message in messages:
             self._triage(message, batch)
         with self._sessions.begin() as session:
-            self._check_registration(session, batch)
-            self._check_statuses(session, batch)
+            known = store.registrations(session, device_ids=batch.device_ids())
+            self._check_registration(batch, known)
+            self._check_statuses(batch, known)
             received_at = max((m.received_at for m in messages), default=datetime.now(UTC))
             new_ids = store.store_events(
                 session,
@@ -278,7 +284,7 @@ class Ingestor:
                 detail = f"{event_id} is stored for {owner!r}"
                 batch.drop((device_id, event_id), "event_id_conflict", detail, refuse=True)
 
-    def _check_registration(self, session: Session, batch: _Batch) -> None:
+    def _check_registration(self, batch: _Batch, known: Mapping[str, Registration]) -> None:
         """Unknown and revoked kiosks are not acknowledged: an unknown one resends, and
         counts once registered; a revoked one is told nothing.
 
@@ -286,11 +292,6 @@ class Ingestor:
         kiosk's event from a place it has never stood at is refused for good (acked as
         rejected), so it can never block the kiosk's outbox.
         """
-        if not batch.events:
-            return
-        known = store.registrations(
-            session, device_ids={device_id for device_id, _ in batch.events}
-        )
         for key, pending in list(batch.events.items()):
             event = pending.event
             registration = known.get(event.device_id)
@@ -307,13 +308,8 @@ class Ingestor:
                 )
                 batch.drop(key, "location_mismatch", detail, refuse=True)
 
-    def _check_statuses(self, session: Session, batch: _Batch) -> None:
+    def _check_statuses(self, batch: _Batch, known: Mapping[str, Registration]) -> None:
         """A revoked device's status is dead-lettered, neither recorded nor answered."""
-        if not batch.statuses:
-            return
-        known = store.registrations(
-            session, device_ids={status.device_id for status, _ in batch.statuses}
-        )
         kept = []
         for status, message in batch.statuses:
             registration = known.get(status.device_id)

@@ -100,6 +100,8 @@ class Registration:
 def registrations(session: Session, *, device_ids: Iterable[str]) -> dict[str, Registration]:
     """device id -> its registration, for those of `device_ids` that are registered."""
     wanted = set(device_ids)
+    if not wanted:
+        return {}
     devices = session.execute(
         select(Device.device_id, Device.location_id, Device.revoked_at)
         .where(Device.device_id.in_(wanted))

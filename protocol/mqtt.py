@@ -9,7 +9,8 @@ network loop keeps running.
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,13 +214,19 @@ class AccessProbe:
     """None when the broker did not answer the publish."""
 
 
-def _one_shot_client(options: MqttOptions) -> paho.Client:
-    """An MQTT 5 client for a single check: v5 brokers say why they refuse a publish."""
+@contextmanager
+def _one_shot(options: MqttOptions, timeout_s: float) -> Iterator[tuple[paho.Client, str | None]]:
+    """An MQTT 5 client for a single check (v5 brokers say why they refuse a publish),
+    connected: yields it and None, or why it could not connect. Disconnects at the end."""
     client = paho.Client(
         CallbackAPIVersion.VERSION2, client_id=options.client_id, protocol=paho.MQTTv5
     )
     _log_in_as(client, options)
-    return client
+    try:
+        yield client, _connect_once(client, options, timeout_s)
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 def _connect_once(client: paho.Client, options: MqttOptions, timeout_s: float) -> str | None:
@@ -250,9 +257,7 @@ def _connect_once(client: paho.Client, options: MqttOptions, timeout_s: float) -
 
 def probe_access(options: MqttOptions, *, foreign_topic: str, timeout_s: float = 10) -> AccessProbe:
     """Connect with these credentials and try to publish where they must not."""
-    client = _one_shot_client(options)
-    try:
-        failure = _connect_once(client, options, timeout_s)
+    with _one_shot(options, timeout_s) as (client, failure):
         if failure is not None:
             return AccessProbe(connected=False, reason=failure)
         answered = threading.Event()
@@ -269,16 +274,12 @@ def probe_access(options: MqttOptions, *, foreign_topic: str, timeout_s: float =
             reason="Success",
             foreign_publish_refused=refused[0] if answered.wait(timeout_s) else None,
         )
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 def request_reply(
     options: MqttOptions, *, topic: str, payload: bytes, reply_topic: str, timeout_s: float = 10
 ) -> bytes | None:
     """Subscribe to `reply_topic`, publish once, and return the first reply (None: none)."""
-    client = _one_shot_client(options)
     replies: list[bytes] = []
     answered = threading.Event()
 
@@ -287,16 +288,13 @@ def request_reply(
             replies.append(bytes(args[2].payload))
             answered.set()
 
-    client.on_message = on_message
-    try:
-        if _connect_once(client, options, timeout_s) is not None:
+    with _one_shot(options, timeout_s) as (client, failure):
+        if failure is not None:
             return None
+        client.on_message = on_message
         client.subscribe(reply_topic, qos=1)
         client.publish(topic, payload, qos=1)
         return replies[0] if answered.wait(timeout_s) else None
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 def take_over_session(options: MqttOptions, *, timeout_s: float = 10) -> bool:
@@ -305,9 +303,5 @@ def take_over_session(options: MqttOptions, *, timeout_s: float = 10) -> bool:
     Used on revocation: a broker re-reads its CRL for new connections only, so a revoked
     kiosk still connected by certificate is put out this way.
     """
-    client = _one_shot_client(options)
-    try:
-        return _connect_once(client, options, timeout_s) is None
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    with _one_shot(options, timeout_s) as (_client, failure):
+        return failure is None

@@ -10,7 +10,15 @@ from typing import Any
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.broker_files import BrokerLayout
-from hub.fleet.provision import UNSET, Fleet, Site, apply_changes, devices_overview, init_fleet
+from hub.fleet.provision import (
+    BROKER_URL_SETTING,
+    UNSET,
+    Fleet,
+    Site,
+    apply_changes,
+    devices_overview,
+    init_fleet,
+)
 from protocol.errors import ConfigError
 
 SettingsFrom = Callable[[argparse.Namespace], HubSettings]
@@ -22,10 +30,8 @@ def _runner(action: Action, settings_from: SettingsFrom) -> Callable[[argparse.N
     def run(args: argparse.Namespace) -> int:
         settings = settings_from(args)
         if getattr(args, "broker_url", None):
-            key = (
-                "kiosk_certificate_broker_url" if args.auth == "certificate" else "kiosk_broker_url"
-            )
-            settings = settings.model_copy(update={key: args.broker_url})
+            setting = BROKER_URL_SETTING[args.auth]
+            settings = settings.model_copy(update={setting: args.broker_url})
         engine = make_engine(settings.database_url)
         try:
             migrate(engine)

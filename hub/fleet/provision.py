@@ -48,6 +48,11 @@ log = logging.getLogger(__name__)
 
 Auth = Literal["password", "certificate"]
 UNSET = "unset"
+BROKER_URL_SETTING: dict[Auth, str] = {
+    "password": "kiosk_broker_url",
+    "certificate": "kiosk_certificate_broker_url",
+}
+"""The hub setting that holds where kiosks with each kind of credential dial the broker."""
 
 
 @dataclass(frozen=True)
@@ -277,20 +282,12 @@ class Fleet:
         return out_dir / device.device_id
 
     def _broker_url(self, auth: Auth) -> str:
-        url = (
-            self._settings.kiosk_broker_url
-            if auth == "password"
-            else self._settings.kiosk_certificate_broker_url
-        )
+        setting = BROKER_URL_SETTING[auth]
+        url: str | None = getattr(self._settings, setting)
         if url is None:
-            variable = (
-                "SEED_HUB_KIOSK_BROKER_URL"
-                if auth == "password"
-                else "SEED_HUB_KIOSK_CERTIFICATE_BROKER_URL"
-            )
             raise ConfigError(
-                f"set {variable} (or --broker-url) to the address kiosks reach the broker at; "
-                "`seed-hub fleet init` writes it into its hub.env"
+                f"set SEED_HUB_{setting.upper()} (or --broker-url) to the address kiosks "
+                "reach the broker at; `seed-hub fleet init` writes it into its hub.env"
             )
         return url
 

@@ -185,6 +185,18 @@ def hub_connection() -> Iterator[MqttConnection]:
         yield session.connection
 
 
+def unhappy_press(event_id: str, *, device_id: str) -> PressEvent:
+    """An event as a kiosk at the first touchpoint would send it, for publishing by hand."""
+    return PressEvent(
+        event_id=event_id,
+        device_id=device_id,
+        location_id="hel-t2-security",
+        seq=1,
+        occurred_at="2026-11-23T10:00:00Z",  # type: ignore[arg-type]
+        button=Button.VERY_UNHAPPY,
+    )
+
+
 def can_connect(fleet: FleetEnv, bundle: Path) -> bool:
     return probe_access(
         fleet.options(bundle, "probe"), foreign_topic="seed/devices/x/events", timeout_s=5
@@ -234,14 +246,7 @@ def test_the_hub_refuses_an_event_whose_device_differs_from_its_topic(
     """Were a forged event to get past the broker, the hub still would not take it."""
     alice = fleet.provision("alice", auth="password")
     fleet.provision("bob", auth="password")
-    forged = PressEvent(
-        event_id="forged-1",
-        device_id="bob",
-        location_id="hel-t2-security",
-        seq=1,
-        occurred_at="2026-11-23T10:00:00Z",  # type: ignore[arg-type]
-        button=Button.VERY_UNHAPPY,
-    )
+    forged = unhappy_press("forged-1", device_id="bob")
     connection = MqttConnection(fleet.options(alice, "alice-forger"), on_message=lambda _m: None)
     connection.start()
     try:
@@ -290,14 +295,7 @@ def test_a_session_still_open_on_revoked_credentials_can_publish_nothing(
     fleet: FleetEnv, hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bundle = fleet.provision("kiosk-1", auth="certificate")
-    event = PressEvent(
-        event_id="after-revocation",
-        device_id="kiosk-1",
-        location_id="hel-t2-security",
-        seq=1,
-        occurred_at="2026-11-23T10:00:00Z",  # type: ignore[arg-type]
-        button=Button.VERY_UNHAPPY,
-    )
+    event = unhappy_press("after-revocation", device_id="kiosk-1")
     with session_of(fleet.options(bundle, "kiosk-1")) as session:
         monkeypatch.delenv("SEED_HUB_BROKER")  # no eviction: the ACL alone must hold
         assert seed_hub(["devices", "revoke", "kiosk-1"]) == 0
