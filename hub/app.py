@@ -9,6 +9,8 @@ from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.remote_config import ConfigPublisher
 from hub.ingest import Ingestor, IngestPolicy, IngestWorker, Outbound
+from hub.web.app import create_app
+from hub.web.server import WebServer
 from protocol.broker_url import BrokerAddress, parse_broker_url
 from protocol.mqtt import MqttConnection, MqttOptions
 from protocol.topics import Topics
@@ -17,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class Hub:
-    def __init__(self, settings: HubSettings) -> None:
+    def __init__(self, settings: HubSettings, *, web: bool = True) -> None:
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
         self.engine = make_engine(settings.database_url)
@@ -36,6 +38,11 @@ class Hub:
         self.configs = ConfigPublisher(
             self.sessions, self.topics, self._publish_retained, interval_s=settings.config_publish_s
         )
+        self.web = (
+            WebServer(create_app(settings, self.sessions), settings.web_host, settings.web_port)
+            if web
+            else None
+        )
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttConnection | None = None
         self._stopped = threading.Event()
@@ -52,6 +59,8 @@ class Hub:
         )
         self.connection.start()
         self.configs.start()
+        if self.web is not None:
+            self.web.start()
         log.info(
             "hub ingesting from %s into %s",
             address.url,
@@ -102,6 +111,8 @@ class Hub:
             return
         self._stopped.set()
         self.configs.stop()
+        if self.web is not None:
+            self.web.stop()
         self.worker.stop()  # drains what has arrived and acknowledges it while still connected
         if self.connection is not None:
             self.connection.stop()

@@ -24,6 +24,7 @@ from hub.models import Location
 from hub.reports import location_scores
 from hub.soak import SoakPlan, run_soak
 from hub.store import add_location, dead_letter_counts
+from hub.users import Role, add_user, disable_user, ensure_first_admin, list_users
 from protocol.errors import ConfigError, SeedError
 
 
@@ -53,12 +54,25 @@ def _settings(args: argparse.Namespace) -> HubSettings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    hub = Hub(_settings(args))
+    settings = _settings(args)
+    if args.web_port is not None:
+        settings.web_port = args.web_port
+    hub = Hub(settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     address = hub.start()
     print(f"seed-hub: ingesting from {address.url}", flush=True)
+    if hub.web is not None:
+        print(f"seed-hub: dashboard at {hub.web.url}", flush=True)
+    with hub.sessions.begin() as session:
+        password = ensure_first_admin(session)
+    if password:
+        print(
+            f"seed-hub: first start, created user 'admin' with password {password}"
+            " (shown only now; add your own users with `seed-hub users add`)",
+            flush=True,
+        )
     try:
         stop.wait(args.duration)
     finally:
@@ -200,6 +214,12 @@ def _add_serve_and_report(commands: Commands) -> None:
         help="mqtt://host:port of Mosquitto; default: start an embedded broker",
     )
     serve.add_argument("--duration", type=float, metavar="S", help="stop by itself after S s")
+    serve.add_argument(
+        "--web-port",
+        type=int,
+        metavar="PORT",
+        help="the dashboard's port (default $SEED_HUB_WEB_PORT, else 8080; a free one if taken)",
+    )
     serve.set_defaults(run=_serve)
 
     report = commands.add_parser("report", help="per-location scores")
@@ -228,9 +248,54 @@ def _add_registry(commands: Commands) -> None:
 
     add_fleet_commands(commands, _settings, DB_HELP)
 
+    _add_users(commands)
+
     dead = commands.add_parser("dead-letters", help="counts of refused input, by reason")
     dead.add_argument("--db", help=DB_HELP)
     dead.set_defaults(run=_with_session(_dead_letters))
+
+
+def _users_add(session: Any, args: argparse.Namespace) -> None:
+    password = add_user(
+        session,
+        username=args.username,
+        role=Role(args.role),
+        password=args.password,
+        sites=tuple(args.site or ()),
+    )
+    shown = "the password you gave" if args.password else f"password {password} (shown once)"
+    print(f"user {args.username} ({args.role}) saved; signs in with {shown}")
+
+
+def _users_list(session: Any, _args: argparse.Namespace) -> None:
+    for user in list_users(session):
+        print(f"{user.username:<24} {user.role.value:<11} {', '.join(user.sites)}")
+
+
+def _users_disable(session: Any, args: argparse.Namespace) -> None:
+    disable_user(session, username=args.username)
+    print(f"user {args.username} disabled; his sessions end at his next request")
+
+
+def _add_users(commands: Commands) -> None:
+    users = commands.add_parser("users", help="who may sign in to the dashboard")
+    actions = users.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="create a user, or reset his role, sites and password")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument(
+        "--site", action="append", metavar="SITE", help="a site a manager sees (repeatable)"
+    )
+    add.add_argument("--password", help="default: a random one, printed once")
+    add.add_argument("--db", help=DB_HELP)
+    add.set_defaults(run=_with_session(_users_add))
+    listing = actions.add_parser("list", help="users who may sign in")
+    listing.add_argument("--db", help=DB_HELP)
+    listing.set_defaults(run=_with_session(_users_list))
+    disable = actions.add_parser("disable", help="stop a user signing in")
+    disable.add_argument("username")
+    disable.add_argument("--db", help=DB_HELP)
+    disable.set_defaults(run=_with_session(_users_disable))
 
 
 def _add_bench(commands: Commands) -> None:

@@ -67,6 +67,19 @@ class HubSettings(BaseSettings):
     config_publish_s: float = Field(
         default=5, gt=0, description="how often the hub looks for remote configs to publish"
     )
+    web_host: str = Field(
+        default="127.0.0.1", description="where the dashboard listens; 0.0.0.0 behind a TLS proxy"
+    )
+    web_port: int = Field(
+        default=8080, ge=0, le=65535, description="tried first; a free port is used if it is taken"
+    )
+    web_secret: SecretStr | None = Field(
+        default=None, description="signs session cookies; default: a random key in data_dir"
+    )
+    web_secure_cookies: bool = Field(
+        default=False, description="send the session cookie over HTTPS only (behind a TLS proxy)"
+    )
+    web_session_hours: float = Field(default=12, gt=0, description="a sign-in lasts this long")
 
     @field_validator("broker", "kiosk_broker_url", "kiosk_certificate_broker_url")
     @classmethod
@@ -97,6 +110,10 @@ class HubSettings(BaseSettings):
     @property
     def hub_username(self) -> str:
         return self.mqtt_username or "seed-hub"
+
+    @property
+    def web_secret_file(self) -> Path:
+        return self.data_dir / "web-secret"
 
     @property
     def database_url(self) -> str:

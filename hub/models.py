@@ -219,3 +219,24 @@ class HourlyFootfall(Base):
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     passersby: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class User(Base):
+    """Someone who signs in to the dashboard: a manager, a technician or an admin."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200), doc="argon2id; never the password")
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UserSite(Base):
+    """The sites a manager is given; he sees them and every location beneath them."""
+
+    __tablename__ = "user_sites"
+
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), primary_key=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)

@@ -1,0 +1,73 @@
+"""The location tree, site (an airport) -> area (a terminal) -> touchpoint, read once per view."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.models import Location
+
+KINDS = ("site", "area", "touchpoint")
+
+
+@dataclass(frozen=True)
+class Place:
+    location_id: str
+    name: str
+    kind: str
+    time_zone: str
+    parent_id: str | None
+
+
+class LocationTree:
+    def __init__(self, places: Iterable[Place]) -> None:
+        self.places = {place.location_id: place for place in places}
+        self._children: dict[str | None, list[str]] = defaultdict(list)
+        for place in sorted(self.places.values(), key=lambda p: p.location_id):
+            parent = place.parent_id if place.parent_id in self.places else None
+            self._children[parent].append(place.location_id)
+
+    @classmethod
+    def load(cls, session: Session) -> "LocationTree":
+        return cls(
+            Place(loc.location_id, loc.name, loc.kind, loc.time_zone, loc.parent_id)
+            for loc in session.scalars(select(Location))
+        )
+
+    def __contains__(self, location_id: object) -> bool:
+        return location_id in self.places
+
+    def roots(self) -> list[str]:
+        return list(self._children[None])
+
+    def children(self, location_id: str) -> list[str]:
+        return list(self._children[location_id])
+
+    def subtree(self, location_id: str) -> set[str]:
+        """The location and every location beneath it."""
+        return set(self._walk(location_id))
+
+    def _walk(self, location_id: str) -> Iterator[str]:
+        yield location_id
+        for child in self._children[location_id]:
+            yield from self._walk(child)
+
+    def ancestors(self, location_id: str) -> list[str]:
+        """From the location's parent up to its site."""
+        chain: list[str] = []
+        parent = self.places[location_id].parent_id
+        while parent in self.places and parent not in chain:
+            chain.append(parent)
+            parent = self.places[parent].parent_id
+        return chain
+
+    def depth_first(self, within: set[str] | None = None) -> list[str]:
+        """Every location, parents before their children, as a report lists them."""
+        return [
+            location_id
+            for root in self.roots()
+            for location_id in self._walk(root)
+            if within is None or location_id in within
+        ]

@@ -1,0 +1,1 @@
+"""The dashboard: HTML pages and the JSON API they read, served by `seed-hub serve`."""

@@ -1,0 +1,72 @@
+"""The FastAPI application: middleware, routers, static assets, and the OpenAPI document."""
+
+import secrets
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+
+from hub import __version__
+from hub.config import HubSettings
+from hub.web import routes_account
+from hub.web.auth import Anyone, NotSignedInError, csrf_guard, csrf_token
+from hub.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
+from protocol.files import write_private
+
+ROUTERS = (routes_account.router,)
+
+
+def create_app(settings: HubSettings, sessions: sessionmaker[Session]) -> FastAPI:
+    app = FastAPI(
+        title="Seed hub",
+        version=__version__,
+        description="Perception scores of every touchpoint, for the dashboard and for scripts.",
+        docs_url=None,  # Swagger UI would load its assets from a CDN
+        redoc_url=None,
+        openapi_url=None,  # served below, to signed-in users only
+        dependencies=[Depends(csrf_guard)],
+    )
+    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    templates.env.globals["csrf_token"] = csrf_token
+    app.state.context = WebContext(settings, sessions, templates)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie="seed_session",
+        max_age=int(settings.web_session_hours * 3600),
+        same_site="lax",
+        https_only=settings.web_secure_cookies,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_exception_handler(NotSignedInError, _not_signed_in)
+    _serve_openapi(app)
+    return app
+
+
+def session_secret(settings: HubSettings) -> str:
+    """The key that signs cookies: from the settings, else a file every web process shares."""
+    if settings.web_secret:
+        return settings.web_secret.get_secret_value()
+    path = settings.web_secret_file
+    if not path.exists():
+        write_private(path, secrets.token_urlsafe(48).encode())
+    return path.read_text().strip()
+
+
+def _serve_openapi(app: FastAPI) -> None:
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_user: Anyone) -> dict[str, Any]:
+        return app.openapi()
+
+
+async def _not_signed_in(request: Request, _exc: Exception) -> Response:
+    if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
+        return JSONResponse({"detail": "sign in first"}, status_code=401)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={target}", status_code=303)

@@ -1,0 +1,97 @@
+"""Who is asking: signed session cookies, CSRF tokens, and one dependency per role.
+
+A page asked for without a sign-in redirects to /login; an API route answers 401. A signed-in
+user without the role answers 403. Every POST carries the session's CSRF token, in the
+`X-CSRF-Token` header (scripts) or a `csrf_token` form field (forms).
+"""
+
+import hmac
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from hub.users import Principal, Role, principal
+from hub.web.context import WebContext
+from protocol.errors import SeedError
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+class NotSignedInError(SeedError):
+    """Raised by the role dependencies; the app turns it into 401 or a redirect to /login."""
+
+
+def web_context(request: Request) -> WebContext:
+    context: WebContext = request.app.state.context
+    return context
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the route returns without an error."""
+    with web_context(request).sessions.begin() as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(db_session)]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+async def csrf_guard(request: Request) -> None:
+    """Every state-changing request must echo the session's token."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        field = (await request.form()).get(CSRF_FIELD)
+        given = field if isinstance(field, str) else None
+    if not expected or not given or not hmac.compare_digest(str(expected), given):
+        raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
+
+
+def sign_in(request: Request, user: Principal) -> None:
+    request.session.clear()
+    request.session["user"] = user.username
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+
+
+def current_user(request: Request, session: Db) -> Principal:
+    username = request.session.get("user")
+    user = principal(session, username=username) if isinstance(username, str) else None
+    if user is None:
+        raise NotSignedInError()
+    request.state.user = user
+    return user
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    def check(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+        if user.role not in roles:
+            raise HTTPException(403, f"this needs the role {' or '.join(roles)}")
+        return user
+
+    return check
+
+
+Anyone = Annotated[Principal, Depends(require(*Role))]
+Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
+Technician = Annotated[Principal, Depends(require(Role.TECHNICIAN, Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

@@ -1,0 +1,69 @@
+"""The dashboard's HTTP server: uvicorn on a thread of the hub, on a port it could bind."""
+
+import errno
+import logging
+import socket
+import threading
+
+import uvicorn
+from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+
+class WebServer:
+    def __init__(self, app: FastAPI, host: str, preferred_port: int) -> None:
+        self._app = app
+        self._host = host
+        self._preferred_port = preferred_port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        """Listen (on a free port if the preferred one is taken); returns the base URL."""
+        sock = _bind(self._host, self._preferred_port)
+        port = sock.getsockname()[1]
+        self.url = f"http://{self._host}:{port}"
+        config = uvicorn.Config(self._app, log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="web", daemon=True
+        )
+        self._thread.start()
+        log.info("dashboard at %s", self.url)
+        return self.url
+
+    def wait_started(self, timeout_s: float = 10) -> bool:
+        thread = self._thread
+        server = self._server
+        deadline = threading.Event()
+        for _ in range(int(timeout_s * 20)):
+            if server is not None and server.started:
+                return True
+            if thread is None or not thread.is_alive():
+                return False
+            deadline.wait(0.05)
+        return False
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE or port == 0:
+            sock.close()
+            raise
+        log.warning("port %d on %s is taken; the dashboard uses a free port instead", port, host)
+        sock.bind((host, 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
