@@ -26,9 +26,7 @@ def web_app(sessions: sessionmaker[Session], tmp_path: Path) -> FastAPI:
             add_location(session, location_id=site, name=site.upper(), time_zone="Europe/Helsinki")
         add_user(session, username="admin", role=Role.ADMIN, password=PASSWORD)
         add_user(session, username="tech", role=Role.TECHNICIAN, password=PASSWORD)
-        add_user(
-            session, username="manager", role=Role.MANAGER, password=PASSWORD, sites=("hel",)
-        )
+        add_user(session, username="manager", role=Role.MANAGER, password=PASSWORD, sites=("hel",))
     return create_app(HubSettings(data_dir=tmp_path, db="sqlite://"), sessions)
 
 
