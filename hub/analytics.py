@@ -1,0 +1,326 @@
+"""What the dashboard and the PDF report show: rankings, trends and heat maps, per subtree.
+
+Scores roll up the location tree: a site's counts are the sum of its areas', an area's the
+sum of its touchpoints'. Trends and heat maps are read from the hourly rollups and drawn in
+the location's own time zone (an hour is placed by the local time it starts at).
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.hierarchy import LocationTree
+from hub.models import Device, HourlyRollup
+from hub.reports import LocationScore, Observed, location_scores
+from hub.scores import ButtonCounts, happy_index, positive_share, wilson_interval
+from protocol.messages import BUTTONS
+
+MIN_RANKED_RESPONSES = 30
+"""Fewer responses than this and a Happy Index is shown, marked as a small sample, not ranked:
+at n = 30 the 95 % interval of a share is still about ±17 points wide."""
+
+OFFLINE_AFTER = timedelta(minutes=3)
+"""A kiosk unheard for three heartbeats (60 s each by default) counts as offline."""
+
+Step = Literal["day", "week"]
+
+
+@dataclass(frozen=True)
+class Period:
+    """[since, until), aware UTC instants."""
+
+    since: datetime
+    until: datetime
+
+    @classmethod
+    def last(cls, days: float, *, until: datetime | None = None) -> "Period":
+        end = (until or datetime.now(UTC)).astimezone(UTC)
+        return cls(end - timedelta(days=days), end)
+
+    def previous(self) -> "Period":
+        """The period of the same length just before this one."""
+        return Period(self.since - (self.until - self.since), self.since)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"since": self.since.isoformat(), "until": self.until.isoformat()}
+
+
+def score_summary(counts: ButtonCounts) -> dict[str, Any]:
+    """The figures a report shows for any set of counts."""
+    index = happy_index(counts)
+    share = positive_share(counts)
+    interval = wilson_interval(counts.positive, counts.total)
+    return {
+        "responses": counts.total,
+        "counts": counts.as_dict(),
+        "happy_index": None if index is None else round(index, 1),
+        "positive_share": None if share is None else round(share, 4),
+        "positive_ci": None if interval is None else [round(v, 4) for v in interval],
+        "small_sample": counts.total < MIN_RANKED_RESPONSES,
+    }
+
+
+@dataclass
+class Rollup:
+    """A location's counts with those of every location beneath it."""
+
+    counts: ButtonCounts = field(default_factory=ButtonCounts)
+    misuse: int = 0
+    readings: int = 0
+    valence_sum: float = 0.0
+
+    def add(self, score: LocationScore) -> None:
+        self.counts += score.counts
+        self.misuse += score.misuse_counts.total
+        if score.observed is not None:
+            self.readings += score.observed.readings
+            self.valence_sum += score.observed.valence * score.observed.readings
+
+    @property
+    def observed_index(self) -> float | None:
+        return 100 * self.valence_sum / self.readings if self.readings else None
+
+
+def rolled_up(tree: LocationTree, scores: Iterable[LocationScore]) -> dict[str, Rollup]:
+    """Every location's own scores plus its descendants'."""
+    rollups: dict[str, Rollup] = defaultdict(Rollup)
+    for score in scores:
+        if score.location not in tree:
+            continue
+        for location_id in (score.location, *tree.ancestors(score.location)):
+            rollups[location_id].add(score)
+    return rollups
+
+
+def overview(
+    session: Session, *, tree: LocationTree, visible: set[str], period: Period
+) -> dict[str, Any]:
+    """Every visible location with its score, rank among its kind, change and device health."""
+    now_scores = rolled_up(tree, location_scores(session, since=period.since, until=period.until))
+    before = period.previous()
+    then_scores = rolled_up(tree, location_scores(session, since=before.since, until=before.until))
+    health = device_health(session, tree=tree)
+    rows = [
+        _overview_row(tree, location_id, now_scores, then_scores, health)
+        for location_id in tree.depth_first(visible)
+    ]
+    _rank(rows)
+    return {"period": period.as_dict(), "previous": before.as_dict(), "locations": rows}
+
+
+def _overview_row(
+    tree: LocationTree,
+    location_id: str,
+    now_scores: dict[str, Rollup],
+    then_scores: dict[str, Rollup],
+    health: dict[str, "Health"],
+) -> dict[str, Any]:
+    place = tree.places[location_id]
+    now = now_scores.get(location_id, Rollup())
+    then = then_scores.get(location_id, Rollup())
+    summary = score_summary(now.counts)
+    previous = happy_index(then.counts)
+    change = (
+        None
+        if summary["happy_index"] is None or previous is None
+        else round(summary["happy_index"] - previous, 1)
+    )
+    observed = now.observed_index
+    return {
+        "location": location_id,
+        "name": place.name,
+        "kind": place.kind,
+        "parent": place.parent_id,
+        "depth": len(tree.ancestors(location_id)),
+        "time_zone": place.time_zone,
+        **summary,
+        "misuse": now.misuse,
+        "previous_happy_index": None if previous is None else round(previous, 1),
+        "change": change,
+        "observed_index": None if observed is None else round(observed, 1),
+        "devices": health.get(location_id, Health()).as_dict(),
+        "rank": None,
+    }
+
+
+def _rank(rows: list[dict[str, Any]]) -> None:
+    """Rank within each kind by Happy Index; small samples keep rank None."""
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if not row["small_sample"]:
+            by_kind[row["kind"]].append(row)
+    for ranked in by_kind.values():
+        ranked.sort(key=lambda r: (-r["happy_index"], r["location"]))
+        for position, row in enumerate(ranked, start=1):
+            row["rank"] = position
+
+
+@dataclass
+class Health:
+    online: int = 0
+    offline: int = 0
+    last_seen: datetime | None = None
+
+    def count(self, online: bool, last_seen: datetime | None) -> None:
+        if online:
+            self.online += 1
+        else:
+            self.offline += 1
+        if last_seen and (self.last_seen is None or last_seen > self.last_seen):
+            self.last_seen = last_seen
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "online": self.online,
+            "offline": self.offline,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+        }
+
+
+def is_online(device: Device, now: datetime) -> bool:
+    """Online by its own word and heard from within OFFLINE_AFTER."""
+    heard = max(filter(None, (device.last_seen_at, device.last_status_at)), default=None)
+    return device.state == "online" and heard is not None and now - heard <= OFFLINE_AFTER
+
+
+def device_health(session: Session, *, tree: LocationTree) -> dict[str, Health]:
+    """Kiosks online and offline per location, rolled up the tree (revoked ones left out)."""
+    now = datetime.now(UTC)
+    health: dict[str, Health] = defaultdict(Health)
+    devices = session.scalars(select(Device).where(Device.revoked_at.is_(None)))
+    for device in devices:
+        place = device.location_id
+        if place is None or place not in tree:
+            continue
+        online = is_online(device, now)
+        for location_id in (place, *tree.ancestors(place)):
+            health[location_id].count(online, device.last_seen_at)
+    return health
+
+
+def subtree_summary(
+    session: Session, *, tree: LocationTree, location_id: str, period: Period
+) -> dict[str, Any]:
+    """One location (with its subtree): score, misuse, the observed panel."""
+    locations = tree.subtree(location_id)
+    scores = [
+        s
+        for s in location_scores(session, since=period.since, until=period.until)
+        if s.location in locations
+    ]
+    rollup = rolled_up(tree, scores).get(location_id, Rollup())
+    observed = _merged_observed(scores)
+    index = happy_index(rollup.counts)
+    return {
+        **score_summary(rollup.counts),
+        "misuse": rollup.misuse,
+        "observed": None if observed is None else observed.as_dict(index),
+        "passersby": sum(s.passersby or 0 for s in scores) or None,
+    }
+
+
+def _merged_observed(scores: list[LocationScore]) -> Observed | None:
+    observed = [s.observed for s in scores if s.observed is not None]
+    readings = sum(o.readings for o in observed)
+    if not readings:
+        return None
+
+    def mean(values: Iterable[tuple[float, int]]) -> float:
+        return sum(v * n for v, n in values) / readings
+
+    return Observed(
+        readings,
+        mean((o.valence, o.readings) for o in observed),
+        mean((o.arousal, o.readings) for o in observed),
+        mean((o.dominance, o.readings) for o in observed),
+        tuple(
+            mean((o.emotions[i], o.readings) for o in observed)
+            for i in range(len(observed[0].emotions))
+        ),
+    )
+
+
+def _hourly(
+    session: Session, *, locations: set[str], period: Period
+) -> list[tuple[datetime, ButtonCounts]]:
+    """Counts per UTC hour of the locations (misuse left out), summed over them."""
+    statement = (
+        select(
+            HourlyRollup.bucket_start,
+            *(func.sum(getattr(HourlyRollup, b.value)) for b in BUTTONS),
+        )
+        .where(
+            HourlyRollup.location_id.in_(sorted(locations)),
+            HourlyRollup.misuse.is_(False),
+            HourlyRollup.bucket_start >= period.since.replace(minute=0, second=0, microsecond=0),
+            HourlyRollup.bucket_start < period.until,
+        )
+        .group_by(HourlyRollup.bucket_start)
+    )
+    return [
+        (start, ButtonCounts(*(int(n or 0) for n in sums)))
+        for start, *sums in session.execute(statement)
+    ]
+
+
+def trend(
+    session: Session, *, locations: set[str], period: Period, time_zone: str, step: Step
+) -> list[dict[str, Any]]:
+    """Scores per local day or ISO week (Monday first), oldest first, empty steps included."""
+    zone = ZoneInfo(time_zone)
+    buckets: dict[date, ButtonCounts] = defaultdict(ButtonCounts)
+    for start, counts in _hourly(session, locations=locations, period=period):
+        buckets[_step_start(start.astimezone(zone).date(), step)] += counts
+    first = _step_start(period.since.astimezone(zone).date(), step)
+    last = _step_start((period.until - timedelta(microseconds=1)).astimezone(zone).date(), step)
+    stride = timedelta(days=1 if step == "day" else 7)
+    points = []
+    day = first
+    while day <= last:
+        points.append({"start": day.isoformat(), **score_summary(buckets.get(day, ButtonCounts()))})
+        day += stride
+    return points
+
+
+def _step_start(day: date, step: Step) -> date:
+    return day if step == "day" else day - timedelta(days=day.weekday())
+
+
+def heatmap(
+    session: Session, *, locations: set[str], period: Period, time_zone: str
+) -> dict[str, Any]:
+    """Hour of day by day of week (Monday = 0) in local time: responses and Happy Index."""
+    zone = ZoneInfo(time_zone)
+    cells: dict[tuple[int, int], ButtonCounts] = defaultdict(ButtonCounts)
+    for start, counts in _hourly(session, locations=locations, period=period):
+        local = start.astimezone(zone)
+        cells[(local.weekday(), local.hour)] += counts
+    return {
+        "time_zone": time_zone,
+        "cells": [
+            [
+                {
+                    "responses": cells[(weekday, hour)].total,
+                    "happy_index": _rounded(happy_index(cells[(weekday, hour)])),
+                    "negative_share": _negative_share(cells[(weekday, hour)]),
+                }
+                for hour in range(24)
+            ]
+            for weekday in range(7)
+        ],
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _negative_share(counts: ButtonCounts) -> float | None:
+    share = positive_share(counts)
+    return None if share is None else round(1 - share, 4)

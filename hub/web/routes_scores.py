@@ -1,0 +1,212 @@
+"""Scores for facility managers (overview, a location, comparisons); the fleet for technicians."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.analytics import (
+    Period,
+    heatmap,
+    is_online,
+    overview,
+    subtree_summary,
+    trend,
+)
+from hub.hierarchy import LocationTree
+from hub.models import Device
+from hub.users import Principal
+from hub.web.auth import Db, Manager, Technician, web_context
+
+router = APIRouter()
+
+MAX_DAYS = 3660
+
+Days = Annotated[float, Query(gt=0, le=MAX_DAYS, description="the last N days (default 7)")]
+Since = Annotated[datetime | None, Query(description="ISO 8601, inclusive; overrides days")]
+Until = Annotated[datetime | None, Query(description="ISO 8601, exclusive; default now")]
+
+
+def period_of(days: float, since: datetime | None, until: datetime | None) -> Period:
+    """The period a request asks for; a time without an offset is UTC."""
+    end = _utc(until) if until else datetime.now(UTC)
+    start = _utc(since) if since else Period.last(days, until=end).since
+    if start >= end:
+        raise HTTPException(422, "since must come before until")
+    if (end - start).days > MAX_DAYS:
+        raise HTTPException(422, f"a period is at most {MAX_DAYS} days")
+    return Period(start, end)
+
+
+def _utc(moment: datetime) -> datetime:
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError as exc:
+        raise HTTPException(422, "time out of range") from exc
+
+
+def visible_tree(session: Session, user: Principal) -> tuple[LocationTree, set[str]]:
+    tree = LocationTree.load(session)
+    return tree, user.visible(tree)
+
+
+def _location_or_404(location_id: str, visible: set[str]) -> None:
+    if location_id not in visible:
+        raise HTTPException(404, f"no location {location_id!r} among yours")
+
+
+@router.get("/api/overview", tags=["scores"])
+def api_overview(
+    session: Db,
+    user: Manager,
+    days: Days = 7,
+    since: Since = None,
+    until: Until = None,
+) -> dict[str, Any]:
+    """Every location you may see, ranked by Happy Index within its kind, with the change
+    against the previous period of the same length and its kiosks' health."""
+    tree, visible = visible_tree(session, user)
+    return overview(session, tree=tree, visible=visible, period=period_of(days, since, until))
+
+
+@router.get("/api/locations", tags=["scores"])
+def api_locations(session: Db, user: Manager) -> list[dict[str, Any]]:
+    """The locations you may see, parents before children."""
+    tree, visible = visible_tree(session, user)
+    return [
+        {
+            "location": p.location_id,
+            "name": p.name,
+            "kind": p.kind,
+            "parent": p.parent_id,
+            "time_zone": p.time_zone,
+        }
+        for p in (tree.places[i] for i in tree.depth_first(visible))
+    ]
+
+
+@router.get("/api/locations/{location_id}", tags=["scores"])
+def api_location(
+    session: Db,
+    user: Manager,
+    location_id: str,
+    days: Days = 28,
+    since: Since = None,
+    until: Until = None,
+) -> dict[str, Any]:
+    """One location with everything beneath it: score, daily and weekly trend, the hour-of-day
+    by day-of-week heat map in its own time zone, buttons, misuse and the cameras' reading."""
+    tree, visible = visible_tree(session, user)
+    _location_or_404(location_id, visible)
+    return location_view(session, tree, location_id, period_of(days, since, until))
+
+
+def location_view(
+    session: Session, tree: LocationTree, location_id: str, period: Period
+) -> dict[str, Any]:
+    place = tree.places[location_id]
+    locations = tree.subtree(location_id)
+    zone = place.time_zone
+    return {
+        "location": location_id,
+        "name": place.name,
+        "kind": place.kind,
+        "time_zone": zone,
+        "path": [
+            {"location": i, "name": tree.places[i].name}
+            for i in reversed(tree.ancestors(location_id))
+        ],
+        "children": tree.children(location_id),
+        "period": period.as_dict(),
+        "summary": subtree_summary(session, tree=tree, location_id=location_id, period=period),
+        "trend_day": trend(session, locations=locations, period=period, time_zone=zone, step="day"),
+        "trend_week": trend(
+            session, locations=locations, period=period, time_zone=zone, step="week"
+        ),
+        "heatmap": heatmap(session, locations=locations, period=period, time_zone=zone),
+    }
+
+
+@router.get("/api/compare", tags=["scores"])
+def api_compare(
+    session: Db,
+    user: Manager,
+    a: Annotated[str, Query(description="the first location")],
+    b: Annotated[str | None, Query(description="the second location (default: the first)")] = None,
+    days: Days = 28,
+    since: Since = None,
+    until: Until = None,
+    b_since: Annotated[datetime | None, Query(description="the second side's start")] = None,
+    b_until: Annotated[datetime | None, Query(description="the second side's end")] = None,
+) -> dict[str, Any]:
+    """Two locations over one period, or one location over two periods, side by side."""
+    tree, visible = visible_tree(session, user)
+    second = b or a
+    for location_id in (a, second):
+        _location_or_404(location_id, visible)
+    first_period = period_of(days, since, until)
+    second_period = period_of(days, b_since, b_until) if b_since or b_until else first_period
+    return {
+        "a": location_view(session, tree, a, first_period),
+        "b": location_view(session, tree, second, second_period),
+    }
+
+
+@router.get("/api/fleet", tags=["fleet"])
+def api_fleet(session: Db, _user: Technician) -> list[dict[str, Any]]:
+    """Every kiosk: where it stands, online or not, last heard, outbox, version, camera."""
+    now = datetime.now(UTC)
+    return [
+        {
+            "device": d.device_id,
+            "location": d.location_id,
+            "registered": d.registered,
+            "online": is_online(d, now),
+            "state": d.state,
+            "last_seen": d.last_seen_at.isoformat() if d.last_seen_at else None,
+            "last_heartbeat": d.last_status_at.isoformat() if d.last_status_at else None,
+            "outbox_depth": d.outbox_depth,
+            "outbox_capacity": d.outbox_capacity,
+            "outbox_dropped": d.outbox_dropped,
+            "clock_offset_s": d.clock_offset_s,
+            "version": d.version,
+            "uptime_s": d.uptime_s,
+            "camera": d.camera,
+            "camera_fault": d.camera_fault,
+            "config_version": d.applied_config_version,
+            "config_error": d.config_error,
+            "revoked": d.revoked_at is not None,
+        }
+        for d in session.scalars(select(Device).order_by(Device.device_id))
+    ]
+
+
+def _page(request: Request, template: str, user: Principal, **extra: Any) -> Response:
+    return web_context(request).templates.TemplateResponse(
+        request, template, {"user": user, **extra}
+    )
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def overview_page(request: Request, user: Manager) -> Response:
+    return _page(request, "overview.html", user)
+
+
+@router.get("/locations/{location_id}", response_class=HTMLResponse, include_in_schema=False)
+def location_page(request: Request, session: Db, user: Manager, location_id: str) -> Response:
+    _tree, visible = visible_tree(session, user)
+    _location_or_404(location_id, visible)
+    return _page(request, "location.html", user, location_id=location_id)
+
+
+@router.get("/compare", response_class=HTMLResponse, include_in_schema=False)
+def compare_page(request: Request, user: Manager) -> Response:
+    return _page(request, "compare.html", user)
+
+
+@router.get("/fleet", response_class=HTMLResponse, include_in_schema=False)
+def fleet_page(request: Request, user: Technician) -> Response:
+    return _page(request, "fleet.html", user)
