@@ -97,7 +97,7 @@ def api_location(
     since: Since = None,
     until: Until = None,
 ) -> dict[str, Any]:
-    """One location with everything beneath it: score, daily and weekly trend, the hour-of-day
+    """One location with everything beneath it: score, trend by day, week and month, the hour-of-day
     by day-of-week heat map in its own time zone, buttons, misuse and the cameras' reading."""
     tree, visible = visible_tree(session, user)
     _location_or_404(location_id, visible)
@@ -125,6 +125,9 @@ def location_view(
         "trend_day": trend(session, locations=locations, period=period, time_zone=zone, step="day"),
         "trend_week": trend(
             session, locations=locations, period=period, time_zone=zone, step="week"
+        ),
+        "trend_month": trend(
+            session, locations=locations, period=period, time_zone=zone, step="month"
         ),
         "heatmap": heatmap(session, locations=locations, period=period, time_zone=zone),
     }

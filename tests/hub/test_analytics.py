@@ -133,8 +133,21 @@ def test_a_press_late_on_sunday_in_utc_counts_on_monday_in_helsinki(
             session, locations={"gate-1"}, period=period, time_zone="Europe/Helsinki", step="week"
         )
         in_utc = trend(session, locations={"gate-1"}, period=period, time_zone="UTC", step="day")
+        months = trend(
+            session, locations={"gate-1"}, period=period, time_zone="Europe/Helsinki", step="month"
+        )
     by_day = {point["start"]: point["responses"] for point in days}
     assert by_day["2026-11-23"] == 1 and by_day["2026-11-22"] == 0
     assert {p["start"]: p["responses"] for p in in_utc}["2026-11-22"] == 1
     assert [(p["start"], p["responses"]) for p in weeks] == [("2026-11-16", 0), ("2026-11-23", 1)]
     assert len(days) == 10  # every local day of the period, empty ones included
+    assert [(p["start"], p["responses"]) for p in months] == [("2026-11-01", 1)]
+
+
+def test_a_year_of_months_steps_through_december(sessions: sessionmaker[Session]) -> None:
+    period = Period(datetime(2025, 11, 15, tzinfo=UTC), datetime(2026, 11, 15, tzinfo=UTC))
+    with sessions() as session:
+        months = trend(session, locations=set(), period=period, time_zone="UTC", step="month")
+    starts = [p["start"] for p in months]
+    assert starts[0] == "2025-11-01" and starts[-1] == "2026-11-01" and len(starts) == 13
+    assert "2026-01-01" in starts

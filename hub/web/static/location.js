@@ -39,7 +39,7 @@ function showSummary(summary) {
 
 function showTrend() {
   const step = document.getElementById("step").value;
-  const points = step === "day" ? view.trend_day : view.trend_week;
+  const points = view[`trend_${step}`];
   Charts.trend(document.getElementById("trend"), points, `Happy Index by ${step}`);
 }
 
