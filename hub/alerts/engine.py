@@ -241,7 +241,7 @@ def window_counts(
             Event.misuse.is_(False),
         )
         .group_by(Event.location_id, Event.button)
-    ).tuples()
+    )
     counts: dict[str, ButtonCounts] = defaultdict(ButtonCounts)
     for location_id, button, n in rows:
         counts[location_id] = counts[location_id].add(Button(button), n)
@@ -252,8 +252,9 @@ def scored_presses(
     session: Session, *, location_id: str, after: datetime, until: datetime
 ) -> list[tuple[datetime, str]]:
     """(occurred_at, button) of the presses in (after, until], oldest first, misuse left out."""
-    return list(
-        session.execute(
+    return [
+        (occurred_at, button)
+        for occurred_at, button in session.execute(
             select(Event.occurred_at, Event.button)
             .where(
                 Event.location_id == location_id,
@@ -262,8 +263,8 @@ def scored_presses(
                 Event.misuse.is_(False),
             )
             .order_by(Event.occurred_at)
-        ).tuples()
-    )
+        )
+    ]
 
 
 def hour_of_week_counts(

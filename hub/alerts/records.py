@@ -137,13 +137,14 @@ def _views(session: Session, alerts: list[Alert]) -> list[AlertView]:
         select(AlertComment).where(AlertComment.alert_id.in_(ids)).order_by(AlertComment.id)
     ):
         comments[c.alert_id].append(CommentView(c.author, c.at, c.text))
-    names = dict(
-        session.execute(
+    names = {
+        location_id: name
+        for location_id, name in session.execute(
             select(Location.location_id, Location.name).where(
                 Location.location_id.in_({a.location_id for a in alerts})
             )
-        ).tuples()
-    )
+        )
+    }
     return [
         AlertView(
             id=a.id,
