@@ -22,6 +22,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy.orm import Session
 
@@ -160,6 +161,16 @@ def _wait(driver: WebDriver, condition: Any, what: str) -> Any:
     return WebDriverWait(driver, WAIT_S).until(condition, f"waited {WAIT_S} s for {what}")
 
 
+def _shown(driver: WebDriver, css: str, what: str, *, at_least: int = 1) -> list[WebElement]:
+    """Wait until the page (drawn by its script from the API) shows `at_least` of `css`."""
+    found: list[WebElement] = _wait(
+        driver,
+        lambda d: (e := d.find_elements(By.CSS_SELECTOR, css)) and len(e) >= at_least and e,
+        what,
+    )
+    return found
+
+
 def _screenshot(driver: WebDriver, folder: Path, name: str) -> None:
     path = folder / f"{name}.png"
     assert driver.save_screenshot(str(path)), f"no screenshot of {name}"
@@ -210,13 +221,7 @@ def _page_is_clean(driver: WebDriver, hub_url: str, screenshots: Path, name: str
 def test_signing_in_opens_the_overview_with_every_location_and_its_happy_index(
     signed_in: WebDriver, hub_url: str, screenshots: Path
 ) -> None:
-    rows = _wait(
-        signed_in,
-        lambda d: (
-            len(found := d.find_elements(By.CSS_SELECTOR, "#overview tbody tr")) >= 5 and found
-        ),
-        "the overview's rows",
-    )
+    rows = _shown(signed_in, "#overview tbody tr", "the overview's rows", at_least=5)
     shown = [row.get_attribute("data-location") for row in rows]
     assert shown == ["hel", "hel-t2", SECURITY, "osl", GATE], "sites before their children"
     gate = signed_in.find_element(By.CSS_SELECTOR, f'tr[data-location="{GATE}"]')
@@ -232,14 +237,10 @@ def test_a_location_page_draws_its_trend_and_a_heat_map_in_its_own_time_zone(
     signed_in: WebDriver, hub_url: str, screenshots: Path
 ) -> None:
     signed_in.get(f"{hub_url}/locations/{SECURITY}")
-    cells = _wait(
-        signed_in,
-        lambda d: (
-            len(found := d.find_elements(By.CSS_SELECTOR, "svg#heatmap rect.heat-cell")) == 168
-            and found
-        ),
-        "the heat map's 7 x 24 cells",
+    cells = _shown(
+        signed_in, "svg#heatmap rect.heat-cell", "the heat map's 7 x 24 cells", at_least=168
     )
+    assert len(cells) == 168
     filled = {
         cell.find_element(By.TAG_NAME, "title").get_attribute("textContent").split(":")[0]
         for cell in cells
@@ -266,11 +267,7 @@ def test_compare_draws_two_locations_side_by_side(
     signed_in: WebDriver, hub_url: str, screenshots: Path
 ) -> None:
     signed_in.get(f"{hub_url}/compare?a={SECURITY}&b={GATE}")
-    sides = _wait(
-        signed_in,
-        lambda d: len(found := d.find_elements(By.CSS_SELECTOR, "#sides .side")) == 2 and found,
-        "both sides",
-    )
+    sides = _shown(signed_in, "#sides .side", "both sides", at_least=2)
     assert [s.find_element(By.TAG_NAME, "h2").text for s in sides] == [SECURITY, "Gate A"]
     for side in sides:
         assert len(side.find_elements(By.CSS_SELECTOR, "rect.heat-cell")) == 168
@@ -282,11 +279,7 @@ def test_the_fleet_shows_each_kiosk_online_or_offline(
     signed_in: WebDriver, hub_url: str, screenshots: Path
 ) -> None:
     signed_in.get(f"{hub_url}/fleet")
-    rows = _wait(
-        signed_in,
-        lambda d: len(found := d.find_elements(By.CSS_SELECTOR, "#fleet tbody tr")) == 2 and found,
-        "the fleet's rows",
-    )
+    rows = _shown(signed_in, "#fleet tbody tr", "the fleet's rows", at_least=2)
     state = {
         r.get_attribute("data-device"): r.find_elements(By.TAG_NAME, "td")[2].text for r in rows
     }
@@ -301,11 +294,7 @@ def test_the_responses_csv_downloads_from_the_reports_page(
     if _status_of(signed_in, "/reports") == 404:
         pytest.skip("the CSV download needs /reports (being built on the exports branch)")
     signed_in.get(f"{hub_url}/reports")
-    link = _wait(
-        signed_in,
-        lambda d: d.find_elements(By.CSS_SELECTOR, "a#download-responses-csv"),
-        "the download link",
-    )[0]
+    link = _shown(signed_in, "a#download-responses-csv", "the download link")[0]
     _page_is_clean(signed_in, hub_url, screenshots, "reports")
     link.click()
     deadline = time.monotonic() + WAIT_S
@@ -322,9 +311,9 @@ def test_an_alert_is_acknowledged_from_the_alerts_page(
     if _status_of(signed_in, "/alerts") == 404:
         pytest.skip("acknowledging needs /alerts (being built on the alerts branch)")
     signed_in.get(f"{hub_url}/alerts")
-    buttons = _wait(
+    buttons = _shown(
         signed_in,
-        lambda d: d.find_elements(By.CSS_SELECTOR, "button.acknowledge[data-alert-id]"),
+        "button.acknowledge[data-alert-id]",
         "an alert to acknowledge (the seeded presses should have raised one)",
     )
     alert_id = buttons[0].get_attribute("data-alert-id")
