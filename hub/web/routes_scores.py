@@ -24,6 +24,10 @@ from hub.web.auth import Db, Manager, Technician, web_context
 router = APIRouter()
 
 MAX_DAYS = 3660
+# Periods within these years: the one before a period (its change) and its local times in any
+# time zone then stay on the calendar, where year 1 or 9999 would fall off it (a 500).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 Days = Annotated[float, Query(gt=0, le=MAX_DAYS, description="the last N days (default 7)")]
 Since = Annotated[datetime | None, Query(description="ISO 8601, inclusive; overrides days")]
@@ -33,9 +37,13 @@ Until = Annotated[datetime | None, Query(description="ISO 8601, exclusive; defau
 def period_of(days: float, since: datetime | None, until: datetime | None) -> Period:
     """The period a request asks for; a time without an offset is UTC."""
     end = _utc(until) if until else datetime.now(UTC)
+    if not EARLIEST < end <= LATEST:
+        raise HTTPException(422, f"until must lie between {EARLIEST:%Y} and {LATEST:%Y}")
     start = _utc(since) if since else Period.last(days, until=end).since
     if start >= end:
         raise HTTPException(422, "since must come before until")
+    if start < EARLIEST:
+        raise HTTPException(422, f"since must lie between {EARLIEST:%Y} and {LATEST:%Y}")
     if (end - start).days > MAX_DAYS:
         raise HTTPException(422, f"a period is at most {MAX_DAYS} days")
     return Period(start, end)
