@@ -4,6 +4,7 @@ import csv
 import io
 import tracemalloc
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, text
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub import exports
 from hub.analytics import Period
+from hub.cli import main
+from hub.db import make_engine, session_factory
 from hub.exports import RESPONSE_COLUMNS, responses_csv, scores_csv
 from hub.hierarchy import LocationTree
 from hub.models import Event
@@ -136,3 +139,21 @@ def test_a_large_export_streams_in_bounded_memory(
     assert count > n // exports.CHUNK_ROWS
     print(f"export of {n} rows: {size / 1e6:.1f} MB of CSV, peak {peak / 1e6:.1f} MB traced")
     assert peak < 8e6  # 200k rows make 28 MB of CSV, far more as Python rows
+
+
+def test_the_command_line_exports_to_a_file_and_to_stdout(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions = session_factory(make_engine(sqlite_url))
+    with sessions.begin() as session:
+        add_site(session)
+        week = add_presses(session)
+    period = ["--since", WEEK.since.isoformat(), "--until", WEEK.until.isoformat()]
+    out = tmp_path / "responses.csv"
+    args = ["export", "responses", "--location", "hel", *period, "--db", sqlite_url]
+    assert main([*args, "--out", str(out)]) == 0
+    assert len(_rows(out.read_text())) == week.total
+    assert main(["export", "scores", "--by", "week", *period, "--db", sqlite_url]) == 0
+    site = [r for r in _rows(capsys.readouterr().out) if r["location_id"] == "hel"]
+    assert [int(r["responses"]) for r in site] == [week.scored]
+    assert main(["export", "responses", "--location", "nowhere", "--db", sqlite_url]) == 2

@@ -6,6 +6,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.analytics import overview
+from hub.cli import main
+from hub.db import make_engine, session_factory
 from hub.hierarchy import LocationTree
 from hub.pdf_report import NO_ALERT_DATA, write_site_report
 from protocol.errors import ConfigError
@@ -57,3 +59,14 @@ def test_an_empty_week_still_makes_a_report(
 def test_an_unknown_site_is_a_config_error(sessions: sessionmaker[Session], tmp_path: Path) -> None:
     with sessions() as session, pytest.raises(ConfigError, match="no location 'nowhere'"):
         write_site_report(session, "nowhere", WEEK, tmp_path / "x.pdf")
+
+
+def test_the_command_line_writes_the_pdf(sqlite_url: str, tmp_path: Path) -> None:
+    with session_factory(make_engine(sqlite_url)).begin() as session:
+        add_site(session)
+        add_presses(session)
+    out = tmp_path / "hel.pdf"
+    period = ["--since", WEEK.since.isoformat(), "--until", WEEK.until.isoformat()]
+    assert main(["report", "--pdf", str(out), "--site", "hel", *period, "--db", sqlite_url]) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    assert main(["report", "--pdf", str(out), "--db", sqlite_url]) == 2
