@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from hub import __version__
+from hub.alerts.commands import add_alert_commands, add_cusum_bench
 from hub.analytics import Period
 from hub.app import Hub
 from hub.bench import BenchPlan, run_ingest_bench
@@ -307,6 +308,7 @@ def _add_registry(commands: Commands) -> None:
     listing.set_defaults(run=_with_session(_locations_list))
 
     add_fleet_commands(commands, _settings, DB_HELP)
+    add_alert_commands(commands, _settings, DB_HELP)
 
     _add_users(commands)
 
@@ -370,6 +372,7 @@ def _add_bench(commands: Commands) -> None:
     ingest.add_argument("--kiosks", type=int, default=8)
     ingest.add_argument("--events", type=int, default=2500, help="events per kiosk")
     ingest.set_defaults(run=_bench)
+    add_cusum_bench(bench_commands)
 
 
 def _add_soak(commands: Commands) -> None:
