@@ -18,21 +18,47 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
 from reportlab.platypus.tables import TableStyle
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.analytics import Period, heatmap, overview, trend
 from hub.hierarchy import LocationTree
+from hub.models import Alert
 from protocol.errors import ConfigError
 
 STYLES = getSampleStyleSheet()
 WIDTH = A4[0] - 36 * mm
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-NO_ALERT_DATA = "No alert data: alerts are not recorded on this hub yet."
+NO_ALERTS = "No alerts were raised in this period."
 
 
 def site_alerts(session: Session, site_locations: set[str], period: Period) -> list[dict[str, Any]]:
-    """The alerts raised at the site's locations in the period (none until alerts are stored)."""
-    return []
+    """The alerts raised at the site's locations in the period, oldest first."""
+    statement = (
+        select(Alert)
+        .where(
+            Alert.location_id.in_(sorted(site_locations)),
+            Alert.opened_at >= period.since,
+            Alert.opened_at < period.until,
+        )
+        .order_by(Alert.opened_at, Alert.id)
+    )
+    return [
+        {
+            "raised_at": alert.opened_at,
+            "location": alert.location_id,
+            "kind": alert.kind,
+            "detail": alert.message,
+            "state": _state(alert),
+        }
+        for alert in session.scalars(statement)
+    ]
+
+
+def _state(alert: Alert) -> str:
+    if alert.resolved_at:
+        return "resolved"
+    return "acknowledged" if alert.acknowledged_at else "open"
 
 
 def write_site_report(session: Session, site_id: str, period: Period, path: Path) -> None:
@@ -212,12 +238,13 @@ def _heatmap(cells: Sequence[Sequence[dict[str, Any]]], zone: str) -> list[Flowa
 def _alerts(alerts: Sequence[dict[str, Any]], zone: str) -> list[Flowable]:
     heading = Paragraph("Alerts", STYLES["Heading2"])
     if not alerts:
-        return [heading, Paragraph(NO_ALERT_DATA, STYLES["Normal"])]
+        return [heading, Paragraph(NO_ALERTS, STYLES["Normal"])]
     rows = [
-        [_local(a["raised_at"], zone), a["location"], a["kind"], a.get("detail", "")]
+        [_local(a["raised_at"], zone), a["location"], a["kind"], a["state"], a["detail"][:70]]
         for a in alerts
     ]
-    table = Table([["Raised", "Location", "Alert", "Detail"], *rows], repeatRows=1, hAlign="LEFT")
+    header = ["Raised", "Location", "Alert", "State", "Detail"]
+    table = Table([header, *rows], repeatRows=1, hAlign="LEFT")
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 8)]))
     return [heading, table]
 
