@@ -1,8 +1,13 @@
-"""The CSV export routes: roles, a manager's sites only, attachments, streamed in chunks."""
+"""The CSV export and kept-report routes: roles, a manager's sites only, streamed CSV, no
+path out of the reports folder, and the reports page with its download links."""
 
 import csv
+import html
 import io
+import json
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +104,71 @@ def test_the_body_is_sent_in_chunks(
         response = client.get(ROUTES[0], params={"location": "hel", **PERIOD})
     assert response.status_code == 200
     assert len([n for n in bodies if n]) >= week.total // 50
+
+
+@pytest.fixture
+def kept(tmp_path: Path) -> dict[str, bytes]:
+    """A weekly PDF on disk for each site, as the scheduler leaves them."""
+    files = {}
+    for site, week in (("hel", "2026-W47"), ("osl", "2026-W46")):
+        pdf = tmp_path / "reports" / site / f"{site}-{week}.pdf"
+        pdf.parent.mkdir(parents=True)
+        pdf.write_bytes(files.setdefault(site, f"%PDF-1.4 {site}".encode()))
+        state = {"site": site, "week": week, "period": WEEK.as_dict(), "emailed_at": None}
+        pdf.with_suffix(".json").write_text(json.dumps(state))
+    return files
+
+
+@pytest.mark.parametrize("route", ["/api/reports", "/api/reports/hel/hel-2026-W47.pdf", "/reports"])
+def test_reports_need_a_manager(client_as: Client, route: str) -> None:
+    assert client_as("tech").get(route).status_code == 403
+    response = client_as(None).get(route, follow_redirects=False)
+    assert response.status_code in {401, 303}
+
+
+def test_a_manager_lists_and_downloads_his_sites_reports(
+    client_as: Client, kept: dict[str, bytes]
+) -> None:
+    manager = client_as("manager")
+    [report] = manager.get("/api/reports").json()
+    assert report["site"] == "hel"
+    assert report["week"] == "2026-W47"
+    assert report["size"] == len(kept["hel"])
+    assert report["emailed_at"] is None
+    response = manager.get(report["url"])
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content == kept["hel"]
+    assert manager.get("/api/reports/osl/osl-2026-W46.pdf").status_code == 404
+    assert len(client_as("admin").get("/api/reports").json()) == 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/reports/hel/..%2F..%2Fhub.sqlite3",
+        "/api/reports/hel/..%2Fosl%2Fosl-2026-W46.pdf",
+        "/api/reports/hel/hel-2026-W47.json",
+        "/api/reports/hel/hel-2026-W48.pdf",
+        "/api/reports/..%2Fosl/osl-2026-W46.pdf",
+    ],
+)
+def test_no_path_leads_outside_the_sites_reports(
+    client_as: Client, kept: dict[str, bytes], path: str
+) -> None:
+    assert client_as("admin").get(path).status_code == 404
+
+
+def test_the_page_lists_reports_and_links_the_csv_exports(
+    client_as: Client, kept: dict[str, bytes], week: Presses
+) -> None:
+    manager = client_as("manager")
+    page = manager.get("/reports")
+    assert page.status_code == 200
+    assert 'href="/api/reports/hel/hel-2026-W47.pdf"' in page.text
+    assert "osl-2026-W46" not in page.text
+    link = re.search(r'<a id="download-responses-csv"[^>]*href="([^"]+)"', page.text)
+    assert link
+    response = manager.get(html.unescape(link.group(1)))
+    assert response.status_code == 200
+    assert response.text.startswith("event_id,")
