@@ -21,7 +21,7 @@ from hub.analytics import Period
 from hub.app import Hub
 from hub.bench import BenchPlan, run_ingest_bench
 from hub.config import HubSettings
-from hub.db import make_engine, migrate, session_factory
+from hub.db import make_engine, migrate, schema_revision, session_factory
 from hub.exports import BY_CHOICES, responses_csv, scores_csv
 from hub.fleet.commands import add_fleet_commands
 from hub.hierarchy import LocationTree
@@ -311,6 +311,7 @@ def _add_registry(commands: Commands) -> None:
     add_alert_commands(commands, _settings, DB_HELP)
 
     _add_users(commands)
+    _add_db(commands)
 
     dead = commands.add_parser("dead-letters", help="counts of refused input, by reason")
     dead.add_argument("--db", help=DB_HELP)
@@ -337,6 +338,47 @@ def _users_list(session: Any, _args: argparse.Namespace) -> None:
 def _users_disable(session: Any, args: argparse.Namespace) -> None:
     disable_user(session, username=args.username)
     print(f"user {args.username} disabled; his sessions end at his next request")
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    engine = make_engine(_settings(args).database_url)
+    try:
+        before = schema_revision(engine)
+        migrate(engine, revision=args.revision)
+        after = schema_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"schema already at {after}")
+    else:
+        print(f"schema migrated from {before or 'empty'} to {after}")
+    return 0
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    engine = make_engine(_settings(args).database_url)
+    try:
+        print(schema_revision(engine) or "empty (never migrated)")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _add_db(commands: Commands) -> None:
+    db = commands.add_parser("db", help="the database schema (Alembic migrations)")
+    actions = db.add_subparsers(dest="action", required=True)
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="migrate the schema (every hub process also does this on start)",
+        description="Run before starting new hub versions on a shared database, so that "
+        "workers never race to migrate. The same migrations run on SQLite and PostgreSQL.",
+    )
+    upgrade.add_argument("--revision", default="head", help="target revision (default head)")
+    upgrade.add_argument("--db", help=DB_HELP)
+    upgrade.set_defaults(run=_db_upgrade)
+    current = actions.add_parser("current", help="the schema's revision")
+    current.add_argument("--db", help=DB_HELP)
+    current.set_defaults(run=_db_current)
 
 
 def _add_users(commands: Commands) -> None:
