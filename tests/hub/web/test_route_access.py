@@ -48,6 +48,7 @@ class Rule:
     ok: int = 200
     location: str | None = None  # the path or query parameter naming a location
     form: dict[str, str] = field(default_factory=dict)
+    body: dict[str, object] | None = None  # JSON; "{location}" is filled in like a form's
     url: str | None = None  # where the path alone is not a URL (a mount)
 
 
@@ -69,6 +70,31 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/compare"): Rule(MANAGERS, location="a"),
     ("GET", "/fleet"): Rule(TECHNICIANS),
     ("GET", "/api/fleet"): Rule(TECHNICIANS),
+    ("GET", "/alerts"): Rule(MANAGERS),
+    ("GET", "/api/alerts"): Rule(MANAGERS, location="location"),
+    # No alert 999999 exists: the right role gets as far as looking it up.
+    ("POST", "/api/alerts/{alert_id}/acknowledge"): Rule(
+        MANAGERS, ok=404, url="/api/alerts/999999/acknowledge", body={}
+    ),
+    ("POST", "/api/alerts/{alert_id}/comments"): Rule(
+        MANAGERS, ok=404, url="/api/alerts/999999/comments", body={"text": "seen"}
+    ),
+    ("GET", "/api/alert-rules"): Rule(MANAGERS),
+    ("POST", "/api/alert-rules"): Rule(
+        MANAGERS,
+        ok=201,
+        location="body",
+        body={"location": "{location}", "kind": "negative_share", "threshold": 50},
+    ),
+    ("DELETE", "/api/alert-rules/{rule_id}"): Rule(MANAGERS, ok=404, url="/api/alert-rules/999999"),
+    ("GET", "/reports"): Rule(MANAGERS),
+    ("GET", "/api/reports"): Rule(MANAGERS),
+    # No weekly PDF is kept in this app: the right role gets as far as looking for it.
+    ("GET", "/api/reports/{site}/{name}"): Rule(
+        MANAGERS, ok=404, url="/api/reports/hel/hel-2026-W47.pdf"
+    ),
+    ("GET", "/api/exports/responses.csv"): Rule(MANAGERS, location="location"),
+    ("GET", "/api/exports/scores.csv"): Rule(MANAGERS, location="location"),
 }
 
 
@@ -119,11 +145,12 @@ def test_each_route_answers_each_role_as_the_access_table_says(
             checks.append((NOT_MY_SITE, _expected(rule, role, path, mine=False)))
         for location, expected in checks:
             url, query, form = _request(rule, path, location, username or "manager")
+            body = _filled(rule.body, location)
             # A copy of the session each time: signing in or out must not change the next ask.
             with TestClient(web_app, cookies=dict(signed_in.cookies)) as client:
                 client.headers.update(signed_in.headers)
                 response = client.request(
-                    method, url, params=query, data=form or None, follow_redirects=False
+                    method, url, params=query, data=form or None, json=body, follow_redirects=False
                 )
             got: int | str = response.status_code
             if got == 303 and rule.roles is not None:  # a refused page sends one to the login
@@ -152,10 +179,16 @@ def _request(
         r"\{(\w+)(:\w+)?\}", lambda m: location if m.group(1) == rule.location else "dummy", path
     )
     query = {}
-    if rule.location and f"{{{rule.location}}}" not in path:
+    if rule.location and rule.location != "body" and f"{{{rule.location}}}" not in path:
         query[rule.location] = location
     form = {k: v.format(user=username) for k, v in rule.form.items()}
     return url, query, form
+
+
+def _filled(body: dict[str, object] | None, location: str) -> dict[str, object] | None:
+    if body is None:
+        return None
+    return {k: location if v == "{location}" else v for k, v in body.items()}
 
 
 def _csrf_meta(page: str) -> str:
