@@ -331,3 +331,14 @@ def _rounded(value: float | None) -> float | None:
 def _negative_share(counts: ButtonCounts) -> float | None:
     share = positive_share(counts)
     return None if share is None else round(1 - share, 4)
+
+
+def hourly(session: Session, *, locations: set[str], period: Period) -> list[dict[str, Any]]:
+    """Scores per UTC hour that has responses, oldest first (`start` in ISO 8601 UTC)."""
+    return [
+        {"start": start.isoformat(), **score_summary(counts)}
+        for start, counts in sorted(
+            _hourly(session, locations=locations, period=period), key=lambda row: row[0]
+        )
+        if counts.total
+    ]

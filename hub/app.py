@@ -10,6 +10,7 @@ from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.remote_config import ConfigPublisher
 from hub.ingest import Ingestor, IngestPolicy, IngestWorker, Outbound
+from hub.report_schedule import ReportScheduler
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from protocol.broker_url import BrokerAddress, parse_broker_url
@@ -45,6 +46,9 @@ class Hub:
             else None
         )
         self.alerts = AlertEngine(self.sessions, settings, self._publish_alert)
+        self.reports = (
+            ReportScheduler(settings, self.sessions) if settings.report_schedule else None
+        )
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttConnection | None = None
         self._stopped = threading.Event()
@@ -62,6 +66,8 @@ class Hub:
         self.connection.start()
         self.configs.start()
         self.alerts.start()
+        if self.reports is not None:
+            self.reports.start()
         if self.web is not None:
             self.web.start()
         log.info(
@@ -118,6 +124,8 @@ class Hub:
             return
         self._stopped.set()
         self.alerts.stop()
+        if self.reports is not None:
+            self.reports.stop()
         self.configs.stop()
         if self.web is not None:
             self.web.stop()

@@ -1,13 +1,15 @@
 """Hub settings: command-line flags, else SEED_HUB_* environment variables, else defaults."""
 
 import grp
+import json
 import os
+import re
 import socket
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from protocol.broker_url import parse_broker_url
 from protocol.secrets import refuse_placeholder
@@ -19,6 +21,24 @@ def _mosquitto_group() -> str | None:
         return grp.getgrnam("mosquitto").gr_name
     except KeyError:
         return None
+
+
+EMAIL = re.compile(r"[^@\s,;=]+@[^@\s,;=]+")
+
+
+def parse_recipients(text: str) -> dict[str, list[str]]:
+    """'hel=a@x.fi,b@x.fi;osl=c@x.no' (or the same as a JSON object) -> site -> addresses."""
+    text = text.strip()
+    if text.startswith("{"):
+        parsed: dict[str, list[str]] = json.loads(text)
+        return parsed
+    recipients: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        site, equals, addresses = part.partition("=")
+        if not equals or not site.strip():
+            raise ValueError(f"{part!r}: write site=address,address;site2=address")
+        recipients[site.strip()] = [a.strip() for a in addresses.split(",") if a.strip()]
+    return recipients
 
 
 def _default_data_dir() -> Path:
@@ -94,6 +114,14 @@ class HubSettings(BaseSettings):
     alert_retry_max_s: float = Field(default=3600, gt=0, description="longest wait between tries")
     alert_max_attempts: int = Field(default=12, ge=1, description="then a delivery is given up")
 
+    report_schedule: bool = Field(
+        default=False,
+        description="write each site's weekly PDF after Monday 00:00 local, e-mail it",
+    )
+    report_recipients: Annotated[dict[str, list[str]], NoDecode] = Field(
+        default_factory=dict,
+        description="who gets each site's weekly PDF: 'hel=a@x.fi,b@x.fi;osl=c@x.no' or JSON",
+    )
     # --- SMTP: shared by alert e-mails and scheduled reports (hub/mailer.py) ---
     smtp_host: str | None = Field(default=None, description="no host: e-mail is not sent")
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -109,6 +137,20 @@ class HubSettings(BaseSettings):
         if url:
             parse_broker_url(url)
         return url or None
+
+    @field_validator("report_recipients", mode="before")
+    @classmethod
+    def _recipients(cls, value: object) -> object:
+        return parse_recipients(value) if isinstance(value, str) else value
+
+    @field_validator("report_recipients")
+    @classmethod
+    def _addresses(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for site, addresses in value.items():
+            for address in addresses:
+                if not EMAIL.fullmatch(address):
+                    raise ValueError(f"{address!r} (for site {site!r}) is not an e-mail address")
+        return value
 
     @field_validator("mqtt_password", "smtp_password")
     @classmethod

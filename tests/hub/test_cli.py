@@ -147,7 +147,7 @@ def test_the_demo_runs_by_itself_and_prints_a_final_report(tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "report.json").read_text())
-    assert {row["location"] for row in report} == {
+    assert {row["location"] for row in report} >= {  # and the site and areas above them
         "hel-t2-security",
         "hel-t2-washroom-b",
         "hel-gate-31",

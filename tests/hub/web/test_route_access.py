@@ -87,6 +87,14 @@ ACCESS: dict[tuple[str, str], Rule] = {
         body={"location": "{location}", "kind": "negative_share", "threshold": 50},
     ),
     ("DELETE", "/api/alert-rules/{rule_id}"): Rule(MANAGERS, ok=404, url="/api/alert-rules/999999"),
+    ("GET", "/reports"): Rule(MANAGERS),
+    ("GET", "/api/reports"): Rule(MANAGERS),
+    # No weekly PDF is kept in this app: the right role gets as far as looking for it.
+    ("GET", "/api/reports/{site}/{name}"): Rule(
+        MANAGERS, ok=404, url="/api/reports/hel/hel-2026-W47.pdf"
+    ),
+    ("GET", "/api/exports/responses.csv"): Rule(MANAGERS, location="location"),
+    ("GET", "/api/exports/scores.csv"): Rule(MANAGERS, location="location"),
 }
 
 
