@@ -10,6 +10,7 @@ from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.remote_config import ConfigPublisher
 from hub.ingest import Ingestor, IngestPolicy, IngestWorker, Outbound
+from hub.lease import Lease
 from hub.report_schedule import ReportScheduler
 from hub.web.app import create_app
 from hub.web.server import WebServer
@@ -37,17 +38,26 @@ class Hub:
             ),
         )
         self.worker = IngestWorker(self.ingestor, self._publish, max_batch=settings.batch_size)
+        self.lease = Lease(self.engine)  # one process of a deployment runs the periodic jobs
         self.configs = ConfigPublisher(
-            self.sessions, self.topics, self._publish_retained, interval_s=settings.config_publish_s
+            self.sessions,
+            self.topics,
+            self._publish_retained,
+            interval_s=settings.config_publish_s,
+            may_run=self.lease.held,
         )
         self.web = (
             WebServer(create_app(settings, self.sessions), settings.web_host, settings.web_port)
             if web
             else None
         )
-        self.alerts = AlertEngine(self.sessions, settings, self._publish_alert)
+        self.alerts = AlertEngine(
+            self.sessions, settings, self._publish_alert, may_run=self.lease.held
+        )
         self.reports = (
-            ReportScheduler(settings, self.sessions) if settings.report_schedule else None
+            ReportScheduler(settings, self.sessions, may_run=self.lease.held)
+            if settings.report_schedule
+            else None
         )
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttConnection | None = None
@@ -134,5 +144,6 @@ class Hub:
             self.connection.stop()
         if self.embedded_broker is not None:
             self.embedded_broker.stop()
+        self.lease.release()
         log.info("hub stopped: %s", self.ingestor.stats.as_dict())
         self.engine.dispose()

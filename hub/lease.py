@@ -66,7 +66,10 @@ class Lease:
     def _hold_file_lock(self) -> bool:
         if self._file is not None:
             return True
-        handle = _lease_file(self._engine).open("ab")
+        path = _lease_file(self._engine)
+        if path is None:
+            return True  # an in-memory database lives in this one process
+        handle = path.open("ab")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -90,8 +93,8 @@ class Lease:
                 self._file = None
 
 
-def _lease_file(engine: Engine) -> Path:
+def _lease_file(engine: Engine) -> Path | None:
     database = engine.url.database
     if not database or database == ":memory:":
-        raise ValueError("an in-memory SQLite database has no lease file; use a file")
+        return None
     return Path(database).with_name(Path(database).name + ".lease")

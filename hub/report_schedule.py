@@ -94,8 +94,10 @@ class ReportScheduler:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         check_every_s: float = CHECK_EVERY_S,
+        may_run: Callable[[], bool] = lambda: True,
     ) -> None:
         self.settings = settings
+        self._may_run = may_run
         self.sessions = sessions
         self.clock = clock
         self.check_every_s = check_every_s
@@ -113,7 +115,8 @@ class ReportScheduler:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.run_once()
+                if self._may_run():
+                    self.run_once()
             except Exception:
                 log.exception("weekly reports failed; trying again in %.0f s", self.check_every_s)
             self._stop.wait(self.check_every_s)

@@ -51,8 +51,10 @@ class AlertEngine:
         *,
         clock: Clock = utc_now,
         cusum: CusumParams | None = None,
+        may_run: Callable[[], bool] = lambda: True,
     ) -> None:
         self._sessions = sessions
+        self._may_run = may_run
         self._interval_s = settings.alert_interval_s
         self._clock = clock
         channels = channels_from(settings, publish)
@@ -84,10 +86,11 @@ class AlertEngine:
         elapsed = 0.0
         while not self._stop.is_set():
             try:
-                if elapsed >= next_run:
-                    self.evaluate()
-                    next_run = elapsed + self._interval_s
-                self.outbox.deliver_due(self._clock())
+                if self._may_run():  # else another hub process runs the alerts
+                    if elapsed >= next_run:
+                        self.evaluate()
+                        next_run = elapsed + self._interval_s
+                    self.outbox.deliver_due(self._clock())
             except Exception:
                 log.exception("alert engine round failed; trying again")
             self._stop.wait(DELIVERY_POLL_S)

@@ -29,8 +29,10 @@ class ConfigPublisher:
         publish: RetainedPublisher,
         *,
         interval_s: float,
+        may_run: Callable[[], bool] = lambda: True,
     ) -> None:
         self._sessions = sessions
+        self._may_run = may_run
         self._topics = topics
         self._publish = publish
         self._interval_s = interval_s
@@ -84,6 +86,7 @@ class ConfigPublisher:
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                self.publish_due()
+                if self._may_run():
+                    self.publish_due()
             except Exception:
                 log.exception("publishing remote configs failed; retrying")
