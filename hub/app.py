@@ -1,8 +1,14 @@
-"""Wiring: database, broker (embedded or external), MQTT subscription, ingest worker."""
+"""Wiring: database, broker (embedded or external), MQTT subscription, ingest worker, web.
+
+A hub process plays one role: `ingest` (the subscription, storing and acknowledging, and,
+while it holds the lease, the periodic jobs), `web` (the dashboard and its API, no state of
+its own), or `all` of it, as one small hub does.
+"""
 
 import logging
 import threading
 from datetime import timedelta
+from enum import StrEnum
 
 from hub.alerts.engine import AlertEngine
 from hub.broker import EmbeddedBroker
@@ -21,9 +27,24 @@ from protocol.topics import Topics
 log = logging.getLogger(__name__)
 
 
+class HubRole(StrEnum):
+    ALL = "all"
+    INGEST = "ingest"
+    WEB = "web"
+
+    @property
+    def ingests(self) -> bool:
+        return self is not HubRole.WEB
+
+    @property
+    def serves_web(self) -> bool:
+        return self is not HubRole.INGEST
+
+
 class Hub:
-    def __init__(self, settings: HubSettings, *, web: bool = True) -> None:
+    def __init__(self, settings: HubSettings, *, role: HubRole = HubRole.ALL) -> None:
         self.settings = settings
+        self.role = role
         self.topics = Topics(settings.topic_prefix)
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
@@ -47,8 +68,13 @@ class Hub:
             may_run=self.lease.held,
         )
         self.web = (
-            WebServer(create_app(settings, self.sessions), settings.web_host, settings.web_port)
-            if web
+            WebServer(
+                create_app(settings, self.sessions),
+                settings.web_host,
+                settings.web_port,
+                reuse_port=settings.web_reuse_port,
+            )
+            if role.serves_web
             else None
         )
         self.alerts = AlertEngine(
@@ -63,9 +89,15 @@ class Hub:
         self.connection: MqttConnection | None = None
         self._stopped = threading.Event()
 
-    def start(self) -> BrokerAddress:
-        """Migrate, start the broker if embedded, subscribe; returns the broker's address."""
+    def start(self) -> BrokerAddress | None:
+        """Migrate, then start what the role asks; returns the broker's address if it ingests."""
         migrate(self.engine)
+        address = self._start_ingest() if self.role.ingests else None
+        if self.web is not None:
+            self.web.start()
+        return address
+
+    def _start_ingest(self) -> BrokerAddress:
         address = self._init_broker()
         self.worker.start()
         self.connection = MqttConnection(
@@ -78,8 +110,6 @@ class Hub:
         self.alerts.start()
         if self.reports is not None:
             self.reports.start()
-        if self.web is not None:
-            self.web.start()
         log.info(
             "hub ingesting from %s into %s",
             address.url,
@@ -133,17 +163,21 @@ class Hub:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        if self.web is not None:
+            self.web.stop()
+        if self.role.ingests:
+            self._stop_ingest()
+        self.lease.release()
+        log.info("hub stopped: %s", self.ingestor.stats.as_dict())
+        self.engine.dispose()
+
+    def _stop_ingest(self) -> None:
         self.alerts.stop()
         if self.reports is not None:
             self.reports.stop()
         self.configs.stop()
-        if self.web is not None:
-            self.web.stop()
         self.worker.stop()  # drains what has arrived and acknowledges it while still connected
         if self.connection is not None:
             self.connection.stop()
         if self.embedded_broker is not None:
             self.embedded_broker.stop()
-        self.lease.release()
-        log.info("hub stopped: %s", self.ingestor.stats.as_dict())
-        self.engine.dispose()

@@ -14,11 +14,12 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from hub import __version__
 from hub.alerts.commands import add_alert_commands, add_cusum_bench
 from hub.analytics import Period
-from hub.app import Hub
+from hub.app import Hub, HubRole
 from hub.bench import BenchPlan, run_ingest_bench
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, schema_revision, session_factory
@@ -31,6 +32,8 @@ from hub.reports import location_scores
 from hub.soak import SoakPlan, run_soak
 from hub.store import add_location, dead_letter_counts
 from hub.users import Role, add_user, disable_user, ensure_first_admin, list_users
+from hub.web.app import session_secret
+from hub.workers import plan_workers, supervise
 from protocol.errors import ConfigError, SeedError
 
 
@@ -63,15 +66,46 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.web_port is not None:
         settings.web_port = args.web_port
-    hub = Hub(settings)
+    role = HubRole(args.role)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    if args.workers > 1:
+        return _serve_workers(settings, role, args, stop)
+    hub = Hub(settings, role=role)
     address = hub.start()
-    print(f"seed-hub: ingesting from {address.url}", flush=True)
+    if address is not None:
+        print(f"seed-hub: ingesting from {address.url}", flush=True)
     if hub.web is not None:
         print(f"seed-hub: dashboard at {hub.web.url}", flush=True)
-    with hub.sessions.begin() as session:
+    _first_admin(hub.sessions)
+    try:
+        stop.wait(args.duration)
+    finally:
+        hub.stop()
+    return 0
+
+
+def _serve_workers(
+    settings: HubSettings, role: HubRole, args: argparse.Namespace, stop: threading.Event
+) -> int:
+    """Migrate once, then run K workers of the role (a supervisor, not a hub itself)."""
+    workers, web_url = plan_workers(settings, role, args.workers, args.log_level)
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        _first_admin(session_factory(engine))
+    finally:
+        engine.dispose()
+    session_secret(settings)  # made once here, or each worker would make its own
+    print(f"seed-hub: {args.workers} {role.value} workers", flush=True)
+    if web_url:
+        print(f"seed-hub: dashboard at {web_url} ({args.workers} processes)", flush=True)
+    return supervise(workers, stop, args.duration)
+
+
+def _first_admin(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
         password = ensure_first_admin(session)
     if password:
         print(
@@ -79,11 +113,6 @@ def _serve(args: argparse.Namespace) -> int:
             " (shown only now; add your own users with `seed-hub users add`)",
             flush=True,
         )
-    try:
-        stop.wait(args.duration)
-    finally:
-        hub.stop()
-    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -263,6 +292,21 @@ def _add_serve_and_report(commands: Commands) -> None:
         help="mqtt://host:port of Mosquitto; default: start an embedded broker",
     )
     serve.add_argument("--duration", type=float, metavar="S", help="stop by itself after S s")
+    serve.add_argument(
+        "--role",
+        choices=[r.value for r in HubRole],
+        default=HubRole.ALL.value,
+        help="ingest: store and acknowledge (and run alerts, configs, reports in one of them); "
+        "web: the dashboard and its API; all (default): both, as one small hub does",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="K",
+        help="K processes of the role: ingest workers share one subscription (needs --broker), "
+        "web workers share one port",
+    )
     serve.add_argument(
         "--web-port",
         type=int,

@@ -99,6 +99,9 @@ class HubSettings(BaseSettings):
     web_secure_cookies: bool = Field(
         default=False, description="send the session cookie over HTTPS only (behind a TLS proxy)"
     )
+    web_reuse_port: bool = Field(
+        default=False, description="share the web port with sibling processes (SO_REUSEPORT)"
+    )
     web_session_hours: float = Field(default=12, gt=0, description="a sign-in lasts this long")
     alert_interval_s: float = Field(default=60, gt=0, description="how often alert rules run")
     alert_mqtt: bool = Field(default=True, description="publish alerts to <prefix>/alerts/<loc>")

@@ -12,8 +12,11 @@ log = logging.getLogger(__name__)
 
 
 class WebServer:
-    def __init__(self, app: FastAPI, host: str, preferred_port: int) -> None:
+    def __init__(
+        self, app: FastAPI, host: str, preferred_port: int, *, reuse_port: bool = False
+    ) -> None:
         self._app = app
+        self._reuse_port = reuse_port
         self._host = host
         self._preferred_port = preferred_port
         self._server: uvicorn.Server | None = None
@@ -22,7 +25,7 @@ class WebServer:
 
     def start(self) -> str:
         """Listen (on a free port if the preferred one is taken); returns the base URL."""
-        sock = _bind(self._host, self._preferred_port)
+        sock = _bind(self._host, self._preferred_port, reuse_port=self._reuse_port)
         port = sock.getsockname()[1]
         self.url = f"http://{self._host}:{port}"
         config = uvicorn.Config(self._app, log_level="warning", access_log=False, lifespan="off")
@@ -53,13 +56,17 @@ class WebServer:
             self._thread.join(timeout=10)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """The listening socket. Sibling web processes share one port (the kernel spreads the
+    connections); a lone one that finds its port taken falls back to a free one."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
-        if exc.errno != errno.EADDRINUSE or port == 0:
+        if exc.errno != errno.EADDRINUSE or port == 0 or reuse_port:
             sock.close()
             raise
         log.warning("port %d on %s is taken; the dashboard uses a free port instead", port, host)
