@@ -18,7 +18,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import paho.mqtt.client as paho  # the baseline is bare paho on purpose, not our seam
 from paho.mqtt.enums import CallbackAPIVersion
@@ -44,14 +44,23 @@ class BenchPlan:
     backend: str = "sqlite"
     postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
     timeout_s: float = 600
+    workers: int = 1
+    rate_per_s: float | None = None  # per kiosk; None: as fast as they can (a backlog draining)
 
 
 class BenchKiosk:
     """A kiosk stripped to its wire: prebuilt events out, acks counted in."""
 
     def __init__(
-        self, index: int, address: BrokerAddress, events: int, *, window: int | None = None
+        self,
+        index: int,
+        address: BrokerAddress,
+        events: int,
+        *,
+        window: int | None = None,
+        rate_per_s: float | None = None,
     ) -> None:
+        self._interval_s = 1 / rate_per_s if rate_per_s else 0.0
         self.device_id = f"bench-{index:03d}"
         self.topics = Topics(PREFIX)
         built = [self._event(seq) for seq in range(1, events + 1)]
@@ -59,6 +68,8 @@ class BenchKiosk:
         self.payloads = [encode(e) for e in built]
         self._window = threading.Semaphore(window) if window else None
         self.acked: set[str] = set()
+        self.sent_at: dict[str, float] = {}
+        self.latencies_s: list[float] = []
         self.last_ack_at = 0.0
         self.all_acked = threading.Event()
         self._expected = events
@@ -85,10 +96,12 @@ class BenchKiosk:
 
     def _on_ack(self, message: Message) -> None:
         ack = decode_ack(message.payload)
+        now = time.time()
         with self._lock:
             fresh = set(ack.stored) - self.acked
             self.acked |= fresh
-            self.last_ack_at = time.time()
+            self.last_ack_at = now
+            self.latencies_s.extend(now - self.sent_at[i] for i in fresh if i in self.sent_at)
             if self._window is not None:
                 self._window.release(len(fresh))
             if len(self.acked) >= self._expected:
@@ -97,11 +110,32 @@ class BenchKiosk:
     def publish_all(self) -> None:
         """Publish every event; with a window, no more than that many unacknowledged."""
         topic = self.topics.events(self.device_id)
-        for payload in self.payloads:
+        next_at = time.time()
+        for event_id, payload in zip(self.event_ids, self.payloads, strict=True):
             if self._window is not None and not self._window.acquire(timeout=ACK_WAIT_S):
                 return  # the hub stopped acknowledging: what is missing counts as lost
+            if self._interval_s:
+                next_at += self._interval_s
+                time.sleep(max(0.0, next_at - time.time()))
+            self.sent_at[event_id] = time.time()
             while not self.connection.publish(topic, payload, qos=1):
                 time.sleep(0.01)
+
+    def resend_unacked(self, older_than_s: float) -> int:
+        """Publish again what the hub has not acknowledged, as a kiosk does after its ack
+        timeout (a worker that died took those with it); returns how many."""
+        topic = self.topics.events(self.device_id)
+        cutoff = time.time() - older_than_s
+        with self._lock:
+            due = [
+                (event_id, payload)
+                for event_id, payload in zip(self.event_ids, self.payloads, strict=True)
+                if event_id not in self.acked and self.sent_at.get(event_id, 0.0) < cutoff
+            ]
+        for _event_id, payload in due:
+            while not self.connection.publish(topic, payload, qos=1):
+                time.sleep(0.01)
+        return len(due)
 
 
 def raw_subscriber(url: str, expected: int, timeout_s: float) -> None:
@@ -135,13 +169,27 @@ def _database(plan: BenchPlan, workdir: Path) -> Iterator[str]:
         yield f"sqlite:///{workdir / 'bench.sqlite3'}"
 
 
-def _start(command: list[str], env: dict[str, str], ready_word: str) -> subprocess.Popen[str]:
+def _start(
+    command: list[str], env: dict[str, str], ready_word: str, *, times: int = 1, drain: bool = False
+) -> subprocess.Popen[str]:
+    """Start a process and read its output until `ready_word` has been printed `times` times;
+    with `drain`, go on reading (and dropping) the rest so the child never blocks on it."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     assert process.stdout is not None
+    seen = 0
     for line in process.stdout:
-        if ready_word in line:
+        seen += ready_word in line
+        if seen >= times:
+            if drain:
+                threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
             return process
     raise SeedError(f"{command[:4]} exited before it was ready")
+
+
+def _drain(stream: IO[str]) -> None:
+    """Keep reading a child's output, so it never blocks on a full pipe."""
+    for _line in stream:
+        pass
 
 
 @dataclass
@@ -165,7 +213,14 @@ def start_rig(stack: ExitStack, plan: BenchPlan) -> Rig:
         "SEED_HUB_CLIENT_ID": "bench-hub",
     }
     command = [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "serve"]
-    hub = _start([*command, "--broker", broker.url, "--db", db_url], env, "ingesting")
+    command += ["--role", "ingest", "--workers", str(plan.workers)]
+    hub = _start(
+        [*command, "--broker", broker.url, "--db", db_url],
+        env,
+        "ingesting",
+        times=plan.workers,
+        drain=True,
+    )
     stack.callback(_terminate, hub)
     return Rig(workdir, broker, db_url, env, hub)
 
@@ -198,7 +253,10 @@ def run_ingest_bench(plan: BenchPlan) -> dict[str, Any]:
             "ready",
         )
         stack.callback(_terminate, raw)
-        kiosks = [BenchKiosk(i, broker.address, plan.events_per_kiosk) for i in range(plan.kiosks)]
+        kiosks = [
+            BenchKiosk(i, broker.address, plan.events_per_kiosk, rate_per_s=plan.rate_per_s)
+            for i in range(plan.kiosks)
+        ]
         connect_all(kiosks)
         started = time.time()
         publish_all(kiosks)
@@ -228,8 +286,23 @@ def run_ingest_bench(plan: BenchPlan) -> dict[str, Any]:
         "ratio": round(stored_per_s / raw_per_s, 3) if raw_per_s else None,
         "lost": total - stored,
         "duplicates": counted - stored,
+        "workers": plan.workers,
+        "rate_per_kiosk_per_s": plan.rate_per_s,
+        "latency_ms": latency_summary([s for k in kiosks for s in k.latencies_s]),
         "cpu_count": os.cpu_count(),
     }
+
+
+def latency_summary(seconds: list[float]) -> dict[str, float | None]:
+    """Publish to acknowledgement (the ack is sent once the event is committed), in ms."""
+    if not seconds:
+        return {"p50": None, "p99": None, "max": None}
+    ordered = sorted(seconds)
+
+    def at(share: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+
+    return {"p50": at(0.50), "p99": at(0.99), "max": round(1000 * ordered[-1], 1)}
 
 
 def _count_stored(db_url: str) -> tuple[int, int]:

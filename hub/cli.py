@@ -236,6 +236,8 @@ def _bench(args: argparse.Namespace) -> int:
             events_per_kiosk=args.events,
             backend=args.backend,
             postgres_url=args.postgres_url,
+            workers=args.workers,
+            rate_per_s=args.rate,
         )
     )
     print(json.dumps(result, indent=2) if args.json else result)
@@ -457,6 +459,16 @@ def _add_bench(commands: Commands) -> None:
     ingest.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     ingest.add_argument("--kiosks", type=int, default=8)
     ingest.add_argument("--events", type=int, default=2500, help="events per kiosk")
+    ingest.add_argument(
+        "--workers", type=int, default=1, help="hub ingest processes on one shared subscription"
+    )
+    ingest.add_argument(
+        "--rate",
+        type=float,
+        metavar="R",
+        help="events per second per kiosk, for latency at a steady load "
+        "(default: as fast as they can, a backlog draining)",
+    )
     ingest.set_defaults(run=_bench)
     add_cusum_bench(bench_commands)
 
