@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hub.analytics import (
     Period,
     heatmap,
+    hourly_counts,
     is_online,
     overview,
     subtree_summary,
@@ -110,6 +111,7 @@ def location_view(
     place = tree.places[location_id]
     locations = tree.subtree(location_id)
     zone = place.time_zone
+    hourly = hourly_counts(session, locations=locations, period=period)
     return {
         "location": location_id,
         "name": place.name,
@@ -122,11 +124,15 @@ def location_view(
         "children": tree.children(location_id),
         "period": period.as_dict(),
         "summary": subtree_summary(session, tree=tree, location_id=location_id, period=period),
-        "trend_day": trend(session, locations=locations, period=period, time_zone=zone, step="day"),
-        "trend_week": trend(
-            session, locations=locations, period=period, time_zone=zone, step="week"
+        "trend_day": trend(
+            session, locations=locations, period=period, time_zone=zone, step="day", hourly=hourly
         ),
-        "heatmap": heatmap(session, locations=locations, period=period, time_zone=zone),
+        "trend_week": trend(
+            session, locations=locations, period=period, time_zone=zone, step="week", hourly=hourly
+        ),
+        "heatmap": heatmap(
+            session, locations=locations, period=period, time_zone=zone, hourly=hourly
+        ),
     }
 
 
