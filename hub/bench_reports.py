@@ -4,8 +4,8 @@ Fills a fresh database (migrated, then bulk-loaded: executemany on SQLite, COPY 
 PostgreSQL) with N simulated presses at 200 touchpoints under 4 sites x 5 areas, each site
 in its own time zone, over the year ending now (a diurnal and weekly pattern, a Happy Index
 of its own per touchpoint, some misuse). The hourly rollups are computed from the same
-generated rows. Then it serves the dashboard (WebServer, a port of its own), signs in as an
-admin through the login form, and times the JSON views over real HTTP.
+generated rows, the daily ones from those. Then it serves the dashboard (WebServer, a port
+of its own), signs in as an admin through the login form, and times the JSON views over HTTP.
 """
 
 import csv
@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 from hub.bench import bench_database
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
-from hub.models import Device, Event, HourlyRollup, Location, Placement
-from hub.store import hour_bucket
+from hub.models import DailyRollup, Device, Event, HourlyRollup, Location, Placement
+from hub.store import day_bucket, hour_bucket
 from hub.users import Role, add_user
 from hub.web.app import create_app
 from hub.web.server import WebServer
@@ -279,6 +279,7 @@ def fill(engine: Engine, plan: ReportsPlan, start: datetime) -> dict[str, Any]:
     (_write_postgres if postgres else _write_sqlite)(engine, batches())
     with engine.begin() as connection:
         connection.execute(cast(Table, HourlyRollup.__table__).insert(), rollups)
+        connection.execute(cast(Table, DailyRollup.__table__).insert(), daily_rows(rollups))
     _index_and_analyze(engine)
     return {"rollup_rows": len(rollups)}
 
@@ -313,33 +314,57 @@ def _index_and_analyze(engine: Engine) -> None:
             connection.exec_driver_sql("SET maintenance_work_mem = '1GB'")
         for index in _secondary_indexes():
             index.create(connection)
+    settle = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql(settle)  # what autovacuum / `seed-hub` upkeep would have done
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def recount_mismatches(session: Session, location_ids: Sequence[str]) -> int:
-    """Rollup cells of these locations that differ from a recount of their raw events."""
+    """Hourly and daily rollup cells of these locations that differ from a recount of their
+    raw events."""
     mismatches = 0
     for location_id in location_ids:
-        recount: Counter[tuple[datetime, bool, str]] = Counter(
-            (hour_bucket(at), bool(misuse), button)
-            for at, misuse, button in session.execute(
-                select(Event.occurred_at, Event.misuse, Event.button).where(
-                    Event.location_id == location_id
-                )
+        events = session.execute(
+            select(Event.occurred_at, Event.misuse, Event.button).where(
+                Event.location_id == location_id
             )
-        )
-        stored: Counter[tuple[datetime, bool, str]] = Counter()
-        for rollup in session.scalars(
-            select(HourlyRollup).where(HourlyRollup.location_id == location_id)
-        ):
-            for button in BUTTON_NAMES:
-                if getattr(rollup, button):
-                    stored[(rollup.bucket_start, rollup.misuse, button)] = getattr(rollup, button)
-        mismatches += sum(
-            1 for key in recount.keys() | stored.keys() if recount[key] != stored[key]
-        )
+        ).all()
+        for model, bucket_of in ((HourlyRollup, hour_bucket), (DailyRollup, day_bucket)):
+            recount = Counter((bucket_of(at), bool(m), button) for at, m, button in events)
+            stored = _stored_counts(session, model, location_id)
+            mismatches += sum(1 for k in recount.keys() | stored.keys() if recount[k] != stored[k])
     return mismatches
+
+
+def _stored_counts(
+    session: Session, model: type[HourlyRollup] | type[DailyRollup], location_id: str
+) -> Counter[tuple[datetime, bool, str]]:
+    stored: Counter[tuple[datetime, bool, str]] = Counter()
+    rows = session.execute(
+        select(model.bucket_start, model.misuse, *(getattr(model, b) for b in BUTTON_NAMES)).where(
+            model.location_id == location_id
+        )
+    )
+    for bucket_start, misuse, *counts in rows:
+        for button, n in zip(BUTTON_NAMES, counts, strict=True):
+            if n:
+                stored[(bucket_start, bool(misuse), button)] = n
+    return stored
+
+
+def daily_rows(hourly: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hourly rollups summed per location, UTC day and misuse."""
+    days: dict[tuple[str, datetime, bool], dict[str, Any]] = {}
+    for row in hourly:
+        key = (row["location_id"], day_bucket(row["bucket_start"]), row["misuse"])
+        day = days.setdefault(
+            key, {"location_id": key[0], "bucket_start": key[1], "misuse": key[2]}
+        )
+        for button in BUTTON_NAMES:
+            day[button] = day.get(button, 0) + row[button]
+    return list(days.values())
 
 
 @dataclass(frozen=True)
@@ -355,9 +380,10 @@ def views(touchpoints: list[Touchpoint]) -> list[View]:
         View("overview_year", lambda i: "/api/overview?days=365"),
         View(
             "location_touchpoint",
-            lambda i: f"/api/locations/{touchpoints[i * 7 % 200].location_id}",
+            lambda i: f"/api/locations/{touchpoints[i * 7 % len(touchpoints)].location_id}",
         ),
         View("location_site", lambda i: f"/api/locations/{sites[i % len(sites)]}"),
+        View("location_site_year", lambda i: f"/api/locations/{sites[i % len(sites)]}?days=365"),
     ]
 
 

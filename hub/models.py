@@ -191,6 +191,30 @@ class HourlyRollup(Base):
     very_unhappy: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class DailyRollup(Base):
+    """The hourly rollups summed per UTC day, kept alongside them as events are stored, so a
+    long period reads a row a day, not one an hour (reports use hours at a period's ends)."""
+
+    __tablename__ = "daily_rollups"
+    __table_args__ = (
+        Index(
+            "ix_daily_rollups_bucket_counts",
+            "bucket_start",
+            "location_id",
+            "misuse",
+            *ROLLUP_COUNTS,
+        ),
+    )
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True, doc="00:00 UTC")
+    misuse: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    very_happy: Mapped[int] = mapped_column(Integer, default=0)
+    happy: Mapped[int] = mapped_column(Integer, default=0)
+    unhappy: Mapped[int] = mapped_column(Integer, default=0)
+    very_unhappy: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class DeadLetter(Base):
     """Input the hub could not accept, kept with the reason so nothing is lost."""
 

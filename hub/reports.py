@@ -1,8 +1,9 @@
-"""Per-location scores for any period, read from the hourly rollups.
+"""Per-location scores for any period, read from the rollups.
 
-Whole hours come from the rollups; the part-hours at either end of a period that does not
-start or stop on the hour come from the raw events, so any period is exact and a report
-never scans more than two hours of raw events per location.
+Whole UTC days come from the daily rollups, the whole hours either side of them from the
+hourly ones; the part-hours at either end of a period that does not start or stop on the
+hour come from the raw events, so any period is exact and a report never scans more than
+two hours of raw events per location, nor more than two days of hourly rollups.
 """
 
 from collections import defaultdict
@@ -11,12 +12,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from hub.models import EMOTION_COLUMNS, Event, HourlyFootfall, HourlyRollup, Location, observations
+from hub.models import (
+    EMOTION_COLUMNS,
+    DailyRollup,
+    Event,
+    HourlyFootfall,
+    HourlyRollup,
+    Location,
+    observations,
+)
 from hub.scores import ButtonCounts, happy_index, positive_share, wilson_interval
-from hub.store import hour_bucket
+from hub.store import day_bucket, hour_bucket
 from protocol.emotions import EMOTIC_CATEGORIES
 from protocol.messages import BUTTONS, Button
 
@@ -114,7 +123,11 @@ def location_scores(
         )
         for loc in session.scalars(wanted)
     }
-    where = Where(sorted(scores), since, until, all_locations=locations is None)
+    everywhere = locations is None  # a subquery, not 200 parameters to send and plan
+    ids: Select[tuple[str]] | list[str] = (
+        select(Location.location_id) if everywhere else sorted(scores)
+    )
+    where = Where(ids, since, until, all_locations=everywhere)
     for location_id, misuse, counts in _counted(session, where):
         score = scores[location_id]
         if misuse:
@@ -132,7 +145,7 @@ def location_scores(
 class Where:
     """What a report reads: these locations over [since, until)."""
 
-    locations: list[str]
+    locations: Select[tuple[str]] | list[str]
     since: datetime | None
     until: datetime | None
     all_locations: bool
@@ -194,17 +207,41 @@ def _counted(session: Session, where: Where) -> list[tuple[str, bool, ButtonCoun
 def _from_rollups(
     session: Session, where: Where, start: datetime | None, end: datetime | None
 ) -> list[tuple[str, bool, ButtonCounts]]:
+    """Whole hours [start, end): whole UTC days from the daily rollups, the hours either side
+    of them from the hourly ones."""
+    days_from = _ceil_day(start) if start else None
+    days_to = day_bucket(end) if end else None
+    if days_from and days_to and days_from >= days_to:
+        return _rollup_sums(session, HourlyRollup, where, start, end)
+    counted = _rollup_sums(session, DailyRollup, where, days_from, days_to)
+    if start and days_from and start < days_from:
+        counted += _rollup_sums(session, HourlyRollup, where, start, days_from)
+    if end and days_to and days_to < end:
+        counted += _rollup_sums(session, HourlyRollup, where, days_to, end)
+    return counted
+
+
+def _ceil_day(moment: datetime) -> datetime:
+    floor = day_bucket(moment)
+    return floor if floor == moment else floor + timedelta(days=1)
+
+
+def _rollup_sums(
+    session: Session,
+    model: type[HourlyRollup] | type[DailyRollup],
+    where: Where,
+    start: datetime | None,
+    end: datetime | None,
+) -> list[tuple[str, bool, ButtonCounts]]:
     statement = select(
-        HourlyRollup.location_id,
-        HourlyRollup.misuse,
-        *(func.sum(getattr(HourlyRollup, b.value)) for b in BUTTONS),
-    ).group_by(HourlyRollup.location_id, HourlyRollup.misuse)
+        model.location_id, model.misuse, *(func.sum(getattr(model, b.value)) for b in BUTTONS)
+    ).group_by(model.location_id, model.misuse)
     if not where.all_locations:
-        statement = statement.where(HourlyRollup.location_id.in_(where.locations))
+        statement = statement.where(model.location_id.in_(where.locations))
     if start:
-        statement = statement.where(HourlyRollup.bucket_start >= start)
+        statement = statement.where(model.bucket_start >= start)
     if end:
-        statement = statement.where(HourlyRollup.bucket_start < end)
+        statement = statement.where(model.bucket_start < end)
     return [
         (loc, bool(misuse), ButtonCounts(*(int(n or 0) for n in sums)))
         for loc, misuse, *sums in session.execute(statement)
@@ -212,7 +249,10 @@ def _from_rollups(
 
 
 def _from_events(
-    session: Session, locations: list[str], start: datetime | None, end: datetime | None
+    session: Session,
+    locations: Select[tuple[str]] | list[str],
+    start: datetime | None,
+    end: datetime | None,
 ) -> list[tuple[str, bool, ButtonCounts]]:
     statement = (
         select(Event.location_id, Event.misuse, Event.button, func.count())
