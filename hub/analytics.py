@@ -13,7 +13,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from hub.hierarchy import LocationTree
 from hub.models import Device, HourlyRollup
@@ -193,7 +193,10 @@ def device_health(session: Session, *, tree: LocationTree) -> dict[str, Health]:
     """Kiosks online and offline per location, rolled up the tree (revoked ones left out)."""
     now = datetime.now(UTC)
     health: dict[str, Health] = defaultdict(Health)
-    devices = session.scalars(select(Device).where(Device.revoked_at.is_(None)))
+    needed = (Device.location_id, Device.state, Device.last_seen_at, Device.last_status_at)
+    devices = session.scalars(
+        select(Device).options(load_only(*needed)).where(Device.revoked_at.is_(None))
+    )
     for device in devices:
         place = device.location_id
         if place is None or place not in tree:

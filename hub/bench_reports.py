@@ -229,9 +229,12 @@ def _secondary_indexes() -> list[Any]:
     return sorted(cast(Table, Event.__table__).indexes, key=lambda ix: str(ix.name))
 
 
-def _write_sqlite(engine: Engine, batches: Iterator[list[tuple[Any, ...]]]) -> None:
-    placeholders = ", ".join("?" * len(EVENT_COLUMNS))
-    insert = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({placeholders})"
+Batches = Iterator[list[tuple[Any, ...]]]
+
+
+def _write_sqlite(engine: Engine, table: str, columns: Sequence[str], batches: Batches) -> None:
+    placeholders = ", ".join("?" * len(columns))
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA synchronous=OFF")  # a scratch database
         raw = connection.connection.driver_connection
@@ -242,8 +245,8 @@ def _write_sqlite(engine: Engine, batches: Iterator[list[tuple[Any, ...]]]) -> N
         connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
 
 
-def _write_postgres(engine: Engine, batches: Iterator[list[tuple[Any, ...]]]) -> None:
-    copy = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+def _write_postgres(engine: Engine, table: str, columns: Sequence[str], batches: Batches) -> None:
+    copy = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     with engine.begin() as connection:
         raw = connection.connection.driver_connection
         assert raw is not None
@@ -251,6 +254,22 @@ def _write_postgres(engine: Engine, batches: Iterator[list[tuple[Any, ...]]]) ->
             for batch in batches:
                 lines = "\n".join("\t".join(str(v) for v in row) for row in batch)
                 pipe.write(lines + "\n")
+
+
+def _rollup_batches(rows: list[dict[str, Any]], *, postgres: bool) -> Batches:
+    """Rollup rows as the bulk writers take them: times and booleans as the dialect stores."""
+    for i in range(0, len(rows), CHUNK):
+        yield [
+            (
+                row["location_id"],
+                row["bucket_start"].isoformat(sep=" ")
+                if postgres
+                else row["bucket_start"].strftime("%Y-%m-%d %H:%M:%S.%f"),
+                ("t" if row["misuse"] else "f") if postgres else int(row["misuse"]),
+                *(row[b] for b in BUTTON_NAMES),
+            )
+            for row in rows[i : i + CHUNK]
+        ]
 
 
 def fill(engine: Engine, plan: ReportsPlan, start: datetime) -> dict[str, Any]:
@@ -276,10 +295,11 @@ def fill(engine: Engine, plan: ReportsPlan, start: datetime) -> dict[str, Any]:
                 yield rows[i : i + CHUNK]
                 progress.add(len(rows[i : i + CHUNK]))
 
-    (_write_postgres if postgres else _write_sqlite)(engine, batches())
-    with engine.begin() as connection:
-        connection.execute(cast(Table, HourlyRollup.__table__).insert(), rollups)
-        connection.execute(cast(Table, DailyRollup.__table__).insert(), daily_rows(rollups))
+    write = _write_postgres if postgres else _write_sqlite
+    write(engine, "events", EVENT_COLUMNS, batches())
+    write(engine, "hourly_rollups", ROLLUP_COLUMNS, _rollup_batches(rollups, postgres=postgres))
+    days = daily_rows(rollups)
+    write(engine, "daily_rollups", ROLLUP_COLUMNS, _rollup_batches(days, postgres=postgres))
     _index_and_analyze(engine)
     return {"rollup_rows": len(rollups)}
 

@@ -114,14 +114,12 @@ def location_scores(
     """
     since = since.astimezone(UTC) if since else None  # rollup hours are UTC hours
     until = until.astimezone(UTC) if until else None
-    wanted = select(Location)
+    wanted = select(Location.location_id, Location.name, Location.time_zone)
     if locations is not None:
         wanted = wanted.where(Location.location_id.in_(sorted(locations)))
     scores = {
-        loc.location_id: LocationScore(
-            loc.location_id, loc.name, loc.time_zone, include_misuse=include_misuse
-        )
-        for loc in session.scalars(wanted)
+        location_id: LocationScore(location_id, name, time_zone, include_misuse=include_misuse)
+        for location_id, name, time_zone in session.execute(wanted)
     }
     everywhere = locations is None  # a subquery, not 200 parameters to send and plan
     ids: Select[tuple[str]] | list[str] = (
