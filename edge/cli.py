@@ -5,6 +5,7 @@ import json
 import logging
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--manifest", type=Path, help=manifest_help)
     evaluate.add_argument("--json", action="store_true", help="print JSON")
 
-    bench = commands.add_parser("bench", help="time the camera pipeline on this machine")
-    bench.add_argument("part", choices=["camera"])
+    bench = commands.add_parser(
+        "bench",
+        help="time the camera pipeline, or a press from button to LED and outbox, on this machine",
+    )
+    bench.add_argument("part", choices=["camera", "press"])
     bench.add_argument("--manifest", type=Path, help=manifest_help)
     bench.add_argument("--repeat", type=int, default=200, help="timed frames per measurement")
     bench.add_argument(
@@ -67,6 +71,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--detector", type=Path, help="face_detection_short_range.tflite")
     bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.add_argument("--presses", type=int, default=300, help="press: presses per round")
+    bench.add_argument("--rounds", type=int, default=3, help="press: rounds (median, spread)")
+    bench.add_argument(
+        "--rss-seconds", type=float, default=20, help="press: how long the kiosk runs before RSS"
+    )
+    bench.add_argument(
+        "--broker", metavar="URL", help="press: a broker to send to (default: none, offline)"
+    )
+    bench.add_argument("--no-camera", action="store_true", help="press: skip the camera's RSS")
     return parser
 
 
@@ -118,6 +131,20 @@ def _camera_tool(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _bench_press(args: argparse.Namespace) -> dict[str, Any]:
+    from edge.bench_press import bench_press, camera_frames  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="seed-bench-faces-") as folder:
+        frames = None if args.no_camera else camera_frames(Path(folder))
+        return bench_press(
+            presses=args.presses,
+            rounds=args.rounds,
+            rss_seconds=args.rss_seconds,
+            broker=args.broker,
+            camera_source=frames,
+        )
+
+
 def _print_results(results: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(results, indent=2))
@@ -138,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "selftest":
             return _selftest(args)
+        if args.command == "bench" and args.part == "press":
+            _print_results(_bench_press(args), args.json)
+            return 0
         if args.command in ("eval-model", "bench"):
             _print_results(_camera_tool(args), args.json)
             return 0

@@ -100,6 +100,7 @@ class SmileyPanel(CompositeDevice):  # type: ignore[misc]
     def thank(self, button: Button) -> None:
         key = self.key(button)
         if "led" in key.namedtuple._fields:
+            key.led.on()  # lit in the edge's own callback; the blink thread only puts it out
             key.led.blink(on_time=self._thanks_s, off_time=0, n=1, background=True)
 
     def has_leds(self) -> bool:

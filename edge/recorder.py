@@ -62,12 +62,16 @@ class PressRecorder:
         self._device_id = device_id
         self._location_id = location_id
         self._outbox = outbox
-        self._on_recorded = on_recorded
+        self._listeners = [on_recorded]
         self._emotion_at = emotion_at
         self._misuse = MisuseWindow(response_interval_s)
         self._next_seq = outbox.last_sequence() + 1
         self._presses: queue.Queue[Press | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="press-recorder", daemon=True)
+
+    def add_listener(self, listener: Callable[[PressEvent], None]) -> None:
+        """Also tell `listener` of each event once it is committed (on the recorder's thread)."""
+        self._listeners.append(listener)
 
     def relocate(self, *, location_id: str, response_interval_s: float) -> None:
         """Presses from now on are recorded for this location and misuse window."""
@@ -90,7 +94,8 @@ class PressRecorder:
     def _run(self) -> None:
         while (press := self._presses.get()) is not None:
             event = self.record(press)
-            self._on_recorded(event)
+            for listener in self._listeners:
+                listener(event)
 
     def record(self, press: Press) -> PressEvent:
         """Make the press an event and commit it, retrying while the disk refuses."""

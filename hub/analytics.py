@@ -28,7 +28,7 @@ at n = 30 the 95 % interval of a share is still about ±17 points wide."""
 OFFLINE_AFTER = timedelta(minutes=3)
 """A kiosk unheard for three heartbeats (60 s each by default) counts as offline."""
 
-Step = Literal["day", "week"]
+Step = Literal["day", "week", "month"]
 
 
 @dataclass(frozen=True)
@@ -279,7 +279,7 @@ def trend(
     step: Step,
     hourly: Hourly | None = None,
 ) -> list[dict[str, Any]]:
-    """Scores per local day or ISO week (Monday first), oldest first, empty steps included."""
+    """Scores per local day, ISO week (from Monday) or month, oldest first, empty ones included."""
     zone = ZoneInfo(time_zone)
     buckets: dict[date, ButtonCounts] = defaultdict(ButtonCounts)
     if hourly is None:
@@ -288,17 +288,24 @@ def trend(
         buckets[_step_start(start.astimezone(zone).date(), step)] += counts
     first = _step_start(period.since.astimezone(zone).date(), step)
     last = _step_start((period.until - timedelta(microseconds=1)).astimezone(zone).date(), step)
-    stride = timedelta(days=1 if step == "day" else 7)
     points = []
     day = first
     while day <= last:
         points.append({"start": day.isoformat(), **score_summary(buckets.get(day, ButtonCounts()))})
-        day += stride
+        day = _next_step(day, step)
     return points
 
 
 def _step_start(day: date, step: Step) -> date:
+    if step == "month":
+        return day.replace(day=1)
     return day if step == "day" else day - timedelta(days=day.weekday())
+
+
+def _next_step(start: date, step: Step) -> date:
+    if step == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start + timedelta(days=1 if step == "day" else 7)
 
 
 def heatmap(
@@ -340,3 +347,14 @@ def _rounded(value: float | None) -> float | None:
 def _negative_share(counts: ButtonCounts) -> float | None:
     share = positive_share(counts)
     return None if share is None else round(1 - share, 4)
+
+
+def hourly(session: Session, *, locations: set[str], period: Period) -> list[dict[str, Any]]:
+    """Scores per UTC hour that has responses, oldest first (`start` in ISO 8601 UTC)."""
+    return [
+        {"start": start.isoformat(), **score_summary(counts)}
+        for start, counts in sorted(
+            hourly_counts(session, locations=locations, period=period), key=lambda row: row[0]
+        )
+        if counts.total
+    ]

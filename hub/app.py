@@ -4,11 +4,13 @@ import logging
 import threading
 from datetime import timedelta
 
+from hub.alerts.engine import AlertEngine
 from hub.broker import EmbeddedBroker
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.remote_config import ConfigPublisher
 from hub.ingest import Ingestor, IngestPolicy, IngestWorker, Outbound
+from hub.report_schedule import ReportScheduler
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from protocol.broker_url import BrokerAddress, parse_broker_url
@@ -43,6 +45,10 @@ class Hub:
             if web
             else None
         )
+        self.alerts = AlertEngine(self.sessions, settings, self._publish_alert)
+        self.reports = (
+            ReportScheduler(settings, self.sessions) if settings.report_schedule else None
+        )
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttConnection | None = None
         self._stopped = threading.Event()
@@ -59,6 +65,9 @@ class Hub:
         )
         self.connection.start()
         self.configs.start()
+        self.alerts.start()
+        if self.reports is not None:
+            self.reports.start()
         if self.web is not None:
             self.web.start()
         log.info(
@@ -103,6 +112,10 @@ class Hub:
         connection = self.connection
         return connection is not None and connection.publish_and_wait(topic, payload, retain=True)
 
+    def _publish_alert(self, topic: str, payload: bytes) -> bool:
+        connection = self.connection
+        return connection is not None and connection.publish_and_wait(topic, payload)
+
     def wait_connected(self, timeout_s: float) -> bool:
         return self.connection is not None and self.connection.wait_connected(timeout_s)
 
@@ -110,6 +123,9 @@ class Hub:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        self.alerts.stop()
+        if self.reports is not None:
+            self.reports.stop()
         self.configs.stop()
         if self.web is not None:
             self.web.stop()

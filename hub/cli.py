@@ -6,22 +6,28 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy import select
 
 from hub import __version__
+from hub.alerts.commands import add_alert_commands, add_cusum_bench
+from hub.analytics import Period
 from hub.app import Hub
 from hub.bench import BenchPlan, run_ingest_bench
 from hub.bench_reports import ReportsPlan, run_reports_bench
 from hub.config import HubSettings
-from hub.db import make_engine, migrate, session_factory
+from hub.db import make_engine, migrate, schema_revision, session_factory
+from hub.exports import BY_CHOICES, responses_csv, scores_csv
 from hub.fleet.commands import add_fleet_commands
+from hub.hierarchy import LocationTree
 from hub.models import Location
+from hub.pdf_report import write_site_report
 from hub.reports import location_scores
 from hub.soak import SoakPlan, run_soak
 from hub.store import add_location, dead_letter_counts
@@ -84,6 +90,13 @@ def _serve(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     engine = make_engine(_settings(args).database_url)
     migrate(engine)
+    if args.pdf:
+        if not args.site:
+            raise ConfigError("--pdf needs --site SITE_ID")
+        with session_factory(engine)() as session:
+            write_site_report(session, args.site, _period(args), args.pdf)
+        print(f"report of {args.site} written to {args.pdf}")
+        return 0
     with session_factory(engine)() as session:
         scores = location_scores(
             session, since=args.since, until=args.until, include_misuse=args.include_misuse
@@ -94,6 +107,42 @@ def _report(args: argparse.Namespace) -> int:
     else:
         print(format_table(rows))
     return 0
+
+
+def _period(args: argparse.Namespace) -> Period:
+    """--since/--until; without --since, the 7 days before --until (default now)."""
+    until = args.until or datetime.now(UTC)
+    period = Period(args.since, until) if args.since else Period.last(7, until=until)
+    if period.since >= period.until:
+        raise ConfigError("--since must come before --until")
+    return period
+
+
+def _export(args: argparse.Namespace) -> int:
+    engine = make_engine(_settings(args).database_url)
+    migrate(engine)
+    with session_factory(engine)() as session, _output(args.out) as out:
+        tree = LocationTree.load(session)
+        if args.location and args.location not in tree:
+            raise ConfigError(f"no location {args.location!r}")
+        locations = tree.subtree(args.location) if args.location else set(tree.places)
+        period = _period(args)
+        if args.what == "responses":
+            chunks = responses_csv(session, locations, period)
+        else:
+            chunks = scores_csv(session, tree, locations, period, args.by)
+        for chunk in chunks:
+            out.write(chunk)
+    return 0
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="") as out:
+        yield out
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -243,7 +292,19 @@ def _add_serve_and_report(commands: Commands) -> None:
     report.add_argument(
         "--include-misuse", action="store_true", help="count presses flagged as misuse too"
     )
+    report.add_argument("--pdf", type=Path, metavar="FILE", help="write a site's PDF report")
+    report.add_argument("--site", help="the site of the PDF report")
     report.set_defaults(run=_report)
+
+    export = commands.add_parser("export", help="CSV of responses or scores (streamed)")
+    export.add_argument("what", choices=("responses", "scores"))
+    export.add_argument("--location", help="a location and everything beneath it (default all)")
+    export.add_argument("--since", type=_aware, help="ISO 8601, inclusive (default: 7 days ago)")
+    export.add_argument("--until", type=_aware, help="ISO 8601, exclusive (default: now)")
+    export.add_argument("--by", choices=BY_CHOICES, default="day", help="scores: rows per ...")
+    export.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
+    export.add_argument("--db", help=DB_HELP)
+    export.set_defaults(run=_export)
 
 
 def _add_registry(commands: Commands) -> None:
@@ -260,8 +321,10 @@ def _add_registry(commands: Commands) -> None:
     listing.set_defaults(run=_with_session(_locations_list))
 
     add_fleet_commands(commands, _settings, DB_HELP)
+    add_alert_commands(commands, _settings, DB_HELP)
 
     _add_users(commands)
+    _add_db(commands)
 
     dead = commands.add_parser("dead-letters", help="counts of refused input, by reason")
     dead.add_argument("--db", help=DB_HELP)
@@ -288,6 +351,47 @@ def _users_list(session: Any, _args: argparse.Namespace) -> None:
 def _users_disable(session: Any, args: argparse.Namespace) -> None:
     disable_user(session, username=args.username)
     print(f"user {args.username} disabled; his sessions end at his next request")
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    engine = make_engine(_settings(args).database_url)
+    try:
+        before = schema_revision(engine)
+        migrate(engine, revision=args.revision)
+        after = schema_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"schema already at {after}")
+    else:
+        print(f"schema migrated from {before or 'empty'} to {after}")
+    return 0
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    engine = make_engine(_settings(args).database_url)
+    try:
+        print(schema_revision(engine) or "empty (never migrated)")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _add_db(commands: Commands) -> None:
+    db = commands.add_parser("db", help="the database schema (Alembic migrations)")
+    actions = db.add_subparsers(dest="action", required=True)
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="migrate the schema (every hub process also does this on start)",
+        description="Run before starting new hub versions on a shared database, so that "
+        "workers never race to migrate. The same migrations run on SQLite and PostgreSQL.",
+    )
+    upgrade.add_argument("--revision", default="head", help="target revision (default head)")
+    upgrade.add_argument("--db", help=DB_HELP)
+    upgrade.set_defaults(run=_db_upgrade)
+    current = actions.add_parser("current", help="the schema's revision")
+    current.add_argument("--db", help=DB_HELP)
+    current.set_defaults(run=_db_current)
 
 
 def _add_users(commands: Commands) -> None:
@@ -332,6 +436,7 @@ def _add_bench(commands: Commands) -> None:
     reports.add_argument("--events", type=int, default=20_000, help="responses in all")
     reports.add_argument("--requests", type=int, default=30, help="timed requests per view")
     reports.set_defaults(run=_bench_reports)
+    add_cusum_bench(bench_commands)
 
 
 def _add_soak(commands: Commands) -> None:

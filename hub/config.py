@@ -1,13 +1,15 @@
 """Hub settings: command-line flags, else SEED_HUB_* environment variables, else defaults."""
 
 import grp
+import json
 import os
+import re
 import socket
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from protocol.broker_url import parse_broker_url
 from protocol.secrets import refuse_placeholder
@@ -19,6 +21,24 @@ def _mosquitto_group() -> str | None:
         return grp.getgrnam("mosquitto").gr_name
     except KeyError:
         return None
+
+
+EMAIL = re.compile(r"[^@\s,;=]+@[^@\s,;=]+")
+
+
+def parse_recipients(text: str) -> dict[str, list[str]]:
+    """'hel=a@x.fi,b@x.fi;osl=c@x.no' (or the same as a JSON object) -> site -> addresses."""
+    text = text.strip()
+    if text.startswith("{"):
+        parsed: dict[str, list[str]] = json.loads(text)
+        return parsed
+    recipients: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        site, equals, addresses = part.partition("=")
+        if not equals or not site.strip():
+            raise ValueError(f"{part!r}: write site=address,address;site2=address")
+        recipients[site.strip()] = [a.strip() for a in addresses.split(",") if a.strip()]
+    return recipients
 
 
 def _default_data_dir() -> Path:
@@ -80,6 +100,36 @@ class HubSettings(BaseSettings):
         default=False, description="send the session cookie over HTTPS only (behind a TLS proxy)"
     )
     web_session_hours: float = Field(default=12, gt=0, description="a sign-in lasts this long")
+    alert_interval_s: float = Field(default=60, gt=0, description="how often alert rules run")
+    alert_mqtt: bool = Field(default=True, description="publish alerts to <prefix>/alerts/<loc>")
+    alert_webhook_url: str | None = Field(
+        default=None, max_length=2000, description="POST each alert as JSON here (http/https)"
+    )
+    alert_email_to: list[str] = Field(
+        default_factory=list, description='e-mail each alert to these: ["a@x.org", "b@x.org"]'
+    )
+    alert_retry_base_s: float = Field(
+        default=5, gt=0, description="first retry of a failed delivery; doubles each time"
+    )
+    alert_retry_max_s: float = Field(default=3600, gt=0, description="longest wait between tries")
+    alert_max_attempts: int = Field(default=12, ge=1, description="then a delivery is given up")
+
+    report_schedule: bool = Field(
+        default=False,
+        description="write each site's weekly PDF after Monday 00:00 local, e-mail it",
+    )
+    report_recipients: Annotated[dict[str, list[str]], NoDecode] = Field(
+        default_factory=dict,
+        description="who gets each site's weekly PDF: 'hel=a@x.fi,b@x.fi;osl=c@x.no' or JSON",
+    )
+    # --- SMTP: shared by alert e-mails and scheduled reports (hub/mailer.py) ---
+    smtp_host: str | None = Field(default=None, description="no host: e-mail is not sent")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="seed-hub@localhost", description="the From: address")
+    smtp_starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS")
+    # --- end of SMTP ---
 
     @field_validator("broker", "kiosk_broker_url", "kiosk_certificate_broker_url")
     @classmethod
@@ -88,13 +138,34 @@ class HubSettings(BaseSettings):
             parse_broker_url(url)
         return url or None
 
-    @field_validator("mqtt_password")
+    @field_validator("report_recipients", mode="before")
     @classmethod
-    def _real_password(cls, password: SecretStr | None) -> SecretStr | None:
+    def _recipients(cls, value: object) -> object:
+        return parse_recipients(value) if isinstance(value, str) else value
+
+    @field_validator("report_recipients")
+    @classmethod
+    def _addresses(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for site, addresses in value.items():
+            for address in addresses:
+                if not EMAIL.fullmatch(address):
+                    raise ValueError(f"{address!r} (for site {site!r}) is not an e-mail address")
+        return value
+
+    @field_validator("mqtt_password", "smtp_password")
+    @classmethod
+    def _real_password(cls, password: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         refuse_placeholder(
-            "SEED_HUB_MQTT_PASSWORD", password.get_secret_value() if password else None
+            f"SEED_HUB_{info.field_name}".upper(), password.get_secret_value() if password else None
         )
         return password
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("the webhook URL must start with http:// or https://")
+        return url or None
 
     @model_validator(mode="after")
     def _one_client_id_per_worker(self) -> Self:

@@ -9,6 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -56,12 +58,23 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+def migrate(engine: Engine, *, revision: str = "head") -> None:
+    """Bring the schema to `revision`, the newest by default (idempotent)."""
     try:
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:
         raise StoreError(f"cannot migrate {engine.url!r}: {exc.orig}") from exc
+    except CommandError as exc:
+        raise ConfigError(f"cannot migrate to {revision!r}: {exc}") from exc
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at; None if it was never migrated."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise StoreError(f"cannot read {engine.url!r}: {exc.orig}") from exc
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -287,3 +287,85 @@ class UserSite(Base):
 
     username: Mapped[str] = mapped_column(ForeignKey("users.username"), primary_key=True)
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+
+
+class AlertRule(Base):
+    """A condition watched at a location and each location beneath it (hub/alerts/rules.py)."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    threshold: Mapped[float] = mapped_column(Float)
+    window_min: Mapped[int] = mapped_column(Integer)
+    min_responses: Mapped[int] = mapped_column(Integer, default=0)
+    button: Mapped[str | None] = mapped_column(String(16), doc="the answer counted, if any")
+    quiet_from: Mapped[str | None] = mapped_column(String(5), doc="HH:MM, the location's time")
+    quiet_until: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Alert(Base):
+    """A rule that fired for one subject (a location, or a device for health rules)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_rule_subject", "rule_id", "subject"),
+        Index("ix_alerts_location_opened", "location_id", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="SET NULL"), doc="None once the rule is removed"
+    )
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
+    subject: Mapped[str] = mapped_column(String(64), doc="the location or device it is about")
+    kind: Mapped[str] = mapped_column(String(32))
+    rule_text: Mapped[str] = mapped_column(String(300), doc="the rule as it read when it fired")
+    message: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, doc="when the condition was seen to be over; none fires again till then"
+    )
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class AlertComment(Base):
+    __tablename__ = "alert_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class AlertDelivery(Base):
+    """The outbox: one row per alert and channel, written with the alert, done once sent."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (Index("ix_alert_deliveries_due", "state", "next_attempt_at"),)
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), doc="pending, delivered or failed")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class CusumState(Base):
+    """Where each CUSUM stands, so a restarted hub goes on from there."""
+
+    __tablename__ = "alert_cusum_state"
+
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="CASCADE"), primary_key=True
+    )
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    statistic: Mapped[float] = mapped_column(Float)
+    through: Mapped[datetime] = mapped_column(UtcDateTime, doc="events up to here are counted")

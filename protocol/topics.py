@@ -4,6 +4,7 @@
 <prefix>/devices/<device_id>/status   kiosk -> hub, retained; last-will "offline"
 <prefix>/devices/<device_id>/ack      hub -> kiosk, QoS 1
 <prefix>/devices/<device_id>/config   hub -> kiosk, retained
+<prefix>/alerts/<location_id>         hub -> anyone listening, QoS 1
 """
 
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ class Topics:
 
     def config(self, device_id: str) -> str:
         return self.device(device_id, "config")
+
+    def alerts(self, location_id: str) -> str:
+        return f"{self.prefix}/alerts/{location_id}"
 
     def every_device(self, kind: TopicKind) -> str:
         """The wildcard subscription for one kind of topic across all devices."""

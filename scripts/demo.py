@@ -50,11 +50,15 @@ class DemoKiosk:
     camera: bool = False
 
 
+SITE = ("hel", "Helsinki Airport")
+AREAS = {"hel-t2": "Terminal 2", "hel-gates": "Gates"}
 LOCATIONS = {
     "hel-t2-security": "Terminal 2 security check",
     "hel-t2-washroom-b": "Terminal 2 washroom B",
     "hel-gate-31": "Gate 31",
 }
+AREA_OF = {"hel-t2-security": "hel-t2", "hel-t2-washroom-b": "hel-t2", "hel-gate-31": "hel-gates"}
+DEMO_USER = "demo"
 KIOSKS = [
     DemoKiosk("hel-t2-sec-01", "hel-t2-security", (0.35, 0.30, 0.20, 0.15)),
     DemoKiosk("hel-t2-sec-02", "hel-t2-security", (0.35, 0.30, 0.20, 0.15)),
@@ -129,52 +133,48 @@ def _hub_env() -> dict[str, str]:
     }
 
 
+def _seed_hub(*args: str) -> str:
+    done = subprocess.run(
+        [BIN / "seed-hub", "--log-level", "WARNING", *args],
+        env=_hub_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
 def _register_locations() -> None:
-    for location_id, name in LOCATIONS.items():
-        subprocess.run(
-            [
-                BIN / "seed-hub",
-                "--log-level",
-                "WARNING",
-                "locations",
-                "add",
-                location_id,
-                "--name",
-                name,
-                "--tz",
-                TIME_ZONE,
-            ],
-            env=_hub_env(),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    """The airport's tree: site, areas, touchpoints (named), and a kiosk registered at each."""
+    for location_id, name in (SITE, *AREAS.items(), *LOCATIONS.items()):
+        _seed_hub("locations", "add", location_id, "--name", name, "--tz", TIME_ZONE)
     for kiosk in KIOSKS:
-        subprocess.run(
-            [
-                BIN / "seed-hub",
-                "--log-level",
-                "WARNING",
-                "devices",
-                "add",
-                kiosk.device_id,
-                "--location",
-                kiosk.location_id,
-            ],
-            env=_hub_env(),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        area = AREA_OF[kiosk.location_id]
+        _seed_hub(
+            "devices", "add", kiosk.device_id, "--site", SITE[0], "--area", area,
+            "--location", kiosk.location_id,
+        )  # fmt: skip
 
 
-def _start_hub() -> tuple[subprocess.Popen[str], str]:
+def _add_demo_user() -> str:
+    """An admin for the dashboard, with a fresh random password; returns it."""
+    output = _seed_hub("users", "add", DEMO_USER, "--role", "admin")
+    return output.split("password ")[1].split(" ")[0]
+
+
+def _start_hub() -> tuple[subprocess.Popen[str], str, str]:
+    """The hub, its broker's URL and its dashboard's URL."""
     log = (WORKDIR / "hub.log").open("w")
     hub = subprocess.Popen(
         [BIN / "seed-hub", "serve"], env=_hub_env(), text=True, stdout=subprocess.PIPE, stderr=log
     )
     assert hub.stdout is not None
+    broker_url = ""
     for line in hub.stdout:
         if "ingesting from" in line:
-            return hub, line.rsplit(" ", 1)[-1].strip()
+            broker_url = line.rsplit(" ", 1)[-1].strip()
+        if "dashboard at" in line:
+            return hub, broker_url, line.rsplit(" ", 1)[-1].strip()
     raise SystemExit(f"the hub did not start; see {WORKDIR / 'hub.log'}")
 
 
@@ -222,8 +222,10 @@ def main() -> int:
     shutil.rmtree(WORKDIR, ignore_errors=True)
     WORKDIR.mkdir(parents=True)
     _register_locations()
-    hub, broker_url = _start_hub()
+    password = _add_demo_user()
+    hub, broker_url, dashboard_url = _start_hub()
     print(f"hub up; MQTT broker at {broker_url}; data and logs in {WORKDIR}")
+    print(f"dashboard at {dashboard_url}: sign in as {DEMO_USER!r} with password {password!r}")
     faces = _camera_faces()
     kiosks = _start_kiosks(broker_url, faces)
     camera = "the gate's kiosk reads faces from " + str(faces) if faces else "no camera"

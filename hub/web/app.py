@@ -12,12 +12,18 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from hub import __version__
 from hub.config import HubSettings
-from hub.web import routes_account, routes_scores
+from hub.web import routes_account, routes_alerts, routes_exports, routes_reports, routes_scores
 from hub.web.auth import Anyone, NotSignedInError, csrf_guard, csrf_token
 from hub.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from protocol.files import write_private
 
-ROUTERS = (routes_account.router, routes_scores.router)
+ROUTERS = (
+    routes_account.router,
+    routes_scores.router,
+    routes_alerts.router,
+    routes_exports.router,
+    routes_reports.router,
+)
 
 
 def create_app(settings: HubSettings, sessions: sessionmaker[Session]) -> FastAPI:

@@ -25,6 +25,10 @@ from hub.web.auth import Db, Manager, Technician, web_context
 router = APIRouter()
 
 MAX_DAYS = 3660
+# Periods within these years: the one before a period (its change) and its local times in any
+# time zone then stay on the calendar, where year 1 or 9999 would fall off it (a 500).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 Days = Annotated[float, Query(gt=0, le=MAX_DAYS, description="the last N days (default 7)")]
 Since = Annotated[datetime | None, Query(description="ISO 8601, inclusive; overrides days")]
@@ -34,9 +38,13 @@ Until = Annotated[datetime | None, Query(description="ISO 8601, exclusive; defau
 def period_of(days: float, since: datetime | None, until: datetime | None) -> Period:
     """The period a request asks for; a time without an offset is UTC."""
     end = _utc(until) if until else datetime.now(UTC)
+    if not EARLIEST < end <= LATEST:
+        raise HTTPException(422, f"until must lie between {EARLIEST:%Y} and {LATEST:%Y}")
     start = _utc(since) if since else Period.last(days, until=end).since
     if start >= end:
         raise HTTPException(422, "since must come before until")
+    if start < EARLIEST:
+        raise HTTPException(422, f"since must lie between {EARLIEST:%Y} and {LATEST:%Y}")
     if (end - start).days > MAX_DAYS:
         raise HTTPException(422, f"a period is at most {MAX_DAYS} days")
     return Period(start, end)
@@ -98,7 +106,7 @@ def api_location(
     since: Since = None,
     until: Until = None,
 ) -> dict[str, Any]:
-    """One location with everything beneath it: score, daily and weekly trend, the hour-of-day
+    """One location with everything beneath it: score, trend by day, week and month, the hour-of-day
     by day-of-week heat map in its own time zone, buttons, misuse and the cameras' reading."""
     tree, visible = visible_tree(session, user)
     _location_or_404(location_id, visible)
@@ -132,6 +140,9 @@ def location_view(
         ),
         "heatmap": heatmap(
             session, locations=locations, period=period, time_zone=zone, hourly=hourly
+        ),
+        "trend_month": trend(
+            session, locations=locations, period=period, time_zone=zone, step="month", hourly=hourly
         ),
     }
 

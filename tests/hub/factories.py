@@ -2,6 +2,9 @@
 
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
+from hub.store import add_location
 from protocol.ids import uuid7
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
 
@@ -44,3 +47,20 @@ def status(
         uptime_s=12.5,
         outbox_depth=outbox_depth,
     )
+
+
+def place(
+    session: Session,
+    location_id: str,
+    *,
+    kind: str = "touchpoint",
+    parent: str | None = None,
+    time_zone: str = "Europe/Helsinki",
+) -> None:
+    """A location in the tree site -> area -> touchpoint."""
+    location = add_location(
+        session, location_id=location_id, name=location_id.title(), time_zone=time_zone
+    )
+    location.kind = kind
+    location.parent_id = parent
+    session.flush()

@@ -6,7 +6,7 @@ page sums one subtree's hours: an index that leads with the location and carries
 answers without touching the table.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-23 22:30:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import hub.models
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

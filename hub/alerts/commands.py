@@ -1,0 +1,135 @@
+"""`seed-hub alerts rules add|list|remove` and `seed-hub alerts list`; `seed-hub bench cusum`."""
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.alerts.bench import CusumBenchPlan, run_cusum_bench
+from hub.alerts.records import add_rule, list_alerts, list_rules, remove_rule
+from hub.alerts.rules import QuietHours, Rule, RuleKind
+from hub.config import HubSettings
+from hub.db import make_engine, migrate, session_factory
+from protocol.messages import Button
+
+SettingsFrom = Callable[[argparse.Namespace], HubSettings]
+Action = Callable[[Session, argparse.Namespace], None]
+Commands = Any  # argparse's private _SubParsersAction
+
+
+def _runner(action: Action, settings_from: SettingsFrom) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        engine = make_engine(settings_from(args).database_url)
+        try:
+            migrate(engine)
+            with session_factory(engine).begin() as session:
+                action(session, args)
+        finally:
+            engine.dispose()
+        return 0
+
+    return run
+
+
+def _rules_add(session: Session, args: argparse.Namespace) -> None:
+    rule = Rule(
+        id=0,
+        location_id=args.location,
+        kind=RuleKind(args.kind),
+        threshold=args.threshold,
+        window_min=args.window,
+        min_responses=args.min_responses,
+        button=Button(args.button) if args.button else None,
+        quiet=QuietHours.parse(args.quiet) if args.quiet else None,
+    )
+    row = add_rule(session, rule=rule, created_by="cli", now=datetime.now(UTC))
+    print(f"rule {row.id} at {args.location} (and beneath): {Rule.from_row(row).describe()}")
+
+
+def _rules_list(session: Session, _args: argparse.Namespace) -> None:
+    for rule in list_rules(session):
+        print(f"{rule.id:>4} {rule.location_id:<24} {rule.kind:<15} {rule.describe()}")
+
+
+def _rules_remove(session: Session, args: argparse.Namespace) -> None:
+    remove_rule(session, rule_id=args.rule_id)
+    print(f"rule {args.rule_id} removed; its alerts stay")
+
+
+def _alerts_list(session: Session, args: argparse.Namespace) -> None:
+    views = list_alerts(session, state=args.state, limit=args.limit)
+    if args.json:
+        print(json.dumps([v.__dict__ for v in views], default=str, indent=2))
+        return
+    for v in views:
+        ack = f"ack {v.acknowledged_by}" if v.acknowledged_at else "open"
+        print(f"{v.id:>5} {v.opened_at:%Y-%m-%d %H:%M} {v.location:<20} {ack:<14} {v.message}")
+
+
+def add_alert_commands(commands: Commands, settings_from: SettingsFrom, db_help: str) -> None:
+    alerts = commands.add_parser("alerts", help="alert rules and the alerts they raised")
+    actions = alerts.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="alerts, newest first")
+    listing.add_argument("--state", choices=("open", "acknowledged", "all"), default="open")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--db", help=db_help)
+    listing.set_defaults(run=_runner(_alerts_list, settings_from))
+    rules = actions.add_parser("rules", help="what raises alerts").add_subparsers(
+        dest="rule_action", required=True
+    )
+    add = rules.add_parser("add", help="a rule at a location and every location beneath it")
+    add.add_argument("--location", required=True)
+    add.add_argument("--kind", required=True, choices=[k.value for k in RuleKind])
+    add.add_argument(
+        "--threshold",
+        type=float,
+        required=True,
+        help="% negative, Happy Index, presses, CUSUM h, minutes offline, events, or seconds",
+    )
+    add.add_argument("--window", type=int, default=15, metavar="MIN")
+    add.add_argument("--min-responses", type=int, default=0)
+    add.add_argument("--button", choices=[b.value for b in Button], help="for answer_count")
+    add.add_argument("--quiet", metavar="HH:MM-HH:MM", help="in the location's own time")
+    add.add_argument("--db", help=db_help)
+    add.set_defaults(run=_runner(_rules_add, settings_from))
+    rule_list = rules.add_parser("list")
+    rule_list.add_argument("--db", help=db_help)
+    rule_list.set_defaults(run=_runner(_rules_list, settings_from))
+    remove = rules.add_parser("remove")
+    remove.add_argument("rule_id", type=int)
+    remove.add_argument("--db", help=db_help)
+    remove.set_defaults(run=_runner(_rules_remove, settings_from))
+
+
+def _bench_cusum(args: argparse.Namespace) -> int:
+    plan = CusumBenchPlan(
+        seeds=args.seeds,
+        locations=args.locations,
+        presses_per_hour=args.rate,
+        p0=args.p0,
+        drop_odds_ratio=args.drop,
+        odds_ratio=args.odds_ratio,
+        threshold=args.h,
+    )
+    result = run_cusum_bench(plan)
+    print(json.dumps(result, indent=2) if args.json else result)
+    return 0
+
+
+def add_cusum_bench(bench_commands: Commands) -> None:
+    cusum = bench_commands.add_parser(
+        "cusum", help="CUSUM detection delay and false alarms on simulated locations"
+    )
+    cusum.add_argument("--json", action="store_true")
+    cusum.add_argument("--seeds", type=int, default=10)
+    cusum.add_argument("--locations", type=int, default=50, help="location-weeks per seed")
+    cusum.add_argument("--rate", type=float, default=20, help="presses per hour")
+    cusum.add_argument("--p0", type=float, default=0.2, help="the baseline unhappy share")
+    cusum.add_argument("--drop", type=float, default=2.0, help="odds ratio of the real drop")
+    cusum.add_argument("--odds-ratio", type=float, default=2.0, help="the shift the chart seeks")
+    cusum.add_argument("--h", type=float, default=4.0, help="the decision threshold")
+    cusum.set_defaults(run=_bench_cusum)

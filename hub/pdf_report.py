@@ -1,0 +1,256 @@
+"""A site's report for a period as a PDF: ranking, daily trend, heat map, alerts.
+
+Every figure comes from hub.analytics; this module only lays them out, with reportlab's
+own drawing primitives (no plotting library, nothing fetched).
+"""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
+from reportlab.platypus.tables import TableStyle
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.analytics import Period, heatmap, overview, trend
+from hub.hierarchy import LocationTree
+from hub.models import Alert
+from protocol.errors import ConfigError
+
+STYLES = getSampleStyleSheet()
+WIDTH = A4[0] - 36 * mm
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+NO_ALERTS = "No alerts were raised in this period."
+
+
+def site_alerts(session: Session, site_locations: set[str], period: Period) -> list[dict[str, Any]]:
+    """The alerts raised at the site's locations in the period, oldest first."""
+    statement = (
+        select(Alert)
+        .where(
+            Alert.location_id.in_(sorted(site_locations)),
+            Alert.opened_at >= period.since,
+            Alert.opened_at < period.until,
+        )
+        .order_by(Alert.opened_at, Alert.id)
+    )
+    return [
+        {
+            "raised_at": alert.opened_at,
+            "location": alert.location_id,
+            "kind": alert.kind,
+            "detail": alert.message,
+            "state": _state(alert),
+        }
+        for alert in session.scalars(statement)
+    ]
+
+
+def _state(alert: Alert) -> str:
+    if alert.resolved_at:
+        return "resolved"
+    return "acknowledged" if alert.acknowledged_at else "open"
+
+
+def write_site_report(session: Session, site_id: str, period: Period, path: Path) -> None:
+    """Write the report of one site (and everything beneath it) over the period to `path`."""
+    tree = LocationTree.load(session)
+    if site_id not in tree:
+        raise ConfigError(f"no location {site_id!r}; list them with `seed-hub locations list`")
+    place = tree.places[site_id]
+    locations = tree.subtree(site_id)
+    zone = place.time_zone
+    rows = overview(session, tree=tree, visible=locations, period=period)["locations"]
+    days = trend(session, locations=locations, period=period, time_zone=zone, step="day")
+    cells = heatmap(session, locations=locations, period=period, time_zone=zone)["cells"]
+    alerts = site_alerts(session, locations, period)
+    story = [
+        *_title(place.name, period, zone),
+        *_ranking(rows),
+        PageBreak(),
+        *_trend(days),
+        *_heatmap(cells, zone),
+        PageBreak(),
+        *_alerts(alerts, zone),
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        title=f"{place.name}: perception report",
+        author="Seed hub",
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+    )
+    document.build(story, onFirstPage=_footer, onLaterPages=_footer)
+
+
+def _local(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y %H:%M")
+
+
+def _title(name: str, period: Period, zone: str) -> list[Flowable]:
+    last = period.until - timedelta(microseconds=1)
+    return [
+        Paragraph(f"{_escape(name)}: perception report", STYLES["Title"]),
+        Paragraph(
+            f"{_local(period.since, zone)} to {_local(last, zone)} ({zone}); "
+            f"written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            STYLES["Normal"],
+        ),
+        Spacer(1, 6 * mm),
+    ]
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _ranking(rows: Sequence[dict[str, Any]]) -> list[Flowable]:
+    header = [
+        "Location",
+        "Kind",
+        "Responses",
+        "Happy Index",
+        "Positive",
+        "Change",
+        "Rank",
+        "Misuse",
+    ]
+    body = [
+        [
+            "  " * row["depth"] + row["name"],
+            row["kind"],
+            row["responses"],
+            _number(row["happy_index"]) + (" *" if row["small_sample"] else ""),
+            "-" if row["positive_share"] is None else f"{row['positive_share']:.0%}",
+            "-" if row["change"] is None else f"{row['change']:+.1f}",
+            row["rank"] or "-",
+            row["misuse"],
+        ]
+        for row in rows
+    ]
+    table = Table([header, *body], repeatRows=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
+                ("FONT", (0, 1), (-1, -1), "Helvetica", 9),
+                ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f2f2")]),
+            ]
+        )
+    )
+    note = "Ranked by Happy Index within each kind; * fewer than 30 responses, not ranked."
+    return [
+        Paragraph("Ranking", STYLES["Heading2"]),
+        table,
+        Paragraph(note, STYLES["Italic"]),
+    ]
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _trend(days: Sequence[dict[str, Any]]) -> list[Flowable]:
+    """Responses per local day as bars, the Happy Index (0-100) as a line over them."""
+    height, left, bottom = 70 * mm, 12 * mm, 12 * mm
+    plot_w, plot_h = WIDTH - 2 * left, height - bottom - 6 * mm
+    drawing = Drawing(WIDTH, height)
+    drawing.add(Rect(left, bottom, plot_w, plot_h, fillColor=None, strokeColor=colors.grey))
+    most = max((d["responses"] for d in days), default=0) or 1
+    step = plot_w / max(len(days), 1)
+    points: list[float] = []
+    for i, day in enumerate(days):
+        x = left + i * step
+        bar = plot_h * day["responses"] / most
+        drawing.add(Rect(x + step * 0.15, bottom, step * 0.7, bar, fillColor=colors.lightblue))
+        if day["happy_index"] is not None:
+            points += [x + step / 2, bottom + plot_h * day["happy_index"] / 100]
+        if len(days) <= 31 or i % 7 == 0:
+            drawing.add(String(x + step / 2, bottom - 9, day["start"][5:], fontSize=6))
+    if len(points) >= 4:
+        drawing.add(PolyLine(points, strokeColor=colors.darkgreen, strokeWidth=1.5))
+    for value in (0, 50, 100):
+        y = bottom + plot_h * value / 100
+        drawing.add(Line(left - 2, y, left, y))
+        drawing.add(String(left - 4, y - 2, str(value), fontSize=6, textAnchor="end"))
+    caption = f"Bars: responses per day (most {most}). Line: Happy Index, 0-100."
+    return [
+        Paragraph("Daily trend", STYLES["Heading2"]),
+        drawing,
+        Paragraph(caption, STYLES["Italic"]),
+    ]
+
+
+def _heat_color(index: float | None) -> colors.Color:
+    """Red (0) through yellow (50) to green (100); light grey where nobody answered."""
+    if index is None:
+        return colors.HexColor("#eeeeee")
+    share = max(0.0, min(1.0, index / 100))
+    if share < 0.5:
+        return colors.Color(0.85, 0.25 + 1.2 * share, 0.2)
+    return colors.Color(0.85 - 1.3 * (share - 0.5), 0.85, 0.2)
+
+
+def _heatmap(cells: Sequence[Sequence[dict[str, Any]]], zone: str) -> list[Flowable]:
+    """Hour of day across, day of week down, coloured by Happy Index, responses written in."""
+    left, cell_w, cell_h = 12 * mm, (WIDTH - 14 * mm) / 24, 7 * mm
+    drawing = Drawing(WIDTH, cell_h * 8)
+    for weekday, hours in enumerate(cells):
+        y = cell_h * (6 - weekday)
+        drawing.add(String(0, y + 2 * mm, WEEKDAYS[weekday], fontSize=7))
+        for hour, cell in enumerate(hours):
+            x = left + hour * cell_w
+            fill = _heat_color(cell["happy_index"])
+            drawing.add(Rect(x, y, cell_w, cell_h, fillColor=fill, strokeColor=colors.white))
+            if cell["responses"]:
+                drawing.add(
+                    String(
+                        x + cell_w / 2,
+                        y + 2 * mm,
+                        str(cell["responses"]),
+                        fontSize=5,
+                        textAnchor="middle",
+                    )
+                )
+    for hour in range(0, 24, 3):
+        drawing.add(String(left + hour * cell_w, cell_h * 7 + 1 * mm, f"{hour:02d}", fontSize=6))
+    caption = f"Local time ({zone}); colour: Happy Index, red low, green high; numbers: responses."
+    return [
+        Paragraph("When: hour by day of week", STYLES["Heading2"]),
+        drawing,
+        Paragraph(caption, STYLES["Italic"]),
+    ]
+
+
+def _alerts(alerts: Sequence[dict[str, Any]], zone: str) -> list[Flowable]:
+    heading = Paragraph("Alerts", STYLES["Heading2"])
+    if not alerts:
+        return [heading, Paragraph(NO_ALERTS, STYLES["Normal"])]
+    rows = [
+        [_local(a["raised_at"], zone), a["location"], a["kind"], a["state"], a["detail"][:70]]
+        for a in alerts
+    ]
+    header = ["Raised", "Location", "Alert", "State", "Detail"]
+    table = Table([header, *rows], repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 8)]))
+    return [heading, table]
+
+
+def _footer(canvas: Canvas, document: SimpleDocTemplate) -> None:
+    canvas.saveState()
+    canvas.setFont("Helvetica", 7)
+    canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"Seed hub · page {document.page}")
+    canvas.restoreState()

@@ -1,0 +1,98 @@
+"""CSV exports for facility managers: raw responses and aggregated scores, streamed."""
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.analytics import Period
+from hub.exports import By, responses_csv, scores_csv
+from hub.hierarchy import LocationTree
+from hub.users import Principal
+from hub.web.auth import Db, Manager, web_context
+from hub.web.routes_scores import Days, Since, Until, period_of, visible_tree
+
+router = APIRouter()
+
+Location = Annotated[
+    str | None, Query(description="a location and everything beneath it (default: all yours)")
+]
+
+
+@router.get("/api/exports/responses.csv", tags=["exports"], response_class=StreamingResponse)
+def export_responses(
+    request: Request,
+    session: Db,
+    user: Manager,
+    location: Location = None,
+    days: Days = 7,
+    since: Since = None,
+    until: Until = None,
+) -> StreamingResponse:
+    """Every press (misuse flagged) in the period, oldest first, times in UTC and local time."""
+    _tree, locations = _selected(session, user, location)
+    period = period_of(days, since, until)
+    stream = _streamed(web_context(request).sessions, lambda s: responses_csv(s, locations, period))
+    return _attachment(stream, export_file_name("responses", location, period))
+
+
+@router.get("/api/exports/scores.csv", tags=["exports"], response_class=StreamingResponse)
+def export_scores(
+    request: Request,
+    session: Db,
+    user: Manager,
+    location: Location = None,
+    by: Annotated[By, Query(description="one row per hour, day, week, or location")] = "day",
+    days: Days = 7,
+    since: Since = None,
+    until: Until = None,
+) -> StreamingResponse:
+    """Scores of each location (with its subtree) per local hour, day or ISO week, or ranked."""
+    tree, locations = _selected(session, user, location)
+    period = period_of(days, since, until)
+    stream = _streamed(
+        web_context(request).sessions, lambda s: scores_csv(s, tree, locations, period, by)
+    )
+    return _attachment(stream, export_file_name(f"scores-by-{by}", location, period))
+
+
+def _selected(
+    session: Session, user: Principal, location: str | None
+) -> tuple[LocationTree, set[str]]:
+    """The locations asked for, among those the user may see (404 for any other)."""
+    tree, visible = visible_tree(session, user)
+    if location is None:
+        return tree, visible
+    if location not in visible:
+        raise HTTPException(404, f"no location {location!r} among yours")
+    return tree, tree.subtree(location)
+
+
+def _streamed(
+    sessions: sessionmaker[Session], export: Callable[[Session], Iterator[str]]
+) -> Iterator[str]:
+    """The export over a session of its own, open for as long as the response streams."""
+    with sessions() as session:
+        yield from export(session)
+
+
+def _attachment(chunks: Iterator[str], file_name: str) -> StreamingResponse:
+    return StreamingResponse(
+        chunks,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
+    )
+
+
+def export_file_name(kind: str, location: str | None, period: Period) -> str:
+    """seed-responses-hel-2026-11-16-2026-11-23.csv: safe in a header and on any disk."""
+    place = re.sub(r"[^A-Za-z0-9._-]+", "_", location) if location else "all"
+    return f"seed-{kind}-{place}-{_day(period.since)}-{_day(period.until)}.csv"
+
+
+def _day(moment: datetime) -> str:
+    return moment.date().isoformat()

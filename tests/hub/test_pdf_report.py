@@ -1,0 +1,101 @@
+"""The site report as a PDF: it opens, has its pages, and shows the analytics' figures."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.analytics import overview
+from hub.cli import main
+from hub.db import make_engine, session_factory
+from hub.hierarchy import LocationTree
+from hub.models import Alert
+from hub.pdf_report import NO_ALERTS, write_site_report
+from protocol.errors import ConfigError
+from tests.hub.pdf_text import page_count, shown_text
+from tests.hub.report_data import WEEK, Presses, add_presses, add_site
+
+
+@pytest.fixture
+def week(sessions: sessionmaker[Session]) -> Presses:
+    with sessions.begin() as session:
+        add_site(session)
+        return add_presses(session)
+
+
+def test_the_report_opens_with_ranking_trend_heat_map_and_alerts(
+    sessions: sessionmaker[Session], week: Presses, tmp_path: Path
+) -> None:
+    path = tmp_path / "hel.pdf"
+    with sessions() as session:
+        write_site_report(session, "hel", WEEK, path)
+        tree = LocationTree.load(session)
+        rows = overview(session, tree=tree, visible=tree.subtree("hel"), period=WEEK)["locations"]
+    pdf = path.read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.rstrip().endswith(b"%%EOF")
+    assert page_count(pdf) == 3
+    text = shown_text(pdf)
+    for heading in ("HEL: perception report", "Ranking", "Daily trend", "Alerts", NO_ALERTS):
+        assert heading in text
+    assert "Mon 16 Nov 2026 00:00 to Sun 22 Nov 2026 23:59 (Europe/Helsinki)" in text
+    site = rows[0]
+    assert site["responses"] == week.scored
+    assert str(week.scored) in text
+    assert f"{site['happy_index']:.0f}" in text
+    for day in ("11-16", "11-22"):
+        assert day in text
+
+
+def test_an_empty_week_still_makes_a_report(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with sessions.begin() as session:
+        add_site(session)
+    with sessions() as session:
+        write_site_report(session, "hel", WEEK, tmp_path / "empty.pdf")
+    assert page_count((tmp_path / "empty.pdf").read_bytes()) == 3
+
+
+def test_an_unknown_site_is_a_config_error(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    with sessions() as session, pytest.raises(ConfigError, match="no location 'nowhere'"):
+        write_site_report(session, "nowhere", WEEK, tmp_path / "x.pdf")
+
+
+def test_the_command_line_writes_the_pdf(sqlite_url: str, tmp_path: Path) -> None:
+    with session_factory(make_engine(sqlite_url)).begin() as session:
+        add_site(session)
+        add_presses(session)
+    out = tmp_path / "hel.pdf"
+    period = ["--since", WEEK.since.isoformat(), "--until", WEEK.until.isoformat()]
+    assert main(["report", "--pdf", str(out), "--site", "hel", *period, "--db", sqlite_url]) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    assert main(["report", "--pdf", str(out), "--db", sqlite_url]) == 2
+
+
+def test_the_site_alerts_of_the_period_are_listed(
+    sessions: sessionmaker[Session], week: Presses, tmp_path: Path
+) -> None:
+    with sessions.begin() as session:
+        for location, opened in (
+            ("hel-wc-b", WEEK.since + timedelta(hours=30)),
+            ("hel", WEEK.until),
+        ):
+            session.add(
+                Alert(
+                    location_id=location,
+                    subject=location,
+                    kind="negative_share",
+                    rule_text="negative > 50 % in 15 min, n >= 4",
+                    message=f"{location} turned sour",
+                    opened_at=opened,
+                )
+            )
+    with sessions() as session:
+        write_site_report(session, "hel", WEEK, tmp_path / "hel.pdf")
+    text = shown_text((tmp_path / "hel.pdf").read_bytes())
+    assert "hel-wc-b turned sour" in text
+    assert "Tue 17 Nov 2026 06:00" in text
+    assert "hel turned sour" not in text  # raised after the period
+    assert NO_ALERTS not in text
