@@ -6,14 +6,14 @@ the location's own time zone (an hour is placed by the local time it starts at).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from hub.hierarchy import LocationTree
 from hub.models import Device, HourlyRollup
@@ -193,7 +193,10 @@ def device_health(session: Session, *, tree: LocationTree) -> dict[str, Health]:
     """Kiosks online and offline per location, rolled up the tree (revoked ones left out)."""
     now = datetime.now(UTC)
     health: dict[str, Health] = defaultdict(Health)
-    devices = session.scalars(select(Device).where(Device.revoked_at.is_(None)))
+    needed = (Device.location_id, Device.state, Device.last_seen_at, Device.last_status_at)
+    devices = session.scalars(
+        select(Device).options(load_only(*needed)).where(Device.revoked_at.is_(None))
+    )
     for device in devices:
         place = device.location_id
         if place is None or place not in tree:
@@ -209,11 +212,7 @@ def subtree_summary(
 ) -> dict[str, Any]:
     """One location (with its subtree): score, misuse, the observed panel."""
     locations = tree.subtree(location_id)
-    scores = [
-        s
-        for s in location_scores(session, since=period.since, until=period.until)
-        if s.location in locations
-    ]
+    scores = location_scores(session, since=period.since, until=period.until, locations=locations)
     rollup = rolled_up(tree, scores).get(location_id, Rollup())
     observed = _merged_observed(scores)
     index = happy_index(rollup.counts)
@@ -246,10 +245,12 @@ def _merged_observed(scores: list[LocationScore]) -> Observed | None:
     )
 
 
-def _hourly(
-    session: Session, *, locations: set[str], period: Period
-) -> list[tuple[datetime, ButtonCounts]]:
-    """Counts per UTC hour of the locations (misuse left out), summed over them."""
+Hourly = Sequence[tuple[datetime, ButtonCounts]]
+
+
+def hourly_counts(session: Session, *, locations: set[str], period: Period) -> Hourly:
+    """Counts per UTC hour of the locations (misuse left out), summed over them: what trends
+    and heat maps are drawn from (read it once, pass it to each)."""
     statement = (
         select(
             HourlyRollup.bucket_start,
@@ -270,12 +271,20 @@ def _hourly(
 
 
 def trend(
-    session: Session, *, locations: set[str], period: Period, time_zone: str, step: Step
+    session: Session,
+    *,
+    locations: set[str],
+    period: Period,
+    time_zone: str,
+    step: Step,
+    hourly: Hourly | None = None,
 ) -> list[dict[str, Any]]:
     """Scores per local day, ISO week (from Monday) or month, oldest first, empty ones included."""
     zone = ZoneInfo(time_zone)
     buckets: dict[date, ButtonCounts] = defaultdict(ButtonCounts)
-    for start, counts in _hourly(session, locations=locations, period=period):
+    if hourly is None:
+        hourly = hourly_counts(session, locations=locations, period=period)
+    for start, counts in hourly:
         buckets[_step_start(start.astimezone(zone).date(), step)] += counts
     first = _step_start(period.since.astimezone(zone).date(), step)
     last = _step_start((period.until - timedelta(microseconds=1)).astimezone(zone).date(), step)
@@ -300,12 +309,19 @@ def _next_step(start: date, step: Step) -> date:
 
 
 def heatmap(
-    session: Session, *, locations: set[str], period: Period, time_zone: str
+    session: Session,
+    *,
+    locations: set[str],
+    period: Period,
+    time_zone: str,
+    hourly: Hourly | None = None,
 ) -> dict[str, Any]:
     """Hour of day by day of week (Monday = 0) in local time: responses and Happy Index."""
     zone = ZoneInfo(time_zone)
     cells: dict[tuple[int, int], ButtonCounts] = defaultdict(ButtonCounts)
-    for start, counts in _hourly(session, locations=locations, period=period):
+    if hourly is None:
+        hourly = hourly_counts(session, locations=locations, period=period)
+    for start, counts in hourly:
         local = start.astimezone(zone)
         cells[(local.weekday(), local.hour)] += counts
     return {
@@ -338,7 +354,7 @@ def hourly(session: Session, *, locations: set[str], period: Period) -> list[dic
     return [
         {"start": start.isoformat(), **score_summary(counts)}
         for start, counts in sorted(
-            _hourly(session, locations=locations, period=period), key=lambda row: row[0]
+            hourly_counts(session, locations=locations, period=period), key=lambda row: row[0]
         )
         if counts.total
     ]

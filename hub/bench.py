@@ -161,12 +161,13 @@ def raw_subscriber(url: str, expected: int, timeout_s: float) -> None:
 
 
 @contextmanager
-def _database(plan: BenchPlan, workdir: Path) -> Iterator[str]:
-    if plan.backend == "postgresql":
-        with scratch_postgres_database(plan.postgres_url, prefix="seed_bench") as url:
+def bench_database(backend: str, postgres_url: str, workdir: Path, name: str) -> Iterator[str]:
+    """A fresh database for one run: a scratch PostgreSQL one, else a SQLite file in workdir."""
+    if backend == "postgresql":
+        with scratch_postgres_database(postgres_url, prefix=f"seed_{name}") as url:
             yield url
     else:
-        yield f"sqlite:///{workdir / 'bench.sqlite3'}"
+        yield f"sqlite:///{workdir / f'{name}.sqlite3'}"
 
 
 def _start(
@@ -205,7 +206,7 @@ def start_rig(stack: ExitStack, plan: BenchPlan) -> Rig:
     """A private Mosquitto, a database and `seed-hub serve` in its own process."""
     workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seed-bench-")))
     broker = stack.enter_context(MosquittoProcess())
-    db_url = stack.enter_context(_database(plan, workdir))
+    db_url = stack.enter_context(bench_database(plan.backend, plan.postgres_url, workdir, "bench"))
     env = {
         **os.environ,
         "SEED_HUB_TOPIC_PREFIX": PREFIX,

@@ -21,6 +21,7 @@ from hub.alerts.commands import add_alert_commands, add_cusum_bench
 from hub.analytics import Period
 from hub.app import Hub, HubRole
 from hub.bench import BenchPlan, run_ingest_bench
+from hub.bench_reports import ReportsPlan, run_reports_bench
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, schema_revision, session_factory
 from hub.exports import BY_CHOICES, responses_csv, scores_csv
@@ -242,6 +243,18 @@ def _bench(args: argparse.Namespace) -> int:
     )
     print(json.dumps(result, indent=2) if args.json else result)
     return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
+
+
+def _bench_reports(args: argparse.Namespace) -> int:
+    plan = ReportsPlan(
+        events=args.events,
+        backend=args.backend,
+        postgres_url=args.postgres_url,
+        requests=args.requests,
+    )
+    result = run_reports_bench(plan)
+    print(json.dumps(result, indent=2) if args.json else result)
+    return 1 if result["rollup_mismatches"] else 0
 
 
 def _soak(args: argparse.Namespace) -> int:
@@ -470,6 +483,15 @@ def _add_bench(commands: Commands) -> None:
         "(default: as fast as they can, a backlog draining)",
     )
     ingest.set_defaults(run=_bench)
+    reports = bench_commands.add_parser(
+        "reports", help="dashboard views timed over HTTP on a year of simulated responses"
+    )
+    reports.add_argument("--json", action="store_true")
+    reports.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    reports.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    reports.add_argument("--events", type=int, default=20_000, help="responses in all")
+    reports.add_argument("--requests", type=int, default=30, help="timed requests per view")
+    reports.set_defaults(run=_bench_reports)
     add_cusum_bench(bench_commands)
 
 

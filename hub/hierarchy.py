@@ -31,10 +31,8 @@ class LocationTree:
 
     @classmethod
     def load(cls, session: Session) -> "LocationTree":
-        return cls(
-            Place(loc.location_id, loc.name, loc.kind, loc.time_zone, loc.parent_id)
-            for loc in session.scalars(select(Location))
-        )
+        columns = (Location.location_id, Location.name, Location.kind, Location.time_zone)
+        return cls(Place(*row) for row in session.execute(select(*columns, Location.parent_id)))
 
     def __contains__(self, location_id: object) -> bool:
         return location_id in self.places

@@ -154,13 +154,60 @@ class Event(Base):
     misuse: Mapped[bool] = mapped_column(Boolean)
 
 
+ROLLUP_COUNTS = ("very_happy", "happy", "unhappy", "very_unhappy")
+
+
 class HourlyRollup(Base):
-    """Counts per button for one location, one UTC hour, misuse kept apart."""
+    """Counts per button for one location, one UTC hour, misuse kept apart.
+
+    Two covering indexes let reports sum counts without reading the table: by hour (the
+    overview: every location over a period) and by location (a location page's subtree).
+    """
 
     __tablename__ = "hourly_rollups"
+    __table_args__ = (
+        Index(
+            "ix_hourly_rollups_bucket_counts",
+            "bucket_start",
+            "location_id",
+            "misuse",
+            *ROLLUP_COUNTS,
+        ),
+        Index(
+            "ix_hourly_rollups_location_counts",
+            "location_id",
+            "bucket_start",
+            "misuse",
+            *ROLLUP_COUNTS,
+        ),
+    )
 
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    misuse: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    very_happy: Mapped[int] = mapped_column(Integer, default=0)
+    happy: Mapped[int] = mapped_column(Integer, default=0)
+    unhappy: Mapped[int] = mapped_column(Integer, default=0)
+    very_unhappy: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyRollup(Base):
+    """The hourly rollups summed per UTC day, kept alongside them as events are stored, so a
+    long period reads a row a day, not one an hour (reports use hours at a period's ends)."""
+
+    __tablename__ = "daily_rollups"
+    __table_args__ = (
+        Index(
+            "ix_daily_rollups_bucket_counts",
+            "bucket_start",
+            "location_id",
+            "misuse",
+            *ROLLUP_COUNTS,
+        ),
+    )
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True, doc="00:00 UTC")
     misuse: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     very_happy: Mapped[int] = mapped_column(Integer, default=0)
     happy: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,21 +1,31 @@
-"""Per-location scores for any period, read from the hourly rollups.
+"""Per-location scores for any period, read from the rollups.
 
-Whole hours come from the rollups; the part-hours at either end of a period that does not
-start or stop on the hour come from the raw events, so any period is exact and a report
-never scans more than two hours of raw events per location.
+Whole UTC days come from the daily rollups, the whole hours either side of them from the
+hourly ones; the part-hours at either end of a period that does not start or stop on the
+hour come from the raw events, so any period is exact and a report never scans more than
+two hours of raw events per location, nor more than two days of hourly rollups.
 """
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from hub.models import EMOTION_COLUMNS, Event, HourlyFootfall, HourlyRollup, Location, observations
+from hub.models import (
+    EMOTION_COLUMNS,
+    DailyRollup,
+    Event,
+    HourlyFootfall,
+    HourlyRollup,
+    Location,
+    observations,
+)
 from hub.scores import ButtonCounts, happy_index, positive_share, wilson_interval
-from hub.store import hour_bucket
+from hub.store import day_bucket, hour_bucket
 from protocol.emotions import EMOTIC_CATEGORIES
 from protocol.messages import BUTTONS, Button
 
@@ -95,59 +105,80 @@ def location_scores(
     since: datetime | None = None,
     until: datetime | None = None,
     include_misuse: bool = False,
+    locations: Collection[str] | None = None,
 ) -> list[LocationScore]:
-    """Scores of every location over [since, until), best Happy Index first."""
+    """Scores of every location (or of `locations`) over [since, until), best Happy Index first.
+
+    Raw events, readings and footfall are read by location (their indexes lead with it);
+    the rollups of every location by hour (an index leads with the hour).
+    """
     since = since.astimezone(UTC) if since else None  # rollup hours are UTC hours
     until = until.astimezone(UTC) if until else None
+    wanted = select(Location.location_id, Location.name, Location.time_zone)
+    if locations is not None:
+        wanted = wanted.where(Location.location_id.in_(sorted(locations)))
     scores = {
-        loc.location_id: LocationScore(
-            loc.location_id, loc.name, loc.time_zone, include_misuse=include_misuse
-        )
-        for loc in session.scalars(select(Location))
+        location_id: LocationScore(location_id, name, time_zone, include_misuse=include_misuse)
+        for location_id, name, time_zone in session.execute(wanted)
     }
-    for location_id, misuse, counts in _counted(session, since=since, until=until):
+    everywhere = locations is None  # a subquery, not 200 parameters to send and plan
+    ids: Select[tuple[str]] | list[str] = (
+        select(Location.location_id) if everywhere else sorted(scores)
+    )
+    where = Where(ids, since, until, all_locations=everywhere)
+    for location_id, misuse, counts in _counted(session, where):
         score = scores[location_id]
         if misuse:
             score.misuse_counts += counts
         else:
             score.counts += counts
-    for location_id, observed in _observed(session, since=since, until=until).items():
+    for location_id, observed in _observed(session, where).items():
         scores[location_id].observed = observed
-    for location_id, passersby in _passersby(session, since=since, until=until).items():
+    for location_id, passersby in _passersby(session, where).items():
         scores[location_id].passersby = passersby
     return sorted(scores.values(), key=_ranking)
 
 
-def _observed(
-    session: Session, *, since: datetime | None, until: datetime | None
-) -> dict[str, Observed]:
+@dataclass(frozen=True)
+class Where:
+    """What a report reads: these locations over [since, until)."""
+
+    locations: Select[tuple[str]] | list[str]
+    since: datetime | None
+    until: datetime | None
+    all_locations: bool
+
+
+def _observed(session: Session, where: Where) -> dict[str, Observed]:
     """Readings at the presses of the period (misuse or not: the face is a face)."""
     table = observations.c
     columns = (table.valence, table.arousal, table.dominance, *(table[n] for n in EMOTION_COLUMNS))
-    statement = select(table.location_id, func.count(), *(func.avg(c) for c in columns)).group_by(
-        table.location_id
+    statement = (
+        select(table.location_id, func.count(), *(func.avg(c) for c in columns))
+        .where(table.location_id.in_(where.locations))
+        .group_by(table.location_id)
     )
-    if since:
-        statement = statement.where(table.occurred_at >= since)
-    if until:
-        statement = statement.where(table.occurred_at < until)
+    if where.since:
+        statement = statement.where(table.occurred_at >= where.since)
+    if where.until:
+        statement = statement.where(table.occurred_at < where.until)
     return {
         location_id: Observed(n, float(v), float(a), float(d), tuple(float(e) for e in means))
         for location_id, n, v, a, d, *means in session.execute(statement)
     }
 
 
-def _passersby(
-    session: Session, *, since: datetime | None, until: datetime | None
-) -> dict[str, int]:
+def _passersby(session: Session, where: Where) -> dict[str, int]:
     """Faces passing, by the hours that overlap the period (footfall is kept per hour)."""
-    statement = select(HourlyFootfall.location_id, func.sum(HourlyFootfall.passersby)).group_by(
-        HourlyFootfall.location_id
+    statement = (
+        select(HourlyFootfall.location_id, func.sum(HourlyFootfall.passersby))
+        .where(HourlyFootfall.location_id.in_(where.locations))
+        .group_by(HourlyFootfall.location_id)
     )
-    if since:
-        statement = statement.where(HourlyFootfall.bucket_start >= hour_bucket(since))
-    if until:
-        statement = statement.where(HourlyFootfall.bucket_start < until)
+    if where.since:
+        statement = statement.where(HourlyFootfall.bucket_start >= hour_bucket(where.since))
+    if where.until:
+        statement = statement.where(HourlyFootfall.bucket_start < where.until)
     return {location_id: int(total or 0) for location_id, total in session.execute(statement)}
 
 
@@ -157,33 +188,58 @@ def _ranking(score: LocationScore) -> tuple[bool, float, str]:
     return (index is None, -(index or 0.0), score.location)
 
 
-def _counted(
-    session: Session, *, since: datetime | None, until: datetime | None
-) -> list[tuple[str, bool, ButtonCounts]]:
+def _counted(session: Session, where: Where) -> list[tuple[str, bool, ButtonCounts]]:
+    since, until = where.since, where.until
     whole_from = _ceil_hour(since) if since else None
     whole_to = hour_bucket(until) if until else None
     if whole_from and whole_to and whole_from >= whole_to:
-        return _from_events(session, since, until)
-    counted = _from_rollups(session, whole_from, whole_to)
+        return _from_events(session, where.locations, since, until)
+    counted = _from_rollups(session, where, whole_from, whole_to)
     if since and whole_from and since < whole_from:
-        counted += _from_events(session, since, whole_from)
+        counted += _from_events(session, where.locations, since, whole_from)
     if until and whole_to and whole_to < until:
-        counted += _from_events(session, whole_to, until)
+        counted += _from_events(session, where.locations, whole_to, until)
     return counted
 
 
 def _from_rollups(
-    session: Session, start: datetime | None, end: datetime | None
+    session: Session, where: Where, start: datetime | None, end: datetime | None
+) -> list[tuple[str, bool, ButtonCounts]]:
+    """Whole hours [start, end): whole UTC days from the daily rollups, the hours either side
+    of them from the hourly ones."""
+    days_from = _ceil_day(start) if start else None
+    days_to = day_bucket(end) if end else None
+    if days_from and days_to and days_from >= days_to:
+        return _rollup_sums(session, HourlyRollup, where, start, end)
+    counted = _rollup_sums(session, DailyRollup, where, days_from, days_to)
+    if start and days_from and start < days_from:
+        counted += _rollup_sums(session, HourlyRollup, where, start, days_from)
+    if end and days_to and days_to < end:
+        counted += _rollup_sums(session, HourlyRollup, where, days_to, end)
+    return counted
+
+
+def _ceil_day(moment: datetime) -> datetime:
+    floor = day_bucket(moment)
+    return floor if floor == moment else floor + timedelta(days=1)
+
+
+def _rollup_sums(
+    session: Session,
+    model: type[HourlyRollup] | type[DailyRollup],
+    where: Where,
+    start: datetime | None,
+    end: datetime | None,
 ) -> list[tuple[str, bool, ButtonCounts]]:
     statement = select(
-        HourlyRollup.location_id,
-        HourlyRollup.misuse,
-        *(func.sum(getattr(HourlyRollup, b.value)) for b in BUTTONS),
-    ).group_by(HourlyRollup.location_id, HourlyRollup.misuse)
+        model.location_id, model.misuse, *(func.sum(getattr(model, b.value)) for b in BUTTONS)
+    ).group_by(model.location_id, model.misuse)
+    if not where.all_locations:
+        statement = statement.where(model.location_id.in_(where.locations))
     if start:
-        statement = statement.where(HourlyRollup.bucket_start >= start)
+        statement = statement.where(model.bucket_start >= start)
     if end:
-        statement = statement.where(HourlyRollup.bucket_start < end)
+        statement = statement.where(model.bucket_start < end)
     return [
         (loc, bool(misuse), ButtonCounts(*(int(n or 0) for n in sums)))
         for loc, misuse, *sums in session.execute(statement)
@@ -191,10 +247,15 @@ def _from_rollups(
 
 
 def _from_events(
-    session: Session, start: datetime | None, end: datetime | None
+    session: Session,
+    locations: Select[tuple[str]] | list[str],
+    start: datetime | None,
+    end: datetime | None,
 ) -> list[tuple[str, bool, ButtonCounts]]:
-    statement = select(Event.location_id, Event.misuse, Event.button, func.count()).group_by(
-        Event.location_id, Event.misuse, Event.button
+    statement = (
+        select(Event.location_id, Event.misuse, Event.button, func.count())
+        .where(Event.location_id.in_(locations))
+        .group_by(Event.location_id, Event.misuse, Event.button)
     )
     if start:
         statement = statement.where(Event.occurred_at >= start)

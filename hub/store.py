@@ -1,9 +1,9 @@
 """Repository functions: keyword-only, the session first, no commits (the caller owns those)."""
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from hub.models import (
     EMOTION_COLUMNS,
+    ROLLUP_COUNTS,
+    DailyRollup,
     DeadLetter,
     Device,
     Event,
@@ -49,6 +51,11 @@ def _insert(session: Session, model: type[Any]) -> Any:
 
 def hour_bucket(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def day_bucket(moment: datetime) -> datetime:
+    """The start of the moment's UTC day (daily rollups are UTC days)."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def add_location(session: Session, *, location_id: str, name: str, time_zone: str) -> Location:
@@ -229,8 +236,19 @@ def _mark_seen(session: Session, *, events: Sequence[PressEvent], received_at: d
 
 
 def _fold_into_rollups(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
+    """Add the new events to their hour's and their day's counts (an atomic upsert each)."""
+    _fold_into(session, HourlyRollup, hour_bucket, rows)
+    _fold_into(session, DailyRollup, day_bucket, rows)
+
+
+def _fold_into(
+    session: Session,
+    model: type[HourlyRollup] | type[DailyRollup],
+    bucket_of: Callable[[datetime], datetime],
+    rows: Sequence[dict[str, Any]],
+) -> None:
     deltas: Counter[tuple[str, datetime, bool, str]] = Counter(
-        (r["location_id"], hour_bucket(r["occurred_at"]), r["misuse"], r["button"]) for r in rows
+        (r["location_id"], bucket_of(r["occurred_at"]), r["misuse"], r["button"]) for r in rows
     )
     buckets: dict[tuple[str, datetime, bool], dict[str, Any]] = {}
     for (location_id, bucket_start, misuse, button), n in deltas.items():
@@ -240,23 +258,17 @@ def _fold_into_rollups(session: Session, *, rows: Sequence[dict[str, Any]]) -> N
                 "location_id": location_id,
                 "bucket_start": bucket_start,
                 "misuse": misuse,
-                "very_happy": 0,
-                "happy": 0,
-                "unhappy": 0,
-                "very_unhappy": 0,
+                **dict.fromkeys(ROLLUP_COUNTS, 0),
             },
         )
         row[button] += n
     if not buckets:
         return
-    statement = _insert(session, HourlyRollup)
-    table = HourlyRollup.__table__.c
+    statement = _insert(session, model)
+    table = model.__table__.c
     statement = statement.on_conflict_do_update(
         index_elements=["location_id", "bucket_start", "misuse"],
-        set_={
-            b: table[b] + statement.excluded[b]
-            for b in ("very_happy", "happy", "unhappy", "very_unhappy")
-        },
+        set_={b: table[b] + statement.excluded[b] for b in ROLLUP_COUNTS},
     )
     session.execute(statement, [buckets[key] for key in sorted(buckets)])
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hub.analytics import (
     Period,
     heatmap,
+    hourly_counts,
     is_online,
     overview,
     subtree_summary,
@@ -118,6 +119,7 @@ def location_view(
     place = tree.places[location_id]
     locations = tree.subtree(location_id)
     zone = place.time_zone
+    hourly = hourly_counts(session, locations=locations, period=period)
     return {
         "location": location_id,
         "name": place.name,
@@ -130,14 +132,18 @@ def location_view(
         "children": tree.children(location_id),
         "period": period.as_dict(),
         "summary": subtree_summary(session, tree=tree, location_id=location_id, period=period),
-        "trend_day": trend(session, locations=locations, period=period, time_zone=zone, step="day"),
+        "trend_day": trend(
+            session, locations=locations, period=period, time_zone=zone, step="day", hourly=hourly
+        ),
         "trend_week": trend(
-            session, locations=locations, period=period, time_zone=zone, step="week"
+            session, locations=locations, period=period, time_zone=zone, step="week", hourly=hourly
+        ),
+        "heatmap": heatmap(
+            session, locations=locations, period=period, time_zone=zone, hourly=hourly
         ),
         "trend_month": trend(
-            session, locations=locations, period=period, time_zone=zone, step="month"
+            session, locations=locations, period=period, time_zone=zone, step="month", hourly=hourly
         ),
-        "heatmap": heatmap(session, locations=locations, period=period, time_zone=zone),
     }
 
 

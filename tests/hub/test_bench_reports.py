@@ -1,0 +1,45 @@
+"""`seed-hub bench reports` at CI size: it runs, prints its JSON, and fills exact rollups."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from hub import bench_reports
+from hub.cli import main
+from hub.db import make_engine, migrate, session_factory
+from hub.models import Base
+from hub.store import rollup_press_count, stored_event_count
+
+
+def test_bench_reports_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "reports", "--events", "20000", "--requests", "3", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert result["events"] == 20000
+    assert result["backend"] == "sqlite"
+    assert result["rollup_mismatches"] == 0
+    assert {"cores", "ram_gb", "python", "db_version"} <= result["machine"].keys()
+    assert result["fill_s"] > 0
+    views = {"overview", "location_touchpoint", "location_site", "export_location_month"}
+    assert views <= result["views"].keys()
+    for figures in result["views"].values():
+        assert figures["p50_ms"] <= figures["p95_ms"] <= figures["max_ms"]
+
+
+def test_filled_rollups_equal_a_recount_of_the_events(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'fill.sqlite3'}")
+    migrate(engine)
+    start = datetime(2026, 1, 1, tzinfo=UTC) - timedelta(hours=bench_reports.HOURS)
+    bench_reports.fill(engine, bench_reports.ReportsPlan(events=20_000), start)
+    _, touchpoints = bench_reports.tree()
+    with session_factory(engine)() as session:
+        assert stored_event_count(session) == rollup_press_count(session) == 20_000
+        everywhere = [t.location_id for t in touchpoints]
+        assert bench_reports.recount_mismatches(session, everywhere) == 0
+    with engine.connect() as connection:  # the indexes built after the load are the migrated ones
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
