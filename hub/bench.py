@@ -170,7 +170,7 @@ def bench_database(backend: str, postgres_url: str, workdir: Path, name: str) ->
         yield f"sqlite:///{workdir / f'{name}.sqlite3'}"
 
 
-def _start(
+def start_process(
     command: list[str], env: dict[str, str], ready_word: str, *, times: int = 1, drain: bool = False
 ) -> subprocess.Popen[str]:
     """Start a process and read its output until `ready_word` has been printed `times` times;
@@ -215,7 +215,7 @@ def start_rig(stack: ExitStack, plan: BenchPlan) -> Rig:
     }
     command = [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "serve"]
     command += ["--role", "ingest", "--workers", str(plan.workers)]
-    hub = _start(
+    hub = start_process(
         [*command, "--broker", broker.url, "--db", db_url],
         env,
         "ingesting",
@@ -248,7 +248,7 @@ def run_ingest_bench(plan: BenchPlan) -> dict[str, Any]:
     with ExitStack() as stack:
         rig = start_rig(stack, plan)
         broker, db_url = rig.broker, rig.db_url
-        raw = _start(
+        raw = start_process(
             [sys.executable, "-m", "hub.bench", broker.url, str(total), str(plan.timeout_s)],
             rig.env,
             "ready",
