@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -25,6 +24,7 @@ from hub.config import HubSettings
 from hub.hierarchy import LocationTree
 from hub.mailer import Attachment, send_mail
 from hub.pdf_report import write_site_report
+from hub.periodic import PeriodicJob, always
 from protocol.errors import SeedError
 
 log = logging.getLogger(__name__)
@@ -94,32 +94,19 @@ class ReportScheduler:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         check_every_s: float = CHECK_EVERY_S,
-        may_run: Callable[[], bool] = lambda: True,
+        may_run: Callable[[], bool] = always,
     ) -> None:
         self.settings = settings
-        self._may_run = may_run
         self.sessions = sessions
         self.clock = clock
         self.check_every_s = check_every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="report-scheduler", daemon=True)
+        self._job = PeriodicJob("weekly reports", self.run_once, check_every_s, may_run=may_run)
 
     def start(self) -> None:
-        self._thread.start()
+        self._job.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self._may_run():
-                    self.run_once()
-            except Exception:
-                log.exception("weekly reports failed; trying again in %.0f s", self.check_every_s)
-            self._stop.wait(self.check_every_s)
+        self._job.stop()
 
     def run_once(self) -> list[SiteWeek]:
         """Write what is due, e-mail what has not been; returns the site-weeks written now."""

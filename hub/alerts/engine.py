@@ -8,7 +8,7 @@ hours, in the location's own time zone, keep alerts from opening.
 """
 
 import logging
-import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
@@ -24,6 +24,7 @@ from hub.alerts.rules import HEALTH_KINDS, WINDOW_KINDS, Rule, window_verdict, z
 from hub.config import HubSettings
 from hub.hierarchy import LocationTree
 from hub.models import Alert, CusumState, Device, Event, HourlyRollup, Location
+from hub.periodic import PeriodicJob, always
 from hub.scores import ButtonCounts
 from hub.store import hour_bucket
 from protocol.messages import Button
@@ -51,10 +52,9 @@ class AlertEngine:
         *,
         clock: Clock = utc_now,
         cusum: CusumParams | None = None,
-        may_run: Callable[[], bool] = lambda: True,
+        may_run: Callable[[], bool] = always,
     ) -> None:
         self._sessions = sessions
-        self._may_run = may_run
         self._interval_s = settings.alert_interval_s
         self._clock = clock
         channels = channels_from(settings, publish)
@@ -70,31 +70,21 @@ class AlertEngine:
         )
         self._cusum = cusum or CusumParams()
         self._baselines: dict[str, tuple[datetime, Baseline]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="alert-engine", daemon=True)
+        self._next_evaluation = 0.0
+        self._job = PeriodicJob("alert-engine", self._tick, DELIVERY_POLL_S, may_run=may_run)
 
     def start(self) -> None:
-        self._thread.start()
+        self._job.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        self._job.stop()
 
-    def _run(self) -> None:
-        next_run = 0.0
-        elapsed = 0.0
-        while not self._stop.is_set():
-            try:
-                if self._may_run():  # else another hub process runs the alerts
-                    if elapsed >= next_run:
-                        self.evaluate()
-                        next_run = elapsed + self._interval_s
-                    self.outbox.deliver_due(self._clock())
-            except Exception:
-                log.exception("alert engine round failed; trying again")
-            self._stop.wait(DELIVERY_POLL_S)
-            elapsed += DELIVERY_POLL_S
+    def _tick(self) -> None:
+        """Evaluate the rules every `alert_interval_s`; deliver what is due every tick."""
+        if time.monotonic() >= self._next_evaluation:
+            self.evaluate()
+            self._next_evaluation = time.monotonic() + self._interval_s
+        self.outbox.deliver_due(self._clock())
 
     def evaluate(self, now: datetime | None = None) -> list[int]:
         """Run every rule once; returns the ids of the alerts opened."""

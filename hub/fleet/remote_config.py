@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.models import Device
+from hub.periodic import PeriodicJob, always
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -29,25 +30,21 @@ class ConfigPublisher:
         publish: RetainedPublisher,
         *,
         interval_s: float,
-        may_run: Callable[[], bool] = lambda: True,
+        may_run: Callable[[], bool] = always,
     ) -> None:
         self._sessions = sessions
-        self._may_run = may_run
         self._topics = topics
         self._publish = publish
         self._interval_s = interval_s
         self._published: dict[str, int] = {}  # device id -> version; 0 = cleared (revoked)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="config-publisher", daemon=True)
+        self._job = PeriodicJob("config-publisher", self.publish_due, interval_s, may_run=may_run)
 
     def start(self) -> None:
-        self._thread.start()
+        self._job.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        self._job.stop()
 
     def forget(self) -> None:
         """After a reconnect: publish everything again."""
@@ -82,11 +79,3 @@ class ConfigPublisher:
             else:
                 log.info("config of revoked %s cleared", device_id)
         return published
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            try:
-                if self._may_run():
-                    self.publish_due()
-            except Exception:
-                log.exception("publishing remote configs failed; retrying")
