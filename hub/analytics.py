@@ -104,7 +104,10 @@ def overview(
     """Every visible location with its score, rank among its kind, change and device health."""
     now_scores = rolled_up(tree, location_scores(session, since=period.since, until=period.until))
     before = period.previous()
-    then_scores = rolled_up(tree, location_scores(session, since=before.since, until=before.until))
+    then_scores = rolled_up(
+        tree,
+        location_scores(session, since=before.since, until=before.until, buttons_only=True),
+    )
     health = device_health(session, tree=tree)
     rows = [
         _overview_row(tree, location_id, now_scores, then_scores, health)

@@ -106,8 +106,10 @@ def location_scores(
     until: datetime | None = None,
     include_misuse: bool = False,
     locations: Collection[str] | None = None,
+    buttons_only: bool = False,
 ) -> list[LocationScore]:
-    """Scores of every location (or of `locations`) over [since, until), best Happy Index first.
+    """Scores of every location (or of `locations`) over [since, until), best Happy Index first;
+    `buttons_only` leaves out the cameras' readings and footfall.
 
     Raw events, readings and footfall are read by location (their indexes lead with it);
     the rollups of every location by hour (an index leads with the hour).
@@ -132,10 +134,11 @@ def location_scores(
             score.misuse_counts += counts
         else:
             score.counts += counts
-    for location_id, observed in _observed(session, where).items():
-        scores[location_id].observed = observed
-    for location_id, passersby in _passersby(session, where).items():
-        scores[location_id].passersby = passersby
+    if not buttons_only:
+        for location_id, observed in _observed(session, where).items():
+            scores[location_id].observed = observed
+        for location_id, passersby in _passersby(session, where).items():
+            scores[location_id].passersby = passersby
     return sorted(scores.values(), key=_ranking)
 
 
