@@ -246,7 +246,7 @@ def test_a_location_page_draws_its_trend_and_a_heat_map_in_its_own_time_zone(
 ) -> None:
     signed_in.get(f"{hub_url}/locations/{SECURITY}")
     cells = _shown(
-        signed_in, "svg#heatmap rect.heat-cell", "the heat map's 7 x 24 cells", at_least=168
+        signed_in, "svg.heatmap rect.heat-cell", "the heat map's 7 x 24 cells", at_least=168
     )
     assert len(cells) == 168
     filled = {

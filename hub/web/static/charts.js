@@ -70,7 +70,7 @@ const Charts = {
     const days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     const cell = 26, left = 38, top = 18;
     const svg = Charts.svg(left + 24 * cell + 4, top + 7 * cell + 4);
-    svg.id = "heatmap";
+    svg.classList.add("heatmap");
     svg.setAttribute("aria-label", `Happy Index by hour and weekday (${heatmap.time_zone})`);
     for (let hour = 0; hour < 24; hour += 3) {
       Charts.add(svg, "text", { x: left + hour * cell + 2, y: 12 }, `${hour}h`);
