@@ -16,7 +16,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -28,13 +27,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine, Table, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, Table, text
 
+from hub import store
 from hub.bench import bench_database
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
-from hub.models import DailyRollup, Device, Event, HourlyRollup, Location, Placement
+from hub.models import Device, Event, Location, Placement
 from hub.store import day_bucket, hour_bucket
 from hub.users import Role, add_user
 from hub.web.app import create_app
@@ -339,39 +338,6 @@ def _index_and_analyze(engine: Engine) -> None:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def recount_mismatches(session: Session, location_ids: Sequence[str]) -> int:
-    """Hourly and daily rollup cells of these locations that differ from a recount of their
-    raw events."""
-    mismatches = 0
-    for location_id in location_ids:
-        events = session.execute(
-            select(Event.occurred_at, Event.misuse, Event.button).where(
-                Event.location_id == location_id
-            )
-        ).all()
-        for model, bucket_of in ((HourlyRollup, hour_bucket), (DailyRollup, day_bucket)):
-            recount = Counter((bucket_of(at), bool(m), button) for at, m, button in events)
-            stored = _stored_counts(session, model, location_id)
-            mismatches += sum(1 for k in recount.keys() | stored.keys() if recount[k] != stored[k])
-    return mismatches
-
-
-def _stored_counts(
-    session: Session, model: type[HourlyRollup] | type[DailyRollup], location_id: str
-) -> Counter[tuple[datetime, bool, str]]:
-    stored: Counter[tuple[datetime, bool, str]] = Counter()
-    rows = session.execute(
-        select(model.bucket_start, model.misuse, *(getattr(model, b) for b in BUTTON_NAMES)).where(
-            model.location_id == location_id
-        )
-    )
-    for bucket_start, misuse, *counts in rows:
-        for button, n in zip(BUTTON_NAMES, counts, strict=True):
-            if n:
-                stored[(bucket_start, bool(misuse), button)] = n
-    return stored
-
-
 def daily_rows(hourly: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The hourly rollups summed per location, UTC day and misuse."""
     days: dict[tuple[str, datetime, bool], dict[str, Any]] = {}
@@ -509,7 +475,7 @@ def run_reports_bench(plan: ReportsPlan) -> dict[str, Any]:
         _, touchpoints = tree()
         with session_factory(engine)() as session:
             sample = [t.location_id for t in touchpoints[:: max(1, len(touchpoints) // 3)]]
-            mismatches = recount_mismatches(session, sample)
+            mismatches = store.rollup_mismatches(session, location_ids=sample)
         settings = HubSettings(data_dir=workdir, db=url)
         server = WebServer(create_app(settings, session_factory(engine)), "127.0.0.1", 0)
         base_url = server.start()

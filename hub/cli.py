@@ -21,9 +21,8 @@ from hub.alerts.commands import add_alert_commands, add_cusum_bench
 from hub.analytics import Period
 from hub.app import Hub, HubRole
 from hub.bench import BenchPlan, run_ingest_bench
-from hub.bench_reports import ReportsPlan, run_reports_bench
 from hub.config import HubSettings
-from hub.db import make_engine, migrate, schema_revision, session_factory
+from hub.db import make_engine, migrate, run_migrated, schema_revision, session_factory
 from hub.exports import BY_CHOICES, responses_csv, scores_csv
 from hub.fleet.commands import add_fleet_commands
 from hub.hierarchy import LocationTree
@@ -205,10 +204,7 @@ def _observed_columns(observed: dict[str, Any] | None) -> tuple[str, str]:
 
 def _with_session(action: Callable[[Any, argparse.Namespace], None]) -> Callable[..., int]:
     def run(args: argparse.Namespace) -> int:
-        engine = make_engine(_settings(args).database_url)
-        migrate(engine)
-        with session_factory(engine).begin() as session:
-            action(session, args)
+        run_migrated(_settings(args).database_url, lambda session: action(session, args))
         return 0
 
     return run
@@ -246,6 +242,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _bench_reports(args: argparse.Namespace) -> int:
+    from hub.bench_reports import ReportsPlan, run_reports_bench  # noqa: PLC0415 (numpy: dev)
+
     plan = ReportsPlan(
         events=args.events,
         backend=args.backend,

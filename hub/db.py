@@ -2,7 +2,7 @@
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,18 @@ def scratch_postgres_database(admin_url: str, prefix: str = "seed_scratch") -> I
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def run_migrated(url: str, action: Callable[[Session], None]) -> None:
+    """Migrate the database, run `action` in one transaction, let go of the engine: what a
+    command that changes something and exits does."""
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        with session_factory(engine).begin() as session:
+            action(session)
+    finally:
+        engine.dispose()
 
 
 @contextmanager

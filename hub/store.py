@@ -377,3 +377,36 @@ def rollup_press_count(session: Session) -> int:
     """Presses counted in the rollups; equals `stored_event_count` unless one was counted twice."""
     total = sum(getattr(HourlyRollup, b.value) for b in Button)
     return int(session.scalar(select(func.sum(total))) or 0)
+
+
+def rollup_mismatches(session: Session, *, location_ids: Iterable[str]) -> int:
+    """Hourly and daily rollup cells of these locations that differ from a recount of their
+    raw events."""
+    mismatches = 0
+    for location_id in location_ids:
+        events = session.execute(
+            select(Event.occurred_at, Event.misuse, Event.button).where(
+                Event.location_id == location_id
+            )
+        ).all()
+        for model, bucket_of in ((HourlyRollup, hour_bucket), (DailyRollup, day_bucket)):
+            recount = Counter((bucket_of(at), bool(m), button) for at, m, button in events)
+            stored = _stored_counts(session, model, location_id)
+            mismatches += sum(1 for k in recount.keys() | stored.keys() if recount[k] != stored[k])
+    return mismatches
+
+
+def _stored_counts(
+    session: Session, model: type[HourlyRollup] | type[DailyRollup], location_id: str
+) -> Counter[tuple[datetime, bool, str]]:
+    stored: Counter[tuple[datetime, bool, str]] = Counter()
+    rows = session.execute(
+        select(model.bucket_start, model.misuse, *(getattr(model, b.value) for b in Button)).where(
+            model.location_id == location_id
+        )
+    )
+    for bucket_start, misuse, *counts in rows:
+        for button, n in zip((b.value for b in Button), counts, strict=True):
+            if n:
+                stored[(bucket_start, bool(misuse), button)] = n
+    return stored

@@ -12,7 +12,7 @@ from hub.alerts.bench import CusumBenchPlan, run_cusum_bench
 from hub.alerts.records import add_rule, list_alerts, list_rules, remove_rule
 from hub.alerts.rules import QuietHours, Rule, RuleKind
 from hub.config import HubSettings
-from hub.db import make_engine, migrate, session_factory
+from hub.db import run_migrated
 from protocol.messages import Button
 
 SettingsFrom = Callable[[argparse.Namespace], HubSettings]
@@ -22,13 +22,7 @@ Commands = Any  # argparse's private _SubParsersAction
 
 def _runner(action: Action, settings_from: SettingsFrom) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        engine = make_engine(settings_from(args).database_url)
-        try:
-            migrate(engine)
-            with session_factory(engine).begin() as session:
-                action(session, args)
-        finally:
-            engine.dispose()
+        run_migrated(settings_from(args).database_url, lambda session: action(session, args))
         return 0
 
     return run

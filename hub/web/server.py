@@ -4,6 +4,7 @@ import errno
 import logging
 import socket
 import threading
+import time
 
 import uvicorn
 from fastapi import FastAPI
@@ -38,15 +39,14 @@ class WebServer:
         return self.url
 
     def wait_started(self, timeout_s: float = 10) -> bool:
-        thread = self._thread
-        server = self._server
-        deadline = threading.Event()
-        for _ in range(int(timeout_s * 20)):
-            if server is not None and server.started:
+        """True once uvicorn serves; False if it died or took longer than `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._server is not None and self._server.started:
                 return True
-            if thread is None or not thread.is_alive():
+            if self._thread is None or not self._thread.is_alive():
                 return False
-            deadline.wait(0.05)
+            time.sleep(0.05)
         return False
 
     def stop(self) -> None:

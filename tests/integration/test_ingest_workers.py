@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from hub import store
 from hub.bench import PREFIX, BenchKiosk, connect_all, publish_all, start_process
-from hub.bench_reports import recount_mismatches
 from hub.db import open_session
 from hub.models import Location
 from hub.mosquitto import MosquittoProcess
@@ -89,4 +88,4 @@ def test_three_workers_store_each_event_once_even_when_one_is_killed(
         assert store.stored_event_count(session) == total
         assert store.rollup_press_count(session) == total
         locations = session.scalars(select(Location.location_id)).all()
-        assert recount_mismatches(session, locations) == 0
+        assert store.rollup_mismatches(session, location_ids=locations) == 0
