@@ -152,6 +152,9 @@ class Event(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     button: Mapped[str] = mapped_column(String(16))
     misuse: Mapped[bool] = mapped_column(Boolean)
+    flag: Mapped[str | None] = mapped_column(
+        String(16), doc="why the hub left a press out of scores: too_fast or backdated"
+    )
 
 
 ROLLUP_COUNTS = ("very_happy", "happy", "unhappy", "very_unhappy")
@@ -219,15 +222,35 @@ class DeadLetter(Base):
     """Input the hub could not accept, kept with the reason so nothing is lost."""
 
     __tablename__ = "dead_letters"
-    __table_args__ = (Index("ix_dead_letters_reason", "reason"),)
+    __table_args__ = (
+        Index("ix_dead_letters_reason", "reason"),
+        Index("ix_dead_letters_source", "source"),
+        Index("ix_dead_letters_received_at", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    source: Mapped[str] = mapped_column(
+        String(64), default="", doc="the device id of its topic; empty when it names none"
+    )
     topic: Mapped[str] = mapped_column(String(300))
     reason: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     payload_size: Mapped[int] = mapped_column(Integer)
+
+
+class DeadLetterTally(Base):
+    """Every dead letter counted, per source and reason, kept or not (the quota keeps
+    payloads of a few per source; retention deletes old ones; the counts stay)."""
+
+    __tablename__ = "dead_letter_tallies"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 def emotion_column(category: str) -> str:
@@ -265,7 +288,7 @@ class HourlyFootfall(Base):
 
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
-    passersby: Mapped[int] = mapped_column(Integer, default=0)
+    passersby: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class User(Base):

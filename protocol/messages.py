@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from protocol.errors import ProtocolError
+from protocol.text import PrintableText
 
 SCHEMA_VERSION: Literal[1] = 1
 DEVICE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -106,7 +107,7 @@ class DeviceStatus(_Message):
     state: DeviceState
     sent_at: Timestamp
     location_id: LocationId | None = None
-    version: str | None = Field(default=None, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")
+    version: PrintableText | None = Field(default=None, max_length=64)
     uptime_s: float | None = Field(default=None, ge=0)
     outbox_depth: int | None = Field(default=None, ge=0, le=INT32_MAX)
     outbox_capacity: int | None = Field(default=None, ge=1, le=INT32_MAX)
@@ -114,13 +115,13 @@ class DeviceStatus(_Message):
     config_version: int | None = Field(
         default=None, ge=1, le=INT32_MAX, description="the remote config the kiosk runs on"
     )
-    config_error: str | None = Field(
+    config_error: PrintableText | None = Field(
         default=None, max_length=300, description="why the kiosk refused the latest remote config"
     )
     camera: Literal["off", "starting", "ok", "fault"] | None = Field(
         default=None, description="None: the kiosk has no camera"
     )
-    camera_fault: str | None = Field(default=None, max_length=300)
+    camera_fault: PrintableText | None = Field(default=None, max_length=300)
     passersby_total: int | None = Field(
         default=None,
         ge=0,
@@ -157,7 +158,7 @@ class RemoteConfig(_Message):
 
 class Rejection(_Message):
     event_id: str = Field(pattern=EVENT_ID_PATTERN.pattern.join("^$"))
-    reason: str
+    reason: PrintableText = Field(max_length=64)
 
 
 class Ack(_Message):

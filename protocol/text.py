@@ -1,0 +1,55 @@
+"""Untrusted text: refused at the door when it carries control characters, escaped on its
+way into a log line.
+
+A kiosk, a CSV file, a form or a topic can all carry text that a terminal, an e-mail header,
+a log reader or a database takes for something else: a NUL (PostgreSQL refuses it), CR/LF
+(a forged log line, a broken mail header), ANSI escapes, Unicode line separators, and lone
+surrogates (no UTF-8 encoder accepts them).
+"""
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from protocol.errors import ConfigError
+
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, lone surrogates
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def control_character_in(text: str) -> str | None:
+    """The first control character in `text`, escaped for a message, or None."""
+    found = CONTROL_CHARACTER.search(text)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def _printable(text: str) -> str:
+    character = control_character_in(text)
+    if character is not None:
+        raise ValueError(f"control character {character} is not allowed")
+    return text
+
+
+PrintableText = Annotated[str, AfterValidator(_printable)]
+"""A pydantic field type: text without control characters."""
+
+
+def printable(text: str, *, what: str) -> str:
+    """`text` itself, or a ConfigError naming `what` and the character to remove."""
+    character = control_character_in(text)
+    if character is not None:
+        raise ConfigError(
+            f"{what} {for_log(text)!s} holds the control character {character}; "
+            "use printable characters only"
+        )
+    return text
+
+
+def for_log(value: object) -> str:
+    """`str(value)` with every control character written as an escape (`\\n`, `\\x00`)."""
+    return CONTROL_CHARACTER.sub(_escape, str(value))
+
+
+def _escape(found: re.Match[str]) -> str:
+    return found.group().encode("unicode_escape", "backslashreplace").decode("ascii")
