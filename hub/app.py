@@ -56,9 +56,18 @@ class Hub:
                 max_clock_ahead=timedelta(seconds=settings.max_clock_ahead_s),
                 clock_skew_tolerance=timedelta(seconds=settings.clock_skew_tolerance_s),
                 require_registration=settings.require_registration,
+                min_press_interval=timedelta(seconds=settings.min_press_interval_s),
+                max_event_age=timedelta(days=settings.max_event_age_days),
+                dead_letter_quota=settings.dead_letter_quota,
             ),
         )
-        self.worker = IngestWorker(self.ingestor, self._publish, max_batch=settings.batch_size)
+        self.worker = IngestWorker(
+            self.ingestor,
+            self._publish,
+            max_batch=settings.batch_size,
+            max_queue=settings.ingest_queue,
+            max_payload_bytes=settings.max_payload_bytes,
+        )
         self.lease = Lease(self.engine)  # one process of a deployment runs the periodic jobs
         self.configs = ConfigPublisher(
             self.sessions,

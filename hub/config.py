@@ -68,6 +68,32 @@ class HubSettings(BaseSettings):
         default=60, ge=0, description="kiosk clocks further off than this are corrected"
     )
     batch_size: int = Field(default=500, ge=1)
+    ingest_queue: int = Field(
+        default=2000,
+        ge=1,
+        description="messages waiting for ingest; when full the broker holds the rest",
+    )
+    min_press_interval_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="presses closer than this on one kiosk are kept but left out of scores",
+    )
+    max_event_age_days: float = Field(
+        default=60,
+        gt=0,
+        description="older presses (more than a kiosk's outbox holds) are kept but left out",
+    )
+    dead_letter_quota: int = Field(
+        default=1000,
+        ge=0,
+        description="dead letters kept with their payload per device; beyond, only counted",
+    )
+    dead_letter_max_age_days: float = Field(
+        default=30, gt=0, description="dead letters older than this are deleted (counts stay)"
+    )
+    dead_letter_max_rows: int = Field(
+        default=100_000, ge=0, description="the newest this many dead letters are kept at most"
+    )
     fleet_dir: Path | None = Field(
         default=None, description="the fleet CA, broker files and service password; data_dir/fleet"
     )
@@ -106,7 +132,16 @@ class HubSettings(BaseSettings):
     alert_interval_s: float = Field(default=60, gt=0, description="how often alert rules run")
     alert_mqtt: bool = Field(default=True, description="publish alerts to <prefix>/alerts/<loc>")
     alert_webhook_url: str | None = Field(
-        default=None, max_length=2000, description="POST each alert as JSON here (http/https)"
+        default=None,
+        max_length=2000,
+        description="POST each alert as JSON here (http/https); user:password@ is sent as Basic",
+    )
+    alert_webhook_token: SecretStr | None = Field(
+        default=None, description="sent to the webhook as 'Authorization: Bearer <token>'"
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="let webhooks reach loopback, private and link-local addresses (a local relay)",
     )
     alert_email_to: list[str] = Field(
         default_factory=list, description='e-mail each alert to these: ["a@x.org", "b@x.org"]'
@@ -155,7 +190,7 @@ class HubSettings(BaseSettings):
                     raise ValueError(f"{address!r} (for site {site!r}) is not an e-mail address")
         return value
 
-    @field_validator("mqtt_password", "smtp_password")
+    @field_validator("mqtt_password", "smtp_password", "alert_webhook_token")
     @classmethod
     def _real_password(cls, password: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         refuse_placeholder(

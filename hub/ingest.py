@@ -5,6 +5,7 @@
 one ack per kiosk cover many events.
 """
 
+import itertools
 import json
 import logging
 import queue
@@ -12,16 +13,23 @@ import threading
 import time
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
 from hub.store import Registration
-from protocol.errors import ProtocolError
+from protocol.errors import ProtocolError, StoreError
 from protocol.messages import (
     EVENT_ID_PATTERN,
     Ack,
@@ -49,6 +57,12 @@ class Inbound:
     payload: bytes
     received_at: datetime
     retained: bool = False
+    size: int | None = None
+    """The size it arrived with, when `payload` holds only the head of an oversized one."""
+
+    @property
+    def arrived_size(self) -> int:
+        return len(self.payload) if self.size is None else self.size
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,11 @@ class IngestPolicy:
     clock_skew_tolerance: timedelta = timedelta(minutes=1)
     earliest_event: datetime = datetime(2020, 1, 1, tzinfo=UTC)
     require_registration: bool = False
+    min_press_interval: timedelta = timedelta(seconds=1)
+    """Presses closer together on one kiosk are faster than a person presses."""
+    max_event_age: timedelta = timedelta(days=60)
+    """Older presses are more than a kiosk's outbox holds: replayed or back-dated."""
+    dead_letter_quota: int | None = 1000
 
 
 @dataclass
@@ -72,6 +91,7 @@ class IngestStats:
     duplicates: int = 0
     statuses: int = 0
     clock_corrections: int = 0
+    flagged: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
@@ -80,6 +100,7 @@ class IngestStats:
             "duplicates": self.duplicates,
             "statuses": self.statuses,
             "clock_corrections": self.clock_corrections,
+            "flagged": self.flagged,
             "dead_letters": dict(self.dead_letters),
         }
 
@@ -98,16 +119,27 @@ EventKey = tuple[str, str]  # (device id, event id): two kiosks may (wrongly) sh
 class _Batch:
     """What one batch of input sorts into."""
 
-    def __init__(self) -> None:
+    def __init__(self, topics: Topics) -> None:
+        self._topics = topics
         self.events: dict[EventKey, _Pending] = {}
         self.clock_offsets: dict[str, float] = {}
+        self.flags: dict[str, store.Flag] = {}
         self.statuses: list[tuple[DeviceStatus, Inbound]] = []
         self.rejected: list[store.Rejected] = []
         self.refusals: dict[str, list[Rejection]] = defaultdict(list)
 
     def reject(self, message: Inbound, reason: str, detail: str) -> None:
+        parsed = self._topics.parse(message.topic)
         self.rejected.append(
-            store.Rejected(message.topic, reason, detail, message.payload, message.received_at)
+            store.Rejected(
+                message.topic,
+                reason,
+                detail,
+                message.payload,
+                message.received_at,
+                source=parsed[0] if parsed else "",
+                payload_size=message.size,
+            )
         )
 
     def drop(self, key: EventKey, reason: str, detail: str, *, refuse: bool) -> None:
@@ -139,7 +171,7 @@ class Ingestor:
 
     def process(self, messages: Sequence[Inbound]) -> list[Outbound]:
         """Store one batch in one transaction; returns the acks to publish."""
-        batch = _Batch()
+        batch = _Batch(self._topics)
         for message in messages:
             self._triage(message, batch)
         with self._sessions.begin() as session:
@@ -147,11 +179,13 @@ class Ingestor:
             self._check_registration(batch, known)
             self._check_statuses(batch, known)
             received_at = max((m.received_at for m in messages), default=datetime.now(UTC))
+            self._flag_presses(session, batch, received_at)
             new_ids = store.store_events(
                 session,
                 events=[p.event for p in batch.events.values()],
                 received_at=received_at,
                 clock_offsets=batch.clock_offsets,
+                flags=batch.flags,
             )
             self._check_owners(session, batch, new_ids)
             for status, message in batch.statuses:
@@ -163,14 +197,68 @@ class Ingestor:
                     received_at=message.received_at,
                     retained=message.retained,
                 )
-            store.record_dead_letters(session, letters=batch.rejected)
+            self._record_dead_letters(session, batch.rejected)
         self._count(batch, new_ids)
         return self._acks(batch)
+
+    def dead_letter(self, message: Inbound, reason: str, detail: str) -> list[Outbound]:
+        """Dead-letter one message on its own (the store refused it); refuse it to its kiosk."""
+        batch = _Batch(self._topics)
+        batch.reject(message, reason, detail)
+        parsed = self._topics.parse(message.topic)
+        event_id = _event_id_of(message.payload)
+        if parsed is not None and parsed[1] == "events" and event_id is not None:
+            batch.refusals[parsed[0]].append(Rejection(event_id=event_id, reason=reason))
+        with self._sessions.begin() as session:
+            self._record_dead_letters(session, batch.rejected)
+        self._count(batch, set())
+        return self._acks(batch)
+
+    def _record_dead_letters(self, session: Session, letters: list[store.Rejected]) -> None:
+        """Letters from a topic naming no device the hub knows share one quota."""
+        known = store.existing_devices(session, device_ids={letter.source for letter in letters})
+        store.record_dead_letters(
+            session,
+            letters=[
+                letter if letter.source in known else replace(letter, source="")
+                for letter in letters
+            ],
+            quota=self._policy.dead_letter_quota,
+        )
+
+    def _flag_presses(self, session: Session, batch: _Batch, received_at: datetime) -> None:
+        """Presses older than an outbox holds, or closer together than a person presses,
+        are kept out of scores: a kiosk that does not flag its own misuse is caught here."""
+        oldest = received_at - self._policy.max_event_age
+        last = store.last_presses(session, device_ids={d for d, _ in batch.events})
+        by_device: dict[str, list[tuple[int, datetime, str | None]]] = defaultdict(list)
+        for (device_id, event_id), pending in batch.events.items():
+            occurred_at = store.corrected(
+                pending.event.occurred_at, batch.clock_offsets.get(event_id)
+            )
+            if not pending.event.misuse and occurred_at < oldest:
+                batch.flags[event_id] = store.Flag.BACKDATED
+            flaggable = None if pending.event.misuse else event_id  # the kiosk's flag suffices
+            by_device[device_id].append((pending.event.seq, occurred_at, flaggable))
+        for device_id, presses in by_device.items():
+            if device_id in last:
+                presses.append((last[device_id].seq, last[device_id].occurred_at, None))
+            self._flag_too_fast(sorted(presses, key=lambda press: press[0]), batch.flags)
+
+    def _flag_too_fast(
+        self, presses: list[tuple[int, datetime, str | None]], flags: dict[str, store.Flag]
+    ) -> None:
+        """`presses` in sequence order; the stored latest one has no event id here."""
+        for (seq, at, _), (next_seq, next_at, event_id) in itertools.pairwise(presses):
+            too_fast = timedelta(0) <= next_at - at < self._policy.min_press_interval
+            if event_id is not None and next_seq > seq and too_fast:
+                flags.setdefault(event_id, store.Flag.TOO_FAST)
 
     def _count(self, batch: _Batch, new_ids: set[str]) -> None:
         self.stats.stored += len(new_ids)
         self.stats.duplicates += batch.deliveries - len(new_ids)
         self.stats.statuses += len(batch.statuses)
+        self.stats.flagged += len(batch.flags.keys() & new_ids)
         for letter in batch.rejected:
             self.stats.dead_letters[letter.reason] += 1
             log.warning("dead-lettered %s from %s: %s", letter.reason, letter.topic, letter.detail)
@@ -197,11 +285,11 @@ class Ingestor:
         ]
 
     def _triage(self, message: Inbound, batch: _Batch) -> None:
-        if len(message.payload) > self._policy.max_payload_bytes:
+        if message.arrived_size > self._policy.max_payload_bytes:
             batch.reject(
                 message,
                 "oversized_payload",
-                f"{len(message.payload)} bytes > {self._policy.max_payload_bytes}",
+                f"{message.arrived_size} bytes > {self._policy.max_payload_bytes}",
             )
             return
         parsed = self._topics.parse(message.topic)
@@ -309,12 +397,15 @@ class Ingestor:
                 batch.drop(key, "location_mismatch", detail, refuse=True)
 
     def _check_statuses(self, batch: _Batch, known: Mapping[str, Registration]) -> None:
-        """A revoked device's status is dead-lettered, neither recorded nor answered."""
+        """A revoked device's status is dead-lettered, neither recorded nor answered; so is
+        an unknown device's where registration is required: it creates nothing."""
         kept = []
         for status, message in batch.statuses:
             registration = known.get(status.device_id)
             if registration is not None and registration.revoked:
                 batch.reject(message, "revoked_device", f"{status.device_id!r} is revoked")
+            elif registration is None and self._policy.require_registration:
+                batch.reject(message, "unknown_device", f"{status.device_id!r} is not registered")
             else:
                 kept.append((status, message))
         batch.statuses = kept
@@ -356,7 +447,12 @@ def _event_id_of(payload: bytes) -> str | None:
 
 
 class IngestWorker:
-    """Batches messages from the MQTT thread and runs the ingestor on its own thread."""
+    """Batches messages from the MQTT thread and runs the ingestor on its own thread.
+
+    The queue between them is bounded: when ingest falls behind, `submit` blocks the MQTT
+    thread, which stops reading from the broker, and the broker holds the rest (QoS 1).
+    Memory stays flat whatever the flood; nothing is acknowledged before it is stored.
+    """
 
     def __init__(
         self,
@@ -366,27 +462,44 @@ class IngestWorker:
         max_batch: int = 500,
         max_wait_s: float = 0.02,
         retry_s: float = 1.0,
+        max_queue: int = 2000,
+        max_payload_bytes: int = IngestPolicy.max_payload_bytes,
     ) -> None:
         self._ingestor = ingestor
         self._publish = publish
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
         self._retry_s = retry_s
-        self._inbox: queue.Queue[Inbound | None] = queue.Queue()
+        self._keep_bytes = max_payload_bytes + 1  # enough to tell an oversized one, no more
+        self._inbox: queue.Queue[Inbound | None] = queue.Queue(maxsize=max_queue)
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
         self.failures = 0
 
     def submit(self, message: Message) -> None:
-        """Called on the MQTT thread: only enqueue."""
-        self._inbox.put(
-            Inbound(message.topic, message.payload, datetime.now(UTC), message.retained)
+        """Called on the MQTT thread: enqueue, waiting while the queue is full."""
+        payload = message.payload
+        inbound = Inbound(
+            message.topic,
+            payload[: self._keep_bytes],
+            datetime.now(UTC),
+            message.retained,
+            size=len(payload) if len(payload) > self._keep_bytes else None,
         )
+        while not self._stopping.is_set():
+            try:
+                self._inbox.put(inbound, timeout=0.5)
+            except queue.Full:
+                continue
+            return
+        # stopping: not acknowledged, so the kiosk sends it again to the next hub process
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         """Process what has arrived, then stop."""
+        self._stopping.set()
         self._inbox.put(None)
         if self._thread.is_alive():
             self._thread.join()
@@ -425,33 +538,79 @@ class IngestWorker:
         return batch, True
 
     def _process(self, batch: list[Inbound]) -> None:
-        """Store a batch, retrying a failing database; never let the thread die.
+        """Store a batch; never let the thread die.
 
-        An unexpected error (a bug met by some input) is narrowed down by processing the
-        batch one message at a time, so one poison message cannot stop the rest.
+        A database outage is retried. A batch the store refuses for what it holds is split
+        in halves until the message that breaks it stands alone; that one is dead-lettered
+        and refused to its kiosk, everything else is stored and acknowledged.
         """
+        try:
+            self._store_retrying(batch)
+        except _BatchRefusedError as refused:
+            if len(batch) > 1:
+                middle = len(batch) // 2
+                self._process(batch[:middle])
+                self._process(batch[middle:])
+            else:
+                self._dead_letter(batch[0], refused)
+
+    def _store_retrying(self, batch: list[Inbound]) -> None:
         for attempt in range(1, 4):
             try:
                 self._publish_all(self._ingestor.process(batch))
             except SQLAlchemyError as exc:
+                if not is_outage(exc):
+                    raise _BatchRefusedError("database_refused", exc) from exc
                 log.error(
-                    "could not store a batch of %d (attempt %d of 3): %s", len(batch), attempt, exc
+                    "could not store a batch of %d (attempt %d of 3): %s",
+                    len(batch),
+                    attempt,
+                    _first_line(exc),
                 )
                 time.sleep(self._retry_s * attempt)
-            except Exception:
-                if len(batch) == 1:
-                    log.exception("could not ingest a message on %s; dropped", batch[0].topic)
-                    self.failures += 1
-                    return
-                for message in batch:
-                    self._process([message])
-                return
+            except Exception as exc:  # a bug met by some input: narrow it down, keep going
+                raise _BatchRefusedError("ingest_failed", exc) from exc
             else:
                 return
         log.error(
             "gave up on a batch of %d; kiosks will resend what was not acknowledged", len(batch)
         )
 
+    def _dead_letter(self, message: Inbound, refused: "_BatchRefusedError") -> None:
+        if refused.reason == "ingest_failed":
+            log.error("could not ingest a message on %s", message.topic, exc_info=refused.cause)
+        try:
+            self._publish_all(
+                self._ingestor.dead_letter(message, refused.reason, _first_line(refused.cause))
+            )
+        except Exception:
+            log.exception("could not dead-letter a message on %s; dropped", message.topic)
+            self.failures += 1
+
     def _publish_all(self, acks: list[Outbound]) -> None:
         for ack in acks:
             self._publish(ack)
+
+
+class _BatchRefusedError(StoreError):
+    """The store refused a batch for what it holds, not for an outage."""
+
+    def __init__(self, reason: str, cause: BaseException) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.cause = cause
+
+
+def is_outage(exc: SQLAlchemyError) -> bool:
+    """The database is away (connection refused or lost, a lock or pool timeout), as
+    opposed to refusing what it was given (a value out of range, a NUL, a constraint)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc, OperationalError | InterfaceError | PoolTimeoutError | DisconnectionError
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]

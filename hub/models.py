@@ -102,6 +102,12 @@ class Device(Base):
     )
     camera: Mapped[str | None] = mapped_column(String(16), doc="off, starting, ok or fault")
     camera_fault: Mapped[str | None] = mapped_column(String(300))
+    last_press_seq: Mapped[int | None] = mapped_column(
+        BigInteger, doc="the highest sequence number stored for this kiosk"
+    )
+    last_press_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, doc="when that press happened (hub time): the next one is timed from it"
+    )
     passersby_total: Mapped[int | None] = mapped_column(
         Integer, doc="the kiosk's running count of faces passing, at its last status"
     )
@@ -301,6 +307,20 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    session_epoch: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="raised to end every session he has"
+    )
+
+
+class LoginThrottle(Base):
+    """Recent failed sign-ins of one (user name, address) pair or of one address."""
+
+    __tablename__ = "login_throttles"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True, doc="sha256 of the key")
+    failures: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class UserSite(Base):

@@ -4,10 +4,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from hub.models import (
     ROLLUP_COUNTS,
     DailyRollup,
     DeadLetter,
+    DeadLetterTally,
     Device,
     Event,
     HourlyFootfall,
@@ -27,7 +29,8 @@ from hub.models import (
 from protocol.errors import ConfigError
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
 
-MAX_KEPT_PAYLOAD = 16_384
+MAX_KEPT_PAYLOAD = 4096
+"""Of a dead letter's payload: a whole valid message, or the head of an oversized one."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,23 @@ class Rejected:
     detail: str
     payload: bytes
     received_at: datetime
+    source: str = ""
+    """The device its topic names, if a known one: whose quota it counts against."""
+    payload_size: int | None = None
+    """The size it arrived with, when `payload` holds only its head."""
+
+
+class Flag(StrEnum):
+    """Why the hub keeps a press out of scores although the kiosk did not flag it."""
+
+    TOO_FAST = "too_fast"
+    BACKDATED = "backdated"
+
+
+@dataclass(frozen=True)
+class LastPress:
+    seq: int
+    occurred_at: datetime
 
 
 def _insert(session: Session, model: type[Any]) -> Any:
@@ -60,6 +80,8 @@ def day_bucket(moment: datetime) -> datetime:
 
 def add_location(session: Session, *, location_id: str, name: str, time_zone: str) -> Location:
     """Create or update a location; the time zone must be an IANA name like Europe/Helsinki."""
+    checked_location_id(location_id)
+    checked_name(name)
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -135,13 +157,16 @@ def store_events(
     events: Sequence[PressEvent],
     received_at: datetime,
     clock_offsets: Mapping[str, float] | None = None,
+    flags: Mapping[str, Flag] | None = None,
 ) -> set[str]:
     """Store events once each and fold the new ones into the rollups; returns the new ids.
 
     `clock_offsets` (event id -> seconds to add) corrects presses stamped by a skewed kiosk
-    clock; scores count a corrected press in the hour it really happened.
+    clock; scores count a corrected press in the hour it really happened. A press in `flags`
+    is kept as misuse is: counted apart, out of scores.
     """
     offsets = clock_offsets or {}
+    flagged = flags or {}
     first_of_each: dict[str, PressEvent] = {}
     for event in events:
         first_of_each.setdefault(event.event_id, event)
@@ -149,8 +174,10 @@ def store_events(
     if not events:
         return set()
     _ensure_locations(session, location_ids={e.location_id for e in events})
-    _mark_seen(session, events=events, received_at=received_at)
-    rows = [_event_row(e, received_at, offsets.get(e.event_id)) for e in events]
+    rows = [
+        _event_row(e, received_at, offsets.get(e.event_id), flagged.get(e.event_id)) for e in events
+    ]
+    _mark_seen(session, rows=rows, received_at=received_at)
     statement = _insert(session, Event).on_conflict_do_nothing(index_elements=["event_id"])
     new_ids = set(session.scalars(statement.returning(Event.event_id), rows))
     _fold_into_rollups(session, rows=[row for row in rows if row["event_id"] in new_ids])
@@ -190,7 +217,9 @@ def corrected(moment: datetime, offset_s: float | None) -> datetime:
     return moment if offset_s is None else moment + timedelta(seconds=offset_s)
 
 
-def _event_row(event: PressEvent, received_at: datetime, offset_s: float | None) -> dict[str, Any]:
+def _event_row(
+    event: PressEvent, received_at: datetime, offset_s: float | None, flag: Flag | None
+) -> dict[str, Any]:
     return {
         "event_id": event.event_id,
         "device_id": event.device_id,
@@ -201,7 +230,8 @@ def _event_row(event: PressEvent, received_at: datetime, offset_s: float | None)
         "clock_offset_s": offset_s,
         "received_at": received_at,
         "button": event.button.value,
-        "misuse": event.misuse,
+        "misuse": event.misuse or flag is not None,
+        "flag": None if flag is None else flag.value,
     }
 
 
@@ -215,24 +245,63 @@ def _ensure_locations(session: Session, *, location_ids: set[str]) -> None:
     session.execute(_insert(session, Location).on_conflict_do_nothing(), rows)
 
 
-def _mark_seen(session: Session, *, events: Sequence[PressEvent], received_at: datetime) -> None:
-    devices = {e.device_id: e.location_id for e in events}
-    rows = [
+def _mark_seen(session: Session, *, rows: Sequence[dict[str, Any]], received_at: datetime) -> None:
+    """Every kiosk heard from is a device, its latest press remembered to time the next."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        known = latest.get(row["device_id"])
+        if known is None or row["seq"] > known["seq"]:
+            latest[row["device_id"]] = row
+    devices = [
         {
-            "device_id": d,
-            "location_id": loc,
+            "device_id": device_id,
+            "location_id": row["location_id"],
             "registered": False,
             "state": "online",
             "first_seen_at": received_at,
             "last_seen_at": received_at,
+            "last_press_seq": row["seq"],
+            "last_press_at": row["occurred_at"],
         }
-        for d, loc in sorted(devices.items())
+        for device_id, row in sorted(latest.items())
     ]
     statement = _insert(session, Device)
+    table = Device.__table__.c
+    later = statement.excluded.last_press_seq > func.coalesce(table.last_press_seq, 0)
     statement = statement.on_conflict_do_update(
-        index_elements=["device_id"], set_={"last_seen_at": statement.excluded.last_seen_at}
+        index_elements=["device_id"],
+        set_={
+            "last_seen_at": statement.excluded.last_seen_at,
+            "last_press_seq": case(
+                (later, statement.excluded.last_press_seq), else_=table.last_press_seq
+            ),
+            "last_press_at": case(
+                (later, statement.excluded.last_press_at), else_=table.last_press_at
+            ),
+        },
     )
-    session.execute(statement, rows)
+    session.execute(statement, devices)
+
+
+def existing_devices(session: Session, *, device_ids: Iterable[str]) -> set[str]:
+    """Those of `device_ids` the hub has a device for, registered or not."""
+    wanted = set(device_ids) - {""}
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Device.device_id).where(Device.device_id.in_(wanted))))
+
+
+def last_presses(session: Session, *, device_ids: Iterable[str]) -> dict[str, LastPress]:
+    """device id -> its latest stored press, for those that have one."""
+    wanted = set(device_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Device.device_id, Device.last_press_seq, Device.last_press_at).where(
+            Device.device_id.in_(wanted)
+        )
+    )
+    return {d: LastPress(seq, at) for d, seq, at in rows if seq is not None and at is not None}
 
 
 def _fold_into_rollups(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
@@ -337,18 +406,100 @@ def _count_passersby(
     )
 
 
-def record_dead_letters(session: Session, *, letters: Sequence[Rejected]) -> None:
+def record_dead_letters(
+    session: Session, *, letters: Sequence[Rejected], quota: int | None = None
+) -> None:
+    """Count every letter; keep it whole only while its source has fewer than `quota` kept."""
+    if not letters:
+        return
+    _tally(session, letters)
+    kept = letters if quota is None else _within_quota(session, letters, quota)
     session.add_all(
         DeadLetter(
             received_at=letter.received_at,
+            source=letter.source,
             topic=storable_text(letter.topic)[:300],
-            reason=letter.reason,
+            reason=storable_text(letter.reason)[:64],
             detail=storable_text(letter.detail)[:2000],
             payload=letter.payload[:MAX_KEPT_PAYLOAD],
-            payload_size=len(letter.payload),
+            payload_size=len(letter.payload)
+            if letter.payload_size is None
+            else letter.payload_size,
         )
-        for letter in letters
+        for letter in kept
     )
+
+
+def _within_quota(session: Session, letters: Sequence[Rejected], quota: int) -> list[Rejected]:
+    sources = {letter.source for letter in letters}
+    room = dict.fromkeys(sources, quota)
+    rows = session.execute(
+        select(DeadLetter.source, func.count())
+        .where(DeadLetter.source.in_(sources))
+        .group_by(DeadLetter.source)
+    )
+    for source, kept in rows:
+        room[source] = quota - kept
+    within = []
+    for letter in letters:
+        if room[letter.source] > 0:
+            room[letter.source] -= 1
+            within.append(letter)
+    return within
+
+
+def _tally(session: Session, letters: Sequence[Rejected]) -> None:
+    counts: Counter[tuple[str, str]] = Counter(
+        (letter.source, storable_text(letter.reason)[:64]) for letter in letters
+    )
+    first = min(letter.received_at for letter in letters)
+    last = max(letter.received_at for letter in letters)
+    statement = _insert(session, DeadLetterTally)
+    table = DeadLetterTally.__table__.c
+    statement = statement.on_conflict_do_update(
+        index_elements=["source", "reason"],
+        set_={
+            "count": table["count"] + statement.excluded["count"],
+            "last_at": statement.excluded.last_at,
+        },
+    )
+    session.execute(
+        statement,
+        [
+            {"source": source, "reason": reason, "count": n, "first_at": first, "last_at": last}
+            for (source, reason), n in sorted(counts.items())
+        ],
+    )
+
+
+def purge_dead_letters(
+    session: Session,
+    *,
+    older_than: datetime | None = None,
+    keep_newest: int | None = None,
+    source: str | None = None,
+) -> int:
+    """Delete kept dead letters received before `older_than`, beyond the newest
+    `keep_newest`, or (with neither) all of them; `source` narrows to one device.
+    Their counts stay. Returns how many were deleted."""
+    scope = [] if source is None else [DeadLetter.source == source]
+    deleted = 0
+    if older_than is not None:
+        deleted += _delete(session, *scope, DeadLetter.received_at < older_than)
+    if keep_newest is not None:
+        boundary = session.scalar(
+            select(DeadLetter.id).where(*scope).order_by(DeadLetter.id.desc()).offset(keep_newest)
+        )
+        if boundary is not None:
+            deleted += _delete(session, *scope, DeadLetter.id <= boundary)
+    if older_than is None and keep_newest is None:
+        deleted += _delete(session, *scope)
+    return deleted
+
+
+def _delete(session: Session, *conditions: Any) -> int:
+    result = session.execute(delete(DeadLetter).where(*conditions))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def storable_text(text: str) -> str:
@@ -357,8 +508,53 @@ def storable_text(text: str) -> str:
 
 
 def dead_letter_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason))
-    return {reason: count for reason, count in rows}
+    """reason -> how many dead letters the hub has had, kept or not."""
+    rows = session.execute(
+        select(DeadLetterTally.reason, func.sum(DeadLetterTally.count)).group_by(
+            DeadLetterTally.reason
+        )
+    )
+    return {reason: int(count) for reason, count in rows}
+
+
+def dead_letter_sources(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The sources with the most dead letters: counted, kept, last seen."""
+    kept = dict(
+        session.execute(select(DeadLetter.source, func.count()).group_by(DeadLetter.source)).all()
+    )
+    rows = session.execute(
+        select(
+            DeadLetterTally.source,
+            func.sum(DeadLetterTally.count).label("n"),
+            func.max(DeadLetterTally.last_at),
+        )
+        .group_by(DeadLetterTally.source)
+        .order_by(func.sum(DeadLetterTally.count).desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "source": source or "(no known device)",
+            "count": int(n),
+            "kept": kept.get(source, 0),
+            "last_at": last.isoformat(),
+        }
+        for source, n, last in rows
+    ]
+
+
+def flagged_presses(session: Session) -> list[dict[str, Any]]:
+    """Presses the hub kept out of scores, per kiosk and reason."""
+    rows = session.execute(
+        select(Event.device_id, Event.flag, func.count(), func.max(Event.received_at))
+        .where(Event.flag.is_not(None))
+        .group_by(Event.device_id, Event.flag)
+        .order_by(Event.device_id, Event.flag)
+    )
+    return [
+        {"device_id": d, "flag": flag, "presses": int(n), "last_received_at": last.isoformat()}
+        for d, flag, n, last in rows
+    ]
 
 
 def event_owners(session: Session, *, event_ids: Iterable[str]) -> dict[str, str]:

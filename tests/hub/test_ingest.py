@@ -245,8 +245,10 @@ def test_a_retained_status_introduces_a_device_without_claiming_it_was_seen(
         assert (device.state, device.last_seen_at, device.clock_offset_s) == ("online", None, None)
 
 
-def test_the_worker_survives_a_message_that_breaks_ingest(
-    ingest: Callable[..., Ingestor], monkeypatch: pytest.MonkeyPatch
+def test_the_worker_dead_letters_a_message_that_breaks_ingest(
+    ingest: Callable[..., Ingestor],
+    sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     real_apply_status = store.apply_status
 
@@ -264,4 +266,6 @@ def test_the_worker_survives_a_message_that_breaks_ingest(
     worker.submit(Message("seed/devices/k1/events", encode(good)))
     worker.stop()
     assert [decode_ack(p.payload).stored for p in published] == [[good.event_id]]
-    assert worker.failures == 1
+    assert worker.failures == 0
+    with sessions() as session:
+        assert store.dead_letter_counts(session) == {"ingest_failed": 1}

@@ -1,6 +1,6 @@
 """hostile input: presses the hub leaves out of scores, bounded dead letters, 64-bit footfall
 
-Events gain `flag` (too_fast, backdated). Dead letters gain their source (the topic's device
+Events gain `flag` (too_fast, backdated); devices their latest press, to time the next. Dead letters gain their source (the topic's device
 id) for a per-source quota, and a tally of every dead letter per source and reason that
 outlives retention. Hourly footfall sums 32-bit kiosk counters, so it needs 64 bits.
 
@@ -27,6 +27,9 @@ UTC_TIME = hub.models.UtcDateTime(timezone=True)
 def upgrade() -> None:
     with op.batch_alter_table("events") as batch_op:
         batch_op.add_column(sa.Column("flag", sa.String(16), nullable=True))
+    with op.batch_alter_table("devices") as batch_op:
+        batch_op.add_column(sa.Column("last_press_seq", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("last_press_at", UTC_TIME, nullable=True))
     with op.batch_alter_table("hourly_footfall") as batch_op:
         batch_op.alter_column("passersby", type_=sa.BigInteger(), existing_type=sa.Integer())
     with op.batch_alter_table("dead_letters") as batch_op:
@@ -56,5 +59,8 @@ def downgrade() -> None:
         batch_op.drop_column("source")
     with op.batch_alter_table("hourly_footfall") as batch_op:
         batch_op.alter_column("passersby", type_=sa.Integer(), existing_type=sa.BigInteger())
+    with op.batch_alter_table("devices") as batch_op:
+        batch_op.drop_column("last_press_at")
+        batch_op.drop_column("last_press_seq")
     with op.batch_alter_table("events") as batch_op:
         batch_op.drop_column("flag")
