@@ -53,8 +53,8 @@ def render_password_file(entries: dict[str, str]) -> bytes:
     return "".join(f"{user}:{hashed}\n" for user, hashed in sorted(entries.items())).encode()
 
 
-def render_acl(*, topic_prefix: str, hub_username: str, revoked: Iterable[str] = ()) -> bytes:
-    """Each kiosk (username = device id) owns its own subtree; the hub reads and answers all.
+def render_kiosk_acl(*, topic_prefix: str, revoked: Iterable[str] = ()) -> bytes:
+    """For the kiosk listeners: each kiosk (username = device id) owns its own subtree.
 
     A revoked device is denied everything: the broker checks the ACL at each message, so a
     session still open when the broker reloads can publish nothing more."""
@@ -68,12 +68,20 @@ def render_acl(*, topic_prefix: str, hub_username: str, revoked: Iterable[str] =
         f"pattern write {devices}/%u/status\n"
         f"pattern read  {devices}/%u/ack\n"
         f"pattern read  {devices}/%u/config\n"
-        f"\n"
+    ).encode()
+
+
+def render_hub_acl(*, topic_prefix: str, hub_username: str) -> bytes:
+    """For the loopback listener: the hub reads every kiosk and answers each."""
+    devices = f"{topic_prefix}/devices"
+    return (
+        f"# Written by seed-hub; edits are overwritten.\n"
         f"user {hub_username}\n"
         f"topic read  {devices}/+/events\n"
         f"topic read  {devices}/+/status\n"
         f"topic write {devices}/+/ack\n"
         f"topic write {devices}/+/config\n"
+        f"topic write {topic_prefix}/alerts/+\n"
     ).encode()
 
 
@@ -92,11 +100,22 @@ class BrokerLayout:
 
     @property
     def password_file(self) -> Path:
+        """The kiosks' accounts, for the kiosk listeners."""
         return self.folder / "mosquitto.passwd"
 
     @property
     def acl_file(self) -> Path:
+        """The kiosks' ACL, for the kiosk listeners."""
         return self.folder / "mosquitto.acl"
+
+    @property
+    def hub_password_file(self) -> Path:
+        """The hub's own account, for the loopback listener only."""
+        return self.folder / "hub.passwd"
+
+    @property
+    def hub_acl_file(self) -> Path:
+        return self.folder / "hub.acl"
 
     @property
     def crl_file(self) -> Path:
@@ -107,38 +126,80 @@ class BrokerLayout:
         return self.folder / "mosquitto.conf"
 
 
-def render_mosquitto_conf(layout: BrokerLayout, *, log_file: Path | None = None) -> bytes:
-    folder = layout.folder
-    tls = (
-        f"cafile {folder / 'ca.crt'}\n"
-        f"certfile {folder / 'broker.crt'}\n"
-        f"keyfile {folder / 'broker.key'}\n"
-        "tls_version tlsv1.2\n"
-        # the client id is the username: no kiosk can take over another's session
-        "use_username_as_clientid true\n"
-    )
+PER_LISTENER = "per_listener_settings true"
+PACKET_HEADROOM_BYTES = 1024
+"""What an MQTT PUBLISH carries besides its payload: fixed header (up to 5 bytes), topic
+(2 + its length, under 200 bytes for `<prefix>/devices/<64-char id>/status`), packet id (2)
+and MQTT 5 properties. Generous, so no payload the hub accepts is ever refused."""
+
+
+def max_packet_size(max_payload_bytes: int) -> int:
+    return max_payload_bytes + PACKET_HEADROOM_BYTES
+
+
+def render_mosquitto_conf(
+    layout: BrokerLayout, *, max_payload_bytes: int, log_file: Path | None = None
+) -> bytes:
+    """Three listeners, each with its own accounts and ACL: the hub's on loopback, the
+    kiosks' (password, certificate) over TLS. Messages bigger than the hub takes are
+    stopped at the broker."""
+    return (
+        _general_settings(layout, max_payload_bytes, log_file)
+        + _hub_listener(layout)
+        + _kiosk_listeners(layout)
+    ).encode()
+
+
+def _general_settings(layout: BrokerLayout, max_payload_bytes: int, log_file: Path | None) -> str:
     # Debian's main mosquitto.conf already turns persistence on; say it only when asked
     persistence = (
         f"persistence true\npersistence_location {layout.persistence_dir}/\n"
         if layout.persistence_dir
         else ""
     )
-    kiosk_bind = f" {layout.kiosk_bind}" if layout.kiosk_bind else ""
     return (
-        "# Written by `seed-hub fleet init`. Kiosks connect over TLS only; each may use its\n"
-        "# own topics only (acl_file). Reload after a change: systemctl reload mosquitto.\n"
-        "per_listener_settings false\n"
-        "allow_anonymous false\n"
-        f"password_file {layout.password_file}\n"
-        f"acl_file {layout.acl_file}\n"
+        "# Written by `seed-hub fleet init`. Each listener has its own accounts and ACL: the\n"
+        "# hub's on loopback, the kiosks' over TLS only. Reload after a change:\n"
+        "# systemctl reload mosquitto.\n"
+        f"{PER_LISTENER}\n"
         f"{persistence}"
         "max_queued_messages 100000\n"
+        f"# The hub takes payloads of up to {max_payload_bytes} bytes (its max_payload_bytes). A\n"
+        f"# packet also carries its topic and headers: {PACKET_HEADROOM_BYTES} bytes more.\n"
+        "# A client that sends a bigger packet is disconnected; its message goes nowhere.\n"
+        f"max_packet_size {max_packet_size(max_payload_bytes)}\n"
         + (f"user {layout.run_as}\n" if layout.run_as else "")
         + (f"log_dest file {log_file}\n" if log_file else "")
-        + "\n# The hub, on loopback, with its own username and password.\n"
+    )
+
+
+def _hub_listener(layout: BrokerLayout) -> str:
+    return (
+        "\n# The hub, on loopback, with its own username and password.\n"
         f"listener {layout.hub_port} {layout.hub_bind}\n"
+        "allow_anonymous false\n"
+        f"password_file {layout.hub_password_file}\n"
+        f"acl_file {layout.hub_acl_file}\n"
+    )
+
+
+def _kiosk_listeners(layout: BrokerLayout) -> str:
+    folder = layout.folder
+    kiosk_bind = f" {layout.kiosk_bind}" if layout.kiosk_bind else ""
+    tls = (
+        "allow_anonymous false\n"
+        f"acl_file {layout.acl_file}\n"
+        f"cafile {folder / 'ca.crt'}\n"
+        f"certfile {folder / 'broker.crt'}\n"
+        f"keyfile {folder / 'broker.key'}\n"
+        "tls_version tlsv1.2\n"
+        # the client id is the username: no kiosk can take over another's session, nor the hub's
+        "use_username_as_clientid true\n"
+    )
+    return (
         "\n# Kiosks with a username (their device id) and password, over TLS.\n"
         f"listener {layout.password_port}{kiosk_bind}\n"
+        f"password_file {layout.password_file}\n"
         f"{tls}"
         "\n# Kiosks with a client certificate signed by the fleet CA; its common name is the\n"
         "# username. Revoked certificates are listed in the CRL.\n"
@@ -147,7 +208,7 @@ def render_mosquitto_conf(layout: BrokerLayout, *, log_file: Path | None = None)
         "require_certificate true\n"
         "use_identity_as_username true\n"
         f"crlfile {layout.crl_file}\n"
-    ).encode()
+    )
 
 
 def broker_gid(group: str | None) -> int | None:

@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from hub.config import HubSettings
 from hub.fleet.broker_files import (
+    PER_LISTENER,
     BrokerLayout,
     reload_broker,
-    render_acl,
+    render_hub_acl,
+    render_kiosk_acl,
     render_password_file,
     write_broker_readable,
 )
@@ -54,28 +56,49 @@ def revoked_devices(session: Session) -> list[str]:
 
 
 def sync_broker_files(session: Session, settings: HubSettings) -> str:
-    """Write the password file, ACL and CRL as the database has them; reload the broker.
+    """Write the password files, ACLs and CRL as the database has them; reload the broker.
 
     Holds a lock on the fleet folder, so two technicians' commands cannot interleave
     their writes; each renders everything from the database, so the last one is complete."""
     layout = BrokerLayout(settings.fleet_folder)
+    _refuse_outdated_config(layout)
     ca = FleetCA.load(layout.folder)
     with _locked(layout.folder / ".lock"):
         devices, services = device_entries(session), service_entries(layout.folder)
         clash = sorted(set(devices) & set(services))
         if clash:
             raise ConfigError(f"devices named like the hub's own account: {clash}; revoke them")
-        group = settings.broker_group
-        passwords = render_password_file({**devices, **services})
-        write_broker_readable(layout.password_file, passwords, group=group)
-        acl = render_acl(
-            topic_prefix=settings.topic_prefix,
-            hub_username=settings.hub_username,
-            revoked=revoked_devices(session),
-        )
-        write_broker_readable(layout.acl_file, acl, group=group)
+        _write_hub_files(layout, settings, services)
+        _write_kiosk_files(layout, settings, devices, revoked_devices(session))
         write_public(layout.crl_file, ca.revocation_list(revoked_serials(session)))
         return reload_broker(settings.broker_reload_command)
+
+
+def _write_hub_files(layout: BrokerLayout, settings: HubSettings, services: dict[str, str]) -> None:
+    group = settings.broker_group
+    write_broker_readable(layout.hub_password_file, render_password_file(services), group=group)
+    acl = render_hub_acl(topic_prefix=settings.topic_prefix, hub_username=settings.hub_username)
+    write_broker_readable(layout.hub_acl_file, acl, group=group)
+
+
+def _write_kiosk_files(
+    layout: BrokerLayout, settings: HubSettings, devices: dict[str, str], revoked: list[str]
+) -> None:
+    group = settings.broker_group
+    write_broker_readable(layout.password_file, render_password_file(devices), group=group)
+    acl = render_kiosk_acl(topic_prefix=settings.topic_prefix, revoked=revoked)
+    write_broker_readable(layout.acl_file, acl, group=group)
+
+
+def _refuse_outdated_config(layout: BrokerLayout) -> None:
+    """A config from before per-listener accounts reads the hub's account from the kiosks'
+    password file, which no longer holds it: writing now would lock the hub out."""
+    config = layout.config_file
+    if config.exists() and PER_LISTENER not in config.read_text():
+        raise ConfigError(
+            f"{config} predates per-listener accounts: run `seed-hub fleet init` again (same "
+            "--host and ports), restart mosquitto, then repeat this command"
+        )
 
 
 @contextmanager

@@ -47,6 +47,8 @@ from protocol.mqtt import MqttOptions, take_over_session
 log = logging.getLogger(__name__)
 
 Auth = Literal["password", "certificate"]
+HUB_CLIENT_ID_PREFIX = "seed-hub"
+"""The hub's client ids (`seed-hub-<host>`, `-<pid>` per worker) start so; no device id may."""
 UNSET = "unset"
 BROKER_URL_SETTING: dict[Auth, str] = {
     "password": "kiosk_broker_url",
@@ -86,7 +88,8 @@ def init_fleet(settings: HubSettings, *, hosts: list[str], layout: BrokerLayout)
         write_private(folder / SERVICE_PASSWORDS, entry.encode())
         write_private(folder / "hub.env", _hub_env(settings, layout, hosts[0], password))
         written += [folder / SERVICE_PASSWORDS, folder / "hub.env"]
-    write_public(layout.config_file, render_mosquitto_conf(layout))
+    conf = render_mosquitto_conf(layout, max_payload_bytes=settings.max_payload_bytes)
+    write_public(layout.config_file, conf)
     written.append(layout.config_file)
     return written
 
@@ -216,9 +219,16 @@ class Fleet:
                 f"device id {device_id!r}: use lowercase letters, digits, '.', '_' and '-' "
                 "(at most 64, starting with a letter or digit)"
             )
-        reserved = {self._settings.hub_username, *service_entries(self._settings.fleet_folder)}
-        if device_id in reserved:
-            raise ConfigError(f"{device_id!r} is the hub's own broker account; pick another id")
+        if device_id in self._hub_names() or device_id.startswith(HUB_CLIENT_ID_PREFIX):
+            raise ConfigError(
+                f"{device_id!r} could pass for the hub's broker account or client id (a "
+                f"kiosk's client id is its device id); pick an id not starting "
+                f"{HUB_CLIENT_ID_PREFIX!r}"
+            )
+
+    def _hub_names(self) -> set[str]:
+        settings = self._settings
+        return {settings.hub_username, settings.client_id, *service_entries(settings.fleet_folder)}
 
     def _place(self, site: Site) -> str:
         """Create the site, area and touchpoint that do not exist yet; returns the touchpoint.

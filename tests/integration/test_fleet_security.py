@@ -84,14 +84,15 @@ class FleetEnv:
             return int(session.scalar(query) or 0)
 
 
-@pytest.fixture
-def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FleetEnv]:
+@contextmanager
+def provisioned_fleet(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FleetEnv]:
+    """`seed-hub fleet init` in `root`, its hub.env in the environment, Mosquitto on its config."""
     if mosquitto_binary() is None:
         service_missing("mosquitto binary not found (apt-get install mosquitto)")
     hub_port, password_port, certificate_port = free_port(), free_port(), free_port()
-    db_url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
-    monkeypatch.setenv("SEED_HUB_DATA_DIR", str(tmp_path / "hub"))
-    monkeypatch.setenv("SEED_HUB_FLEET_DIR", str(tmp_path / "fleet"))
+    db_url = f"sqlite:///{root / 'hub.sqlite3'}"
+    monkeypatch.setenv("SEED_HUB_DATA_DIR", str(root / "hub"))
+    monkeypatch.setenv("SEED_HUB_FLEET_DIR", str(root / "fleet"))
     monkeypatch.setenv("SEED_HUB_DB", db_url)
     assert (
         seed_hub(
@@ -103,24 +104,39 @@ def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FleetEnv]
         )
         == 0
     )
-    for line in (tmp_path / "fleet" / "hub.env").read_text().splitlines():
+    for line in (root / "fleet" / "hub.env").read_text().splitlines():
         if line and not line.startswith("#"):
             key, value = line.split("=", 1)
             monkeypatch.setenv(key, " ".join(shlex.split(value)))  # as systemd reads it
-    config_text = (tmp_path / "fleet" / "mosquitto.conf").read_text()
+    config_text = (root / "fleet" / "mosquitto.conf").read_text()
     with MosquittoProcess(hub_port, config_text=config_text) as broker:
         monkeypatch.setenv("SEED_HUB_BROKER_RELOAD_COMMAND", f"kill -HUP {broker.pid}")
         monkeypatch.setenv("SEED_HUB_CONFIG_PUBLISH_S", "0.2")
-        yield FleetEnv(tmp_path, broker, db_url, tmp_path / "bundles")
+        yield FleetEnv(root, broker, db_url, root / "bundles")
+
+
+@contextmanager
+def running_hub(client_id: str = "fleet-test-hub") -> Iterator[Hub]:
+    """The hub, logged in on loopback with the account `fleet init` made."""
+    hub = Hub(HubSettings(client_id=client_id))
+    hub.start()
+    try:
+        assert hub.wait_connected(10), "the hub could not log in with what fleet init made"
+        yield hub
+    finally:
+        hub.stop()
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FleetEnv]:
+    with provisioned_fleet(tmp_path, monkeypatch) as env:
+        yield env
 
 
 @pytest.fixture
 def hub(fleet: FleetEnv) -> Iterator[Hub]:
-    hub = Hub(HubSettings(client_id="fleet-test-hub"))
-    hub.start()
-    assert hub.wait_connected(10), "the hub could not log in with the credentials fleet init made"
-    yield hub
-    hub.stop()
+    with running_hub() as running:
+        yield running
 
 
 @pytest.fixture
@@ -171,17 +187,22 @@ def session_of(options: MqttOptions) -> Iterator[Session]:
         session.connection.stop()
 
 
-@contextmanager
-def hub_connection() -> Iterator[MqttConnection]:
-    """Logged in as the hub, with the credentials `fleet init` made."""
+def hub_options(client_id: str, subscriptions: tuple[str, ...] = ()) -> MqttOptions:
+    """The hub's account on its loopback listener, with the credentials `fleet init` made."""
     settings = HubSettings()
-    options = MqttOptions(
+    return MqttOptions(
         address=parse_broker_url(settings.broker or ""),
-        client_id="test-as-hub",
+        client_id=client_id,
         username=settings.mqtt_username,
         password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
+        subscriptions=subscriptions,
     )
-    with session_of(options) as session:
+
+
+@contextmanager
+def hub_connection() -> Iterator[MqttConnection]:
+    """Logged in as the hub."""
+    with session_of(hub_options("test-as-hub")) as session:
         yield session.connection
 
 

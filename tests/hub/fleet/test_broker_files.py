@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from hub.config import HubSettings
 from hub.fleet.broker_files import (
+    PACKET_HEADROOM_BYTES,
     BrokerLayout,
     hash_password,
     password_matches,
-    render_acl,
+    render_hub_acl,
+    render_kiosk_acl,
     render_mosquitto_conf,
     render_password_file,
 )
@@ -46,7 +49,7 @@ def test_password_file_lines_are_sorted_user_colon_hash() -> None:
 
 
 def test_the_acl_confines_each_kiosk_to_its_own_subtree() -> None:
-    acl = render_acl(topic_prefix="seed", hub_username="seed-hub").decode().splitlines()
+    acl = render_kiosk_acl(topic_prefix="seed").decode().splitlines()
     patterns = [line.split() for line in acl if line.startswith("pattern")]
     assert patterns == [
         ["pattern", "write", "seed/devices/%u/events"],
@@ -54,9 +57,17 @@ def test_the_acl_confines_each_kiosk_to_its_own_subtree() -> None:
         ["pattern", "read", "seed/devices/%u/ack"],
         ["pattern", "read", "seed/devices/%u/config"],
     ]
-    hub = acl[acl.index("user seed-hub") + 1 :]
-    assert "topic write seed/devices/+/ack" in hub
+    assert not [line for line in acl if line.startswith(("user", "topic"))], "kiosks only"
+
+
+def test_the_hubs_acl_reads_every_kiosk_and_answers_each() -> None:
+    acl = render_hub_acl(topic_prefix="seed", hub_username="seed-hub").decode().splitlines()
     rules = [line for line in acl if line and not line.startswith("#")]
+    assert rules[0] == "user seed-hub"
+    assert "topic read  seed/devices/+/events" in rules
+    assert "topic write seed/devices/+/ack" in rules
+    assert "topic write seed/alerts/+" in rules
+    assert not any(line.startswith("pattern") for line in rules)
     assert not any("#" in line for line in rules), "no one gets the whole tree"
 
 
@@ -75,7 +86,7 @@ def test_certificates_chain_to_the_fleet_ca_and_revoked_ones_are_listed(tmp_path
 
 
 def test_a_revoked_device_is_denied_everything_ahead_of_the_patterns() -> None:
-    acl = render_acl(topic_prefix="seed", hub_username="seed-hub", revoked=["k9"]).decode()
+    acl = render_kiosk_acl(topic_prefix="seed", revoked=["k9"]).decode()
     assert acl.index("user k9\ntopic deny #\n") < acl.index("pattern write")
 
 
@@ -87,6 +98,43 @@ def test_a_missing_ca_says_how_to_make_one(tmp_path: Path) -> None:
 def test_the_templates_in_firmware_config_are_what_fleet_init_writes() -> None:
     folder = Path(__file__).resolve().parents[3] / "firmware_config" / "mosquitto"
     layout = BrokerLayout(Path("/etc/seed-hub/fleet"))
-    assert (folder / "seed.conf").read_bytes() == render_mosquitto_conf(layout)
-    acl = render_acl(topic_prefix="seed", hub_username="seed-hub")
-    assert (folder / "seed.acl").read_bytes() == acl
+    conf = render_mosquitto_conf(
+        layout, max_payload_bytes=HubSettings.model_fields["max_payload_bytes"].default
+    )
+    assert (folder / "seed.conf").read_bytes() == conf
+    assert (folder / "seed.acl").read_bytes() == render_kiosk_acl(topic_prefix="seed")
+    hub_acl = render_hub_acl(topic_prefix="seed", hub_username="seed-hub")
+    assert (folder / "seed-hub.acl").read_bytes() == hub_acl
+
+
+def _listeners(conf: bytes) -> dict[str, dict[str, str]]:
+    """The config's options per listener (`listener` line -> {option: value})."""
+    listeners: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in conf.decode().splitlines():
+        if line.startswith("listener "):
+            current = listeners.setdefault(line, {})
+        elif line and not line.startswith("#"):
+            option, _, value = line.partition(" ")
+            current[option] = value
+    return listeners
+
+
+def test_each_listener_has_its_own_accounts_and_acl() -> None:
+    layout = BrokerLayout(Path("/f"), hub_port=1, password_port=2, certificate_port=3)
+    conf = render_mosquitto_conf(layout, max_payload_bytes=4096)
+    assert b"per_listener_settings true\n" in conf
+    hub, passwords, certificates = _listeners(conf).values()
+    assert hub["password_file"] == "/f/hub.passwd" and hub["acl_file"] == "/f/hub.acl"
+    assert "use_username_as_clientid" not in hub, "the hub evicts a kiosk with its client id"
+    assert passwords["password_file"] == "/f/mosquitto.passwd"
+    for kiosks in (passwords, certificates):
+        assert kiosks["acl_file"] == "/f/mosquitto.acl"
+        assert kiosks["use_username_as_clientid"] == "true"
+    for listener in (hub, passwords, certificates):
+        assert listener["allow_anonymous"] == "false"
+
+
+def test_the_packet_limit_follows_the_hubs_payload_limit() -> None:
+    conf = render_mosquitto_conf(BrokerLayout(Path("/f")), max_payload_bytes=10_000)
+    assert f"\nmax_packet_size {10_000 + PACKET_HEADROOM_BYTES}\n".encode() in conf

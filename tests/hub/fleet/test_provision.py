@@ -8,7 +8,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.config import HubSettings
-from hub.fleet.broker_files import BrokerLayout, broker_gid, password_matches
+from hub.fleet.broker_files import (
+    PACKET_HEADROOM_BYTES,
+    BrokerLayout,
+    broker_gid,
+    password_matches,
+)
 from hub.fleet.provision import (
     UNSET,
     Fleet,
@@ -68,8 +73,10 @@ def test_add_builds_the_hierarchy_and_keeps_only_a_hash(
         assert touchpoint is not None and area is not None
         assert (touchpoint.kind, touchpoint.parent_id) == ("touchpoint", "hel-t2")
         assert (area.kind, area.parent_id) == ("area", "hel")
-    passwords = (settings.fleet_folder / "mosquitto.passwd").read_text()
-    assert passwords.count("k1:$7$") == 1 and "seed-hub:$7$" in passwords
+    kiosks = (settings.fleet_folder / "mosquitto.passwd").read_text()
+    assert kiosks.count("k1:$7$") == 1 and "seed-hub:" not in kiosks
+    hub = (settings.fleet_folder / "hub.passwd").read_text()
+    assert hub.startswith("seed-hub:$7$") and "k1:" not in hub
 
 
 def test_a_device_is_not_provisioned_twice_nor_revived_after_revocation(
@@ -112,12 +119,21 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
-@pytest.mark.parametrize("name", ["seed-hub"])
+@pytest.mark.parametrize("name", ["seed-hub", "seed-hub-gate-host", "seed-hub-gate-host-4242"])
 def test_the_hubs_own_account_cannot_be_provisioned_as_a_kiosk(
     sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path, name: str
 ) -> None:
-    with sessions.begin() as session, pytest.raises(ConfigError, match="hub's own"):
+    with sessions.begin() as session, pytest.raises(ConfigError, match="hub's broker account"):
         Fleet(session, settings).add(name, SITE, auth="certificate", out_dir=tmp_path)
+
+
+def test_no_kiosk_takes_the_hubs_own_client_id(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
+) -> None:
+    """On the kiosk listeners a kiosk's client id is its device id; the hub's must not be one."""
+    hub_a = settings.model_copy(update={"client_id": "hub-a"})
+    with sessions.begin() as session, pytest.raises(ConfigError, match="client id"):
+        Fleet(session, hub_a).add("hub-a", SITE, auth="password", out_dir=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -194,10 +210,32 @@ def test_the_broker_can_read_its_files_and_nothing_more(
     committed(sessions, settings, lambda f: f.add("k1", SITE, auth="password", out_dir=tmp_path))
     folder = settings.fleet_folder
     group = broker_gid(settings.broker_group)
-    for name in ("mosquitto.passwd", "mosquitto.acl", "broker.key"):
+    for name in ("mosquitto.passwd", "mosquitto.acl", "hub.passwd", "hub.acl", "broker.key"):
         info = (folder / name).stat()
         assert stat.S_IMODE(info.st_mode) == 0o640, name
         assert group is None or info.st_gid == group, name
     assert stat.S_IMODE(folder.stat().st_mode) == 0o750
     assert stat.S_IMODE((folder / "private").stat().st_mode) == 0o700
     assert stat.S_IMODE((folder / "hub.env").stat().st_mode) == 0o600
+
+
+def test_fleet_init_limits_the_brokers_packets_to_what_the_hub_takes(tmp_path: Path) -> None:
+    settings = HubSettings(data_dir=tmp_path, max_payload_bytes=8192)
+    layout = BrokerLayout(settings.fleet_folder)
+    init_fleet(settings, hosts=["hub"], layout=layout)
+    expected = f"\nmax_packet_size {8192 + PACKET_HEADROOM_BYTES}\n"
+    assert expected in layout.config_file.read_text()
+
+
+def test_broker_files_are_not_rewritten_under_a_config_from_before_per_listener_accounts(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
+) -> None:
+    """That config reads the hub's account from the kiosks' file: the hub would be locked out."""
+    config = BrokerLayout(settings.fleet_folder).config_file
+    config.write_text(config.read_text().replace("per_listener_settings true", ""))
+
+    def add(fleet: Fleet) -> object:
+        return fleet.add("k1", SITE, auth="password", out_dir=tmp_path)
+
+    with pytest.raises(ConfigError, match="seed-hub fleet init"):
+        committed(sessions, settings, add)
