@@ -1,0 +1,110 @@
+"""Dead letters stay bounded: a retention job deletes old ones, `seed-hub dead-letters` shows
+and purges them. Every dead letter is counted for good (per source and reason); only its
+payload is dropped."""
+
+import argparse
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub import store
+from hub.config import HubSettings
+from hub.db import run_migrated
+from hub.periodic import PeriodicJob, always
+
+log = logging.getLogger(__name__)
+
+RETENTION_EVERY_S = 600.0
+
+SettingsFrom = Callable[[argparse.Namespace], HubSettings]
+Commands = Any  # argparse's private _SubParsersAction
+
+
+def apply_retention(session: Session, *, settings: HubSettings, now: datetime) -> int:
+    """Delete dead letters older than the retention age and beyond the row limit."""
+    return store.purge_dead_letters(
+        session,
+        older_than=now - timedelta(days=settings.dead_letter_max_age_days),
+        keep_newest=settings.dead_letter_max_rows,
+    )
+
+
+class DeadLetterRetention(PeriodicJob):
+    """Applies the retention every few minutes in the process holding the lease."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: HubSettings,
+        *,
+        interval_s: float = RETENTION_EVERY_S,
+        may_run: Callable[[], bool] = always,
+    ) -> None:
+        super().__init__("dead-letter-retention", self._step, interval_s, may_run=may_run)
+        self._sessions = sessions
+        self._settings = settings
+
+    def _step(self) -> None:
+        with self._sessions.begin() as session:
+            deleted = apply_retention(session, settings=self._settings, now=datetime.now(UTC))
+        if deleted:
+            log.info("dead-letter retention deleted %d old dead letters (counts kept)", deleted)
+
+
+def _show(session: Session, args: argparse.Namespace) -> None:
+    counts = store.dead_letter_counts(session)
+    if args.sources:
+        print(json.dumps(store.dead_letter_sources(session, limit=args.sources), indent=2))
+    else:
+        print(json.dumps(counts, indent=2, sort_keys=True))
+
+
+def _purge(session: Session, args: argparse.Namespace) -> None:
+    older_than = (
+        None
+        if args.older_than_days is None
+        else datetime.now(UTC) - timedelta(days=args.older_than_days)
+    )
+    if older_than is None and not args.all:
+        raise SystemExit("say what to purge: --older-than-days N, or --all")
+    deleted = store.purge_dead_letters(session, older_than=older_than, source=args.source)
+    print(f"deleted {deleted} dead letters; their counts stay (seed-hub dead-letters)")
+
+
+def add_dead_letter_commands(commands: Commands, settings_from: SettingsFrom, db_help: str) -> None:
+    def runner(action: Callable[[Session, argparse.Namespace], None]) -> Callable[..., int]:
+        def run(args: argparse.Namespace) -> int:
+            run_migrated(settings_from(args).database_url, lambda session: action(session, args))
+            return 0
+
+        return run
+
+    dead = commands.add_parser(
+        "dead-letters",
+        help="counts of refused input, by reason; `purge` deletes kept ones",
+        description="Counts of every message the hub refused, by reason (kept or not).",
+    )
+    dead.add_argument("--db", help=db_help)
+    dead.add_argument(
+        "--sources",
+        type=int,
+        metavar="N",
+        help="instead: the N devices with the most dead letters, with how many are kept",
+    )
+    dead.set_defaults(run=runner(_show))
+    actions = dead.add_subparsers(dest="action")
+    purge = actions.add_parser(
+        "purge",
+        help="delete kept dead letters (their counts stay)",
+        description="Delete kept dead letters and their payloads; the counts stay. The hub "
+        "also does this by itself (SEED_HUB_DEAD_LETTER_MAX_AGE_DAYS, _MAX_ROWS).",
+    )
+    purge.add_argument("--db", help=db_help, default=argparse.SUPPRESS)
+    purge.add_argument("--older-than-days", type=float, metavar="DAYS", help="received before")
+    purge.add_argument("--source", metavar="DEVICE", help="only those from this device")
+    purge.add_argument("--all", action="store_true", help="every kept dead letter")
+    purge.set_defaults(run=runner(_purge))
