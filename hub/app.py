@@ -14,6 +14,7 @@ from hub.alerts.engine import AlertEngine
 from hub.broker import EmbeddedBroker
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
+from hub.dead_letters import DeadLetterRetention
 from hub.fleet.remote_config import ConfigPublisher
 from hub.ingest import Ingestor, IngestPolicy, IngestWorker, Outbound
 from hub.lease import Lease
@@ -94,6 +95,7 @@ class Hub:
             if settings.report_schedule
             else None
         )
+        self.retention = DeadLetterRetention(self.sessions, settings, may_run=self.lease.held)
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttConnection | None = None
         self._stopped = threading.Event()
@@ -117,6 +119,7 @@ class Hub:
         self.connection.start()
         self.configs.start()
         self.alerts.start()
+        self.retention.start()
         if self.reports is not None:
             self.reports.start()
         log.info(
@@ -182,6 +185,7 @@ class Hub:
 
     def _stop_ingest(self) -> None:
         self.alerts.stop()
+        self.retention.stop()
         if self.reports is not None:
             self.reports.stop()
         self.configs.stop()
