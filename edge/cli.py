@@ -2,7 +2,6 @@
 
 import argparse
 import json
-import logging
 import signal
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from edge.app import Kiosk
 from edge.config import KioskConfig, load_config
 from edge.selftest import Outcome, SelftestPlan, format_checks, run_selftest
 from protocol.errors import SeedError
+from protocol.logs import configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -155,10 +155,7 @@ def _print_results(results: dict[str, Any], as_json: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(args, "log_level", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(getattr(args, "log_level", "INFO"))
     try:
         if args.command == "check-config":
             print(load_config(args.config).model_dump_json(indent=2))

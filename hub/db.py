@@ -16,11 +16,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.file_modes import private_file, private_folder, tighten
 from protocol.errors import ConfigError, StoreError
+from protocol.files import PRIVATE_MODE
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# SQLite gives these the database file's own mode when it makes them, whatever the umask
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def make_engine(url: str) -> Engine:
@@ -36,8 +40,8 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        _private_database_file(Path(database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -49,6 +53,16 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cursor.close()
 
     return engine
+
+
+def _private_database_file(path: Path) -> None:
+    """The database file made before SQLite opens it, readable by its owner only (it holds
+    password hashes and every response), and so its journals; a folder made for it, 0700."""
+    if not path.parent.is_dir():
+        private_folder(path.parent)
+    private_file(path)
+    for suffix in SQLITE_COMPANIONS:
+        tighten(path.with_name(path.name + suffix), PRIVATE_MODE)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -6,6 +6,7 @@ own drawing primitives (no plotting library, nothing fetched).
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ from hub.analytics import Period, heatmap, overview, trend
 from hub.hierarchy import LocationTree
 from hub.models import Alert
 from protocol.errors import ConfigError
+from protocol.files import write_private
 
 STYLES = getSampleStyleSheet()
 WIDTH = A4[0] - 36 * mm
@@ -62,7 +64,8 @@ def _state(alert: Alert) -> str:
 
 
 def write_site_report(session: Session, site_id: str, period: Period, path: Path) -> None:
-    """Write the report of one site (and everything beneath it) over the period to `path`."""
+    """Write the report of one site (and everything beneath it) over the period to `path`,
+    all or nothing, readable by its owner only (it names places and how they fare)."""
     tree = LocationTree.load(session)
     if site_id not in tree:
         raise ConfigError(f"no location {site_id!r}; list them with `seed-hub locations list`")
@@ -82,9 +85,9 @@ def write_site_report(session: Session, site_id: str, period: Period, path: Path
         PageBreak(),
         *_alerts(alerts, zone),
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf = BytesIO()
     document = SimpleDocTemplate(
-        str(path),
+        pdf,
         pagesize=A4,
         title=f"{place.name}: perception report",
         author="Seed hub",
@@ -92,6 +95,7 @@ def write_site_report(session: Session, site_id: str, period: Period, path: Path
         rightMargin=18 * mm,
     )
     document.build(story, onFirstPage=_footer, onLaterPages=_footer)
+    write_private(path, pdf.getvalue())
 
 
 def _local(moment: datetime, zone: str) -> str:

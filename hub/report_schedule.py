@@ -4,11 +4,11 @@ e-mailed to the site's recipients.
 
 State lives in files, not the database: a PDF already there is not written again, and a JSON
 sidecar beside it records the e-mail, so a restarted hub neither redoes nor resends a week.
+The reports are the hub's user's alone: folders 0700, files 0600.
 """
 
 import json
 import logging
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.analytics import Period
 from hub.config import HubSettings
+from hub.file_modes import private_folder, private_tree
 from hub.hierarchy import LocationTree
 from hub.mailer import Attachment, send_mail
 from hub.pdf_report import write_site_report
 from hub.periodic import PeriodicJob, always
 from protocol.errors import SeedError
+from protocol.files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +81,7 @@ def read_sidecar(pdf: Path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, indent=2))
-    os.replace(temporary, path)
+    write_private(path, json.dumps(data, indent=2).encode())
 
 
 class ReportScheduler:
@@ -103,6 +103,7 @@ class ReportScheduler:
         self._job = PeriodicJob("weekly reports", self.run_once, check_every_s, may_run=may_run)
 
     def start(self) -> None:
+        private_tree(reports_dir(self.settings))  # reports an older hub left open to others
         self._job.start()
 
     def stop(self) -> None:
@@ -122,12 +123,14 @@ class ReportScheduler:
         return written
 
     def _write(self, session: Session, week: SiteWeek) -> bool:
-        pdf = week.pdf(reports_dir(self.settings))
+        root = reports_dir(self.settings)
+        pdf = week.pdf(root)
         if pdf.exists():
             return False
-        temporary = pdf.with_suffix(".pdf.tmp")
-        write_site_report(session, week.site, week.period, temporary)
-        os.replace(temporary, pdf)  # a crash mid-write leaves no PDF that looks done
+        private_folder(root)
+        private_folder(pdf.parent)
+        # all or nothing: a crash mid-write leaves no PDF that looks done
+        write_site_report(session, week.site, week.period, pdf)
         _write_json(
             sidecar(pdf),
             {
