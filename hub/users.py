@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hub.hierarchy import LocationTree
@@ -33,6 +33,7 @@ class Principal:
     username: str
     role: Role
     sites: tuple[str, ...]
+    session_epoch: int = 0  # a session signed in under another epoch has ended
 
     def visible(self, tree: LocationTree) -> set[str]:
         """The locations whose reports he may read."""
@@ -59,7 +60,11 @@ def add_user(
     if role is Role.MANAGER and not sites:
         raise ConfigError("a manager needs at least one site: --site SITE_ID")
     _check_sites(session, sites)
-    user = session.get(User, username) or User(username=username, created_at=datetime.now(UTC))
+    user = session.get(User, username)
+    if user is None:
+        user = User(username=username, created_at=datetime.now(UTC), session_epoch=0)
+    else:
+        user.session_epoch += 1  # a new password ends the sessions the old one opened
     user.password_hash = _hasher.hash(password)
     user.role = role.value
     user.disabled_at = None
@@ -71,16 +76,15 @@ def add_user(
 
 
 def _check_username(username: str) -> None:
-    if (
-        not username
-        or len(username) > 64
-        or not username.replace("-", "")
-        .replace(".", "")
-        .replace("_", "")
-        .replace("@", "")
-        .isalnum()
-    ):
+    if not _possible_username(username):
         raise ConfigError(f"user name {username!r}: use 1-64 letters, digits, '.', '-', '_' or '@'")
+
+
+def _possible_username(username: str) -> bool:
+    return (
+        0 < len(username) <= 64
+        and username.replace("-", "").replace(".", "").replace("_", "").replace("@", "").isalnum()
+    )
 
 
 def _check_sites(session: Session, sites: tuple[str, ...]) -> None:
@@ -95,11 +99,23 @@ def disable_user(session: Session, *, username: str) -> None:
     if user is None:
         raise ConfigError(f"no user {username!r}")
     user.disabled_at = datetime.now(UTC)
+    end_sessions(session, username=username)
+
+
+def end_sessions(session: Session, *, username: str) -> None:
+    """Every session the user has, on every device, ends at its next request."""
+    session.execute(
+        update(User)
+        .where(User.username == username)
+        .values(session_epoch=User.session_epoch + 1)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def authenticate(session: Session, *, username: str, password: str) -> Principal | None:
     """The user if the password is his and he is not disabled; None otherwise."""
-    user = session.get(User, username)
+    # A name no user can have (one with a NUL, which PostgreSQL refuses) is never looked up.
+    user = session.get(User, username) if _possible_username(username) else None
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -121,7 +137,7 @@ def principal(session: Session, *, username: str) -> Principal | None:
         .where(UserSite.username == username)
         .order_by(UserSite.location_id)
     )
-    return Principal(user.username, Role(user.role), tuple(sites))
+    return Principal(user.username, Role(user.role), tuple(sites), user.session_epoch)
 
 
 def list_users(session: Session) -> list[Principal]:

@@ -9,12 +9,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub import __version__
 from hub.config import HubSettings
 from hub.web import routes_account, routes_alerts, routes_exports, routes_reports, routes_scores
 from hub.web.auth import Anyone, NotSignedInError, csrf_guard, csrf_token
 from hub.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
+from hub.web.headers import SecurityHeaders
 from protocol.files import write_private
 
 ROUTERS = (
@@ -39,20 +41,27 @@ def create_app(settings: HubSettings, sessions: sessionmaker[Session]) -> FastAP
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.globals["csrf_token"] = csrf_token
     app.state.context = WebContext(settings, sessions, templates)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=session_secret(settings),
-        session_cookie="seed_session",
-        max_age=int(settings.web_session_hours * 3600),
-        same_site="lax",
-        https_only=settings.web_secure_cookies,
-    )
+    _add_middleware(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(NotSignedInError, _not_signed_in)
     _serve_openapi(app)
     return app
+
+
+def _add_middleware(app: FastAPI, settings: HubSettings) -> None:
+    """Innermost first: each one added wraps those added before it."""
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie="seed_session",
+        max_age=int(settings.web_session_hours * 3600),
+        same_site="lax",
+    )
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.web_secure_cookies)
+    # The client's address and scheme, as a trusted reverse proxy reports them.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web_trusted_proxies)
 
 
 def session_secret(settings: HubSettings) -> str:

@@ -2,7 +2,9 @@
 
 A page asked for without a sign-in redirects to /login; an API route answers 401. A signed-in
 user without the role answers 403. Every POST carries the session's CSRF token, in the
-`X-CSRF-Token` header (scripts) or a `csrf_token` form field (forms).
+`X-CSRF-Token` header (scripts) or a `csrf_token` form field (forms). A cookie holds the
+user's session epoch as it was at sign-in: signing out, a new password or `users disable`
+raise the epoch, which ends every session the user had, on every device, at once.
 """
 
 import hmac
@@ -13,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from hub.users import Principal, Role, principal
+from hub.users import Principal, Role, end_sessions, principal
 from hub.web.context import WebContext
 from protocol.errors import SeedError
 
@@ -66,16 +68,29 @@ async def csrf_guard(request: Request) -> None:
 def sign_in(request: Request, user: Principal) -> None:
     request.session.clear()
     request.session["user"] = user.username
+    request.session["epoch"] = user.session_epoch
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
-def sign_out(request: Request) -> None:
+def sign_out(request: Request, session: Session) -> None:
+    """Ends every session of the user (not only this browser's), then clears this cookie."""
+    user = _session_user(request, session)
+    if user is not None:
+        end_sessions(session, username=user.username)
     request.session.clear()
 
 
-def current_user(request: Request, session: Db) -> Principal:
+def _session_user(request: Request, session: Session) -> Principal | None:
+    """The user the cookie names, while the session it opened has not been ended."""
     username = request.session.get("user")
     user = principal(session, username=username) if isinstance(username, str) else None
+    if user is None or request.session.get("epoch") != user.session_epoch:
+        return None
+    return user
+
+
+def current_user(request: Request, session: Db) -> Principal:
+    user = _session_user(request, session)
     if user is None:
         raise NotSignedInError()
     request.state.user = user

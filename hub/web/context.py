@@ -1,12 +1,13 @@
-"""What every request of the web app shares: settings, the database, the templates."""
+"""What every request of the web app shares: settings, database, templates, sign-in throttle."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.config import HubSettings
+from hub.web.throttle import SignInThrottle
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -18,3 +19,4 @@ class WebContext:
     settings: HubSettings
     sessions: sessionmaker[Session]
     templates: Jinja2Templates
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)

@@ -1,12 +1,13 @@
 """Signing in and out, who am I, and the admin's user list."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.users import Role, add_user, authenticate, list_users
+from hub.users import Principal, Role, add_user, authenticate, list_users
 from hub.web.auth import Admin, Anyone, Db, sign_in, sign_out, web_context
+from hub.web.context import WebContext
 from protocol.errors import ConfigError
 
 router = APIRouter()
@@ -30,29 +31,58 @@ def login_page(request: Request, next: str | None = None) -> Response:
     )
 
 
+class Refusal(NamedTuple):
+    error: str
+    status: int
+    retry_after_s: int | None = None
+
+
 @router.post("/login", include_in_schema=False)
 def login(
     request: Request,
-    session: Db,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    user = authenticate(session, username=username, password=password)
-    if user is None:
-        return web_context(request).templates.TemplateResponse(
+    address = request.client.host if request.client else ""
+    outcome = _try_password(web_context(request), username, password, address)
+    if isinstance(outcome, Refusal):
+        response = web_context(request).templates.TemplateResponse(
             request,
             "login.html",
-            {"next": _safe_next(next) or "", "error": "Wrong user name or password."},
-            status_code=401,
+            {"next": _safe_next(next) or "", "error": outcome.error},
+            status_code=outcome.status,
         )
-    sign_in(request, user)
-    return RedirectResponse(_safe_next(next) or home_for(user.role), status_code=303)
+        if outcome.retry_after_s is not None:
+            response.headers["Retry-After"] = str(outcome.retry_after_s)
+        return response
+    sign_in(request, outcome)
+    return RedirectResponse(_safe_next(next) or home_for(outcome.role), status_code=303)
+
+
+def _try_password(
+    context: WebContext, username: str, password: str, address: str
+) -> Principal | Refusal:
+    """The user, unless the password is wrong or the throttle refuses to check it now."""
+    throttle = context.throttle
+    with context.sessions.begin() as session:
+        wait_s = throttle.retry_after(session, username=username, address=address)
+    if wait_s is not None:
+        return Refusal(f"Too many failed sign-ins: try again in {wait_s} s.", 429, wait_s)
+    with throttle.hashing_slot() as free:
+        if not free:
+            return Refusal("Too many sign-ins at once: try again in a moment.", 429, 1)
+        with context.sessions.begin() as session:
+            user = authenticate(session, username=username, password=password)
+            record = throttle.record_failure if user is None else throttle.record_success
+            record(session, username=username, address=address)
+    return user or Refusal("Wrong user name or password.", 401)
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request) -> Response:
-    sign_out(request)
+def logout(request: Request, session: Db) -> Response:
+    """Signs the user out everywhere: every session he has ends."""
+    sign_out(request, session)
     return RedirectResponse("/login", status_code=303)
 
 

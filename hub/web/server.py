@@ -29,7 +29,13 @@ class WebServer:
         sock = _bind(self._host, self._preferred_port, reuse_port=self._reuse_port)
         port = sock.getsockname()[1]
         self.url = f"http://{self._host}:{port}"
-        config = uvicorn.Config(self._app, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            self._app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,  # the app believes only the proxies its settings trust
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="web", daemon=True

@@ -24,7 +24,7 @@ async function showLocation() {
 
 function card(label, value, note) {
   return Seed.el("div", { class: "card" }, Seed.el("div", { class: "muted" }, label),
-    Seed.el("div", { style: "font-size:1.8rem;font-weight:600" }, value), note ? Seed.el("div", { class: "muted" }, note) : null);
+    Seed.el("div", { class: "figure" }, value), note ? Seed.el("div", { class: "muted" }, note) : null);
 }
 
 function showSummary(summary) {

@@ -50,13 +50,15 @@ class Rule:
     form: dict[str, str] = field(default_factory=dict)
     body: dict[str, object] | None = None  # JSON; "{location}" is filled in like a form's
     url: str | None = None  # where the path alone is not a URL (a mount)
+    ends_sessions: bool = False  # ends every session of the user: asked after all the others
 
 
 ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/static"): Rule(None, url="/static/app.js"),
     ("GET", "/login"): Rule(None),
     ("POST", "/login"): Rule(None, ok=303, form={"username": "{user}", "password": PASSWORD}),
-    ("POST", "/logout"): Rule(None, ok=303),  # signing out without a session harms no one
+    # Signing out without a session harms no one.
+    ("POST", "/logout"): Rule(None, ok=303, ends_sessions=True),
     ("GET", "/api/me"): Rule(EVERYONE),
     ("GET", "/openapi.json"): Rule(EVERYONE),
     ("GET", "/users"): Rule(ADMINS),
@@ -139,7 +141,7 @@ def test_each_route_answers_each_role_as_the_access_table_says(
         signed_in.headers["X-CSRF-Token"] = _csrf_meta(signed_in.get("/login").text)
     role = USERS[username] if username else None
     wrong: list[str] = []
-    for (method, path), rule in sorted(ACCESS.items()):
+    for (method, path), rule in sorted(ACCESS.items(), key=lambda kv: (kv[1].ends_sessions, kv[0])):
         checks = [(MY_SITE, _expected(rule, role, path, mine=True))]
         if rule.location and role is Role.MANAGER:
             checks.append((NOT_MY_SITE, _expected(rule, role, path, mine=False)))

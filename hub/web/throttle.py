@@ -1,0 +1,139 @@
+"""Sign-in throttling, shared by every web process through the database.
+
+Failed sign-ins are counted per (user name, address) and per address. Past a few free
+failures each further one blocks its key for a delay that doubles, up to `max_delay_s`; a
+blocked key is answered 429 with Retry-After before any password is hashed. No key names a
+user alone, so an attacker slows only the guesses made from his own addresses: the admin still
+signs in from another, and from the attacker's own network once a block (minutes at most) ends.
+IPv6 addresses count per /64, the block one host is usually given. A key quiet for
+`forget_after` is purged at the next failure, so the table holds only recent attempts.
+
+Hashing is rationed too: at most `hashing_slots` passwords are checked at once in a process,
+and a sign-in that finds every slot taken is answered 429 at once, holding no thread, so a
+burst of sign-ins cannot starve signed-in users of CPU.
+"""
+
+import hashlib
+import ipaddress
+import math
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hub.models import LoginThrottle
+
+MAX_DOUBLINGS = 30  # past this the delay is at its cap anyway; keeps 2**n small
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SignInThrottle:
+    pair_free_failures: int = 5  # per (user name, address): a user who mistypes
+    address_free_failures: int = 20  # per address, whatever the names: a sprayer
+    base_delay_s: float = 1
+    max_delay_s: float = 300
+    forget_after: timedelta = timedelta(hours=1)
+    hashing_slots: int = 2
+    clock: Callable[[], datetime] = utc_now
+    _hashing: threading.BoundedSemaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._hashing = threading.BoundedSemaphore(self.hashing_slots)
+
+    def retry_after(self, session: Session, *, username: str, address: str) -> int | None:
+        """Seconds before this sign-in may be tried; None: it may be tried now."""
+        now = self.clock()
+        keys = [key for _free, key in self._keys(username, address)]
+        until = session.scalar(
+            select(func.max(LoginThrottle.blocked_until)).where(
+                LoginThrottle.key_hash.in_(keys), LoginThrottle.blocked_until > now
+            )
+        )
+        return max(1, math.ceil((until - now).total_seconds())) if until else None
+
+    def record_failure(self, session: Session, *, username: str, address: str) -> None:
+        now = self.clock()
+        session.execute(
+            delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - self.forget_after)
+        )
+        for free, key in self._keys(username, address):
+            failures = _count_failure(session, key, now)
+            if failures >= free:
+                doublings = min(failures - free, MAX_DOUBLINGS)
+                delay = min(self.base_delay_s * 2**doublings, self.max_delay_s)
+                session.execute(
+                    update(LoginThrottle)
+                    .where(LoginThrottle.key_hash == key)
+                    .values(blocked_until=now + timedelta(seconds=delay))
+                )
+
+    def record_success(self, session: Session, *, username: str, address: str) -> None:
+        """The user's own count from this address starts again (the address's does not)."""
+        pair = self._keys(username, address)[0][1]
+        session.execute(delete(LoginThrottle).where(LoginThrottle.key_hash == pair))
+
+    @contextmanager
+    def hashing_slot(self) -> Iterator[bool]:
+        """True (and the slot held until the block ends) if a password may be hashed now."""
+        free = self._hashing.acquire(blocking=False)
+        try:
+            yield free
+        finally:
+            if free:
+                self._hashing.release()
+
+    def _keys(self, username: str, address: str) -> list[tuple[int, str]]:
+        """(free failures, key) of the pair first, then of the address."""
+        network = _network(address)
+        return [
+            (self.pair_free_failures, _key_hash("pair", username, network)),
+            (self.address_free_failures, _key_hash("address", network)),
+        ]
+
+
+def _count_failure(session: Session, key: str, now: datetime) -> int:
+    """One more failure for the key (a new row if it has none); returns its count."""
+    insert = _insert(session).values(
+        key_hash=key, failures=1, blocked_until=now, last_failure_at=now
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=["key_hash"],
+        set_={"failures": LoginThrottle.failures + 1, "last_failure_at": now},
+    ).returning(LoginThrottle.failures)
+    failures: int = session.execute(statement).scalar_one()
+    return failures
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(LoginThrottle)
+    return sqlite.insert(LoginThrottle)
+
+
+def _network(address: str) -> str:
+    """The address as the throttle counts it: an IPv6 host by its /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def _key_hash(*parts: str) -> str:
+    """A fixed-length key whatever the name typed (any length, any character)."""
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
