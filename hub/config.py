@@ -1,6 +1,7 @@
 """Hub settings: command-line flags, else SEED_HUB_* environment variables, else defaults."""
 
 import grp
+import ipaddress
 import json
 import os
 import re
@@ -123,7 +124,13 @@ class HubSettings(BaseSettings):
         default=None, description="signs session cookies; default: a random key in data_dir"
     )
     web_secure_cookies: bool = Field(
-        default=False, description="send the session cookie over HTTPS only (behind a TLS proxy)"
+        default=False,
+        description="mark cookies Secure even over HTTP (they are whenever HTTPS is seen)",
+    )
+    web_trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="reverse proxies whose X-Forwarded-For/-Proto are believed: "
+        "addresses or networks, comma-separated; '' for none",
     )
     web_reuse_port: bool = Field(
         default=False, description="share the web port with sibling processes (SO_REUSEPORT)"
@@ -197,6 +204,14 @@ class HubSettings(BaseSettings):
             f"SEED_HUB_{info.field_name}".upper(), password.get_secret_value() if password else None
         )
         return password
+
+    @field_validator("web_trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, proxies: str) -> str:
+        for proxy in filter(None, (p.strip() for p in proxies.split(","))):
+            if proxy != "*":
+                ipaddress.ip_network(proxy, strict=False)  # a ValueError names the bad one
+        return proxies
 
     @field_validator("alert_webhook_url")
     @classmethod

@@ -2,11 +2,13 @@
 
 Rows are read from the database in chunks (a server-side cursor on PostgreSQL), so an
 export of millions of responses never holds more than one chunk in memory. Times are given
-in ISO 8601 UTC and again in the location's own time zone.
+in ISO 8601 UTC and again in the location's own time zone. A text cell that a spreadsheet
+would run as a formula (a location named `=HYPERLINK(…)`) is written with a `'` before it.
 """
 
 import csv
 import io
+import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
@@ -76,11 +78,24 @@ LOCATION_COLUMNS = (
 )
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is a formula to a spreadsheet (OWASP's list)."""
+NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
 def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
-    """Rows as CSV text (RFC 4180 quoting, CRLF line ends)."""
+    """Rows as CSV text (RFC 4180 quoting, CRLF line ends), formulas neutralised."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer).writerows([inert(cell) for cell in row] for row in rows)
     return buffer.getvalue()
+
+
+def inert(cell: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, with a ' before it (shown as text);
+    numbers, and text that is only a number such as "-2.5", are left as they are."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_START) and not NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def responses_csv(session: Session, locations: Collection[str], period: Period) -> Iterator[str]:

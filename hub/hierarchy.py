@@ -1,5 +1,7 @@
-"""The location tree, site (an airport) -> area (a terminal) -> touchpoint, read once per view."""
+"""The location tree, site (an airport) -> area (a terminal) -> touchpoint, read once per view;
+and the checks every location's id and name pass on their way in."""
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -8,8 +10,31 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.models import Location
+from protocol.errors import ConfigError
+from protocol.messages import LOCATION_ID_PATTERN
+from protocol.text import printable
 
 KINDS = ("site", "area", "touchpoint")
+NAME_MAX_CHARS = 200
+"""The locations.name column's size."""
+
+
+def checked_location_id(location_id: str) -> str:
+    """The id as kiosks and topics carry it, or a ConfigError saying what to use."""
+    if not re.fullmatch(LOCATION_ID_PATTERN, location_id):
+        raise ConfigError(
+            f"location id {location_id!r}: use lowercase letters, digits, '.', '_' "
+            "and '-' (at most 64, starting with a letter or digit; give a display name with --name)"
+        )
+    return location_id
+
+
+def checked_name(name: str) -> str:
+    """A display name fit for an e-mail subject, a CSV cell and a log line, or a ConfigError."""
+    printable(name, what="location name")
+    if not name.strip() or len(name) > NAME_MAX_CHARS:
+        raise ConfigError(f"a location name has 1 to {NAME_MAX_CHARS} characters, not only spaces")
+    return name
 
 
 @dataclass(frozen=True)

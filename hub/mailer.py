@@ -1,5 +1,11 @@
-"""Sending e-mail through the SMTP server the settings name; alerts and reports share it."""
+"""Sending e-mail through the SMTP server the settings name; alerts and reports share it.
 
+Subjects, bodies and file names are often built from data (a location's name): control
+characters are escaped in headers and dropped from the body, so no content can forge a
+header or make the message impossible to build.
+"""
+
+import re
 import smtplib
 import ssl
 from collections.abc import Iterable
@@ -8,9 +14,12 @@ from email.message import EmailMessage
 
 from hub.config import HubSettings
 from protocol.errors import ConfigError, SeedError
+from protocol.text import for_log
 
 SMTP_TIMEOUT_S = 30
 IMPLICIT_TLS_PORT = 465
+BODY_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+"""Control characters but tab and line feed (protocol.text's set), and lone surrogates."""
 
 
 class MailError(SeedError):
@@ -36,23 +45,43 @@ def send_mail(
         raise ConfigError("no SMTP server: set SEED_HUB_SMTP_HOST (and _PORT, _FROM, …)")
     if not to:
         raise ConfigError("an e-mail needs at least one recipient")
+    try:
+        message = _message(settings.smtp_from, to, subject, body, attachments)
+    except Exception as exc:  # the e-mail package raises several kinds for an odd address
+        raise MailError(f"the e-mail could not be built: {for_log(exc)}") from exc
+    try:
+        _send(settings, message)
+    except (smtplib.SMTPException, OSError, ValueError) as exc:  # ValueError: a non-ASCII address
+        raise MailError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {for_log(exc)}") from exc
+
+
+def _message(
+    sender: str, to: list[str], subject: str, body: str, attachments: Iterable[Attachment]
+) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = settings.smtp_from
-    message["To"] = ", ".join(to)
-    message["Subject"] = subject
-    message.set_content(body)
+    message["From"] = header_text(sender)
+    message["To"] = header_text(", ".join(to))
+    message["Subject"] = header_text(subject)
+    message.set_content(body_text(body))
     for attachment in attachments:
         main, _, sub = attachment.mime_type.partition("/")
         message.add_attachment(
             attachment.content,
             maintype=main,
             subtype=sub or "octet-stream",
-            filename=attachment.filename,
+            filename=header_text(attachment.filename),
         )
-    try:
-        _send(settings, message)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise MailError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {exc}") from exc
+    return message
+
+
+def header_text(text: str) -> str:
+    """One line, control characters escaped (a CR/LF cannot start a header of its own)."""
+    return for_log(text)
+
+
+def body_text(text: str) -> str:
+    """Lines as they are; every other control character (and a lone surrogate) left out."""
+    return BODY_CONTROL.sub("", text.replace("\r\n", "\n"))
 
 
 def _send(settings: HubSettings, message: EmailMessage) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hub.hierarchy import checked_location_id, checked_name
 from hub.models import (
     EMOTION_COLUMNS,
     ROLLUP_COUNTS,
@@ -61,7 +62,7 @@ class LastPress:
     occurred_at: datetime
 
 
-def _insert(session: Session, model: type[Any]) -> Any:
+def dialect_insert(session: Session, model: type[Any]) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
     table: Table = model.__table__
     if session.get_bind().dialect.name == "postgresql":
@@ -178,7 +179,7 @@ def store_events(
         _event_row(e, received_at, offsets.get(e.event_id), flagged.get(e.event_id)) for e in events
     ]
     _mark_seen(session, rows=rows, received_at=received_at)
-    statement = _insert(session, Event).on_conflict_do_nothing(index_elements=["event_id"])
+    statement = dialect_insert(session, Event).on_conflict_do_nothing(index_elements=["event_id"])
     new_ids = set(session.scalars(statement.returning(Event.event_id), rows))
     _fold_into_rollups(session, rows=[row for row in rows if row["event_id"] in new_ids])
     _store_observations(
@@ -242,7 +243,7 @@ def _ensure_locations(session: Session, *, location_ids: set[str]) -> None:
         {"location_id": i, "name": i, "time_zone": "UTC", "created_at": now}
         for i in sorted(location_ids)
     ]
-    session.execute(_insert(session, Location).on_conflict_do_nothing(), rows)
+    session.execute(dialect_insert(session, Location).on_conflict_do_nothing(), rows)
 
 
 def _mark_seen(session: Session, *, rows: Sequence[dict[str, Any]], received_at: datetime) -> None:
@@ -265,7 +266,7 @@ def _mark_seen(session: Session, *, rows: Sequence[dict[str, Any]], received_at:
         }
         for device_id, row in sorted(latest.items())
     ]
-    statement = _insert(session, Device)
+    statement = dialect_insert(session, Device)
     table = Device.__table__.c
     later = statement.excluded.last_press_seq > func.coalesce(table.last_press_seq, 0)
     statement = statement.on_conflict_do_update(
@@ -333,7 +334,7 @@ def _fold_into(
         row[button] += n
     if not buckets:
         return
-    statement = _insert(session, model)
+    statement = dialect_insert(session, model)
     table = model.__table__.c
     statement = statement.on_conflict_do_update(
         index_elements=["location_id", "bucket_start", "misuse"],
@@ -391,7 +392,7 @@ def _count_passersby(
     device.passersby_total = total
     if delta <= 0:
         return
-    statement = _insert(session, HourlyFootfall)
+    statement = dialect_insert(session, HourlyFootfall)
     statement = statement.on_conflict_do_update(
         index_elements=["location_id", "bucket_start"],
         set_={"passersby": HourlyFootfall.__table__.c.passersby + statement.excluded.passersby},
@@ -454,7 +455,7 @@ def _tally(session: Session, letters: Sequence[Rejected]) -> None:
     )
     first = min(letter.received_at for letter in letters)
     last = max(letter.received_at for letter in letters)
-    statement = _insert(session, DeadLetterTally)
+    statement = dialect_insert(session, DeadLetterTally)
     table = DeadLetterTally.__table__.c
     statement = statement.on_conflict_do_update(
         index_elements=["source", "reason"],

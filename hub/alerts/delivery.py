@@ -8,8 +8,6 @@ in the usual case; receivers deduplicate by the alert id that every channel carr
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,15 +16,16 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.alerts.webhook import Webhook
 from hub.config import HubSettings
 from hub.mailer import send_mail
 from hub.models import Alert, AlertDelivery, Location
 from protocol.errors import SeedError
+from protocol.text import for_log
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_TIMEOUT_S = 10
 BATCH = 50
 Publisher = Callable[[str, bytes], bool]
 """(topic, payload) -> True once the broker has it."""
@@ -65,7 +64,8 @@ class Notice:
 
 class Channel(Protocol):
     def send(self, notice: Notice) -> None:
-        """Hand the notice over, or raise DeliveryError (or any SeedError)."""
+        """Hand the notice over, or raise DeliveryError (or any SeedError) saying why, with no
+        secret in the message: it is logged and kept in `alert_deliveries.last_error`."""
 
 
 @dataclass(frozen=True)
@@ -80,20 +80,10 @@ class MqttChannel:
 
 @dataclass(frozen=True)
 class WebhookChannel:
-    url: str
+    hook: Webhook
 
     def send(self, notice: Notice) -> None:
-        request = urllib.request.Request(
-            self.url,
-            data=notice.as_json(),
-            method="POST",
-            headers={"Content-Type": "application/json", "Idempotency-Key": f"alert-{notice.id}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:
-                response.read()
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise DeliveryError(f"webhook {self.url}: {exc}") from exc
+        self.hook.post(notice.as_json(), idempotency_key=f"alert-{notice.id}")
 
 
 @dataclass(frozen=True)
@@ -101,12 +91,13 @@ class EmailChannel:
     settings: HubSettings
 
     def send(self, notice: Notice) -> None:
+        name, message = for_log(notice.location_name), for_log(notice.message)
         body = (
-            f"{notice.message}\n\nWhere: {notice.location_name} ({notice.location})\n"
-            f"Rule: {notice.rule}\nOpened: {notice.opened_at:%Y-%m-%d %H:%M} UTC\n"
+            f"{message}\n\nWhere: {name} ({for_log(notice.location)})\n"
+            f"Rule: {for_log(notice.rule)}\nOpened: {notice.opened_at:%Y-%m-%d %H:%M} UTC\n"
             f"Alert id: {notice.id}\n"
         )
-        subject = f"[Seed alert {notice.id}] {notice.location_name}: {notice.message}"[:200]
+        subject = f"[Seed alert {notice.id}] {name}: {message}"[:200]
         send_mail(self.settings, self.settings.alert_email_to, subject, body)
 
 
@@ -116,7 +107,13 @@ def channels_from(settings: HubSettings, publish: Publisher) -> dict[str, Channe
     if settings.alert_mqtt:
         channels["mqtt"] = MqttChannel(publish, Topics(settings.topic_prefix))
     if settings.alert_webhook_url:
-        channels["webhook"] = WebhookChannel(settings.alert_webhook_url)
+        token = settings.alert_webhook_token
+        hook = Webhook(
+            settings.alert_webhook_url,
+            token=token.get_secret_value() if token else None,
+            allow_private=settings.webhook_allow_private,
+        )
+        channels["webhook"] = WebhookChannel(hook)
     if settings.alert_email_to:
         channels["email"] = EmailChannel(settings)
     return channels
@@ -175,8 +172,11 @@ class Outbox:
         try:
             sender.send(notice)
         except SeedError as exc:
-            log.warning("alert %d via %s failed: %s", notice.id, channel, exc)
-            return str(exc)
+            log.warning("alert %d via %s failed: %s", notice.id, channel, for_log(exc))
+            return for_log(exc)
+        except Exception as exc:  # a fault of one delivery must not stop the others
+            log.exception("alert %d via %s failed unexpectedly", notice.id, channel)
+            return for_log(f"{type(exc).__name__}: {exc}")
         return None
 
     def _record(self, alert_id: int, channel: str, error: str | None, now: datetime) -> None:

@@ -80,10 +80,14 @@ class AlertEngine:
         self._job.stop()
 
     def _tick(self) -> None:
-        """Evaluate the rules every `alert_interval_s`; deliver what is due every tick."""
+        """Evaluate the rules every `alert_interval_s`; deliver what is due every tick. A
+        failed evaluation is tried again at the next interval and holds no delivery back."""
         if time.monotonic() >= self._next_evaluation:
-            self.evaluate()
             self._next_evaluation = time.monotonic() + self._interval_s
+            try:
+                self.evaluate()
+            except Exception:
+                log.exception("alert rules could not be evaluated; trying again later")
         self.outbox.deliver_due(self._clock())
 
     def evaluate(self, now: datetime | None = None) -> list[int]:

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from hub.alerts import records
@@ -16,9 +16,22 @@ from hub.users import Principal
 from hub.web.auth import Db, Manager, web_context
 from protocol.errors import ConfigError
 from protocol.messages import Button
+from protocol.text import control_character_in
 
 router = APIRouter()
 AlertId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+def _lines(text: str) -> str:
+    """Text of several lines: line feeds and tabs, and no other control character."""
+    text = text.replace("\r\n", "\n")
+    character = control_character_in(text.replace("\n", " ").replace("\t", " "))
+    if character is not None:
+        raise ValueError(f"control character {character} is not allowed")
+    return text
+
+
+CommentText = Annotated[str, AfterValidator(_lines)]
 
 
 class Comment(BaseModel):
@@ -45,12 +58,12 @@ class AlertOut(BaseModel):
 
 class AcknowledgeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: CommentText | None = Field(default=None, max_length=2000)
 
 
 class CommentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=2000)
+    text: CommentText = Field(min_length=1, max_length=2000)
 
 
 class RuleIn(BaseModel):

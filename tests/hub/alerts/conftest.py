@@ -1,11 +1,15 @@
-"""A site -> area -> two touchpoints in Helsinki, and helpers to press and to make rules."""
+"""A site -> area -> two touchpoints in Helsinki, helpers to press and to make rules, and a
+real SMTP server (aiosmtpd)."""
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
@@ -75,3 +79,27 @@ def engine_for(places: sessionmaker[Session], tmp_path: Path) -> Callable[..., A
         return AlertEngine(places, hub_settings, lambda _topic, _payload: True)
 
     return make
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@contextmanager
+def smtp_inbox() -> Iterator[tuple[int, Inbox]]:
+    """An SMTP server on a free local port: (port, what it received)."""
+    inbox = Inbox()
+    with socket.socket() as probe:  # aiosmtpd cannot be given port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, inbox
+    finally:
+        controller.stop()

@@ -2,7 +2,6 @@
 local webhook that fails once, and aiosmtpd as the SMTP server."""
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +27,7 @@ from hub.mosquitto import MosquittoProcess
 from protocol.broker_url import parse_broker_url
 from protocol.messages import Button
 from protocol.mqtt import Message, MqttConnection, MqttOptions
-from tests.hub.alerts.conftest import Presser
+from tests.hub.alerts.conftest import Inbox, Presser, smtp_inbox
 from tests.hub.factories import NOON, press
 
 SECOND = timedelta(seconds=1)
@@ -73,7 +71,12 @@ def test_webhook_retries_with_backoff_and_delivers_once_across_a_restart(
     url, hook = webhook
     make_rule(RuleKind.ANSWER_COUNT, 4, button=Button.UNHAPPY)
     presses(UNHAPPY_FOUR, at=[NOON - SECOND] * 4)
-    settings = {"alert_webhook_url": url, "alert_mqtt": False, "alert_retry_base_s": 5}
+    settings = {
+        "alert_webhook_url": url,
+        "webhook_allow_private": True,  # the test's webhook listens on loopback
+        "alert_mqtt": False,
+        "alert_retry_base_s": 5,
+    }
     first = engine_for(**settings)
     [alert_id] = first.evaluate(NOON)
     assert first.outbox.deliver_due(NOON) == 0  # the webhook answers 500
@@ -100,6 +103,7 @@ def test_a_delivery_is_given_up_after_its_last_attempt(
     presses(UNHAPPY_FOUR, at=[NOON - SECOND] * 4)
     engine = engine_for(
         alert_webhook_url="http://127.0.0.1:9/nothing-listens",
+        webhook_allow_private=True,
         alert_mqtt=False,
         alert_max_attempts=2,
     )
@@ -110,25 +114,10 @@ def test_a_delivery_is_given_up_after_its_last_attempt(
         assert session.scalars(select(AlertDelivery.state)).all() == ["failed"]
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    with socket.socket() as probe:  # aiosmtpd cannot be given port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, inbox
-    controller.stop()
+    with smtp_inbox() as server:
+        yield server
 
 
 def test_email_is_sent_once_through_smtp(
