@@ -5,6 +5,7 @@ from typing import Annotated, Any, NamedTuple
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hub.first_admin import FIRST_ADMIN, forget_first_password
 from hub.users import Principal, Role, add_user, authenticate, list_users
 from hub.web.auth import Admin, Anyone, Db, sign_in, sign_out, web_context
 from hub.web.context import WebContext
@@ -57,6 +58,8 @@ def login(
             response.headers["Retry-After"] = str(outcome.retry_after_s)
         return response
     sign_in(request, outcome)
+    if outcome.username == FIRST_ADMIN:
+        forget_first_password(web_context(request).settings.data_dir)
     return RedirectResponse(_safe_next(next) or home_for(outcome.role), status_code=303)
 
 

@@ -32,6 +32,7 @@ class WebServer:
         config = uvicorn.Config(
             self._app,
             log_level="warning",
+            log_config=None,  # its records go through the hub's handlers, which escape them
             access_log=False,
             lifespan="off",
             proxy_headers=False,  # the app believes only the proxies its settings trust

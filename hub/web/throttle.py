@@ -21,13 +21,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.models import LoginThrottle
+from hub.store import dialect_insert
 
 MAX_DOUBLINGS = 30  # past this the delay is at its cap anyway; keeps 2**n small
 
@@ -103,7 +102,7 @@ class SignInThrottle:
 
 def _count_failure(session: Session, key: str, now: datetime) -> int:
     """One more failure for the key (a new row if it has none); returns its count."""
-    insert = _insert(session).values(
+    insert = dialect_insert(session, LoginThrottle).values(
         key_hash=key, failures=1, blocked_until=now, last_failure_at=now
     )
     statement = insert.on_conflict_do_update(
@@ -112,13 +111,6 @@ def _count_failure(session: Session, key: str, now: datetime) -> int:
     ).returning(LoginThrottle.failures)
     failures: int = session.execute(statement).scalar_one()
     return failures
-
-
-def _insert(session: Session) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(LoginThrottle)
-    return sqlite.insert(LoginThrottle)
 
 
 def _network(address: str) -> str:
