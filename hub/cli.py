@@ -2,7 +2,6 @@
 
 import argparse
 import json
-import logging
 import signal
 import sys
 import threading
@@ -23,18 +22,22 @@ from hub.app import Hub, HubRole
 from hub.bench import BenchPlan, run_ingest_bench
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, run_migrated, schema_revision, session_factory
+from hub.dead_letters import add_dead_letter_commands
 from hub.exports import BY_CHOICES, responses_csv, scores_csv
+from hub.file_modes import private_data_dir
+from hub.first_admin import hand_over_first_admin, retire_first_password
 from hub.fleet.commands import add_fleet_commands
 from hub.hierarchy import LocationTree
 from hub.models import Location
 from hub.pdf_report import write_site_report
 from hub.reports import location_scores
 from hub.soak import SoakPlan, run_soak
-from hub.store import add_location, dead_letter_counts
-from hub.users import Role, add_user, disable_user, ensure_first_admin, list_users
+from hub.store import add_location, flagged_presses
+from hub.users import Role, add_user, disable_user, list_users
 from hub.web.app import session_secret
 from hub.workers import plan_workers, supervise
 from protocol.errors import ConfigError, SeedError
+from protocol.logs import configure_logging
 
 
 def _aware(text: str) -> datetime:
@@ -78,7 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"seed-hub: ingesting from {address.url}", flush=True)
     if hub.web is not None:
         print(f"seed-hub: dashboard at {hub.web.url}", flush=True)
-    _first_admin(hub.sessions)
+    _first_admin(settings, hub.sessions)
     try:
         stop.wait(args.duration)
     finally:
@@ -94,7 +97,7 @@ def _serve_workers(
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
-        _first_admin(session_factory(engine))
+        _first_admin(settings, session_factory(engine))
     finally:
         engine.dispose()
     session_secret(settings)  # made once here, or each worker would make its own
@@ -104,13 +107,18 @@ def _serve_workers(
     return supervise(workers, stop, args.duration)
 
 
-def _first_admin(sessions: sessionmaker[Session]) -> None:
+def _first_admin(settings: HubSettings, sessions: sessionmaker[Session]) -> None:
+    """Keep the data folder private, then hand the first admin's password over in a file
+    there: never on stdout, which under systemd is the journal."""
+    private_data_dir(settings.data_dir, fleet_folder=settings.fleet_folder)
     with sessions.begin() as session:
-        password = ensure_first_admin(session)
-    if password:
+        retire_first_password(session, settings.data_dir)
+        handed_over = hand_over_first_admin(session, settings.data_dir)
+    if handed_over:
         print(
-            f"seed-hub: first start, created user 'admin' with password {password}"
-            " (shown only now; add your own users with `seed-hub users add`)",
+            f"seed-hub: first start, created user 'admin'; his password is in {handed_over}"
+            " (readable by this user only, deleted once he has changed it;"
+            " add your own users with `seed-hub users add`)",
             flush=True,
         )
 
@@ -222,8 +230,8 @@ def _locations_list(session: Any, _args: argparse.Namespace) -> None:
         print(f"{loc.location_id:<28} {loc.time_zone:<24} {loc.name}")
 
 
-def _dead_letters(session: Any, _args: argparse.Namespace) -> None:
-    print(json.dumps(dead_letter_counts(session), indent=2, sort_keys=True))
+def _flagged(session: Any, _args: argparse.Namespace) -> None:
+    print(json.dumps(flagged_presses(session), indent=2))
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -274,7 +282,11 @@ def _chaos(args: argparse.Namespace) -> int:
     from hub.chaos.scenario import ChaosPlan, run_chaos  # noqa: PLC0415 (needs the kiosk extra)
 
     plan = ChaosPlan(
-        faults=tuple(args.faults), kiosks=args.kiosks, presses=args.presses, rate_per_s=args.rate
+        faults=tuple(args.faults),
+        kiosks=args.kiosks,
+        presses=args.presses,
+        rate_per_s=args.rate,
+        backend=args.backend,
     )
     verdict = run_chaos(plan, workdir=args.keep)
     print(json.dumps(verdict, indent=2) if args.json else verdict)
@@ -370,9 +382,16 @@ def _add_registry(commands: Commands) -> None:
     _add_users(commands)
     _add_db(commands)
 
-    dead = commands.add_parser("dead-letters", help="counts of refused input, by reason")
-    dead.add_argument("--db", help=DB_HELP)
-    dead.set_defaults(run=_with_session(_dead_letters))
+    add_dead_letter_commands(commands, _settings, DB_HELP)
+    flagged = commands.add_parser(
+        "flagged",
+        help="presses kept out of scores by the hub (too_fast, backdated), per kiosk",
+        description="Presses the hub stored but left out of scores: closer together than "
+        "SEED_HUB_MIN_PRESS_INTERVAL_S (too_fast) or older than SEED_HUB_MAX_EVENT_AGE_DAYS "
+        "(backdated), though the kiosk did not flag them. Many on one kiosk: look at it.",
+    )
+    flagged.add_argument("--db", help=DB_HELP)
+    flagged.set_defaults(run=_with_session(_flagged))
 
 
 def _users_add(session: Any, args: argparse.Namespace) -> None:
@@ -516,8 +535,15 @@ def _add_chaos(commands: Commands) -> None:
         nargs="+",
         default=["all"],
         metavar="FAULT",
-        help="broker-restart broker-kill hub-kill kiosk-kill partition "
-        "lossy-link database-locked, or all (default), one after another",
+        help="poison broker-restart broker-kill hub-kill kiosk-kill partition lossy-link, and "
+        "database-locked (sqlite) or database-restart database-kill (postgresql); "
+        "or all (default), one after another",
+    )
+    chaos.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the hub's database: a SQLite file, or a private PostgreSQL server the run starts",
     )
     chaos.add_argument("--kiosks", type=int, default=3)
     chaos.add_argument("--presses", type=int, default=1500, help="presses per kiosk")
@@ -530,11 +556,7 @@ def _add_chaos(commands: Commands) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("amqtt", "transitions", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(args.log_level, quiet=("amqtt", "transitions", "alembic"))
     try:
         code: int = args.run(args)
     except SeedError as exc:

@@ -4,9 +4,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub import store
 from hub.db import open_session
@@ -44,6 +44,20 @@ def read_stored(db_url: str) -> tuple[list[Stored], int]:
         rows = session.execute(select(Event.device_id, Event.event_id, Event.seq))
         stored = [Stored(device_id, event_id, seq) for device_id, event_id, seq in rows]
         return stored, store.rollup_press_count(session)
+
+
+class StoredCount(NamedTuple):
+    events: int
+    devices: int
+
+
+def count_stored(db_url: str) -> StoredCount:
+    """How many presses are stored so far, from how many kiosks."""
+    with open_session(db_url) as session:
+        events, devices = session.execute(
+            select(func.count(), func.count(func.distinct(Event.device_id)))
+        ).one()
+        return StoredCount(events, devices)
 
 
 def check(intents: Iterable[Intent], stored: Iterable[Stored], counted: int) -> dict[str, Any]:
