@@ -279,6 +279,7 @@ def _soak(args: argparse.Namespace) -> int:
 
 
 def _chaos(args: argparse.Namespace) -> int:
+    from hub.chaos.checker import poison_slowed_ingest  # noqa: PLC0415
     from hub.chaos.scenario import ChaosPlan, run_chaos  # noqa: PLC0415 (needs the kiosk extra)
 
     plan = ChaosPlan(
@@ -291,7 +292,7 @@ def _chaos(args: argparse.Namespace) -> int:
     verdict = run_chaos(plan, workdir=args.keep)
     print(json.dumps(verdict, indent=2) if args.json else verdict)
     failed = verdict["lost"] or verdict["duplicated"] or verdict["unexpected"]
-    return 1 if failed or verdict["rollup_mismatch"] else 0
+    return 1 if failed or verdict["rollup_mismatch"] or poison_slowed_ingest(verdict) else 0
 
 
 DB_HELP = "SQLAlchemy URL (default: $SEED_HUB_DB, else SQLite in the data folder)"

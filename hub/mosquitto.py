@@ -101,5 +101,9 @@ class MosquittoProcess:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop it for good and remove its folder (config, log)."""
         self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)

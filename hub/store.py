@@ -30,6 +30,8 @@ from hub.models import (
 from protocol.errors import ConfigError
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
 
+MAX_PASSERSBY_PER_S = 5
+"""More faces a second than one camera at a touchpoint sees pass, even at a rush."""
 MAX_KEPT_PAYLOAD = 4096
 """Of a dead letter's payload: a whole valid message, or the head of an oversized one."""
 
@@ -383,12 +385,19 @@ def _count_passersby(
     session: Session, *, device: Device, status: DeviceStatus, received_at: datetime
 ) -> None:
     """Fold the faces counted since the kiosk's previous status into its location's hour.
-    The kiosk's counter starts at 0 when it starts: a smaller total is a restart."""
+    The kiosk's counter starts at 0 when it starts: a smaller total is a restart. No more
+    faces count than a camera can see pass in the time since (a hostile counter inflates
+    nothing)."""
     total = status.passersby_total
     if total is None or device.location_id is None:
         return
     previous = device.passersby_total or 0
     delta = total - previous if total >= previous else total
+    if device.last_status_at is not None:
+        elapsed_s = (received_at - device.last_status_at).total_seconds()
+    else:
+        elapsed_s = status.uptime_s or 0.0
+    delta = min(delta, int(max(elapsed_s, 0.0) * MAX_PASSERSBY_PER_S) + MAX_PASSERSBY_PER_S)
     device.passersby_total = total
     if delta <= 0:
         return

@@ -29,6 +29,18 @@ class Stored:
     seq: int
 
 
+POISON_SLOWDOWN_ALLOWED = 0.2
+"""The stored rate under a poison kiosk may fall this much below the clean one, no more."""
+
+
+def poison_slowed_ingest(verdict: dict[str, Any]) -> bool:
+    """True when the run measured both rates and the poison cut ingest beyond the allowance."""
+    rates = verdict.get("stored_per_s")
+    if not rates:
+        return False
+    return bool(rates["poison"] < (1 - POISON_SLOWDOWN_ALLOWED) * rates["clean"])
+
+
 def read_ledger(path: Path, device_id: str) -> list[Intent]:
     intents = []
     for line in path.read_text().splitlines():

@@ -217,7 +217,7 @@ class Fleet:
                 process.terminate()
                 process.wait(20)
         self.proxy.close()
-        self.broker.stop()
+        self.broker.close()
         if self.postgres is not None:
             self.postgres.close(keep_log_in=self.workdir)
 

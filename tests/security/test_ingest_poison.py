@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
@@ -144,16 +144,20 @@ def test_a_control_character_in_a_status_is_refused_and_the_batch_stored(
     assert _reasons(sessions) == ["invalid_payload"]
 
 
-def test_the_footfall_count_cannot_overflow_its_column(
+def test_a_footfall_counter_can_neither_overflow_nor_inflate_the_count(
     sessions: sessionmaker[Session], ingestor: Ingestor
 ) -> None:
-    for total in (INT32_MAX, 1, INT32_MAX, INT32_MAX + 1):
-        payload = _status_payload("cam", passersby_total=total, camera="ok")
-        ingestor.process([Inbound("seed/devices/cam/status", payload, NOW)])
+    """A counter jumping by 2**31 - 1 a minute counts no more than a camera can see pass."""
+    totals = (100, INT32_MAX, 1, INT32_MAX, INT32_MAX + 1)
+    for minute, total in enumerate(totals):
+        payload = _status_payload("cam", passersby_total=total, camera="ok", uptime_s=3600)
+        at = NOW.replace(minute=0) + timedelta(minutes=minute)
+        ingestor.process([Inbound("seed/devices/cam/status", payload, at)])
     with sessions() as session:
-        footfall = session.scalar(select(HourlyFootfall.passersby))
-    assert footfall == 2 * INT32_MAX  # the restart counted 1, the out-of-range one refused
-    assert _reasons(sessions) == ["invalid_payload"]
+        footfall = session.scalar(select(func.sum(HourlyFootfall.passersby)))
+    per_minute = 60 * store.MAX_PASSERSBY_PER_S + store.MAX_PASSERSBY_PER_S
+    assert footfall == 100 + per_minute + 1 + per_minute  # the restart counted 1
+    assert _reasons(sessions) == ["invalid_payload"]  # beyond 32 bits: refused at the door
 
 
 def test_an_unregistered_devices_status_creates_nothing(
