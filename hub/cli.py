@@ -27,6 +27,7 @@ from hub.exports import BY_CHOICES, responses_csv, scores_csv
 from hub.file_modes import private_data_dir
 from hub.first_admin import hand_over_first_admin, retire_first_password
 from hub.fleet.commands import add_fleet_commands
+from hub.flood import add_flood_bench
 from hub.hierarchy import LocationTree
 from hub.models import Location
 from hub.pdf_report import write_site_report
@@ -501,6 +502,7 @@ def _add_bench(commands: Commands) -> None:
         "(default: as fast as they can, a backlog draining)",
     )
     ingest.set_defaults(run=_bench)
+    add_flood_bench(bench_commands)
     reports = bench_commands.add_parser(
         "reports", help="dashboard views timed over HTTP on a year of simulated responses"
     )

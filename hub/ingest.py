@@ -46,6 +46,7 @@ from protocol.topics import Topics
 log = logging.getLogger(__name__)
 
 STATS_EVERY_S = 60.0
+LOGGED_PER_BATCH = 3  # dead letters logged one by one; a flood of them is summed up
 # Not refused to the kiosk: it keeps the event and sends it again once it has measured its
 # clock against the hub's (a Pi without RTC may stamp presses in 1970 until NTP or an ack).
 KEPT_BY_KIOSK = frozenset({"impossible_timestamp"})
@@ -261,7 +262,11 @@ class Ingestor:
         self.stats.flagged += len(batch.flags.keys() & new_ids)
         for letter in batch.rejected:
             self.stats.dead_letters[letter.reason] += 1
+        for letter in batch.rejected[:LOGGED_PER_BATCH]:
             log.warning("dead-lettered %s from %s: %s", letter.reason, letter.topic, letter.detail)
+        if len(batch.rejected) > LOGGED_PER_BATCH:
+            more = Counter(letter.reason for letter in batch.rejected[LOGGED_PER_BATCH:])
+            log.warning("dead-lettered %d more in this batch: %s", more.total(), dict(more))
 
     def _acks(self, batch: _Batch) -> list[Outbound]:
         """One ack per kiosk heard from live: its stored and refused events, the hub's time."""

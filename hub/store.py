@@ -32,6 +32,7 @@ from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
 
 MAX_PASSERSBY_PER_S = 5
 """More faces a second than one camera at a touchpoint sees pass, even at a rush."""
+MAX_COUNTED_GAP_S = 366 * 86_400.0
 MAX_KEPT_PAYLOAD = 4096
 """Of a dead letter's payload: a whole valid message, or the head of an oversized one."""
 
@@ -397,7 +398,8 @@ def _count_passersby(
         elapsed_s = (received_at - device.last_status_at).total_seconds()
     else:
         elapsed_s = status.uptime_s or 0.0
-    delta = min(delta, int(max(elapsed_s, 0.0) * MAX_PASSERSBY_PER_S) + MAX_PASSERSBY_PER_S)
+    elapsed_s = min(max(elapsed_s, 0.0), MAX_COUNTED_GAP_S)
+    delta = min(delta, int(elapsed_s * MAX_PASSERSBY_PER_S) + MAX_PASSERSBY_PER_S)
     device.passersby_total = total
     if delta <= 0:
         return

@@ -51,7 +51,7 @@ Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     v: Literal[1] = SCHEMA_VERSION
 
@@ -66,7 +66,7 @@ class ObservedEmotion(BaseModel):
     has them) `protocol.emotions.EXPRESSIONS`, `vad` is valence, arousal, dominance.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     emotions: list[Probability] = Field(min_length=26, max_length=26)
     vad: list[Probability] = Field(min_length=3, max_length=3)

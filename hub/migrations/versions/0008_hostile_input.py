@@ -1,8 +1,9 @@
 """hostile input: presses the hub leaves out of scores, bounded dead letters, 64-bit footfall
 
-Events gain `flag` (too_fast, backdated); devices their latest press, to time the next. Dead letters gain their source (the topic's device
-id) for a per-source quota, and a tally of every dead letter per source and reason that
-outlives retention. Hourly footfall sums 32-bit kiosk counters, so it needs 64 bits.
+Events gain `flag` (too_fast, backdated); devices their latest press, to time the next.
+Dead letters gain their source (the topic's device id) for a per-source quota, and a tally
+of every dead letter per source and reason that outlives retention. Hourly footfall sums
+32-bit kiosk counters, so it needs 64 bits.
 
 Revision ID: 0008
 Revises: 0007
