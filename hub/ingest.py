@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,6 +83,9 @@ class IngestPolicy:
     """Presses closer together on one kiosk are faster than a person presses."""
     max_event_age: timedelta = timedelta(days=60)
     """Older presses are more than a kiosk's outbox holds: replayed or back-dated."""
+    max_reorder: timedelta = timedelta(minutes=10)
+    """A press this much older than the kiosk's latest stored one is back-dated (a kiosk
+    sends in order; several ingest workers may store a few seconds out of order)."""
     dead_letter_quota: int | None = 1000
 
 
@@ -125,6 +128,8 @@ class _Batch:
         self.events: dict[EventKey, _Pending] = {}
         self.clock_offsets: dict[str, float] = {}
         self.flags: dict[str, store.Flag] = {}
+        self.unknown: list[str] = []
+        """Unacknowledged events dead-lettered now: not again at their resends."""
         self.statuses: list[tuple[DeviceStatus, Inbound]] = []
         self.rejected: list[store.Rejected] = []
         self.refusals: dict[str, list[Rejection]] = defaultdict(list)
@@ -228,38 +233,37 @@ class Ingestor:
         )
 
     def _flag_presses(self, session: Session, batch: _Batch, received_at: datetime) -> None:
-        """Presses older than an outbox holds, or closer together than a person presses,
-        are kept out of scores: a kiosk that does not flag its own misuse is caught here."""
+        """Presses older than an outbox holds or than the kiosk's latest stored press, or
+        closer together in time than a person presses, are kept out of scores: a kiosk that
+        does not flag its own misuse is caught here, whatever sequence numbers it sends."""
         oldest = received_at - self._policy.max_event_age
         last = store.last_presses(session, device_ids={d for d, _ in batch.events})
-        by_device: dict[str, list[tuple[int, datetime, str | None]]] = defaultdict(list)
+        timeline: dict[str, list[tuple[datetime, str | None]]] = defaultdict(list)
+        for device_id, press in last.items():
+            timeline[device_id].append((press.occurred_at, None))
         for (device_id, event_id), pending in batch.events.items():
-            occurred_at = store.corrected(
-                pending.event.occurred_at, batch.clock_offsets.get(event_id)
-            )
-            if not pending.event.misuse and occurred_at < oldest:
+            at = store.corrected(pending.event.occurred_at, batch.clock_offsets.get(event_id))
+            if pending.event.misuse:  # the kiosk's own flag suffices; it still times the next
+                timeline[device_id].append((at, None))
+                continue
+            latest = last.get(device_id)
+            rewound = latest is not None and at < latest.occurred_at - self._policy.max_reorder
+            if at < oldest or rewound:
                 batch.flags[event_id] = store.Flag.BACKDATED
-            flaggable = None if pending.event.misuse else event_id  # the kiosk's flag suffices
-            by_device[device_id].append((pending.event.seq, occurred_at, flaggable))
-        for device_id, presses in by_device.items():
-            if device_id in last:
-                presses.append((last[device_id].seq, last[device_id].occurred_at, None))
-            self._flag_too_fast(sorted(presses, key=lambda press: press[0]), batch.flags)
-
-    def _flag_too_fast(
-        self, presses: list[tuple[int, datetime, str | None]], flags: dict[str, store.Flag]
-    ) -> None:
-        """`presses` in sequence order; the stored latest one has no event id here."""
-        for (seq, at, _), (next_seq, next_at, event_id) in itertools.pairwise(presses):
-            too_fast = timedelta(0) <= next_at - at < self._policy.min_press_interval
-            if event_id is not None and next_seq > seq and too_fast:
-                flags.setdefault(event_id, store.Flag.TOO_FAST)
+            timeline[device_id].append((at, event_id))
+        for presses in timeline.values():
+            presses.sort(key=lambda press: press[0])  # stable: the stored press stays first
+            for (at, _), (next_at, next_id) in itertools.pairwise(presses):
+                if next_id is not None and next_at - at < self._policy.min_press_interval:
+                    batch.flags.setdefault(next_id, store.Flag.TOO_FAST)
 
     def _count(self, batch: _Batch, new_ids: set[str]) -> None:
         self.stats.stored += len(new_ids)
         self.stats.duplicates += batch.deliveries - len(new_ids)
         self.stats.statuses += len(batch.statuses)
         self.stats.flagged += len(batch.flags.keys() & new_ids)
+        self.stats.clock_corrections += len(batch.clock_offsets.keys() & new_ids)
+        self._unknown_seen.remember(batch.unknown)
         for letter in batch.rejected:
             self.stats.dead_letters[letter.reason] += 1
         for letter in batch.rejected[:LOGGED_PER_BATCH]:
@@ -352,7 +356,6 @@ class Ingestor:
         offset_s = event.clock_offset_s
         if offset_s is None or abs(offset_s) <= self._policy.clock_skew_tolerance.total_seconds():
             return None
-        self.stats.clock_corrections += 1
         return offset_s
 
     def _triage_status(self, message: Inbound, device_id: str, batch: _Batch) -> None:
@@ -416,10 +419,11 @@ class Ingestor:
         batch.statuses = kept
 
     def _drop_unacked(self, batch: _Batch, key: EventKey, reason: str, detail: str) -> None:
-        if self._unknown_seen.seen(key[1]):
+        if key[1] in self._unknown_seen:
             del batch.events[key]  # already dead-lettered; it will come again
         else:
             batch.drop(key, reason, detail, refuse=False)
+            batch.unknown.append(key[1])
 
 
 class _RecentIds:
@@ -429,15 +433,15 @@ class _RecentIds:
         self._capacity = capacity
         self._ids: OrderedDict[str, None] = OrderedDict()
 
-    def seen(self, event_id: str) -> bool:
-        """True if seen before; remembers it either way."""
-        if event_id in self._ids:
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def remember(self, event_ids: Iterable[str]) -> None:
+        for event_id in event_ids:
+            self._ids[event_id] = None
             self._ids.move_to_end(event_id)
-            return True
-        self._ids[event_id] = None
-        if len(self._ids) > self._capacity:
+        while len(self._ids) > self._capacity:
             self._ids.popitem(last=False)
-        return False
 
 
 def _event_id_of(payload: bytes) -> str | None:

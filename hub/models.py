@@ -103,10 +103,10 @@ class Device(Base):
     camera: Mapped[str | None] = mapped_column(String(16), doc="off, starting, ok or fault")
     camera_fault: Mapped[str | None] = mapped_column(String(300))
     last_press_seq: Mapped[int | None] = mapped_column(
-        BigInteger, doc="the highest sequence number stored for this kiosk"
+        BigInteger, doc="the sequence number of the latest press stored for this kiosk"
     )
     last_press_at: Mapped[datetime | None] = mapped_column(
-        UtcDateTime, doc="when that press happened (hub time): the next one is timed from it"
+        UtcDateTime, doc="when its latest press happened (hub time): the next is timed from it"
     )
     passersby_total: Mapped[int | None] = mapped_column(
         Integer, doc="the kiosk's running count of faces passing, at its last status"

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, case, delete, func, select
+from sqlalchemy import Table, case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -187,7 +187,11 @@ def store_events(
     _fold_into_rollups(session, rows=[row for row in rows if row["event_id"] in new_ids])
     _store_observations(
         session,
-        events=[e for e in events if e.emotion is not None and e.event_id in new_ids],
+        events=[
+            e
+            for e in events
+            if e.emotion is not None and e.event_id in new_ids and e.event_id not in flagged
+        ],
         occurred={row["event_id"]: row["occurred_at"] for row in rows},
     )
     return new_ids
@@ -250,11 +254,12 @@ def _ensure_locations(session: Session, *, location_ids: set[str]) -> None:
 
 
 def _mark_seen(session: Session, *, rows: Sequence[dict[str, Any]], received_at: datetime) -> None:
-    """Every kiosk heard from is a device, its latest press remembered to time the next."""
+    """Every kiosk heard from is a device, its latest press (in time) remembered to time
+    the next."""
     latest: dict[str, dict[str, Any]] = {}
     for row in rows:
         known = latest.get(row["device_id"])
-        if known is None or row["seq"] > known["seq"]:
+        if known is None or row["occurred_at"] > known["occurred_at"]:
             latest[row["device_id"]] = row
     devices = [
         {
@@ -271,11 +276,14 @@ def _mark_seen(session: Session, *, rows: Sequence[dict[str, Any]], received_at:
     ]
     statement = dialect_insert(session, Device)
     table = Device.__table__.c
-    later = statement.excluded.last_press_seq > func.coalesce(table.last_press_seq, 0)
+    later = or_(
+        table.last_press_at.is_(None), statement.excluded.last_press_at > table.last_press_at
+    )
     statement = statement.on_conflict_do_update(
         index_elements=["device_id"],
         set_={
             "last_seen_at": statement.excluded.last_seen_at,
+            "first_seen_at": func.coalesce(table.first_seen_at, statement.excluded.first_seen_at),
             "last_press_seq": case(
                 (later, statement.excluded.last_press_seq), else_=table.last_press_seq
             ),
@@ -394,10 +402,8 @@ def _count_passersby(
         return
     previous = device.passersby_total or 0
     delta = total - previous if total >= previous else total
-    if device.last_status_at is not None:
-        elapsed_s = (received_at - device.last_status_at).total_seconds()
-    else:
-        elapsed_s = status.uptime_s or 0.0
+    since = device.last_status_at or device.first_seen_at or received_at
+    elapsed_s = (received_at - since).total_seconds()
     elapsed_s = min(max(elapsed_s, 0.0), MAX_COUNTED_GAP_S)
     delta = min(delta, int(elapsed_s * MAX_PASSERSBY_PER_S) + MAX_PASSERSBY_PER_S)
     device.passersby_total = total

@@ -58,7 +58,7 @@ def test_footfall_adds_up_across_statuses_and_kiosk_restarts_into_a_response_rat
         store.add_location(session, location_id="gate-a", name="Gate A", time_zone="UTC")
         store.register_device(session, device_id="k1", location_id="gate-a")
         store.store_events(session, events=[press(), press()], received_at=NOON)
-        for minute, total in enumerate((10, 25, 4)):  # 10, +15, then a restart: +4
+        for minute, total in enumerate((10, 25, 4), start=1):  # 10, +15, then a restart: +4
             live = status().model_copy(update={"passersby_total": total})
             at = NOON + timedelta(minutes=minute)
             store.apply_status(session, status=live, received_at=at)

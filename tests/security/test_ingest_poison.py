@@ -5,7 +5,7 @@ Each runs on SQLite and on a real PostgreSQL (where the NUL and the overflow bro
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub import store
 from hub.db import make_engine, session_factory
 from hub.ingest import Inbound, Ingestor, IngestPolicy, IngestWorker, Outbound
-from hub.models import DeadLetter, Device, Event, HourlyFootfall, Location
+from hub.models import DeadLetter, Device, Event, HourlyFootfall, Location, Observation
 from hub.reports import location_scores
-from protocol.messages import decode_ack, encode
+from protocol.messages import ObservedEmotion, decode_ack, encode
 from protocol.mqtt import Message
 from protocol.topics import Topics
 from tests.hub.factories import press, status
@@ -147,7 +147,8 @@ def test_a_control_character_in_a_status_is_refused_and_the_batch_stored(
 def test_a_footfall_counter_can_neither_overflow_nor_inflate_the_count(
     sessions: sessionmaker[Session], ingestor: Ingestor
 ) -> None:
-    """A counter jumping by 2**31 - 1 a minute counts no more than a camera can see pass."""
+    """A counter jumping by 2**31 - 1 a minute counts no more than a camera can see pass;
+    a device's first status, no more than a few seconds' worth (it claims its own uptime)."""
     totals = (100, INT32_MAX, 1, INT32_MAX, INT32_MAX + 1)
     for minute, total in enumerate(totals):
         payload = _status_payload("cam", passersby_total=total, camera="ok", uptime_s=3600)
@@ -156,7 +157,8 @@ def test_a_footfall_counter_can_neither_overflow_nor_inflate_the_count(
     with sessions() as session:
         footfall = session.scalar(select(func.sum(HourlyFootfall.passersby)))
     per_minute = 60 * store.MAX_PASSERSBY_PER_S + store.MAX_PASSERSBY_PER_S
-    assert footfall == 100 + per_minute + 1 + per_minute  # the restart counted 1
+    first = store.MAX_PASSERSBY_PER_S
+    assert footfall == first + per_minute + 1 + per_minute  # the restart counted 1
     assert _reasons(sessions) == ["invalid_payload"]  # beyond 32 bits: refused at the door
 
 
@@ -220,6 +222,46 @@ def test_presses_a_person_makes_still_count(
     sessions: sessionmaker[Session], ingestor: Ingestor
 ) -> None:
     calm = [press(seq=n, at=NOW - timedelta(minutes=60 - n)) for n in range(1, 31)]
-    ingestor.process([Inbound("seed/devices/k1/events", encode(e), NOW) for e in calm[::2]])
-    ingestor.process([Inbound("seed/devices/k1/events", encode(e), NOW) for e in calm[1::2]])
+    ingestor.process([Inbound("seed/devices/k1/events", encode(e), NOW) for e in calm[:15]])
+    ingestor.process([Inbound("seed/devices/k1/events", encode(e), NOW) for e in calm[15:]])
     assert _scores(sessions) == (30, 0)
+
+
+@pytest.mark.parametrize(
+    "sequence",
+    [
+        pytest.param(lambda n: 1, id="one-sequence-number-reused"),
+        pytest.param(lambda n: 10_000 - n, id="sequence-numbers-falling"),
+    ],
+)
+def test_presses_faster_than_a_person_are_caught_whatever_their_sequence_numbers(
+    sequence: Callable[[int], int], sessions: sessionmaker[Session], ingestor: Ingestor
+) -> None:
+    burst = [press(seq=sequence(n), at=NOW + timedelta(milliseconds=n)) for n in range(600)]
+    ingestor.process([Inbound("seed/devices/k1/events", encode(e), NOW) for e in burst[:300]])
+    ingestor.process([Inbound("seed/devices/k1/events", encode(e), NOW) for e in burst[300:]])
+    assert _scores(sessions) == (1, 599)
+
+
+def test_a_kiosk_cannot_rewrite_the_weeks_before_its_latest_press(
+    sessions: sessionmaker[Session], ingestor: Ingestor
+) -> None:
+    ingestor.process([Inbound("seed/devices/k1/events", encode(press(seq=1, at=NOW)), NOW)])
+    rewound = [press(seq=n, at=NOW - timedelta(days=30, minutes=n)) for n in range(2, 302)]
+    ingestor.process([Inbound("seed/devices/k1/events", encode(e), NOW) for e in rewound])
+    assert _scores(sessions) == (1, 300)
+
+
+def test_flagged_presses_leave_no_camera_reading_behind(
+    sessions: sessionmaker[Session], ingestor: Ingestor
+) -> None:
+    reading = ObservedEmotion(
+        emotions=[0.5] * 26, vad=[0.9, 0.9, 0.9], face_score=0.9, age_s=0.1, faces=1
+    )
+    burst = [
+        press(seq=n, at=NOW + timedelta(milliseconds=n)).model_copy(update={"emotion": reading})
+        for n in range(1, 201)
+    ]
+    ingestor.process([Inbound("seed/devices/k1/events", encode(e), NOW) for e in burst])
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Observation)) == 1
