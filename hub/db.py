@@ -27,6 +27,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
+CONNECT_TIMEOUT_S = 10
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -36,7 +39,9 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url, parsed.database)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # a server that hangs rather than refuses is an outage too, not a wait without end
+    timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=timeout)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
