@@ -278,13 +278,30 @@ def add_flood_bench(bench_commands: Any) -> None:
         "flood",
         help="4 KB messages and 20 KB garbage as fast as they come: hub memory, database growth, "
         "lost",
+        description="Starts a private Mosquitto and a hub process on SQLite or PostgreSQL, sends "
+        "MESSAGES valid events padded to 4 KB, then GARBAGE messages of 20 KB on a registered "
+        "kiosk's topic, and reports the hub's peak RSS, the database's growth, what was stored, "
+        "dead-lettered and lost. Exits 1 when a target is missed (peak RSS under 200 MB, "
+        "garbage growth under 20 MB, nothing lost).",
     )
-    flood.add_argument("--json", action="store_true")
-    flood.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    flood.add_argument("--postgres-url", default=FloodPlan.postgres_url)
-    flood.add_argument("--messages", type=int, default=FloodPlan.messages, help="valid events")
-    flood.add_argument("--garbage", type=int, default=FloodPlan.garbage, help="garbage messages")
-    flood.add_argument("--kiosks", type=int, default=FloodPlan.kiosks, help="publishers")
+    flood.add_argument("--json", action="store_true", help="print the result as JSON")
+    flood.add_argument(
+        "--backend", choices=("sqlite", "postgresql"), default="sqlite", help="the hub's database"
+    )
+    flood.add_argument(
+        "--postgres-url",
+        default=FloodPlan.postgres_url,
+        help="a server where the bench may make a scratch database (default: %(default)s)",
+    )
+    flood.add_argument(
+        "--messages", type=int, default=FloodPlan.messages, help="valid events (%(default)s)"
+    )
+    flood.add_argument(
+        "--garbage", type=int, default=FloodPlan.garbage, help="garbage messages (%(default)s)"
+    )
+    flood.add_argument(
+        "--kiosks", type=int, default=FloodPlan.kiosks, help="publishers (%(default)s)"
+    )
     flood.set_defaults(run=_run)
 
 
