@@ -24,7 +24,7 @@ from hub.config import HubSettings
 from hub.db import make_engine, migrate, run_migrated, schema_revision, session_factory
 from hub.dead_letters import add_dead_letter_commands
 from hub.exports import BY_CHOICES, responses_csv, scores_csv
-from hub.file_modes import private_data_dir
+from hub.file_modes import private_data_dir, private_file
 from hub.first_admin import hand_over_first_admin, retire_first_password
 from hub.fleet.commands import add_fleet_commands
 from hub.flood import add_flood_bench
@@ -39,6 +39,7 @@ from hub.web.app import session_secret
 from hub.workers import plan_workers, supervise
 from protocol.errors import ConfigError, SeedError
 from protocol.logs import configure_logging
+from protocol.text import for_log
 
 
 def _aware(text: str) -> datetime:
@@ -175,9 +176,12 @@ def _export(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _output(path: Path | None) -> Iterator[TextIO]:
+    """Standard output, or `path` made for its owner only: an export holds every response."""
     if path is None:
         yield sys.stdout
         return
+    if path.is_file() or not path.exists():  # a pipe or a terminal keeps its mode
+        private_file(path)
     with path.open("w", encoding="utf-8", newline="") as out:
         yield out
 
@@ -228,7 +232,8 @@ def _locations_add(session: Any, args: argparse.Namespace) -> None:
 
 def _locations_list(session: Any, _args: argparse.Namespace) -> None:
     for loc in session.scalars(select(Location).order_by(Location.location_id)):
-        print(f"{loc.location_id:<28} {loc.time_zone:<24} {loc.name}")
+        location_id, name = for_log(loc.location_id), for_log(loc.name)  # stored before checks
+        print(f"{location_id:<28} {loc.time_zone:<24} {name}")
 
 
 def _flagged(session: Any, _args: argparse.Namespace) -> None:

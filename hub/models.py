@@ -313,7 +313,8 @@ class User(Base):
 
 
 class LoginThrottle(Base):
-    """Recent failed sign-ins of one (user name, address) pair or of one address."""
+    """Recent failed sign-ins of one (user name, address) pair or of one address, and each
+    address's sign-ins of the current minute."""
 
     __tablename__ = "login_throttles"
 

@@ -3,8 +3,10 @@ way into a log line.
 
 A kiosk, a CSV file, a form or a topic can all carry text that a terminal, an e-mail header,
 a log reader or a database takes for something else: a NUL (PostgreSQL refuses it), CR/LF
-(a forged log line, a broken mail header), ANSI escapes, Unicode line separators, and lone
-surrogates (no UTF-8 encoder accepts them).
+(a forged log line, a broken mail header), ANSI escapes, Unicode line separators, lone
+surrogates (no UTF-8 encoder accepts them), and the invisible bidi and format characters
+that make a name, a subject or a log line read other than it is ("Gate A" reversed, hidden
+or split by a zero-width space).
 """
 
 import re
@@ -14,8 +16,13 @@ from pydantic import AfterValidator
 
 from protocol.errors import ConfigError
 
-# C0 and C1 controls, DEL, the Unicode line and paragraph separators, lone surrogates
-CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, lone surrogates;
+# the Arabic letter mark, zero-width spaces and joiners, left-to-right and right-to-left
+# marks, embeddings, overrides and isolates, the word joiner, invisible operators, the BOM
+CONTROL_CHARACTER = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+    "\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def control_character_in(text: str) -> str | None:
@@ -47,7 +54,7 @@ def printable(text: str, *, what: str) -> str:
 
 
 def for_log(value: object) -> str:
-    """`str(value)` with every control character written as an escape (`\\n`, `\\x00`)."""
+    """`str(value)` with every control character written as an escape (`\\n`, `\\u202e`)."""
     return CONTROL_CHARACTER.sub(_escape, str(value))
 
 

@@ -9,6 +9,11 @@ The host is resolved at every delivery and each address it resolves to must be p
 targets are allowed; the connection goes to the very address that was checked, so a DNS
 answer that changes in between (rebinding) cannot turn it inwards. Redirects are not
 followed: one could point inwards, and a POST's body does not survive most of them anyway.
+
+A delivery has `Webhook.deadline_s` in all to connect, shake hands, send and read the answer:
+a receiver that trickles its answer a byte at a time, each within the socket's timeout, would
+otherwise hold this delivery, and every later one of the alert tick, for hours. Past the
+deadline the connection is shut, the attempt fails and is retried as any other failure.
 """
 
 import base64
@@ -16,6 +21,10 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
@@ -23,7 +32,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from protocol.errors import ConfigError, SeedError
 from protocol.text import control_character_in, for_log
 
-TIMEOUT_S = 10
+TIMEOUT_S = 10  # for each step: connecting, a read, a write
 MAX_ANSWER_BYTES = 64 * 1024
 ALLOW_SETTING = "SEED_HUB_WEBHOOK_ALLOW_PRIVATE=true"
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -141,6 +150,8 @@ def _secrets(url: str, parts: SplitResult, token: str | None) -> tuple[str, ...]
 class Webhook:
     """One webhook URL; `post` sends a body there or raises WebhookError."""
 
+    deadline_s: float = 15
+
     def __init__(self, url: str, *, token: str | None = None, allow_private: bool = False) -> None:
         self.target = Target.parse(url, token=token)
         self.allow_private = allow_private
@@ -173,7 +184,20 @@ class Webhook:
             )
 
     def _exchange(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, str | None]:
-        connection = self._connection()
+        deadline = time.monotonic() + self.deadline_s
+        sock = self._open(self._resolve(), deadline)
+        with _shut_at(sock, deadline) as shut:
+            try:
+                return self._request(sock, body, headers)
+            except (OSError, http.client.HTTPException):
+                if shut.is_set():
+                    raise WebhookError(self._too_slow()) from None
+                raise
+
+    def _request(
+        self, sock: socket.socket, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, str, str | None]:
+        connection = self._connection(sock)
         try:
             connection.request("POST", self.target.path, body=body, headers=headers)
             response = connection.getresponse()
@@ -182,10 +206,9 @@ class Webhook:
         finally:
             connection.close()
 
-    def _connection(self) -> http.client.HTTPConnection:
-        """A connection whose socket is already open to a checked address."""
+    def _connection(self, sock: socket.socket) -> http.client.HTTPConnection:
+        """A connection over `sock`, already open to a checked address (TLS from here on)."""
         target = self.target
-        sock = self._open(self._resolve())
         connection: http.client.HTTPConnection
         if target.scheme == "https":
             context = ssl.create_default_context()
@@ -197,6 +220,9 @@ class Webhook:
             connection = http.client.HTTPConnection(target.host, target.port, timeout=TIMEOUT_S)
         connection.sock = sock
         return connection
+
+    def _too_slow(self) -> str:
+        return f"webhook {self.target.shown}: no complete answer within {self.deadline_s:g} s"
 
     def _resolve(self) -> list[Resolved]:
         """Every address of the host, each one checked."""
@@ -221,17 +247,44 @@ class Webhook:
                 f" webhooks go to public addresses unless {ALLOW_SETTING}"
             )
 
-    def _open(self, addresses: list[Resolved]) -> socket.socket:
-        """A TCP connection to the first address that answers."""
+    def _open(self, addresses: list[Resolved], deadline: float) -> socket.socket:
+        """A TCP connection to the first address that answers before the deadline."""
         failure: OSError = OSError("no address")
         for family, kind, proto, sockaddr in addresses:
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                raise WebhookError(self._too_slow())
             sock = socket.socket(family, kind, proto)
-            sock.settimeout(TIMEOUT_S)
+            sock.settimeout(min(TIMEOUT_S, left_s))
             try:
                 sock.connect(sockaddr)
             except OSError as exc:
                 sock.close()
                 failure = exc
                 continue
+            sock.settimeout(TIMEOUT_S)
             return sock
         raise failure
+
+
+@contextmanager
+def _shut_at(sock: socket.socket, deadline: float) -> Iterator[threading.Event]:
+    """Shuts the connection down at `deadline` (time.monotonic), which wakes a read or a write
+    blocked on it; the event is set if it came to that."""
+    twin = sock.dup()  # the same connection, still open when TLS has taken `sock` over
+    shut = threading.Event()
+
+    def shut_down() -> None:
+        shut.set()
+        with suppress(OSError):
+            twin.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), shut_down)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield shut
+    finally:
+        timer.cancel()
+        timer.join()  # shut_down, if running, ends before its socket is closed
+        twin.close()

@@ -20,6 +20,7 @@ from hub.fleet.provision import (
     init_fleet,
 )
 from protocol.errors import ConfigError
+from protocol.text import for_log
 
 SettingsFrom = Callable[[argparse.Namespace], HubSettings]
 Action = Callable[[Fleet, argparse.Namespace, HubSettings], None]
@@ -109,11 +110,13 @@ def _devices_list(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings
         print(json.dumps(devices, indent=2))
         return
     for d in devices:
+        # What a kiosk sent, stored before text was checked, reaches the terminal escaped.
+        device_id, location_id = for_log(d["device_id"]), for_log(d["location_id"] or "-")
         print(
-            f"{d['device_id']:<24} {d['location_id'] or '-':<24} {d['state']:<8} "
+            f"{device_id:<24} {location_id:<24} {d['state']:<8} "
             f"{d['auth'] or 'no credentials':<14} last seen {d['last_seen_at'] or 'never'} "
             f"config v{d['applied_config_version'] or '-'}/{d['config_version'] or '-'}"
-            + (f" REFUSED: {d['config_error']}" if d["config_error"] else "")
+            + (f" REFUSED: {for_log(d['config_error'])}" if d["config_error"] else "")
         )
 
 

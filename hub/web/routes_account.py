@@ -4,11 +4,13 @@ from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from hub.first_admin import FIRST_ADMIN, forget_first_password
 from hub.users import Principal, Role, add_user, authenticate, list_users
 from hub.web.auth import Admin, Anyone, Db, sign_in, sign_out, web_context
 from hub.web.context import WebContext
+from hub.web.throttle import SignInThrottle
 from protocol.errors import ConfigError
 
 router = APIRouter()
@@ -69,10 +71,10 @@ def _try_password(
     """The user, unless the password is wrong or the throttle refuses to check it now."""
     throttle = context.throttle
     with context.sessions.begin() as session:
-        wait_s = throttle.retry_after(session, username=username, address=address)
-    if wait_s is not None:
-        return Refusal(f"Too many failed sign-ins: try again in {wait_s} s.", 429, wait_s)
-    with throttle.hashing_slot() as free:
+        refusal = _throttled(throttle, session, username=username, address=address)
+    if refusal is not None:
+        return refusal
+    with throttle.hashing_slot() as free:  # waits a moment for one
         if not free:
             return Refusal("Too many sign-ins at once: try again in a moment.", 429, 1)
         with context.sessions.begin() as session:
@@ -80,6 +82,19 @@ def _try_password(
             record = throttle.record_failure if user is None else throttle.record_success
             record(session, username=username, address=address)
     return user or Refusal("Wrong user name or password.", 401)
+
+
+def _throttled(
+    throttle: SignInThrottle, session: Session, *, username: str, address: str
+) -> Refusal | None:
+    """Why this sign-in must wait, or None: then it counts against its address."""
+    wait_s = throttle.retry_after(session, username=username, address=address)
+    if wait_s is not None:
+        return Refusal(f"Too many failed sign-ins: try again in {wait_s} s.", 429, wait_s)
+    wait_s = throttle.count_sign_in(session, address=address)
+    if wait_s is not None:
+        return Refusal(f"Too many sign-ins from here: try again in {wait_s} s.", 429, wait_s)
+    return None
 
 
 @router.post("/logout", include_in_schema=False)

@@ -5,12 +5,15 @@ failures each further one blocks its key for a delay that doubles, up to `max_de
 blocked key is answered 429 with Retry-After before any password is hashed. No key names a
 user alone, so an attacker slows only the guesses made from his own addresses: the admin still
 signs in from another, and from the attacker's own network once a block (minutes at most) ends.
-IPv6 addresses count per /64, the block one host is usually given. A key quiet for
-`forget_after` is purged at the next failure, so the table holds only recent attempts.
+IPv6 addresses count per /56, the smallest block a provider usually gives a site. A key
+quiet for `forget_after` is purged at the next sign-in, so the table holds only recent ones.
 
 Hashing is rationed too: at most `hashing_slots` passwords are checked at once in a process,
-and a sign-in that finds every slot taken is answered 429 at once, holding no thread, so a
-burst of sign-ins cannot starve signed-in users of CPU.
+so a burst of sign-ins cannot starve signed-in users of CPU. A sign-in that finds every slot
+taken waits up to `slot_wait_s` for one, then is answered 429. So that no address can keep
+the slots to itself (a user looping on his own right password would keep the admin out),
+each address may check only `sign_ins_per_address` passwords per `sign_in_window`, right or
+wrong; the rest wait for the next window.
 """
 
 import hashlib
@@ -29,6 +32,8 @@ from hub.models import LoginThrottle
 from hub.store import dialect_insert
 
 MAX_DOUBLINGS = 30  # past this the delay is at its cap anyway; keeps 2**n small
+IPV6_PREFIX = 56
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # sign-in windows are counted from here
 
 
 def utc_now() -> datetime:
@@ -43,6 +48,9 @@ class SignInThrottle:
     max_delay_s: float = 300
     forget_after: timedelta = timedelta(hours=1)
     hashing_slots: int = 2
+    slot_wait_s: float = 3
+    sign_ins_per_address: int = 10  # right or wrong, per `sign_in_window`: a hog
+    sign_in_window: timedelta = timedelta(minutes=1)
     clock: Callable[[], datetime] = utc_now
     _hashing: threading.BoundedSemaphore = field(init=False, repr=False)
 
@@ -58,15 +66,25 @@ class SignInThrottle:
                 LoginThrottle.key_hash.in_(keys), LoginThrottle.blocked_until > now
             )
         )
-        return max(1, math.ceil((until - now).total_seconds())) if until else None
+        return _whole_seconds(until - now) if until else None
+
+    def count_sign_in(self, session: Session, *, address: str) -> int | None:
+        """One more password to check for the address; seconds to wait if that is one too many
+        for this window, None if it may be checked."""
+        now = self.clock()
+        self._forget_quiet_keys(session, now)
+        window_start = now - (now - EPOCH) % self.sign_in_window
+        # A row of its own per window: `failures` counts its sign-ins, right or wrong.
+        key = _key_hash("sign-ins", _network(address), window_start.isoformat())
+        if _count(session, key, now) <= self.sign_ins_per_address:
+            return None
+        return _whole_seconds(window_start + self.sign_in_window - now)
 
     def record_failure(self, session: Session, *, username: str, address: str) -> None:
         now = self.clock()
-        session.execute(
-            delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - self.forget_after)
-        )
+        self._forget_quiet_keys(session, now)
         for free, key in self._keys(username, address):
-            failures = _count_failure(session, key, now)
+            failures = _count(session, key, now)
             if failures >= free:
                 doublings = min(failures - free, MAX_DOUBLINGS)
                 delay = min(self.base_delay_s * 2**doublings, self.max_delay_s)
@@ -83,13 +101,19 @@ class SignInThrottle:
 
     @contextmanager
     def hashing_slot(self) -> Iterator[bool]:
-        """True (and the slot held until the block ends) if a password may be hashed now."""
-        free = self._hashing.acquire(blocking=False)
+        """True (and the slot held until the block ends) if a slot came free within
+        `slot_wait_s`: a password may be hashed now."""
+        free = self._hashing.acquire(timeout=self.slot_wait_s)
         try:
             yield free
         finally:
             if free:
                 self._hashing.release()
+
+    def _forget_quiet_keys(self, session: Session, now: datetime) -> None:
+        session.execute(
+            delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - self.forget_after)
+        )
 
     def _keys(self, username: str, address: str) -> list[tuple[int, str]]:
         """(free failures, key) of the pair first, then of the address."""
@@ -100,8 +124,8 @@ class SignInThrottle:
         ]
 
 
-def _count_failure(session: Session, key: str, now: datetime) -> int:
-    """One more failure for the key (a new row if it has none); returns its count."""
+def _count(session: Session, key: str, now: datetime) -> int:
+    """One more for the key (a new row if it has none); returns its count."""
     insert = dialect_insert(session, LoginThrottle).values(
         key_hash=key, failures=1, blocked_until=now, last_failure_at=now
     )
@@ -114,7 +138,7 @@ def _count_failure(session: Session, key: str, now: datetime) -> int:
 
 
 def _network(address: str) -> str:
-    """The address as the throttle counts it: an IPv6 host by its /64."""
+    """The address as the throttle counts it: an IPv6 host by its /56."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -122,8 +146,13 @@ def _network(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped:
             return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+        return str(ipaddress.IPv6Network((ip, IPV6_PREFIX), strict=False))
     return str(ip)
+
+
+def _whole_seconds(wait: timedelta) -> int:
+    """A wait as Retry-After gives it: whole seconds, at least one."""
+    return max(1, math.ceil(wait.total_seconds()))
 
 
 def _key_hash(*parts: str) -> str:

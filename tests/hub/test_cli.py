@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
 from hub.cli import main
 from hub.db import make_engine, session_factory
+from hub.models import Device, Location
 from hub.mosquitto import mosquitto_binary
 from protocol.messages import Button
 from tests.helpers import service_missing
@@ -93,6 +95,24 @@ def test_locations_and_devices_are_registered_from_the_command_line(
     assert main(["devices", "add", "k1", "--location", "gate-a", "--db", sqlite_url]) == 0
     assert main(["devices", "list", "--db", sqlite_url]) == 0
     assert "k1" in capsys.readouterr().out
+
+
+def test_text_stored_before_it_was_checked_reaches_the_terminal_escaped(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["locations", "add", "gate-a", "--tz", "UTC", "--db", sqlite_url]) == 0
+    assert main(["devices", "add", "k1", "--location", "gate-a", "--db", sqlite_url]) == 0
+    sessions: sessionmaker[Session] = session_factory(make_engine(sqlite_url))
+    with sessions.begin() as session:
+        session.execute(update(Location).values(name="Gate A\r\nforged line\x1b[2J"))
+        session.execute(update(Device).values(config_error="bad\x1b]8;;http://x\x07 \u202elink"))
+    capsys.readouterr()
+    assert main(["locations", "list", "--db", sqlite_url]) == 0
+    assert main(["devices", "list", "--db", sqlite_url]) == 0
+    printed = capsys.readouterr().out
+    assert "Gate A\\r\\nforged line\\x1b[2J" in printed
+    assert "REFUSED: bad\\x1b]8;;http://x\\x07 \\u202elink" in printed
+    assert not {"\r", "\x1b", "\x07", "\u202e"} & set(printed)
 
 
 def test_bad_input_on_the_command_line_gets_a_clear_message(

@@ -20,12 +20,25 @@ from hub.config import HubSettings
 from hub.models import AlertDelivery, Location
 from hub.users import Role, add_user
 from hub.web.app import create_app
-from protocol.errors import ConfigError
-from protocol.messages import Button
+from protocol.errors import ConfigError, ProtocolError
+from protocol.messages import Button, DeviceState, DeviceStatus, decode_status, encode
+from protocol.text import for_log
 from tests.hub.alerts.conftest import smtp_inbox
 from tests.hub.factories import NOON, press
 from tests.hub.web.conftest import PASSWORD, sign_in
 
+# Each one makes a name read other than it is: reversed, reordered, split or hidden.
+BIDI_AND_INVISIBLE = [
+    "Gate \u202eA etaG",
+    "Gate\u061cA",
+    "Gate\u200bA",
+    "Gate\u200fA",
+    "Gate\u202aA\u202c",
+    "Gate\u2060A",
+    "Gate\u2064A",
+    "Gate\u2066A\u2069",
+    "\ufeffGate A",
+]
 HOSTILE = [
     "Gate A\r\nBcc: everyone@example.org",
     "Gate\nA",
@@ -33,6 +46,7 @@ HOSTILE = [
     "Gate\x1b[2JA",
     "Gate\u2028A",
     "Gate\ud800A",
+    *BIDI_AND_INVISIBLE,
 ]
 SECOND = timedelta(seconds=1)
 INJECTED = "Helsinki\r\nBcc: everyone@example.org"
@@ -46,6 +60,22 @@ def test_a_location_name_with_a_control_character_is_refused(
         store.add_location(session, location_id="hel", name=name, time_zone="UTC")
     with sessions() as session:
         assert session.get(Location, "hel") is None
+
+
+@pytest.mark.parametrize("text", BIDI_AND_INVISIBLE)
+def test_a_kiosk_status_with_a_bidi_or_invisible_character_is_refused(text: str) -> None:
+    status = DeviceStatus(device_id="k1", state=DeviceState.ONLINE, sent_at=NOON)
+    hostile = status.model_copy(update={"camera_fault": text})  # as a kiosk could send it
+    with pytest.raises(ProtocolError, match="control character U\\+"):
+        decode_status(encode(hostile))
+
+
+def test_logs_show_bidi_and_invisible_characters_as_escapes() -> None:
+    assert for_log("Gate \u202eA\u200b\ufeff\u2066") == "Gate \\u202eA\\u200b\\ufeff\\u2066"
+    assert (
+        for_log("Gate A, Terminal 2 (ÅÄÖ, Καλημέρα, שלום)")
+        == "Gate A, Terminal 2 (ÅÄÖ, Καλημέρα, שלום)"
+    )
 
 
 @pytest.mark.parametrize("location_id", ["hel\r\n", "hel/#", "Hel", "hel\x00"])

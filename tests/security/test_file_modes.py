@@ -101,6 +101,20 @@ def test_a_pdf_written_on_request_is_private_too(tmp_path: Path, sqlite_url: str
     assert mode(pdf) == 0o600
 
 
+def test_an_export_to_a_file_is_private_whether_new_or_overwritten(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    with open_session(sqlite_url) as session, session.begin():
+        add_site(session)
+    new, old = tmp_path / "responses.csv", tmp_path / "last-week.csv"
+    old.write_text("an older export, left readable\n")
+    old.chmod(0o644)
+    for out in (new, old):
+        assert main(["export", "responses", "--db", sqlite_url, "--out", str(out)]) == 0
+        assert mode(out) == 0o600
+    assert old.read_text() == new.read_text()
+
+
 def serve_once(data_dir: Path) -> int:
     """`seed-hub serve`: start on the embedded broker, stop at once."""
     return main(["serve", "--role", "ingest", "--duration", "0", "--db", database_url(data_dir)])

@@ -4,6 +4,7 @@ or crowded sign-in hashes no password."""
 
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -202,11 +203,12 @@ def test_an_untrusted_client_cannot_pose_as_another_address(client_from: Any) ->
 
 
 @SQLITE_ONLY
-def test_ipv6_addresses_are_counted_per_slash_64(client_from: Any) -> None:
-    for host in range(1, 7):
-        _sign_in(client_from(f"2001:db8:1:2::{host}"), "admin", "wrong")
-    assert _sign_in(client_from("2001:db8:1:2::99"), "admin", "wrong").status_code == 429
-    assert _sign_in(client_from("2001:db8:1:3::1"), "admin", "wrong").status_code == 401
+def test_ipv6_addresses_are_counted_per_slash_56(client_from: Any) -> None:
+    """A site given a /56 has 256 /64s to move between: they count as one."""
+    for subnet in range(1, 7):
+        _sign_in(client_from(f"2001:db8:1:{subnet}::1"), "admin", "wrong")
+    assert _sign_in(client_from("2001:db8:1:ff::99"), "admin", "wrong").status_code == 429
+    assert _sign_in(client_from("2001:db8:1:100::1"), "admin", "wrong").status_code == 401
 
 
 def test_failures_quiet_for_an_hour_are_purged(
@@ -218,7 +220,7 @@ def test_failures_quiet_for_an_hour_are_purged(
     _sign_in(client_from(ATTACKER), "admin", "wrong")
     with sessions.begin() as session:
         rows = session.scalar(select(func.count()).select_from(LoginThrottle))
-    assert rows == 2, "only the last attempt's (account, address) and address remain"
+    assert rows == 3, "only the last attempt's (account, address), address and window remain"
 
 
 def test_a_name_the_database_refuses_is_a_wrong_name_not_an_error(client_from: Any) -> None:
@@ -229,8 +231,10 @@ def test_a_name_the_database_refuses_is_a_wrong_name_not_an_error(client_from: A
 def test_parallel_sign_ins_check_two_passwords_at_a_time_at_most(
     sessions: sessionmaker[Session], tmp_path: Path, hasher: CountingHasher
 ) -> None:
-    """16 sign-ins at once, over real HTTP: the rest are answered 429 instead of hashed."""
-    server = WebServer(create_app(HubSettings(data_dir=tmp_path), sessions), "127.0.0.1", 0)
+    """16 sign-ins at once, over real HTTP: the rest wait their turn (or are answered 429)."""
+    app = create_app(HubSettings(data_dir=tmp_path), sessions)
+    _use(app, SignInThrottle(sign_ins_per_address=16))
+    server = WebServer(app, "127.0.0.1", 0)
     base = server.start()
     assert server.wait_started()
     ready = threading.Barrier(16)
@@ -256,3 +260,51 @@ def test_parallel_sign_ins_check_two_passwords_at_a_time_at_most(
     assert {a.status_code for a in answers} <= {401, 429}
     assert all(a.headers["Retry-After"] == "1" for a in answers if a.status_code == 429)
     assert 1 <= hasher.most_at_once <= 2
+
+
+@SQLITE_ONLY
+def test_an_address_looping_on_its_own_right_password_is_throttled_not_the_admin(
+    app: FastAPI,
+    client_from: Any,
+    sessions: sessionmaker[Session],
+    hasher: CountingHasher,
+    clock: Clock,
+) -> None:
+    _use(app, SignInThrottle(sign_ins_per_address=3, clock=clock))
+    with sessions.begin() as session:
+        add_user(session, username="tech", role=Role.TECHNICIAN, password=PASSWORD)
+    hog = client_from(ATTACKER)
+    assert [_sign_in(hog, "tech", PASSWORD).status_code for _ in range(3)] == [303] * 3
+    clock.advance(10)
+    answer = _sign_in(hog, "tech", PASSWORD)
+    assert (answer.status_code, answer.headers["Retry-After"]) == (429, "50")
+    assert "Too many sign-ins from here" in answer.text
+    assert hasher.verified == 3
+    assert _sign_in(client_from(ADMIN_DESK), "admin", PASSWORD).status_code == 303
+    clock.advance(50)
+    assert _sign_in(hog, "tech", PASSWORD).status_code == 303, "the next minute is his again"
+
+
+@SQLITE_ONLY
+def test_a_sign_in_waits_for_a_busy_hashing_slot_instead_of_being_refused(
+    app: FastAPI, client_from: Any, clock: Clock
+) -> None:
+    throttle = SignInThrottle(slot_wait_s=5, clock=clock)
+    _use(app, throttle)
+    held = ExitStack()
+    for _ in range(throttle.hashing_slots):
+        assert held.enter_context(throttle.hashing_slot())
+    threading.Timer(0.3, held.close).start()  # a slow sign-in ends
+    assert _sign_in(client_from(ADMIN_DESK), "admin", PASSWORD).status_code == 303
+
+
+@SQLITE_ONLY
+def test_a_sign_in_that_waits_too_long_for_a_slot_is_refused_unhashed(
+    app: FastAPI, client_from: Any, hasher: CountingHasher, clock: Clock
+) -> None:
+    throttle = SignInThrottle(slot_wait_s=0.2, clock=clock)
+    _use(app, throttle)
+    with throttle.hashing_slot(), throttle.hashing_slot():
+        answer = _sign_in(client_from(ADMIN_DESK), "admin", PASSWORD)
+    assert (answer.status_code, answer.headers["Retry-After"]) == (429, "1")
+    assert hasher.verified == 0

@@ -6,7 +6,9 @@ import ipaddress
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +22,7 @@ from hub import store
 from hub.alerts.engine import AlertEngine
 from hub.alerts.records import add_rule
 from hub.alerts.rules import Rule, RuleKind
-from hub.alerts.webhook import redacted, refusal
+from hub.alerts.webhook import Webhook, redacted, refusal
 from hub.config import HubSettings
 from hub.fleet.pki import FleetCA
 from hub.models import AlertDelivery
@@ -46,6 +48,21 @@ class Recorder(BaseHTTPRequestHandler):
             self.send_header("Location", self.location)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+class Trickler(BaseHTTPRequestHandler):
+    """Takes the POST, then answers a byte at a time: each one in time, the answer never."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        with suppress(OSError):  # the hub hung up
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
 
     def log_message(self, *_args: Any) -> None:
         pass
@@ -77,6 +94,16 @@ def serve() -> Iterator[Serve]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[int]:
+    """The port of a webhook receiver that trickles its answer."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture
@@ -137,6 +164,27 @@ def test_an_unreachable_webhook_leaks_no_secret_either(
     assert row.last_error
     for secret in SECRETS:
         assert secret not in row.last_error
+        assert secret not in caplog.text
+
+
+def test_a_receiver_that_trickles_its_answer_fails_the_attempt_at_the_deadline(
+    one_alert: sessionmaker[Session],
+    tmp_path: Path,
+    trickler: int,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(Webhook, "deadline_s", 1)  # 15 s in service
+    url = f"http://hub:{SECRETS[0]}@127.0.0.1:{trickler}/hooks/{SECRETS[1]}?key={SECRETS[2]}"
+    started = time.monotonic()
+    row = _deliver(one_alert, tmp_path, alert_webhook_url=url, webhook_allow_private=True)
+    assert time.monotonic() - started < 3, "the whole answer would take 7.6 s"
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at is not None and row.next_attempt_at > NOON  # retried later
+    assert row.last_error == (
+        f"webhook http://***@127.0.0.1:{trickler}/…: no complete answer within 1 s"
+    )
+    for secret in SECRETS:
         assert secret not in caplog.text
 
 
