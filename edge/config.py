@@ -20,6 +20,7 @@ from protocol.broker_url import parse_broker_url
 from protocol.errors import ConfigError
 from protocol.messages import BUTTONS, DEVICE_ID_PATTERN, LOCATION_ID_PATTERN, Button
 from protocol.secrets import refuse_placeholder
+from protocol.validation import summarise
 
 
 class _Strict(BaseModel):
@@ -164,9 +165,7 @@ def load_config(path: Path) -> KioskConfig:
     try:
         config = KioskConfig.model_validate(document)
     except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(map(str, e['loc'])) or '<file>'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = summarise(exc, root="<file>", separator="\n", indent="  ")
         raise ConfigError(f"{path}: invalid kiosk config:\n{problems}") from exc
     return _relative_to(config, path.parent)
 

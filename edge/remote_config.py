@@ -15,6 +15,7 @@ from edge.config import KioskConfig
 from protocol.errors import ConfigError, ProtocolError
 from protocol.files import write_private
 from protocol.messages import RemoteConfig, decode_remote_config
+from protocol.validation import summarise
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,7 @@ def merged(base: KioskConfig, remote: RemoteConfig) -> KioskConfig:
     try:
         return KioskConfig.model_validate(document)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(problems) from exc
+        raise ConfigError(summarise(exc)) from exc
 
 
 class RemoteConfigKeeper:

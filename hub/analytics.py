@@ -1,4 +1,5 @@
-"""What the dashboard and the PDF report show: rankings, trends and heat maps, per subtree.
+"""What the dashboard, the PDF report and `seed-hub report` show: rankings, trends and heat
+maps, per subtree.
 
 Scores roll up the location tree: a site's counts are the sum of its areas', an area's the
 sum of its touchpoints'. Trends and heat maps are read from the hourly rollups and drawn in
@@ -7,7 +8,7 @@ the location's own time zone (an hour is placed by the local time it starts at).
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -15,9 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
-from hub.hierarchy import LocationTree
+from hub.hierarchy import LocationTree, Place
 from hub.models import Device, HourlyRollup
-from hub.reports import LocationScore, Observed, location_scores
+from hub.reports import LocationScore, Observed, location_scores, ranked
 from hub.scores import ButtonCounts, happy_index, positive_share, wilson_interval
 from protocol.messages import BUTTONS
 
@@ -66,36 +67,47 @@ def score_summary(counts: ButtonCounts) -> dict[str, Any]:
     }
 
 
-@dataclass
-class Rollup:
-    """A location's counts with those of every location beneath it."""
-
-    counts: ButtonCounts = field(default_factory=ButtonCounts)
-    misuse: int = 0
-    readings: int = 0
-    valence_sum: float = 0.0
-
-    def add(self, score: LocationScore) -> None:
-        self.counts += score.counts
-        self.misuse += score.misuse_counts.total
-        if score.observed is not None:
-            self.readings += score.observed.readings
-            self.valence_sum += score.observed.valence * score.observed.readings
-
-    @property
-    def observed_index(self) -> float | None:
-        return 100 * self.valence_sum / self.readings if self.readings else None
-
-
-def rolled_up(tree: LocationTree, scores: Iterable[LocationScore]) -> dict[str, Rollup]:
+def rolled_up(tree: LocationTree, scores: Iterable[LocationScore]) -> dict[str, LocationScore]:
     """Every location's own scores plus its descendants'."""
-    rollups: dict[str, Rollup] = defaultdict(Rollup)
+    beneath: dict[str, list[LocationScore]] = defaultdict(list)
     for score in scores:
         if score.location not in tree:
             continue
         for location_id in (score.location, *tree.ancestors(score.location)):
-            rollups[location_id].add(score)
-    return rollups
+            beneath[location_id].append(score)
+    return {
+        location_id: _merged(tree.places[location_id], members)
+        for location_id, members in beneath.items()
+    }
+
+
+def _merged(place: Place, scores: list[LocationScore]) -> LocationScore:
+    """The place's score made of these (its subtree's)."""
+    passersby = [s.passersby for s in scores if s.passersby is not None]
+    return LocationScore(
+        place.location_id,
+        place.name,
+        place.time_zone,
+        counts=sum((s.counts for s in scores), ButtonCounts()),
+        misuse_counts=sum((s.misuse_counts for s in scores), ButtonCounts()),
+        include_misuse=any(s.include_misuse for s in scores),
+        observed=_merged_observed(scores),
+        passersby=sum(passersby) if passersby else None,
+    )
+
+
+def rolled_up_report(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    include_misuse: bool = False,
+) -> list[LocationScore]:
+    """`seed-hub report`: every location's scores rolled up the tree as the dashboard rolls them,
+    best Happy Index first, locations without responses last."""
+    tree = LocationTree.load(session)
+    scores = location_scores(session, since=since, until=until, include_misuse=include_misuse)
+    return ranked(rolled_up(tree, scores).values())
 
 
 def overview(
@@ -120,13 +132,14 @@ def overview(
 def _overview_row(
     tree: LocationTree,
     location_id: str,
-    now_scores: dict[str, Rollup],
-    then_scores: dict[str, Rollup],
+    now_scores: dict[str, LocationScore],
+    then_scores: dict[str, LocationScore],
     health: dict[str, "Health"],
 ) -> dict[str, Any]:
     place = tree.places[location_id]
-    now = now_scores.get(location_id, Rollup())
-    then = then_scores.get(location_id, Rollup())
+    nothing = _merged(place, [])
+    now = now_scores.get(location_id, nothing)
+    then = then_scores.get(location_id, nothing)
     summary = score_summary(now.counts)
     previous = happy_index(then.counts)
     change = (
@@ -134,7 +147,7 @@ def _overview_row(
         if summary["happy_index"] is None or previous is None
         else round(summary["happy_index"] - previous, 1)
     )
-    observed = now.observed_index
+    observed = None if now.observed is None else now.observed.observed_index
     return {
         "location": location_id,
         "name": place.name,
@@ -143,7 +156,7 @@ def _overview_row(
         "depth": len(tree.ancestors(location_id)),
         "time_zone": place.time_zone,
         **summary,
-        "misuse": now.misuse,
+        "misuse": now.misuse_counts.total,
         "previous_happy_index": None if previous is None else round(previous, 1),
         "change": change,
         "observed_index": None if observed is None else round(observed, 1),
@@ -158,9 +171,9 @@ def _rank(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         if not row["small_sample"]:
             by_kind[row["kind"]].append(row)
-    for ranked in by_kind.values():
-        ranked.sort(key=lambda r: (-r["happy_index"], r["location"]))
-        for position, row in enumerate(ranked, start=1):
+    for of_kind in by_kind.values():
+        of_kind.sort(key=lambda r: (-r["happy_index"], r["location"]))
+        for position, row in enumerate(of_kind, start=1):
             row["rank"] = position
 
 
@@ -216,14 +229,13 @@ def subtree_summary(
     """One location (with its subtree): score, misuse, the observed panel."""
     locations = tree.subtree(location_id)
     scores = location_scores(session, since=period.since, until=period.until, locations=locations)
-    rollup = rolled_up(tree, scores).get(location_id, Rollup())
-    observed = _merged_observed(scores)
+    rollup = _merged(tree.places[location_id], scores)
     index = happy_index(rollup.counts)
     return {
         **score_summary(rollup.counts),
-        "misuse": rollup.misuse,
-        "observed": None if observed is None else observed.as_dict(index),
-        "passersby": sum(s.passersby or 0 for s in scores) or None,
+        "misuse": rollup.misuse_counts.total,
+        "observed": None if rollup.observed is None else rollup.observed.as_dict(index),
+        "passersby": rollup.passersby or None,
     }
 
 

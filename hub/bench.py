@@ -24,7 +24,7 @@ import paho.mqtt.client as paho  # the baseline is bare paho on purpose, not our
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub import store
-from hub.db import open_session, scratch_postgres_database
+from hub.db import SCRATCH_POSTGRES_URL, open_session, scratch_postgres_database
 from hub.mosquitto import MosquittoProcess
 from protocol.broker_url import BrokerAddress, parse_broker_url
 from protocol.errors import SeedError
@@ -42,7 +42,7 @@ class BenchPlan:
     kiosks: int = 8
     events_per_kiosk: int = 2500
     backend: str = "sqlite"
-    postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
+    postgres_url: str = SCRATCH_POSTGRES_URL
     timeout_s: float = 600
     workers: int = 1
     rate_per_s: float | None = None  # per kiosk; None: as fast as they can (a backlog draining)

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, Table, text
 from hub import store
 from hub.bench import bench_database
 from hub.config import HubSettings
-from hub.db import make_engine, migrate, session_factory
+from hub.db import SCRATCH_POSTGRES_URL, make_engine, migrate, session_factory
 from hub.models import Device, Event, Location, Placement
 from hub.store import day_bucket, hour_bucket
 from hub.users import Role, add_user
@@ -71,7 +71,7 @@ Ints = npt.NDArray[np.int64]
 class ReportsPlan:
     events: int = 20_000
     backend: str = "sqlite"
-    postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
+    postgres_url: str = SCRATCH_POSTGRES_URL
     requests: int = 30
     seed: int = 7
 

@@ -17,11 +17,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub import __version__
 from hub.alerts.commands import add_alert_commands, add_cusum_bench
-from hub.analytics import Period
+from hub.analytics import Period, rolled_up_report
 from hub.app import Hub, HubRole
 from hub.bench import BenchPlan, run_ingest_bench
+from hub.cli_options import DB, Commands
 from hub.config import HubSettings
-from hub.db import make_engine, migrate, run_migrated, schema_revision, session_factory
+from hub.db import (
+    SCRATCH_POSTGRES_URL,
+    make_engine,
+    migrate,
+    run_migrated,
+    schema_revision,
+    session_factory,
+)
 from hub.dead_letters import add_dead_letter_commands
 from hub.exports import BY_CHOICES, responses_csv, scores_csv
 from hub.file_modes import private_data_dir, private_file
@@ -31,7 +39,6 @@ from hub.flood import add_flood_bench
 from hub.hierarchy import LocationTree
 from hub.models import Location
 from hub.pdf_report import write_site_report
-from hub.reports import location_scores
 from hub.soak import SoakPlan, run_soak
 from hub.store import add_location, flagged_presses
 from hub.users import Role, add_user, disable_user, list_users
@@ -40,6 +47,7 @@ from hub.workers import plan_workers, supervise
 from protocol.errors import ConfigError, SeedError
 from protocol.logs import configure_logging
 from protocol.text import for_log
+from protocol.validation import summarise
 
 
 def _aware(text: str) -> datetime:
@@ -63,8 +71,7 @@ def _settings(args: argparse.Namespace) -> HubSettings:
     try:
         return HubSettings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid hub settings: {problems}") from exc
+        raise ConfigError(f"invalid hub settings: {summarise(exc)}") from exc
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -136,7 +143,7 @@ def _report(args: argparse.Namespace) -> int:
         print(f"report of {args.site} written to {args.pdf}")
         return 0
     with session_factory(engine)() as session:
-        scores = location_scores(
+        scores = rolled_up_report(
             session, since=args.since, until=args.until, include_misuse=args.include_misuse
         )
     rows = [score.as_dict() for score in scores]
@@ -301,10 +308,6 @@ def _chaos(args: argparse.Namespace) -> int:
     return 1 if failed or verdict["rollup_mismatch"] or poison_slowed_ingest(verdict) else 0
 
 
-DB_HELP = "SQLAlchemy URL (default: $SEED_HUB_DB, else SQLite in the data folder)"
-Commands = Any  # argparse's private _SubParsersAction
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seed-hub", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -316,8 +319,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_serve_and_report(commands: Commands) -> None:
-    serve = commands.add_parser("serve", help="ingest events until stopped (SIGINT/SIGTERM)")
-    serve.add_argument("--db", help=DB_HELP)
+    serve = commands.add_parser(
+        "serve", help="ingest events until stopped (SIGINT/SIGTERM)", parents=[DB]
+    )
     serve.add_argument(
         "--broker",
         metavar="URL",
@@ -347,8 +351,7 @@ def _add_serve_and_report(commands: Commands) -> None:
     )
     serve.set_defaults(run=_serve)
 
-    report = commands.add_parser("report", help="per-location scores")
-    report.add_argument("--db", help=DB_HELP)
+    report = commands.add_parser("report", help="per-location scores", parents=[DB])
     report.add_argument("--json", action="store_true", help="JSON instead of a table")
     report.add_argument("--since", type=_aware, help="ISO 8601, inclusive")
     report.add_argument("--until", type=_aware, help="ISO 8601, exclusive")
@@ -359,45 +362,44 @@ def _add_serve_and_report(commands: Commands) -> None:
     report.add_argument("--site", help="the site of the PDF report")
     report.set_defaults(run=_report)
 
-    export = commands.add_parser("export", help="CSV of responses or scores (streamed)")
+    export = commands.add_parser(
+        "export", help="CSV of responses or scores (streamed)", parents=[DB]
+    )
     export.add_argument("what", choices=("responses", "scores"))
     export.add_argument("--location", help="a location and everything beneath it (default all)")
     export.add_argument("--since", type=_aware, help="ISO 8601, inclusive (default: 7 days ago)")
     export.add_argument("--until", type=_aware, help="ISO 8601, exclusive (default: now)")
     export.add_argument("--by", choices=BY_CHOICES, default="day", help="scores: rows per ...")
     export.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
-    export.add_argument("--db", help=DB_HELP)
     export.set_defaults(run=_export)
 
 
 def _add_registry(commands: Commands) -> None:
     locations = commands.add_parser("locations", help="sites, areas, touchpoints, time zones")
     location_commands = locations.add_subparsers(dest="action", required=True)
-    add = location_commands.add_parser("add", help="create or update a location")
+    add = location_commands.add_parser("add", help="create or update a location", parents=[DB])
     add.add_argument("location_id")
     add.add_argument("--name")
     add.add_argument("--tz", required=True, help="IANA time zone, e.g. Europe/Helsinki")
-    add.add_argument("--db", help=DB_HELP)
     add.set_defaults(run=_with_session(_locations_add))
-    listing = location_commands.add_parser("list")
-    listing.add_argument("--db", help=DB_HELP)
+    listing = location_commands.add_parser("list", parents=[DB])
     listing.set_defaults(run=_with_session(_locations_list))
 
-    add_fleet_commands(commands, _settings, DB_HELP)
-    add_alert_commands(commands, _settings, DB_HELP)
+    add_fleet_commands(commands, _settings)
+    add_alert_commands(commands, _settings)
 
     _add_users(commands)
     _add_db(commands)
 
-    add_dead_letter_commands(commands, _settings, DB_HELP)
+    add_dead_letter_commands(commands, _settings)
     flagged = commands.add_parser(
         "flagged",
         help="presses kept out of scores by the hub (too_fast, backdated), per kiosk",
         description="Presses the hub stored but left out of scores: closer together than "
         "SEED_HUB_MIN_PRESS_INTERVAL_S (too_fast) or older than SEED_HUB_MAX_EVENT_AGE_DAYS "
         "(backdated), though the kiosk did not flag them. Many on one kiosk: look at it.",
+        parents=[DB],
     )
-    flagged.add_argument("--db", help=DB_HELP)
     flagged.set_defaults(run=_with_session(_flagged))
 
 
@@ -455,33 +457,31 @@ def _add_db(commands: Commands) -> None:
         help="migrate the schema (every hub process also does this on start)",
         description="Run before starting new hub versions on a shared database, so that "
         "workers never race to migrate. The same migrations run on SQLite and PostgreSQL.",
+        parents=[DB],
     )
     upgrade.add_argument("--revision", default="head", help="target revision (default head)")
-    upgrade.add_argument("--db", help=DB_HELP)
     upgrade.set_defaults(run=_db_upgrade)
-    current = actions.add_parser("current", help="the schema's revision")
-    current.add_argument("--db", help=DB_HELP)
+    current = actions.add_parser("current", help="the schema's revision", parents=[DB])
     current.set_defaults(run=_db_current)
 
 
 def _add_users(commands: Commands) -> None:
     users = commands.add_parser("users", help="who may sign in to the dashboard")
     actions = users.add_subparsers(dest="action", required=True)
-    add = actions.add_parser("add", help="create a user, or reset his role, sites and password")
+    add = actions.add_parser(
+        "add", help="create a user, or reset his role, sites and password", parents=[DB]
+    )
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument(
         "--site", action="append", metavar="SITE", help="a site a manager sees (repeatable)"
     )
     add.add_argument("--password", help="default: a random one, printed once")
-    add.add_argument("--db", help=DB_HELP)
     add.set_defaults(run=_with_session(_users_add))
-    listing = actions.add_parser("list", help="users who may sign in")
-    listing.add_argument("--db", help=DB_HELP)
+    listing = actions.add_parser("list", help="users who may sign in", parents=[DB])
     listing.set_defaults(run=_with_session(_users_list))
-    disable = actions.add_parser("disable", help="stop a user signing in")
+    disable = actions.add_parser("disable", help="stop a user signing in", parents=[DB])
     disable.add_argument("username")
-    disable.add_argument("--db", help=DB_HELP)
     disable.set_defaults(run=_with_session(_users_disable))
 
 
@@ -493,7 +493,7 @@ def _add_bench(commands: Commands) -> None:
     )
     ingest.add_argument("--json", action="store_true")
     ingest.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    ingest.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    ingest.add_argument("--postgres-url", default=SCRATCH_POSTGRES_URL)
     ingest.add_argument("--kiosks", type=int, default=8)
     ingest.add_argument("--events", type=int, default=2500, help="events per kiosk")
     ingest.add_argument(
@@ -513,7 +513,7 @@ def _add_bench(commands: Commands) -> None:
     )
     reports.add_argument("--json", action="store_true")
     reports.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    reports.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    reports.add_argument("--postgres-url", default=SCRATCH_POSTGRES_URL)
     reports.add_argument("--events", type=int, default=20_000, help="responses in all")
     reports.add_argument("--requests", type=int, default=30, help="timed requests per view")
     reports.set_defaults(run=_bench_reports)
@@ -529,7 +529,7 @@ def _add_soak(commands: Commands) -> None:
     soak.add_argument("--kiosks", type=int, default=200)
     soak.add_argument("--window", type=int, default=50, help="unacknowledged events per kiosk")
     soak.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    soak.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    soak.add_argument("--postgres-url", default=SCRATCH_POSTGRES_URL)
     soak.set_defaults(run=_soak)
 
 

@@ -100,6 +100,11 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+SCRATCH_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+"""The server benches make their scratch databases on by default (`--postgres-url`), and
+tests too unless $SEED_TEST_POSTGRES_URL names another."""
+
+
 @contextmanager
 def scratch_postgres_database(admin_url: str, prefix: str = "seed_scratch") -> Iterator[str]:
     """Create an empty PostgreSQL database, yield its URL, drop it afterwards."""

@@ -7,11 +7,11 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
+from hub.cli_options import DB, DB_UNDER_GROUP, Commands, SettingsFrom
 from hub.config import HubSettings
 from hub.db import run_migrated
 from hub.periodic import PeriodicJob, always
@@ -19,9 +19,6 @@ from hub.periodic import PeriodicJob, always
 log = logging.getLogger(__name__)
 
 RETENTION_EVERY_S = 600.0
-
-SettingsFrom = Callable[[argparse.Namespace], HubSettings]
-Commands = Any  # argparse's private _SubParsersAction
 
 
 def apply_retention(session: Session, *, settings: HubSettings, now: datetime) -> int:
@@ -75,7 +72,7 @@ def _purge(session: Session, args: argparse.Namespace) -> None:
     print(f"deleted {deleted} dead letters; their counts stay (seed-hub dead-letters)")
 
 
-def add_dead_letter_commands(commands: Commands, settings_from: SettingsFrom, db_help: str) -> None:
+def add_dead_letter_commands(commands: Commands, settings_from: SettingsFrom) -> None:
     def runner(action: Callable[[Session, argparse.Namespace], None]) -> Callable[..., int]:
         def run(args: argparse.Namespace) -> int:
             run_migrated(settings_from(args).database_url, lambda session: action(session, args))
@@ -87,8 +84,8 @@ def add_dead_letter_commands(commands: Commands, settings_from: SettingsFrom, db
         "dead-letters",
         help="counts of refused input, by reason; `purge` deletes kept ones",
         description="Counts of every message the hub refused, by reason (kept or not).",
+        parents=[DB],
     )
-    dead.add_argument("--db", help=db_help)
     dead.add_argument(
         "--sources",
         type=int,
@@ -102,8 +99,8 @@ def add_dead_letter_commands(commands: Commands, settings_from: SettingsFrom, db
         help="delete kept dead letters (their counts stay)",
         description="Delete kept dead letters and their payloads; the counts stay. The hub "
         "also does this by itself (SEED_HUB_DEAD_LETTER_MAX_AGE_DAYS, _MAX_ROWS).",
+        parents=[DB_UNDER_GROUP],
     )
-    purge.add_argument("--db", help=db_help, default=argparse.SUPPRESS)
     purge.add_argument("--older-than-days", type=float, metavar="DAYS", help="received before")
     purge.add_argument("--source", metavar="DEVICE", help="only those from this device")
     purge.add_argument("--all", action="store_true", help="every kept dead letter")

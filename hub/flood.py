@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from hub import store
 from hub.bench import PREFIX, BenchKiosk, BenchPlan, Rig, connect_all, publish_all, start_rig
-from hub.db import open_session, run_migrated
+from hub.db import SCRATCH_POSTGRES_URL, open_session, run_migrated
 from hub.ingest import IngestPolicy
 from hub.models import DeadLetter
 from protocol.broker_url import BrokerAddress
@@ -57,7 +57,7 @@ class FloodPlan:
     message_bytes: int = IngestPolicy.max_payload_bytes
     garbage_bytes: int = 20 * 1024
     backend: str = "sqlite"
-    postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
+    postgres_url: str = SCRATCH_POSTGRES_URL
     stall_s: float = 30.0
     """No progress for this long: the hub has taken all it will."""
     resend_rounds: int = 3

@@ -7,7 +7,7 @@ two hours of raw events per location, nor more than two days of hourly rollups.
 """
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -139,7 +139,7 @@ def location_scores(
             scores[location_id].observed = observed
         for location_id, passersby in _passersby(session, where).items():
             scores[location_id].passersby = passersby
-    return sorted(scores.values(), key=_ranking)
+    return ranked(scores.values())
 
 
 @dataclass(frozen=True)
@@ -185,8 +185,12 @@ def _passersby(session: Session, where: Where) -> dict[str, int]:
     return {location_id: int(total or 0) for location_id, total in session.execute(statement)}
 
 
-def _ranking(score: LocationScore) -> tuple[bool, float, str]:
+def ranked(scores: Iterable[LocationScore]) -> list[LocationScore]:
     """Best Happy Index first; locations without responses last."""
+    return sorted(scores, key=_ranking)
+
+
+def _ranking(score: LocationScore) -> tuple[bool, float, str]:
     index = happy_index(score.scored)
     return (index is None, -(index or 0.0), score.location)
 

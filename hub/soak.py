@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.bench import BenchKiosk, BenchPlan, connect_all, publish_all, start_rig
 from hub.chaos.checker import Intent, check, read_stored
+from hub.db import SCRATCH_POSTGRES_URL
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class SoakPlan:
     kiosks: int = 200
     window: int = 50
     backend: str = "sqlite"
-    postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
+    postgres_url: str = SCRATCH_POSTGRES_URL
 
 
 class MemorySampler:

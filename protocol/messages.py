@@ -14,6 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from protocol.errors import ProtocolError
 from protocol.text import PrintableText
+from protocol.validation import summarise
 
 SCHEMA_VERSION: Literal[1] = 1
 DEVICE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -206,12 +207,7 @@ def _decode(payload: bytes, model: type[M]) -> M:
     try:
         return model.model_validate_json(text, strict=True)
     except ValidationError as exc:
-        raise ProtocolError("invalid_payload", _summarise(exc)) from exc
-
-
-def _summarise(exc: ValidationError) -> str:
-    problems = [f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors()]
-    return "; ".join(problems[:5])
+        raise ProtocolError("invalid_payload", summarise(exc, root="<root>", limit=5)) from exc
 
 
 def decode_event(payload: bytes) -> PressEvent:

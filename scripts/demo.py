@@ -25,9 +25,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.simulate import AIRPORT_DAY
+from hub.analytics import rolled_up_report
 from hub.cli import format_table
 from hub.db import open_session
-from hub.reports import location_scores
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = Path(os.environ.get("DEMO_DIR", ROOT / "var" / "demo"))
@@ -205,7 +205,7 @@ def _start_kiosks(broker_url: str, faces: Path | None) -> list[subprocess.Popen[
 
 def _report(*, as_json: bool = False) -> str:
     with open_session(f"sqlite:///{WORKDIR / 'hub' / 'hub.sqlite3'}") as session:
-        rows = [score.as_dict() for score in location_scores(session)]
+        rows = [score.as_dict() for score in rolled_up_report(session)]
     return json.dumps(rows, indent=2) if as_json else format_table(rows)
 
 

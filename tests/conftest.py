@@ -17,12 +17,18 @@ from edge.panel import mock_pin_factory
 from hub.app import Hub
 from hub.broker import EmbeddedBroker
 from hub.config import HubSettings
-from hub.db import make_engine, migrate, scratch_postgres_database, session_factory
+from hub.db import (
+    SCRATCH_POSTGRES_URL,
+    make_engine,
+    migrate,
+    scratch_postgres_database,
+    session_factory,
+)
 from hub.mosquitto import MosquittoProcess, mosquitto_binary
 from protocol.errors import StoreError
 from tests.helpers import service_missing
 
-POSTGRES_URL = os.environ.get("SEED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get("SEED_TEST_POSTGRES_URL", SCRATCH_POSTGRES_URL)
 
 
 pytest_plugins = ["tests.camera_fixtures"]

@@ -22,6 +22,7 @@ from pydantic import (
 from edge.camera.paths import EMOTION_MANIFEST_FILE, find_model
 from protocol.emotions import EMOTIC_CATEGORIES, EXPRESSIONS
 from protocol.errors import ModelError
+from protocol.validation import summarise
 
 Dim = int | str
 """An ONNX dimension: a size, or a name for one the model leaves free (the batch, "N")."""
@@ -109,9 +110,7 @@ def load_manifest(path: Path) -> tuple[Manifest, Path]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path}: not a readable JSON manifest: {exc}") from exc
     except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(map(str, e['loc'])) or '<file>'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = summarise(exc, root="<file>", separator="\n", indent="  ")
         raise ModelError(f"{path}: invalid emotion model manifest:\n{problems}") from exc
     model = path.parent / manifest.file
     if not model.is_file():

@@ -4,20 +4,17 @@ import argparse
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from hub.alerts.bench import CusumBenchPlan, run_cusum_bench
 from hub.alerts.records import add_rule, list_alerts, list_rules, remove_rule
 from hub.alerts.rules import QuietHours, Rule, RuleKind
-from hub.config import HubSettings
+from hub.cli_options import DB, Commands, SettingsFrom
 from hub.db import run_migrated
 from protocol.messages import Button
 
-SettingsFrom = Callable[[argparse.Namespace], HubSettings]
 Action = Callable[[Session, argparse.Namespace], None]
-Commands = Any  # argparse's private _SubParsersAction
 
 
 def _runner(action: Action, settings_from: SettingsFrom) -> Callable[[argparse.Namespace], int]:
@@ -63,39 +60,37 @@ def _alerts_list(session: Session, args: argparse.Namespace) -> None:
         print(f"{v.id:>5} {v.opened_at:%Y-%m-%d %H:%M} {v.location:<20} {ack:<14} {v.message}")
 
 
-def add_alert_commands(commands: Commands, settings_from: SettingsFrom, db_help: str) -> None:
+def add_alert_commands(commands: Commands, settings_from: SettingsFrom) -> None:
     alerts = commands.add_parser("alerts", help="alert rules and the alerts they raised")
     actions = alerts.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list", help="alerts, newest first")
+    listing = actions.add_parser("list", help="alerts, newest first", parents=[DB])
     listing.add_argument("--state", choices=("open", "acknowledged", "all"), default="open")
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true")
-    listing.add_argument("--db", help=db_help)
     listing.set_defaults(run=_runner(_alerts_list, settings_from))
     rules = actions.add_parser("rules", help="what raises alerts").add_subparsers(
         dest="rule_action", required=True
     )
-    add = rules.add_parser("add", help="a rule at a location and every location beneath it")
+    add = rules.add_parser(
+        "add", help="a rule at a location and every location beneath it", parents=[DB]
+    )
     add.add_argument("--location", required=True)
     add.add_argument("--kind", required=True, choices=[k.value for k in RuleKind])
     add.add_argument(
         "--threshold",
         type=float,
         required=True,
-        help="% negative, Happy Index, presses, CUSUM h, minutes offline, events, or seconds",
+        help="%% negative, Happy Index, presses, CUSUM h, minutes offline, events, or seconds",
     )
     add.add_argument("--window", type=int, default=15, metavar="MIN")
     add.add_argument("--min-responses", type=int, default=0)
     add.add_argument("--button", choices=[b.value for b in Button], help="for answer_count")
     add.add_argument("--quiet", metavar="HH:MM-HH:MM", help="in the location's own time")
-    add.add_argument("--db", help=db_help)
     add.set_defaults(run=_runner(_rules_add, settings_from))
-    rule_list = rules.add_parser("list")
-    rule_list.add_argument("--db", help=db_help)
+    rule_list = rules.add_parser("list", parents=[DB])
     rule_list.set_defaults(run=_runner(_rules_list, settings_from))
-    remove = rules.add_parser("remove")
+    remove = rules.add_parser("remove", parents=[DB])
     remove.add_argument("rule_id", type=int)
-    remove.add_argument("--db", help=db_help)
     remove.set_defaults(run=_runner(_rules_remove, settings_from))
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hub.cli_options import DB, Commands, SettingsFrom
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.broker_files import BrokerLayout
@@ -22,9 +23,7 @@ from hub.fleet.provision import (
 from protocol.errors import ConfigError
 from protocol.text import for_log
 
-SettingsFrom = Callable[[argparse.Namespace], HubSettings]
 Action = Callable[[Fleet, argparse.Namespace, HubSettings], None]
-Commands = Any  # argparse's private _SubParsersAction
 
 
 def _runner(action: Action, settings_from: SettingsFrom) -> Callable[[argparse.Namespace], int]:
@@ -156,10 +155,9 @@ def _devices_configure(fleet: Fleet, args: argparse.Namespace, settings: HubSett
     )
 
 
-def add_fleet_commands(commands: Commands, settings_from: SettingsFrom, db_help: str) -> None:
+def add_fleet_commands(commands: Commands, settings_from: SettingsFrom) -> None:
     def command(group: Commands, name: str, action: Action, help_text: str) -> Any:
-        parser = group.add_parser(name, help=help_text, description=help_text)
-        parser.add_argument("--db", help=db_help)
+        parser = group.add_parser(name, help=help_text, description=help_text, parents=[DB])
         parser.set_defaults(run=_runner(action, settings_from))
         return parser
 

@@ -43,6 +43,7 @@ from protocol.messages import (
     encode,
 )
 from protocol.mqtt import MqttOptions, take_over_session
+from protocol.validation import summarise
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +200,7 @@ class Fleet:
                 }
             )
         except ValidationError as exc:
-            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"config for {device_id} refused: {problems}") from exc
+            raise ConfigError(f"config for {device_id} refused: {summarise(exc)}") from exc
         device.desired_config = encode(config).decode()
         device.desired_config_version = config.version
         return config

@@ -73,6 +73,22 @@ def test_a_press_lights_only_that_buttons_led(make_panel: MakePanel) -> None:
     assert lit == {Button.HAPPY}
 
 
+def test_the_led_is_lit_before_the_press_is_handed_on() -> None:
+    """The kiosk hands presses to its recorder, so the LED never waits for the outbox."""
+    lit_when_handed_on: list[bool] = []
+
+    def on_press(button: Button, _at: float) -> None:
+        lit_when_handed_on.append(bool(panel.key(button).led.is_lit))
+
+    panel = SmileyPanel(PanelConfig(), on_press, pin_factory=mock_pin_factory())
+    try:
+        press(panel, Button.HAPPY)
+    finally:
+        panel.close()
+
+    assert lit_when_handed_on == [True]
+
+
 def test_led_goes_out_after_thanks_s(make_panel: MakePanel) -> None:
     panel, _ = make_panel(thanks_s=0.05)
 

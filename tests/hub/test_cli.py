@@ -17,7 +17,7 @@ from hub.models import Device, Location
 from hub.mosquitto import mosquitto_binary
 from protocol.messages import Button
 from tests.helpers import service_missing
-from tests.hub.factories import NOON, press
+from tests.hub.factories import NOON, place, press
 
 REPORT_KEYS = {
     "location",
@@ -71,6 +71,49 @@ def test_report_takes_a_period_and_the_db_from_the_environment(
     assert row["responses"] == 5
     assert main(["report", "--json", "--since", "2026-11-23T13:00"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["responses"] == 0
+
+
+def _airport(url: str) -> None:
+    """HEL -> T2 -> gate-1 (VH, H, U and a misused H), gate-2 (VU, VU)."""
+    engine = make_engine(url)
+    with session_factory(engine).begin() as session:
+        place(session, "hel", kind="site")
+        place(session, "t2", kind="area", parent="hel")
+        place(session, "gate-1", parent="t2")
+        place(session, "gate-2", parent="t2")
+        gate_1 = [Button.VERY_HAPPY, Button.HAPPY, Button.UNHAPPY]
+        events = [press(b, location_id="gate-1", seq=i) for i, b in enumerate(gate_1, start=1)]
+        events.append(press(Button.HAPPY, location_id="gate-1", seq=4, misuse=True))
+        events += [
+            press(Button.VERY_UNHAPPY, location_id="gate-2", device_id="k2", seq=seq)
+            for seq in (1, 2)
+        ]
+        store.store_events(session, events=events, received_at=NOON)
+    engine.dispose()
+
+
+def test_report_rolls_sites_and_areas_up_from_their_touchpoints(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _airport(db_url)
+    assert main(["report", "--json", "--db", db_url]) == 0
+    rows = {row["location"]: row for row in json.loads(capsys.readouterr().out)}
+    assert (rows["gate-1"]["responses"], rows["gate-2"]["responses"]) == (3, 2)
+    summed = {"very_happy": 1, "happy": 1, "unhappy": 1, "very_unhappy": 2}
+    for parent in ("t2", "hel"):
+        assert rows[parent]["responses"] == 5
+        assert rows[parent]["counts"] == summed
+        assert rows[parent]["misuse"] == 1
+        assert rows[parent]["happy_index"] == pytest.approx(round(100 * (3 + 2 + 1) / 15, 1))
+
+    assert main(["report", "--db", db_url]) == 0
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[2:]}
+    location, responses, index, *_, misuse, _observed, _gap = lines["hel"]
+    assert (location, responses, index, misuse) == ("hel", "5", "40", "1")
+
+    assert main(["report", "--json", "--include-misuse", "--db", db_url]) == 0
+    rows = {row["location"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["hel"]["responses"] == rows["gate-1"]["responses"] + 2 == 6
 
 
 def test_locations_and_devices_are_registered_from_the_command_line(

@@ -1055,7 +1055,7 @@ POISON = {
         [Sent(EVENTS, _event(event_id="same"), "event")],
         [replace(SAME_ID_FROM_K2, expect="dead:event_id_conflict")] * 2,
     ],
-    # protocol/messages.py had no max_length on `version`; hub/models.py has String(64)
+    # 9962904: DeviceStatus.version had no max_length; the Device.version column is String(64)
     "status-version-longer-than-its-column": _beside_good(
         Sent(STATUS, _status(version="v" * 65), INVALID)
     ),
@@ -1093,8 +1093,8 @@ POISON = {
         Sent(STATUS, _status(location_id="gate-a", uptime_s=3.6e307, passersby_total=0))
     ),
     "probe-status": _beside_good(Sent(STATUS, _status(probe=True), "status")),
-    # protocol/messages.py _summarise put the field name (with NUL) in the dead letter's
-    # detail; the dead letter itself could not be stored
+    # 9962904: the summary of the invalid payload put the field name (with NUL) in the dead
+    # letter's detail, which record_dead_letters could not store until it used storable_text
     "nul-in-a-json-key-of-an-invalid-payload": _beside_good(
         Sent(EVENTS, _event(event_id="k1-bad", **{"\x00": 1}), INVALID)
     ),
