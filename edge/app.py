@@ -4,8 +4,8 @@ import logging
 import threading
 from typing import Any
 
+from edge.camera_link import CameraLink
 from edge.config import KioskConfig
-from edge.observer import CameraLink
 from edge.outbox import Outbox
 from edge.panel import IndicatorLed, SmileyPanel, mock_pin_factory
 from edge.recorder import PressRecorder

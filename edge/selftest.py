@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import Any
 
 from edge import __version__
+from edge.camera_link import CameraLink
 from edge.config import KioskConfig
-from edge.observer import CameraLink
 from edge.panel import SmileyPanel
 from edge.uplink import kiosk_mqtt_options
 from protocol.errors import ProtocolError

@@ -388,7 +388,7 @@ class AlertComment(Base):
 
 
 class AlertDelivery(Base):
-    """The outbox: one row per alert and channel, written with the alert, done once sent."""
+    """The delivery queue: one row per alert and channel, written with the alert, done once sent."""
 
     __tablename__ = "alert_deliveries"
     __table_args__ = (Index("ix_alert_deliveries_due", "state", "next_attempt_at"),)

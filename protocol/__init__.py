@@ -1,6 +1,11 @@
-"""The wire protocol shared by kiosks and the hub: topics, message schemas, errors.
+"""What kiosks and the hub share: the wire protocol (topics, message schemas), the MQTT
+connection, the one exception hierarchy and small helpers (broker URLs, event ids, logs,
+atomic files, untrusted text).
 
-Nothing here imports hardware, MQTT or database code, so both sides can depend on it.
+`protocol.mqtt` is the only module that imports paho-mqtt (benchmarks aside, whose baseline
+is bare paho on purpose); the kiosk and the hub both connect through it. Importing this
+package does not import it, and nothing here imports hardware or database code, so both
+sides can depend on it.
 """
 
 from protocol.errors import ConfigError, ProtocolError, SeedError

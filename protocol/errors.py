@@ -24,7 +24,3 @@ class ProtocolError(SeedError):
 
 class StoreError(SeedError):
     """A database could not be opened, migrated or written."""
-
-
-class ModelError(SeedError):
-    """A model or its manifest is missing, corrupt or breaks its contract; the message says why."""

@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from edge.camera.errors import ModelError
 from edge.camera.manifest import Dim, Manifest, load_manifest
 from edge.camera.sources import Frame
-from protocol.errors import ModelError
 
 log = logging.getLogger(__name__)
 

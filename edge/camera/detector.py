@@ -8,9 +8,9 @@ from typing import Protocol
 import cv2
 from cv2 import data as cv2_data
 
+from edge.camera.errors import ModelError
 from edge.camera.paths import DETECTOR_FILE, HAAR_CASCADE_FILE, find_model
 from edge.camera.sources import Frame
-from protocol.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.camera.classifier import EmotionClassifier
+from edge.camera.errors import ModelError
 from edge.camera.faces import load_faces
 from edge.camera.manifest import find_manifest
 from protocol.emotions import EXPRESSIONS
-from protocol.errors import ModelError
 
 BATCH = 256
 

@@ -19,9 +19,9 @@ from pydantic import (
     model_validator,
 )
 
+from edge.camera.errors import ModelError
 from edge.camera.paths import EMOTION_MANIFEST_FILE, find_model
 from protocol.emotions import EMOTIC_CATEGORIES, EXPRESSIONS
-from protocol.errors import ModelError
 from protocol.validation import summarise
 
 Dim = int | str

@@ -1,4 +1,4 @@
-"""The delivery outbox: each alert goes once to each channel, retried with backoff.
+"""The delivery queue: each alert goes once to each channel, retried with backoff.
 
 An alert's delivery rows are written in the transaction that opens it; this loop sends what
 is due and marks it delivered in its own transaction after the channel accepted it. A hub
@@ -32,7 +32,7 @@ Publisher = Callable[[str, bytes], bool]
 
 
 class DeliveryError(SeedError):
-    """A channel did not take an alert; the outbox tries again later."""
+    """A channel did not take an alert; the queue tries again later."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class Backoff:
         return timedelta(seconds=min(self.max_s, self.base_s * 2 ** min(attempts - 1, 30)))
 
 
-class Outbox:
+class DeliveryQueue:
     def __init__(
         self, sessions: sessionmaker[Session], channels: Mapping[str, Channel], backoff: Backoff
     ) -> None:

@@ -1,5 +1,5 @@
 """The alert engine: one thread that runs every rule each `alert_interval_s` and, between
-runs, sends what the delivery outbox holds.
+runs, sends what the delivery queue holds.
 
 A rule opens an alert for a subject (a location, or a kiosk for health rules) when its
 condition holds and no unresolved alert of that rule and subject exists; the alert is
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.alerts.cusum import Baseline, Cusum, CusumParams, HourCounts
-from hub.alerts.delivery import Backoff, Outbox, Publisher, channels_from
+from hub.alerts.delivery import Backoff, DeliveryQueue, Publisher, channels_from
 from hub.alerts.health import DeviceHealth, device_verdict
 from hub.alerts.records import list_rules, open_alert
 from hub.alerts.rules import HEALTH_KINDS, WINDOW_KINDS, Rule, window_verdict, zone
@@ -59,7 +59,7 @@ class AlertEngine:
         self._clock = clock
         channels = channels_from(settings, publish)
         self.channels = tuple(channels)
-        self.outbox = Outbox(
+        self.deliveries = DeliveryQueue(
             sessions,
             channels,
             Backoff(
@@ -88,7 +88,7 @@ class AlertEngine:
                 self.evaluate()
             except Exception:
                 log.exception("alert rules could not be evaluated; trying again later")
-        self.outbox.deliver_due(self._clock())
+        self.deliveries.deliver_due(self._clock())
 
     def evaluate(self, now: datetime | None = None) -> list[int]:
         """Run every rule once; returns the ids of the alerts opened."""

@@ -1,4 +1,4 @@
-"""Repository functions for rules, alerts, comments and the delivery outbox."""
+"""Repository functions for rules, alerts, comments and the delivery queue."""
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass

@@ -179,7 +179,7 @@ def test_one_failing_delivery_holds_back_no_other(
         )
         engine = AlertEngine(sessions, settings, publish)
         assert len(engine.evaluate(NOON)) == 2
-        assert engine.outbox.deliver_due(NOON) == 3  # in one tick, all but hel's MQTT
+        assert engine.deliveries.deliver_due(NOON) == 3  # in one tick, all but hel's MQTT
     assert published == ["seed/alerts/osl"]
     with sessions() as session:
         rows = session.scalars(select(AlertDelivery)).all()

@@ -126,7 +126,7 @@ def _deliver(sessions: sessionmaker[Session], tmp_path: Path, **settings: Any) -
         lambda _topic, _payload: True,
     )
     engine.evaluate(NOON)
-    engine.outbox.deliver_due(NOON)
+    engine.deliveries.deliver_due(NOON)
     with sessions() as session:
         [row] = session.scalars(select(AlertDelivery)).all()
         session.expunge(row)

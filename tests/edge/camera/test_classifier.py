@@ -10,9 +10,9 @@ import onnxruntime as ort
 import pytest
 
 from edge.camera.classifier import EmotionClassifier
+from edge.camera.errors import ModelError
 from edge.camera.manifest import find_manifest, load_manifest
 from protocol.emotions import EMOTIC_CATEGORIES, EXPRESSIONS
-from protocol.errors import ModelError
 from tests.edge.camera.tiny_model import build_model, manifest_for, write_model
 
 

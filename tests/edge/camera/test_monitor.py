@@ -18,11 +18,11 @@ from edge.camera.build import build_monitor
 from edge.camera.classifier import EmotionClassifier
 from edge.camera.config import CameraConfig
 from edge.camera.detector import MediaPipeFaceDetector
+from edge.camera.errors import ModelError
 from edge.camera.monitor import CameraMonitor
 from edge.camera.pipeline import FramePipeline
 from edge.camera.reading import CameraHealth
 from edge.camera.sources import Frame, FrameSource, SourceError
-from protocol.errors import ModelError
 from tests.helpers import wait_until
 
 Read = Frame | None | Exception

@@ -79,16 +79,16 @@ def test_webhook_retries_with_backoff_and_delivers_once_across_a_restart(
     }
     first = engine_for(**settings)
     [alert_id] = first.evaluate(NOON)
-    assert first.outbox.deliver_due(NOON) == 0  # the webhook answers 500
-    assert first.outbox.deliver_due(NOON + 4 * SECOND) == 0  # not due before 5 s
+    assert first.deliveries.deliver_due(NOON) == 0  # the webhook answers 500
+    assert first.deliveries.deliver_due(NOON + 4 * SECOND) == 0  # not due before 5 s
     with places() as session:
         row = session.get(AlertDelivery, (alert_id, "webhook"))
         assert row is not None
         assert (row.state, row.attempts, row.next_attempt_at) == ("pending", 1, NOON + 5 * SECOND)
         assert "500" in (row.last_error or "")
     restarted = engine_for(**settings)
-    assert restarted.outbox.deliver_due(NOON + 5 * SECOND) == 1
-    assert engine_for(**settings).outbox.deliver_due(NOON + timedelta(days=1)) == 0
+    assert restarted.deliveries.deliver_due(NOON + 5 * SECOND) == 1
+    assert engine_for(**settings).deliveries.deliver_due(NOON + timedelta(days=1)) == 0
     assert [b["id"] for b in hook.bodies] == [alert_id]
     assert hook.bodies[0]["location"] == "gate-a"
 
@@ -108,8 +108,8 @@ def test_a_delivery_is_given_up_after_its_last_attempt(
         alert_max_attempts=2,
     )
     engine.evaluate(NOON)
-    engine.outbox.deliver_due(NOON)
-    engine.outbox.deliver_due(NOON + timedelta(hours=2))
+    engine.deliveries.deliver_due(NOON)
+    engine.deliveries.deliver_due(NOON + timedelta(hours=2))
     with places() as session:
         assert session.scalars(select(AlertDelivery.state)).all() == ["failed"]
 
@@ -139,8 +139,8 @@ def test_email_is_sent_once_through_smtp(
     }
     engine = engine_for(**settings)
     [alert_id] = engine.evaluate(NOON)
-    assert engine.outbox.deliver_due(NOON) == 1
-    assert engine_for(**settings).outbox.deliver_due(NOON + timedelta(days=1)) == 0
+    assert engine.deliveries.deliver_due(NOON) == 1
+    assert engine_for(**settings).deliveries.deliver_due(NOON + timedelta(days=1)) == 0
     [raw] = inbox.messages
     mail = message_from_bytes(raw)
     assert mail["To"] == "duty@example.org"
