@@ -19,7 +19,7 @@ from edge.outbox import Outbox
 from protocol.broker_url import parse_broker_url
 from protocol.errors import ProtocolError
 from protocol.messages import DeviceState, DeviceStatus, decode_ack, encode, with_sent_at
-from protocol.mqtt import Message, MqttConnection, MqttOptions, Will
+from protocol.mqtt import Message, MqttConnection, MqttLinkFactory, MqttOptions, Will
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -59,14 +59,17 @@ def kiosk_mqtt_options(
 class TokenBucket:
     """At most `rate_per_s` on average, in bursts of at most `burst` (thread-confined)."""
 
-    def __init__(self, rate_per_s: float, *, burst: int) -> None:
+    def __init__(
+        self, rate_per_s: float, *, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._rate = rate_per_s
         self._burst = float(burst)
         self._tokens = float(burst)
-        self._at = time.monotonic()
+        self._clock = clock
+        self._at = clock()
 
     def available(self) -> int:
-        now = time.monotonic()
+        now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
         self._at = now
         return int(self._tokens)
@@ -88,14 +91,19 @@ class Uplink:
         location_id: str,
         outbox: Outbox,
         heartbeat_s: float,
+        link: MqttLinkFactory = MqttConnection,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`link` makes the broker connection and `clock` is the monotonic time source of
+        the ack timeouts, the clock wait, the heartbeat and the send rate (tests fake both)."""
         self._config = config
+        self._clock = clock
         self._device_id = device_id
         self._location_id = location_id
         self._outbox = outbox
         self._heartbeat_s = heartbeat_s
         self._topics = Topics(config.topic_prefix)
-        self._started = time.monotonic()
+        self._started = clock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -111,7 +119,7 @@ class Uplink:
         self._on_config: Callable[[bytes], None] = lambda _payload: None
         self._configs: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self._status_extras: Callable[[], dict[str, Any]] = dict
-        self._connection = MqttConnection(
+        self._connection = link(
             kiosk_mqtt_options(
                 config,
                 client_id=f"kiosk-{device_id}",
@@ -123,7 +131,7 @@ class Uplink:
             on_message=self._route,
             on_connected=self._handle_connected,
         )
-        self._rate = TokenBucket(config.max_send_per_s, burst=config.max_in_flight)
+        self._rate = TokenBucket(config.max_send_per_s, burst=config.max_in_flight, clock=clock)
         self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
 
     @property
@@ -158,7 +166,7 @@ class Uplink:
 
     def drain(self, timeout_s: float) -> bool:
         """Wait up to `timeout_s` for the hub to acknowledge everything; True if it did."""
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + timeout_s  # real time: this waits
         while self._outbox.depth() and time.monotonic() < deadline:
             if not self._connection.connected:
                 return False
@@ -188,7 +196,7 @@ class Uplink:
             sent_at=datetime.now(UTC),
             location_id=self._location_id,
             version=__version__,
-            uptime_s=round(time.monotonic() - self._started, 1) if online else None,
+            uptime_s=round(self._clock() - self._started, 1) if online else None,
             outbox_depth=self._outbox.depth() if online else None,
             outbox_capacity=self._outbox.capacity if online else None,
             outbox_dropped=self._outbox.dropped() if online else None,
@@ -198,7 +206,7 @@ class Uplink:
         )
 
     def _handle_connected(self) -> None:
-        self._connected_at = time.monotonic()
+        self._connected_at = self._clock()
         with self._lock:
             self._restart_sending()
         self._next_heartbeat = 0.0
@@ -243,14 +251,18 @@ class Uplink:
         while not self._stopping.is_set():
             self._wake.wait(timeout=idle_s)
             self._wake.clear()
-            idle_s = IDLE_WAIT_S
-            self._apply_configs()
-            if not self._connection.connected:
-                continue
-            self._maybe_heartbeat()
-            self._resend_if_ack_overdue()
-            if self._send_pending() == "throttled":
-                idle_s = max(MIN_THROTTLE_WAIT_S, self._rate.wait_s())
+            idle_s = self._tick()
+
+    def _tick(self) -> float:
+        """One round of the sender; returns how long to wait for the next one at most."""
+        self._apply_configs()
+        if not self._connection.connected:
+            return IDLE_WAIT_S
+        self._maybe_heartbeat()
+        self._resend_if_ack_overdue()
+        if self._send_pending() == "throttled":
+            return max(MIN_THROTTLE_WAIT_S, self._rate.wait_s())
+        return IDLE_WAIT_S
 
     def _apply_configs(self) -> None:
         while not self._configs.empty():
@@ -260,7 +272,7 @@ class Uplink:
                 log.exception("applying a remote config failed; the kiosk keeps its last one")
 
     def _maybe_heartbeat(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self._heartbeat_s
             status = self._status(DeviceState.ONLINE)
@@ -276,7 +288,7 @@ class Uplink:
 
     def _resend_if_ack_overdue(self) -> None:
         """Resend after the ack timeout, backing off while the hub stays silent."""
-        deadline = time.monotonic() - self._ack_timeout_s
+        deadline = self._clock() - self._ack_timeout_s
         with self._lock:
             if any(sent < deadline for sent in self._in_flight.values()):
                 log.warning(
@@ -296,7 +308,7 @@ class Uplink:
 
     def _send_pending(self) -> Literal["sent", "throttled", "idle"]:
         """Send what the in-flight window and the rate allow."""
-        awaiting_clock = time.monotonic() - self._connected_at < CLOCK_WAIT_S
+        awaiting_clock = self._clock() - self._connected_at < CLOCK_WAIT_S
         if self._clock_offset_s is None and awaiting_clock:
             return "idle"  # the hub's answer to our status will tell us our clock's offset
         with self._lock:
@@ -313,7 +325,7 @@ class Uplink:
                 if self._round != sending_round:
                     return "idle"
                 # in flight before it is sent, so an ack racing back finds it
-                self._in_flight[row.event_id] = time.monotonic()
+                self._in_flight[row.event_id] = self._clock()
                 self._cursor = row.seq
             payload = with_sent_at(row.payload, clock_offset_s=self._clock_offset_s)
             if not self._connection.publish(topic, payload, qos=1):

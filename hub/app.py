@@ -22,7 +22,7 @@ from hub.report_schedule import ReportScheduler
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from protocol.broker_url import BrokerAddress, parse_broker_url
-from protocol.mqtt import MqttConnection, MqttOptions
+from protocol.mqtt import MqttConnection, MqttLink, MqttLinkFactory, MqttOptions
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,16 @@ class HubRole(StrEnum):
 
 
 class Hub:
-    def __init__(self, settings: HubSettings, *, role: HubRole = HubRole.ALL) -> None:
+    def __init__(
+        self,
+        settings: HubSettings,
+        *,
+        role: HubRole = HubRole.ALL,
+        link: MqttLinkFactory = MqttConnection,
+    ) -> None:
+        """`link` makes the broker connection (tests pass an in-memory one)."""
         self.settings = settings
+        self._link = link
         self.role = role
         self.topics = Topics(settings.topic_prefix)
         self.engine = make_engine(settings.database_url)
@@ -97,7 +105,7 @@ class Hub:
         )
         self.retention = DeadLetterRetention(self.sessions, settings, may_run=self.lease.held)
         self.embedded_broker: EmbeddedBroker | None = None
-        self.connection: MqttConnection | None = None
+        self.connection: MqttLink | None = None
         self._stopped = threading.Event()
 
     def start(self) -> BrokerAddress | None:
@@ -111,7 +119,7 @@ class Hub:
     def _start_ingest(self) -> BrokerAddress:
         address = self._init_broker()
         self.worker.start()
-        self.connection = MqttConnection(
+        self.connection = self._link(
             self._mqtt_options(address),
             on_message=self.worker.submit,
             on_connected=self.configs.forget,

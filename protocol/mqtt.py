@@ -1,7 +1,9 @@
 """The MQTT seam: the only module that imports paho-mqtt, for the kiosk and the hub alike.
 
 Callers see plain callables (topic, payload); reconnecting with backoff, resubscribing,
-TLS and credentials live here. An exception raised by a caller's callback is reported
+TLS and credentials live here. `MqttLink` is the interface callers depend on and
+`MqttLinkFactory` how they make one (`MqttConnection` is both), so tests can inject an
+in-memory link instead of a broker. An exception raised by a caller's callback is reported
 through `threading.excepthook` (so tests fail on it and production logs it) and the
 network loop keeps running.
 """
@@ -13,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -73,6 +75,41 @@ def _log_in_as(client: paho.Client, options: MqttOptions) -> None:
             certfile=str(options.cert_file) if options.cert_file else None,
             keyfile=str(options.key_file) if options.key_file else None,
         )
+
+
+class MqttLink(Protocol):
+    """A connection to a broker as callers use it: it subscribes to `MqttOptions.subscriptions`
+    at each connect, then calls `on_connected`, `on_message` and `on_disconnected`."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    def wait_connected(self, timeout_s: float | None = None) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> bool: ...
+
+    def publish_and_wait(
+        self, topic: str, payload: bytes, *, retain: bool = False, timeout_s: float = 5
+    ) -> bool: ...
+
+
+class MqttLinkFactory(Protocol):
+    """Makes an `MqttLink`; `MqttConnection` itself is one."""
+
+    def __call__(
+        self,
+        options: MqttOptions,
+        *,
+        on_message: MessageHandler,
+        on_connected: Callable[[], None] = ...,
+        on_disconnected: Callable[[], None] = ...,
+    ) -> MqttLink: ...
 
 
 class MqttConnection:
