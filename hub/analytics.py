@@ -8,7 +8,7 @@ the location's own time zone (an hour is placed by the local time it starts at).
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -52,19 +52,116 @@ class Period:
         return {"since": self.since.isoformat(), "until": self.until.isoformat()}
 
 
-def score_summary(counts: ButtonCounts) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    """The figures a report shows for any set of counts."""
+
+    responses: int
+    counts: ButtonCounts
+    happy_index: float | None
+    positive_share: float | None
+    positive_ci: tuple[float, float] | None
+    small_sample: bool
+
+
+def score_summary(counts: ButtonCounts) -> Summary:
     """The figures a report shows for any set of counts."""
     index = happy_index(counts)
     share = positive_share(counts)
     interval = wilson_interval(counts.positive, counts.total)
-    return {
-        "responses": counts.total,
-        "counts": counts.as_dict(),
-        "happy_index": None if index is None else round(index, 1),
-        "positive_share": None if share is None else round(share, 4),
-        "positive_ci": None if interval is None else [round(v, 4) for v in interval],
-        "small_sample": counts.total < MIN_RANKED_RESPONSES,
-    }
+    return Summary(
+        responses=counts.total,
+        counts=counts,
+        happy_index=None if index is None else round(index, 1),
+        positive_share=None if share is None else round(share, 4),
+        positive_ci=None if interval is None else (round(interval[0], 4), round(interval[1], 4)),
+        small_sample=counts.total < MIN_RANKED_RESPONSES,
+    )
+
+
+def _fields(summary: Summary) -> dict[str, Any]:
+    """A summary's fields, to make a summary's subclass of it."""
+    return {name: getattr(summary, name) for name in Summary.__dataclass_fields__}
+
+
+@dataclass
+class Health:
+    """Kiosks online and offline at a location and beneath it; the last heard of them."""
+
+    online: int = 0
+    offline: int = 0
+    last_seen: datetime | None = None
+
+    def count(self, online: bool, last_seen: datetime | None) -> None:
+        if online:
+            self.online += 1
+        else:
+            self.offline += 1
+        if last_seen and (self.last_seen is None or last_seen > self.last_seen):
+            self.last_seen = last_seen
+
+
+@dataclass(frozen=True, kw_only=True)
+class OverviewRow(Summary):
+    """One location of the overview, its subtree's figures rolled up."""
+
+    location: str
+    name: str
+    kind: str
+    parent: str | None
+    depth: int
+    time_zone: str
+    misuse: int
+    previous_happy_index: float | None
+    change: float | None
+    observed_index: float | None
+    devices: Health = field(default_factory=Health)
+    rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Overview:
+    period: Period
+    previous: Period
+    locations: list[OverviewRow]
+
+
+@dataclass(frozen=True)
+class ObservedSummary:
+    """What the cameras read beside the buttons (see `Observed`)."""
+
+    readings: int
+    observed_index: float
+    gap: float | None
+    vad: list[float]
+    emotions: dict[str, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubtreeSummary(Summary):
+    misuse: int
+    observed: ObservedSummary | None
+    passersby: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrendPoint(Summary):
+    start: date
+    """A local day, a week's Monday or a month's first day; an hour's UTC start (a datetime)."""
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    responses: int
+    happy_index: float | None
+    negative_share: float | None
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    time_zone: str
+    cells: list[list[HeatCell]]
+    """Seven weekdays (Monday first), each of 24 hours."""
 
 
 def rolled_up(tree: LocationTree, scores: Iterable[LocationScore]) -> dict[str, LocationScore]:
@@ -112,7 +209,7 @@ def rolled_up_report(
 
 def overview(
     session: Session, *, tree: LocationTree, visible: set[str], period: Period
-) -> dict[str, Any]:
+) -> Overview:
     """Every visible location with its score, rank among its kind, change and device health."""
     now_scores = rolled_up(tree, location_scores(session, since=period.since, until=period.until))
     before = period.previous()
@@ -125,8 +222,7 @@ def overview(
         _overview_row(tree, location_id, now_scores, then_scores, health)
         for location_id in tree.depth_first(visible)
     ]
-    _rank(rows)
-    return {"period": period.as_dict(), "previous": before.as_dict(), "locations": rows}
+    return Overview(period, before, _ranked(rows))
 
 
 def _overview_row(
@@ -134,8 +230,8 @@ def _overview_row(
     location_id: str,
     now_scores: dict[str, LocationScore],
     then_scores: dict[str, LocationScore],
-    health: dict[str, "Health"],
-) -> dict[str, Any]:
+    health: dict[str, Health],
+) -> OverviewRow:
     place = tree.places[location_id]
     nothing = _merged(place, [])
     now = now_scores.get(location_id, nothing)
@@ -144,59 +240,37 @@ def _overview_row(
     previous = happy_index(then.counts)
     change = (
         None
-        if summary["happy_index"] is None or previous is None
-        else round(summary["happy_index"] - previous, 1)
+        if summary.happy_index is None or previous is None
+        else round(summary.happy_index - previous, 1)
     )
     observed = None if now.observed is None else now.observed.observed_index
-    return {
-        "location": location_id,
-        "name": place.name,
-        "kind": place.kind,
-        "parent": place.parent_id,
-        "depth": len(tree.ancestors(location_id)),
-        "time_zone": place.time_zone,
-        **summary,
-        "misuse": now.misuse_counts.total,
-        "previous_happy_index": None if previous is None else round(previous, 1),
-        "change": change,
-        "observed_index": None if observed is None else round(observed, 1),
-        "devices": health.get(location_id, Health()).as_dict(),
-        "rank": None,
-    }
+    return OverviewRow(
+        location=location_id,
+        name=place.name,
+        kind=place.kind,
+        parent=place.parent_id,
+        depth=len(tree.ancestors(location_id)),
+        time_zone=place.time_zone,
+        **_fields(summary),
+        misuse=now.misuse_counts.total,
+        previous_happy_index=None if previous is None else round(previous, 1),
+        change=change,
+        observed_index=None if observed is None else round(observed, 1),
+        devices=health.get(location_id, Health()),
+    )
 
 
-def _rank(rows: list[dict[str, Any]]) -> None:
-    """Rank within each kind by Happy Index; small samples keep rank None."""
-    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def _ranked(rows: list[OverviewRow]) -> list[OverviewRow]:
+    """Ranked within each kind by Happy Index; small samples keep rank None."""
+    by_kind: dict[str, list[OverviewRow]] = defaultdict(list)
     for row in rows:
-        if not row["small_sample"]:
-            by_kind[row["kind"]].append(row)
+        if row.happy_index is not None and not row.small_sample:
+            by_kind[row.kind].append(row)
+    rank: dict[str, int] = {}
     for of_kind in by_kind.values():
-        of_kind.sort(key=lambda r: (-r["happy_index"], r["location"]))
-        for position, row in enumerate(of_kind, start=1):
-            row["rank"] = position
-
-
-@dataclass
-class Health:
-    online: int = 0
-    offline: int = 0
-    last_seen: datetime | None = None
-
-    def count(self, online: bool, last_seen: datetime | None) -> None:
-        if online:
-            self.online += 1
-        else:
-            self.offline += 1
-        if last_seen and (self.last_seen is None or last_seen > self.last_seen):
-            self.last_seen = last_seen
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "online": self.online,
-            "offline": self.offline,
-            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
-        }
+        of_kind.sort(key=lambda r: (-(r.happy_index or 0.0), r.location))
+        rank.update((row.location, position) for position, row in enumerate(of_kind, start=1))
+    return [replace(row, rank=rank.get(row.location)) for row in rows]
 
 
 def is_online(device: Device, now: datetime) -> bool:
@@ -225,18 +299,19 @@ def device_health(session: Session, *, tree: LocationTree) -> dict[str, Health]:
 
 def subtree_summary(
     session: Session, *, tree: LocationTree, location_id: str, period: Period
-) -> dict[str, Any]:
+) -> SubtreeSummary:
     """One location (with its subtree): score, misuse, the observed panel."""
     locations = tree.subtree(location_id)
     scores = location_scores(session, since=period.since, until=period.until, locations=locations)
     rollup = _merged(tree.places[location_id], scores)
     index = happy_index(rollup.counts)
-    return {
-        **score_summary(rollup.counts),
-        "misuse": rollup.misuse_counts.total,
-        "observed": None if rollup.observed is None else rollup.observed.as_dict(index),
-        "passersby": rollup.passersby or None,
-    }
+    observed = None if rollup.observed is None else rollup.observed.as_dict(index)
+    return SubtreeSummary(
+        **_fields(score_summary(rollup.counts)),
+        misuse=rollup.misuse_counts.total,
+        observed=None if observed is None else ObservedSummary(**observed),
+        passersby=rollup.passersby or None,
+    )
 
 
 def _merged_observed(scores: list[LocationScore]) -> Observed | None:
@@ -293,7 +368,7 @@ def trend(
     time_zone: str,
     step: Step,
     hourly: Hourly | None = None,
-) -> list[dict[str, Any]]:
+) -> list[TrendPoint]:
     """Scores per local day, ISO week (from Monday) or month, oldest first, empty ones included."""
     zone = ZoneInfo(time_zone)
     buckets: dict[date, ButtonCounts] = defaultdict(ButtonCounts)
@@ -306,7 +381,7 @@ def trend(
     points = []
     day = first
     while day <= last:
-        points.append({"start": day.isoformat(), **score_summary(buckets.get(day, ButtonCounts()))})
+        points.append(_point(day, buckets.get(day, ButtonCounts())))
         day = _next_step(day, step)
     return points
 
@@ -330,7 +405,7 @@ def heatmap(
     period: Period,
     time_zone: str,
     hourly: Hourly | None = None,
-) -> dict[str, Any]:
+) -> Heatmap:
     """Hour of day by day of week (Monday = 0) in local time: responses and Happy Index."""
     zone = ZoneInfo(time_zone)
     cells: dict[tuple[int, int], ButtonCounts] = defaultdict(ButtonCounts)
@@ -339,20 +414,18 @@ def heatmap(
     for start, counts in hourly:
         local = start.astimezone(zone)
         cells[(local.weekday(), local.hour)] += counts
-    return {
-        "time_zone": time_zone,
-        "cells": [
-            [
-                {
-                    "responses": cells[(weekday, hour)].total,
-                    "happy_index": _rounded(happy_index(cells[(weekday, hour)])),
-                    "negative_share": _negative_share(cells[(weekday, hour)]),
-                }
-                for hour in range(24)
-            ]
-            for weekday in range(7)
-        ],
-    }
+    return Heatmap(
+        time_zone,
+        [[_cell(cells[(weekday, hour)]) for hour in range(24)] for weekday in range(7)],
+    )
+
+
+def _cell(counts: ButtonCounts) -> HeatCell:
+    return HeatCell(counts.total, _rounded(happy_index(counts)), _negative_share(counts))
+
+
+def _point(start: date, counts: ButtonCounts) -> TrendPoint:
+    return TrendPoint(start=start, **_fields(score_summary(counts)))
 
 
 def _rounded(value: float | None) -> float | None:
@@ -364,10 +437,10 @@ def _negative_share(counts: ButtonCounts) -> float | None:
     return None if share is None else round(1 - share, 4)
 
 
-def hourly(session: Session, *, locations: set[str], period: Period) -> list[dict[str, Any]]:
-    """Scores per UTC hour that has responses, oldest first (`start` in ISO 8601 UTC)."""
+def hourly(session: Session, *, locations: set[str], period: Period) -> list[TrendPoint]:
+    """Scores per UTC hour that has responses, oldest first (`start`, an aware UTC datetime)."""
     return [
-        {"start": start.isoformat(), **score_summary(counts)}
+        _point(start, counts)
         for start, counts in sorted(
             hourly_counts(session, locations=locations, period=period), key=lambda row: row[0]
         )

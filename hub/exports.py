@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from hub.analytics import Period, hourly, overview, trend
+from hub.analytics import Period, Summary, hourly, overview, trend
 from hub.hierarchy import LocationTree
 from hub.models import Event, Location
 from protocol.messages import BUTTONS
@@ -186,27 +186,27 @@ def _bucket_rows(
             session, locations=subtree, period=period, time_zone=place.time_zone, step=step
         )
     for point in points:
-        start = _step_start(point["start"], zone)
+        start = _step_start(point.start, zone)
         head = (location_id, place.name, place.kind, place.time_zone, by)
         yield (*head, _utc(start), start.astimezone(zone).isoformat(), *_score_cells(point))
 
 
-def _step_start(start: str, zone: ZoneInfo) -> datetime:
+def _step_start(start: date, zone: ZoneInfo) -> datetime:
     """An hour's UTC instant, or the local midnight a day or week starts at."""
-    if "T" in start:
-        return datetime.fromisoformat(start)
-    return datetime.combine(date.fromisoformat(start), time(), tzinfo=zone)
+    if isinstance(start, datetime):
+        return start
+    return datetime.combine(start, time(), tzinfo=zone)
 
 
-def _score_cells(summary: dict[str, Any]) -> tuple[Any, ...]:
-    interval = summary["positive_ci"] or ("", "")
+def _score_cells(summary: Summary) -> tuple[Any, ...]:
+    interval = summary.positive_ci or ("", "")
     return (
-        summary["responses"],
-        *(summary["counts"][b.value] for b in BUTTONS),
-        _blank(summary["happy_index"]),
-        _blank(summary["positive_share"]),
+        summary.responses,
+        *(getattr(summary.counts, b.value) for b in BUTTONS),
+        _blank(summary.happy_index),
+        _blank(summary.positive_share),
         *interval,
-        "true" if summary["small_sample"] else "false",
+        "true" if summary.small_sample else "false",
     )
 
 
@@ -214,20 +214,20 @@ def _location_rows(
     session: Session, tree: LocationTree, locations: set[str], period: Period
 ) -> Iterator[tuple[Any, ...]]:
     since, until = _utc(period.since), _utc(period.until)
-    for row in overview(session, tree=tree, visible=locations, period=period)["locations"]:
+    for row in overview(session, tree=tree, visible=locations, period=period).locations:
         yield (
-            row["location"],
-            row["name"],
-            row["kind"],
-            row["parent"] or "",
-            row["time_zone"],
+            row.location,
+            row.name,
+            row.kind,
+            row.parent or "",
+            row.time_zone,
             since,
             until,
             *_score_cells(row),
-            row["misuse"],
-            _blank(row["previous_happy_index"]),
-            _blank(row["change"]),
-            _blank(row["rank"]),
+            row.misuse,
+            _blank(row.previous_happy_index),
+            _blank(row.change),
+            _blank(row.rank),
         )
 
 

@@ -22,7 +22,7 @@ from reportlab.platypus.tables import TableStyle
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.analytics import Period, heatmap, overview, trend
+from hub.analytics import HeatCell, OverviewRow, Period, TrendPoint, heatmap, overview, trend
 from hub.hierarchy import LocationTree
 from hub.models import Alert
 from protocol.errors import ConfigError
@@ -72,9 +72,9 @@ def write_site_report(session: Session, site_id: str, period: Period, path: Path
     place = tree.places[site_id]
     locations = tree.subtree(site_id)
     zone = place.time_zone
-    rows = overview(session, tree=tree, visible=locations, period=period)["locations"]
+    rows = overview(session, tree=tree, visible=locations, period=period).locations
     days = trend(session, locations=locations, period=period, time_zone=zone, step="day")
-    cells = heatmap(session, locations=locations, period=period, time_zone=zone)["cells"]
+    cells = heatmap(session, locations=locations, period=period, time_zone=zone).cells
     alerts = site_alerts(session, locations, period)
     story = [
         *_title(place.name, period, zone),
@@ -119,7 +119,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _ranking(rows: Sequence[dict[str, Any]]) -> list[Flowable]:
+def _ranking(rows: Sequence[OverviewRow]) -> list[Flowable]:
     header = [
         "Location",
         "Kind",
@@ -132,14 +132,14 @@ def _ranking(rows: Sequence[dict[str, Any]]) -> list[Flowable]:
     ]
     body = [
         [
-            "  " * row["depth"] + row["name"],
-            row["kind"],
-            row["responses"],
-            _number(row["happy_index"]) + (" *" if row["small_sample"] else ""),
-            "-" if row["positive_share"] is None else f"{row['positive_share']:.0%}",
-            "-" if row["change"] is None else f"{row['change']:+.1f}",
-            row["rank"] or "-",
-            row["misuse"],
+            "  " * row.depth + row.name,
+            row.kind,
+            row.responses,
+            _number(row.happy_index) + (" *" if row.small_sample else ""),
+            "-" if row.positive_share is None else f"{row.positive_share:.0%}",
+            "-" if row.change is None else f"{row.change:+.1f}",
+            row.rank or "-",
+            row.misuse,
         ]
         for row in rows
     ]
@@ -167,23 +167,23 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def _trend(days: Sequence[dict[str, Any]]) -> list[Flowable]:
+def _trend(days: Sequence[TrendPoint]) -> list[Flowable]:
     """Responses per local day as bars, the Happy Index (0-100) as a line over them."""
     height, left, bottom = 70 * mm, 12 * mm, 12 * mm
     plot_w, plot_h = WIDTH - 2 * left, height - bottom - 6 * mm
     drawing = Drawing(WIDTH, height)
     drawing.add(Rect(left, bottom, plot_w, plot_h, fillColor=None, strokeColor=colors.grey))
-    most = max((d["responses"] for d in days), default=0) or 1
+    most = max((d.responses for d in days), default=0) or 1
     step = plot_w / max(len(days), 1)
     points: list[float] = []
     for i, day in enumerate(days):
         x = left + i * step
-        bar = plot_h * day["responses"] / most
+        bar = plot_h * day.responses / most
         drawing.add(Rect(x + step * 0.15, bottom, step * 0.7, bar, fillColor=colors.lightblue))
-        if day["happy_index"] is not None:
-            points += [x + step / 2, bottom + plot_h * day["happy_index"] / 100]
+        if day.happy_index is not None:
+            points += [x + step / 2, bottom + plot_h * day.happy_index / 100]
         if len(days) <= 31 or i % 7 == 0:
-            drawing.add(String(x + step / 2, bottom - 9, day["start"][5:], fontSize=6))
+            drawing.add(String(x + step / 2, bottom - 9, day.start.isoformat()[5:], fontSize=6))
     if len(points) >= 4:
         drawing.add(PolyLine(points, strokeColor=colors.darkgreen, strokeWidth=1.5))
     for value in (0, 50, 100):
@@ -208,7 +208,7 @@ def _heat_color(index: float | None) -> colors.Color:
     return colors.Color(0.85 - 1.3 * (share - 0.5), 0.85, 0.2)
 
 
-def _heatmap(cells: Sequence[Sequence[dict[str, Any]]], zone: str) -> list[Flowable]:
+def _heatmap(cells: Sequence[Sequence[HeatCell]], zone: str) -> list[Flowable]:
     """Hour of day across, day of week down, coloured by Happy Index, responses written in."""
     left, cell_w, cell_h = 12 * mm, (WIDTH - 14 * mm) / 24, 7 * mm
     drawing = Drawing(WIDTH, cell_h * 8)
@@ -217,14 +217,14 @@ def _heatmap(cells: Sequence[Sequence[dict[str, Any]]], zone: str) -> list[Flowa
         drawing.add(String(0, y + 2 * mm, WEEKDAYS[weekday], fontSize=7))
         for hour, cell in enumerate(hours):
             x = left + hour * cell_w
-            fill = _heat_color(cell["happy_index"])
+            fill = _heat_color(cell.happy_index)
             drawing.add(Rect(x, y, cell_w, cell_h, fillColor=fill, strokeColor=colors.white))
-            if cell["responses"]:
+            if cell.responses:
                 drawing.add(
                     String(
                         x + cell_w / 2,
                         y + 2 * mm,
-                        str(cell["responses"]),
+                        str(cell.responses),
                         fontSize=5,
                         textAnchor="middle",
                     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.analytics import (
     Period,
+    Step,
     heatmap,
     hourly_counts,
     is_online,
@@ -21,6 +22,18 @@ from hub.hierarchy import LocationTree
 from hub.models import Device
 from hub.users import Principal
 from hub.web.auth import Db, Manager, Technician, web_context
+from hub.web.schemas_scores import (
+    CompareOut,
+    HeatmapOut,
+    Kiosk,
+    LocationOut,
+    OverviewOut,
+    PathStep,
+    PeriodOut,
+    PlaceOut,
+    SummaryOut,
+    TrendPoint,
+)
 
 router = APIRouter()
 
@@ -74,25 +87,26 @@ def api_overview(
     days: Days = 7,
     since: Since = None,
     until: Until = None,
-) -> dict[str, Any]:
+) -> OverviewOut:
     """Every location you may see, ranked by Happy Index within its kind, with the change
     against the previous period of the same length and its kiosks' health."""
     tree, visible = visible_tree(session, user)
-    return overview(session, tree=tree, visible=visible, period=period_of(days, since, until))
+    answer = overview(session, tree=tree, visible=visible, period=period_of(days, since, until))
+    return OverviewOut.model_validate(answer)
 
 
 @router.get("/api/locations", tags=["scores"])
-def api_locations(session: Db, user: Manager) -> list[dict[str, Any]]:
+def api_locations(session: Db, user: Manager) -> list[PlaceOut]:
     """The locations you may see, parents before children."""
     tree, visible = visible_tree(session, user)
     return [
-        {
-            "location": p.location_id,
-            "name": p.name,
-            "kind": p.kind,
-            "parent": p.parent_id,
-            "time_zone": p.time_zone,
-        }
+        PlaceOut(
+            location=p.location_id,
+            name=p.name,
+            kind=p.kind,
+            parent=p.parent_id,
+            time_zone=p.time_zone,
+        )
         for p in (tree.places[i] for i in tree.depth_first(visible))
     ]
 
@@ -105,7 +119,7 @@ def api_location(
     days: Days = 28,
     since: Since = None,
     until: Until = None,
-) -> dict[str, Any]:
+) -> LocationOut:
     """One location with everything beneath it: score, trend by day, week and month, the hour-of-day
     by day-of-week heat map in its own time zone, buttons, misuse and the cameras' reading."""
     tree, visible = visible_tree(session, user)
@@ -115,36 +129,37 @@ def api_location(
 
 def location_view(
     session: Session, tree: LocationTree, location_id: str, period: Period
-) -> dict[str, Any]:
+) -> LocationOut:
     place = tree.places[location_id]
     locations = tree.subtree(location_id)
     zone = place.time_zone
     hourly = hourly_counts(session, locations=locations, period=period)
-    return {
-        "location": location_id,
-        "name": place.name,
-        "kind": place.kind,
-        "time_zone": zone,
-        "path": [
-            {"location": i, "name": tree.places[i].name}
+
+    def trend_by(step: Step) -> list[TrendPoint]:
+        points = trend(
+            session, locations=locations, period=period, time_zone=zone, step=step, hourly=hourly
+        )
+        return [TrendPoint.model_validate(point) for point in points]
+
+    summary = subtree_summary(session, tree=tree, location_id=location_id, period=period)
+    cells = heatmap(session, locations=locations, period=period, time_zone=zone, hourly=hourly)
+    return LocationOut(
+        location=location_id,
+        name=place.name,
+        kind=place.kind,
+        time_zone=zone,
+        path=[
+            PathStep(location=i, name=tree.places[i].name)
             for i in reversed(tree.ancestors(location_id))
         ],
-        "children": tree.children(location_id),
-        "period": period.as_dict(),
-        "summary": subtree_summary(session, tree=tree, location_id=location_id, period=period),
-        "trend_day": trend(
-            session, locations=locations, period=period, time_zone=zone, step="day", hourly=hourly
-        ),
-        "trend_week": trend(
-            session, locations=locations, period=period, time_zone=zone, step="week", hourly=hourly
-        ),
-        "heatmap": heatmap(
-            session, locations=locations, period=period, time_zone=zone, hourly=hourly
-        ),
-        "trend_month": trend(
-            session, locations=locations, period=period, time_zone=zone, step="month", hourly=hourly
-        ),
-    }
+        children=tree.children(location_id),
+        period=PeriodOut.model_validate(period),
+        summary=SummaryOut.model_validate(summary),
+        trend_day=trend_by("day"),
+        trend_week=trend_by("week"),
+        heatmap=HeatmapOut.model_validate(cells),
+        trend_month=trend_by("month"),
+    )
 
 
 @router.get("/api/compare", tags=["scores"])
@@ -158,7 +173,7 @@ def api_compare(
     until: Until = None,
     b_since: Annotated[datetime | None, Query(description="the second side's start")] = None,
     b_until: Annotated[datetime | None, Query(description="the second side's end")] = None,
-) -> dict[str, Any]:
+) -> CompareOut:
     """Two locations over one period, or one location over two periods, side by side."""
     tree, visible = visible_tree(session, user)
     second = b or a
@@ -166,37 +181,37 @@ def api_compare(
         _location_or_404(location_id, visible)
     first_period = period_of(days, since, until)
     second_period = period_of(days, b_since, b_until) if b_since or b_until else first_period
-    return {
-        "a": location_view(session, tree, a, first_period),
-        "b": location_view(session, tree, second, second_period),
-    }
+    return CompareOut(
+        a=location_view(session, tree, a, first_period),
+        b=location_view(session, tree, second, second_period),
+    )
 
 
 @router.get("/api/fleet", tags=["fleet"])
-def api_fleet(session: Db, _user: Technician) -> list[dict[str, Any]]:
+def api_fleet(session: Db, _user: Technician) -> list[Kiosk]:
     """Every kiosk: where it stands, online or not, last heard, outbox, version, camera."""
     now = datetime.now(UTC)
     return [
-        {
-            "device": d.device_id,
-            "location": d.location_id,
-            "registered": d.registered,
-            "online": is_online(d, now),
-            "state": d.state,
-            "last_seen": d.last_seen_at.isoformat() if d.last_seen_at else None,
-            "last_heartbeat": d.last_status_at.isoformat() if d.last_status_at else None,
-            "outbox_depth": d.outbox_depth,
-            "outbox_capacity": d.outbox_capacity,
-            "outbox_dropped": d.outbox_dropped,
-            "clock_offset_s": d.clock_offset_s,
-            "version": d.version,
-            "uptime_s": d.uptime_s,
-            "camera": d.camera,
-            "camera_fault": d.camera_fault,
-            "config_version": d.applied_config_version,
-            "config_error": d.config_error,
-            "revoked": d.revoked_at is not None,
-        }
+        Kiosk(
+            device=d.device_id,
+            location=d.location_id,
+            registered=d.registered,
+            online=is_online(d, now),
+            state=d.state,
+            last_seen=d.last_seen_at,
+            last_heartbeat=d.last_status_at,
+            outbox_depth=d.outbox_depth,
+            outbox_capacity=d.outbox_capacity,
+            outbox_dropped=d.outbox_dropped,
+            clock_offset_s=d.clock_offset_s,
+            version=d.version,
+            uptime_s=d.uptime_s,
+            camera=d.camera,
+            camera_fault=d.camera_fault,
+            config_version=d.applied_config_version,
+            config_error=d.config_error,
+            revoked=d.revoked_at is not None,
+        )
         for d in session.scalars(select(Device).order_by(Device.device_id))
     ]
 

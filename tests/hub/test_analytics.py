@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
-from hub.analytics import MIN_RANKED_RESPONSES, Period, heatmap, overview, trend
+from hub.analytics import MIN_RANKED_RESPONSES, OverviewRow, Period, heatmap, overview, trend
 from hub.hierarchy import LocationTree
 from protocol.messages import Button
 from tests.hub.factories import place, press
@@ -44,42 +44,42 @@ def airport(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     return sessions
 
 
-def _overview(sessions: sessionmaker[Session]) -> dict[str, dict]:
+def _overview(sessions: sessionmaker[Session]) -> dict[str, OverviewRow]:
     with sessions() as session:
         tree = LocationTree.load(session)
         result = overview(session, tree=tree, visible=set(tree.places), period=THIS_WEEK)
-    return {row["location"]: row for row in result["locations"]}
+    return {row.location: row for row in result.locations}
 
 
 def test_a_touchpoint_with_enough_responses_is_ranked_with_its_index_and_interval(
     airport: sessionmaker[Session],
 ) -> None:
     gate = _overview(airport)["gate-1"]
-    assert gate["responses"] == 40
-    assert gate["happy_index"] == pytest.approx(round(100 * (2 * 30 + 10) / 120, 1))
-    assert gate["rank"] == 1
-    low, high = gate["positive_ci"]
+    assert gate.responses == 40
+    assert gate.happy_index == pytest.approx(round(100 * (2 * 30 + 10) / 120, 1))
+    assert gate.rank == 1
+    low, high = gate.positive_ci
     assert low < 0.75 < high
 
 
 def test_a_small_sample_is_shown_but_not_ranked(airport: sessionmaker[Session]) -> None:
     gate = _overview(airport)["gate-2"]
-    assert gate["responses"] == 5 < MIN_RANKED_RESPONSES
-    assert gate["small_sample"] is True
-    assert gate["rank"] is None
-    assert gate["happy_index"] == 0.0
+    assert gate.responses == 5 < MIN_RANKED_RESPONSES
+    assert gate.small_sample is True
+    assert gate.rank is None
+    assert gate.happy_index == 0.0
 
 
 def test_scores_roll_up_the_tree(airport: sessionmaker[Session]) -> None:
     rows = _overview(airport)
     for parent in ("t2", "hel"):
-        assert rows[parent]["counts"] == {
+        assert rows[parent].counts.as_dict() == {
             "very_happy": 0,
             "happy": 30,
             "unhappy": 10,
             "very_unhappy": 5,
         }
-    assert rows["hel"]["depth"] == 0 and rows["gate-1"]["depth"] == 2
+    assert rows["hel"].depth == 0 and rows["gate-1"].depth == 2
     assert list(rows) == ["hel", "t2", "gate-1", "gate-2"]
 
 
@@ -87,16 +87,16 @@ def test_the_change_is_against_the_previous_period_of_the_same_length(
     airport: sessionmaker[Session],
 ) -> None:
     gate = _overview(airport)["gate-1"]
-    assert gate["previous_happy_index"] == 100.0
-    assert gate["change"] == pytest.approx(round(gate["happy_index"] - 100.0, 1))
-    assert _overview(airport)["gate-2"]["change"] is None
+    assert gate.previous_happy_index == 100.0
+    assert gate.change == pytest.approx(round(gate.happy_index - 100.0, 1))
+    assert _overview(airport)["gate-2"].change is None
 
 
 def test_a_manager_sees_only_what_he_is_given(airport: sessionmaker[Session]) -> None:
     with airport() as session:
         tree = LocationTree.load(session)
         result = overview(session, tree=tree, visible=tree.subtree("gate-2"), period=THIS_WEEK)
-    assert [row["location"] for row in result["locations"]] == ["gate-2"]
+    assert [row.location for row in result.locations] == ["gate-2"]
 
 
 def test_the_heat_map_is_in_the_location_s_own_time_zone(
@@ -107,10 +107,10 @@ def test_the_heat_map_is_in_the_location_s_own_time_zone(
             session, locations={"gate-1"}, period=THIS_WEEK, time_zone="Europe/Helsinki"
         )
         utc = heatmap(session, locations={"gate-1"}, period=THIS_WEEK, time_zone="UTC")
-    assert helsinki["cells"][0][12]["responses"] == 40
-    assert helsinki["cells"][0][10]["responses"] == 0
-    assert utc["cells"][0][10]["responses"] == 40
-    assert helsinki["cells"][0][12]["negative_share"] == 0.25
+    assert helsinki.cells[0][12].responses == 40
+    assert helsinki.cells[0][10].responses == 0
+    assert utc.cells[0][10].responses == 40
+    assert helsinki.cells[0][12].negative_share == 0.25
 
 
 def test_a_press_late_on_sunday_in_utc_counts_on_monday_in_helsinki(
@@ -136,18 +136,21 @@ def test_a_press_late_on_sunday_in_utc_counts_on_monday_in_helsinki(
         months = trend(
             session, locations={"gate-1"}, period=period, time_zone="Europe/Helsinki", step="month"
         )
-    by_day = {point["start"]: point["responses"] for point in days}
+    by_day = {point.start.isoformat(): point.responses for point in days}
     assert by_day["2026-11-23"] == 1 and by_day["2026-11-22"] == 0
-    assert {p["start"]: p["responses"] for p in in_utc}["2026-11-22"] == 1
-    assert [(p["start"], p["responses"]) for p in weeks] == [("2026-11-16", 0), ("2026-11-23", 1)]
+    assert {p.start.isoformat(): p.responses for p in in_utc}["2026-11-22"] == 1
+    assert [(p.start.isoformat(), p.responses) for p in weeks] == [
+        ("2026-11-16", 0),
+        ("2026-11-23", 1),
+    ]
     assert len(days) == 10  # every local day of the period, empty ones included
-    assert [(p["start"], p["responses"]) for p in months] == [("2026-11-01", 1)]
+    assert [(p.start.isoformat(), p.responses) for p in months] == [("2026-11-01", 1)]
 
 
 def test_a_year_of_months_steps_through_december(sessions: sessionmaker[Session]) -> None:
     period = Period(datetime(2025, 11, 15, tzinfo=UTC), datetime(2026, 11, 15, tzinfo=UTC))
     with sessions() as session:
         months = trend(session, locations=set(), period=period, time_zone="UTC", step="month")
-    starts = [p["start"] for p in months]
+    starts = [p.start.isoformat() for p in months]
     assert starts[0] == "2025-11-01" and starts[-1] == "2026-11-01" and len(starts) == 13
     assert "2026-01-01" in starts

@@ -31,7 +31,7 @@ def test_the_report_opens_with_ranking_trend_heat_map_and_alerts(
     with sessions() as session:
         write_site_report(session, "hel", WEEK, path)
         tree = LocationTree.load(session)
-        rows = overview(session, tree=tree, visible=tree.subtree("hel"), period=WEEK)["locations"]
+        rows = overview(session, tree=tree, visible=tree.subtree("hel"), period=WEEK).locations
     pdf = path.read_bytes()
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")
@@ -41,9 +41,9 @@ def test_the_report_opens_with_ranking_trend_heat_map_and_alerts(
         assert heading in text
     assert "Mon 16 Nov 2026 00:00 to Sun 22 Nov 2026 23:59 (Europe/Helsinki)" in text
     site = rows[0]
-    assert site["responses"] == week.scored
+    assert site.responses == week.scored
     assert str(week.scored) in text
-    assert f"{site['happy_index']:.0f}" in text
+    assert f"{site.happy_index:.0f}" in text
     for day in ("11-16", "11-22"):
         assert day in text
 

@@ -1,0 +1,161 @@
+"""The JSON the score and fleet endpoints answer with, read from the analytics' dataclasses.
+
+Times are written as Python's `isoformat` writes them (`+00:00`, not `Z`), as the pages have
+always read them.
+"""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+IsoTime = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
+
+
+class Read(BaseModel):
+    """A model read from a dataclass's (or any object's) attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Counts(Read):
+    very_happy: int
+    happy: int
+    unhappy: int
+    very_unhappy: int
+
+
+class PeriodOut(Read):
+    since: IsoTime = Field(description="inclusive")
+    until: IsoTime = Field(description="exclusive")
+
+
+class Devices(Read):
+    online: int
+    offline: int
+    last_seen: IsoTime | None = Field(description="the last heard of the kiosks")
+
+
+class Score(Read):
+    responses: int
+    counts: Counts
+    happy_index: float | None = Field(description="0-100; null without responses")
+    positive_share: float | None = Field(description="top-2 box, 0-1")
+    positive_ci: tuple[float, float] | None = Field(description="95 % Wilson interval")
+    small_sample: bool = Field(description="fewer responses than ranking needs")
+
+
+class OverviewRow(Read):
+    location: str
+    name: str
+    kind: str
+    parent: str | None
+    depth: int
+    time_zone: str
+    responses: int
+    counts: Counts
+    happy_index: float | None
+    positive_share: float | None
+    positive_ci: tuple[float, float] | None
+    small_sample: bool
+    misuse: int
+    previous_happy_index: float | None
+    change: float | None = Field(description="against the previous period")
+    observed_index: float | None = Field(description="the cameras' reading, 0-100")
+    devices: Devices
+    rank: int | None = Field(description="within its kind; null for a small sample")
+
+
+class OverviewOut(Read):
+    period: PeriodOut
+    previous: PeriodOut
+    locations: list[OverviewRow] = Field(description="parents before children")
+
+
+class PlaceOut(BaseModel):
+    location: str
+    name: str
+    kind: str
+    parent: str | None
+    time_zone: str
+
+
+class PathStep(BaseModel):
+    location: str
+    name: str
+
+
+class ObservedOut(Read):
+    readings: int
+    observed_index: float
+    gap: float | None = Field(description="observed index less the Happy Index")
+    vad: list[float] = Field(description="valence, arousal, dominance")
+    emotions: dict[str, float] = Field(description="EMOTIC categories, strongest first")
+
+
+class SummaryOut(Score):
+    misuse: int
+    observed: ObservedOut | None
+    passersby: int | None
+
+
+class TrendPoint(Read):
+    start: date = Field(description="a local day, a week's Monday or a month's first day")
+    responses: int
+    counts: Counts
+    happy_index: float | None
+    positive_share: float | None
+    positive_ci: tuple[float, float] | None
+    small_sample: bool
+
+
+class HeatCell(Read):
+    responses: int
+    happy_index: float | None
+    negative_share: float | None
+
+
+class HeatmapOut(Read):
+    time_zone: str
+    cells: list[list[HeatCell]] = Field(description="7 weekdays from Monday, 24 local hours each")
+
+
+class LocationOut(Read):
+    location: str
+    name: str
+    kind: str
+    time_zone: str
+    path: list[PathStep] = Field(description="from the root down to this location")
+    children: list[str]
+    period: PeriodOut
+    summary: SummaryOut
+    trend_day: list[TrendPoint]
+    trend_week: list[TrendPoint]
+    heatmap: HeatmapOut
+    trend_month: list[TrendPoint]
+
+
+class CompareOut(BaseModel):
+    a: LocationOut
+    b: LocationOut
+
+
+class Kiosk(BaseModel):
+    device: str
+    location: str | None
+    registered: bool
+    online: bool
+    state: str
+    last_seen: IsoTime | None
+    last_heartbeat: IsoTime | None
+    outbox_depth: int | None
+    outbox_capacity: int | None
+    outbox_dropped: int | None
+    clock_offset_s: float | None
+    version: str | None
+    uptime_s: float | None
+    camera: str | None
+    camera_fault: str | None
+    config_version: int | None
+    config_error: str | None
+    revoked: bool
