@@ -20,13 +20,12 @@ from hub.alerts.commands import add_alert_commands, add_cusum_bench
 from hub.analytics import Period, rolled_up_report
 from hub.app import Hub, HubRole
 from hub.bench import BenchPlan, run_ingest_bench
-from hub.cli_options import DB, Commands
+from hub.cli_options import DB, Commands, session_command
 from hub.config import HubSettings
 from hub.db import (
     SCRATCH_POSTGRES_URL,
     make_engine,
     migrate,
-    run_migrated,
     schema_revision,
     session_factory,
 )
@@ -223,11 +222,7 @@ def _observed_columns(observed: dict[str, Any] | None) -> tuple[str, str]:
 
 
 def _with_session(action: Callable[[Any, argparse.Namespace], None]) -> Callable[..., int]:
-    def run(args: argparse.Namespace) -> int:
-        run_migrated(_settings(args).database_url, lambda session: action(session, args))
-        return 0
-
-    return run
+    return session_command(action, _settings)
 
 
 def _locations_add(session: Any, args: argparse.Namespace) -> None:

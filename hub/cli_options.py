@@ -5,12 +5,28 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from hub.config import HubSettings
+from hub.db import run_migrated
 
 DB_HELP = "SQLAlchemy URL (default: $SEED_HUB_DB, else SQLite in the data folder)"
 
 Commands = Any  # argparse's private _SubParsersAction
 SettingsFrom = Callable[[argparse.Namespace], HubSettings]
+SessionAction = Callable[[Session, argparse.Namespace], None]
+
+
+def session_command(
+    action: SessionAction, settings_from: SettingsFrom
+) -> Callable[[argparse.Namespace], int]:
+    """A command that runs `action` in one transaction on the migrated database."""
+
+    def run(args: argparse.Namespace) -> int:
+        run_migrated(settings_from(args).database_url, lambda session: action(session, args))
+        return 0
+
+    return run
 
 
 def _db_option(default: Any = None) -> argparse.ArgumentParser:

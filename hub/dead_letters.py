@@ -11,9 +11,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
-from hub.cli_options import DB, DB_UNDER_GROUP, Commands, SettingsFrom
+from hub.cli_options import (
+    DB,
+    DB_UNDER_GROUP,
+    Commands,
+    SettingsFrom,
+    session_command,
+)
 from hub.config import HubSettings
-from hub.db import run_migrated
 from hub.periodic import PeriodicJob, always
 
 log = logging.getLogger(__name__)
@@ -73,13 +78,6 @@ def _purge(session: Session, args: argparse.Namespace) -> None:
 
 
 def add_dead_letter_commands(commands: Commands, settings_from: SettingsFrom) -> None:
-    def runner(action: Callable[[Session, argparse.Namespace], None]) -> Callable[..., int]:
-        def run(args: argparse.Namespace) -> int:
-            run_migrated(settings_from(args).database_url, lambda session: action(session, args))
-            return 0
-
-        return run
-
     dead = commands.add_parser(
         "dead-letters",
         help="counts of refused input, by reason; `purge` deletes kept ones",
@@ -92,7 +90,7 @@ def add_dead_letter_commands(commands: Commands, settings_from: SettingsFrom) ->
         metavar="N",
         help="instead: the N devices with the most dead letters, with how many are kept",
     )
-    dead.set_defaults(run=runner(_show))
+    dead.set_defaults(run=session_command(_show, settings_from))
     actions = dead.add_subparsers(dest="action")
     purge = actions.add_parser(
         "purge",
@@ -104,4 +102,4 @@ def add_dead_letter_commands(commands: Commands, settings_from: SettingsFrom) ->
     purge.add_argument("--older-than-days", type=float, metavar="DAYS", help="received before")
     purge.add_argument("--source", metavar="DEVICE", help="only those from this device")
     purge.add_argument("--all", action="store_true", help="every kept dead letter")
-    purge.set_defaults(run=runner(_purge))
+    purge.set_defaults(run=session_command(_purge, settings_from))

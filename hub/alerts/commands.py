@@ -2,7 +2,6 @@
 
 import argparse
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -10,19 +9,8 @@ from sqlalchemy.orm import Session
 from hub.alerts.bench import CusumBenchPlan, run_cusum_bench
 from hub.alerts.records import add_rule, list_alerts, list_rules, remove_rule
 from hub.alerts.rules import QuietHours, Rule, RuleKind
-from hub.cli_options import DB, Commands, SettingsFrom
-from hub.db import run_migrated
+from hub.cli_options import DB, Commands, SettingsFrom, session_command
 from protocol.messages import Button
-
-Action = Callable[[Session, argparse.Namespace], None]
-
-
-def _runner(action: Action, settings_from: SettingsFrom) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        run_migrated(settings_from(args).database_url, lambda session: action(session, args))
-        return 0
-
-    return run
 
 
 def _rules_add(session: Session, args: argparse.Namespace) -> None:
@@ -67,7 +55,7 @@ def add_alert_commands(commands: Commands, settings_from: SettingsFrom) -> None:
     listing.add_argument("--state", choices=("open", "acknowledged", "all"), default="open")
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(run=_runner(_alerts_list, settings_from))
+    listing.set_defaults(run=session_command(_alerts_list, settings_from))
     rules = actions.add_parser("rules", help="what raises alerts").add_subparsers(
         dest="rule_action", required=True
     )
@@ -86,12 +74,12 @@ def add_alert_commands(commands: Commands, settings_from: SettingsFrom) -> None:
     add.add_argument("--min-responses", type=int, default=0)
     add.add_argument("--button", choices=[b.value for b in Button], help="for answer_count")
     add.add_argument("--quiet", metavar="HH:MM-HH:MM", help="in the location's own time")
-    add.set_defaults(run=_runner(_rules_add, settings_from))
+    add.set_defaults(run=session_command(_rules_add, settings_from))
     rule_list = rules.add_parser("list", parents=[DB])
-    rule_list.set_defaults(run=_runner(_rules_list, settings_from))
+    rule_list.set_defaults(run=session_command(_rules_list, settings_from))
     remove = rules.add_parser("remove", parents=[DB])
     remove.add_argument("rule_id", type=int)
-    remove.set_defaults(run=_runner(_rules_remove, settings_from))
+    remove.set_defaults(run=session_command(_rules_remove, settings_from))
 
 
 def _bench_cusum(args: argparse.Namespace) -> int:
