@@ -45,19 +45,13 @@ class Score(Read):
     small_sample: bool = Field(description="fewer responses than ranking needs")
 
 
-class OverviewRow(Read):
+class OverviewRow(Score):
     location: str
     name: str
     kind: str
     parent: str | None
     depth: int
     time_zone: str
-    responses: int
-    counts: Counts
-    happy_index: float | None
-    positive_share: float | None
-    positive_ci: tuple[float, float] | None
-    small_sample: bool
     misuse: int
     previous_happy_index: float | None
     change: float | None = Field(description="against the previous period")
@@ -99,14 +93,8 @@ class SummaryOut(Score):
     passersby: int | None
 
 
-class TrendPoint(Read):
+class TrendPoint(Score):
     start: date = Field(description="a local day, a week's Monday or a month's first day")
-    responses: int
-    counts: Counts
-    happy_index: float | None
-    positive_share: float | None
-    positive_ci: tuple[float, float] | None
-    small_sample: bool
 
 
 class HeatCell(Read):
