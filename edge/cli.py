@@ -1,20 +1,20 @@
-"""`seed-kiosk`: run a kiosk, check its config, or evaluate and time its camera pipeline."""
+"""`seed-kiosk`: run a kiosk, check its config, or test its buttons, LEDs and broker."""
 
 import argparse
-import json
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
-from typing import Any
 
 from edge import __version__
 from edge.app import Kiosk
 from edge.config import KioskConfig, load_config
 from edge.selftest import Outcome, SelftestPlan, format_checks, run_selftest
 from protocol.errors import SeedError
+from protocol.lab_aliases import MOVED, add_lab_aliases
 from protocol.logs import configure_logging
+
+MOVED_TO_LAB = MOVED["seed-kiosk"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,37 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     selftest.add_argument("--timeout", type=float, default=30, help="seconds per button press")
 
-    manifest_help = "the emotion model's manifest (default: models/emotion26.json)"
-    evaluate = commands.add_parser(
-        "eval-model", help="the emotion model's accuracy and per-expression recall on face crops"
-    )
-    evaluate.add_argument(
-        "--data", type=Path, required=True, help=".npz of face crops: images [N,H,W], labels"
-    )
-    evaluate.add_argument("--manifest", type=Path, help=manifest_help)
-    evaluate.add_argument("--json", action="store_true", help="print JSON")
-
-    bench = commands.add_parser(
-        "bench",
-        help="time the camera pipeline, or a press from button to LED and outbox, on this machine",
-    )
-    bench.add_argument("part", choices=["camera", "press"])
-    bench.add_argument("--manifest", type=Path, help=manifest_help)
-    bench.add_argument("--repeat", type=int, default=200, help="timed frames per measurement")
-    bench.add_argument(
-        "--faces", type=Path, help="FER2013-style .npz (default: $SEED_FER2013_DIR/val.npz)"
-    )
-    bench.add_argument("--detector", type=Path, help="face_detection_short_range.tflite")
-    bench.add_argument("--json", action="store_true", help="print JSON")
-    bench.add_argument("--presses", type=int, default=300, help="press: presses per round")
-    bench.add_argument("--rounds", type=int, default=3, help="press: rounds (median, spread)")
-    bench.add_argument(
-        "--rss-seconds", type=float, default=20, help="press: how long the kiosk runs before RSS"
-    )
-    bench.add_argument(
-        "--broker", metavar="URL", help="press: a broker to send to (default: none, offline)"
-    )
-    bench.add_argument("--no-camera", action="store_true", help="press: skip the camera's RSS")
+    add_lab_aliases(commands, parser.prog)  # bench, eval-model: for one release
     return parser
 
 
@@ -114,47 +84,11 @@ def _selftest(args: argparse.Namespace) -> int:
     return 1 if any(check.outcome is Outcome.FAIL for check in checks) else 0
 
 
-def _camera_tool(args: argparse.Namespace) -> dict[str, Any]:
-    """Imported here: the camera's libraries are an optional extra."""
-    if args.command == "eval-model":
-        from edge.camera.evaluate import evaluate_model  # noqa: PLC0415
-
-        return evaluate_model(args.data, args.manifest)
-    from edge.camera.bench import bench_camera  # noqa: PLC0415
-    from edge.camera.faces import default_faces_file  # noqa: PLC0415
-
-    return bench_camera(
-        manifest=args.manifest,
-        faces=args.faces or default_faces_file(),
-        detector_model=args.detector,
-        repeat=args.repeat,
-    )
-
-
-def _bench_press(args: argparse.Namespace) -> dict[str, Any]:
-    from edge.bench_press import bench_press, camera_frames  # noqa: PLC0415
-
-    with tempfile.TemporaryDirectory(prefix="seed-bench-faces-") as folder:
-        frames = None if args.no_camera else camera_frames(Path(folder))
-        return bench_press(
-            presses=args.presses,
-            rounds=args.rounds,
-            rss_seconds=args.rss_seconds,
-            broker=args.broker,
-            camera_source=frames,
-        )
-
-
-def _print_results(results: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(results, indent=2))
-        return
-    for key, value in results.items():
-        print(f"{key}: {value}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in MOVED_TO_LAB:
+        code: int = args.run(args)  # the lab sets its own logging up
+        return code
     configure_logging(getattr(args, "log_level", "INFO"))
     try:
         if args.command == "check-config":
@@ -162,12 +96,6 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "selftest":
             return _selftest(args)
-        if args.command == "bench" and args.part == "press":
-            _print_results(_bench_press(args), args.json)
-            return 0
-        if args.command in ("eval-model", "bench"):
-            _print_results(_camera_tool(args), args.json)
-            return 0
         return _run(args)
     except SeedError as exc:
         print(f"seed-kiosk: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""`seed-hub`: run ingest, print reports, manage locations and devices, benchmark."""
+"""`seed-hub`: run ingest, print reports, manage locations, devices, users and alerts."""
 
 import argparse
 import json
@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,34 +16,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import __version__
-from hub.alerts.commands import add_alert_commands, add_cusum_bench
-from hub.analytics import Period, rolled_up_report
+from hub.alerts.commands import add_alert_commands
+from hub.analytics import rolled_up_report
 from hub.app import Hub, HubRole
-from hub.bench import BenchPlan, run_ingest_bench
 from hub.cli_options import DB, Commands, session_command
-from hub.config import HubSettings
-from hub.db import (
-    SCRATCH_POSTGRES_URL,
-    make_engine,
-    migrate,
-    schema_revision,
-    session_factory,
-)
+from hub.clock import Clock, as_utc, utc_now
+from hub.config import HubSettings, MqttSettings, WebSettings
+from hub.db import make_engine, migrate, schema_revision, session_factory
 from hub.dead_letters import add_dead_letter_commands
 from hub.exports import BY_CHOICES, responses_csv, scores_csv
 from hub.file_modes import private_data_dir, private_file
 from hub.first_admin import hand_over_first_admin, retire_first_password
 from hub.fleet.commands import add_fleet_commands
-from hub.flood import add_flood_bench
 from hub.hierarchy import LocationTree
 from hub.models import Location
 from hub.pdf_report import write_site_report
-from hub.soak import SoakPlan, run_soak
+from hub.rollups.buckets import Period
 from hub.store import add_location, flagged_presses
 from hub.users import Role, add_user, disable_user, list_users
 from hub.web.app import session_secret
 from hub.workers import plan_workers, supervise
 from protocol.errors import ConfigError, SeedError
+from protocol.lab_aliases import add_lab_aliases
 from protocol.logs import configure_logging
 from protocol.text import for_log
 from protocol.validation import summarise
@@ -52,22 +46,21 @@ from protocol.validation import summarise
 def _aware(text: str) -> datetime:
     """ISO 8601; a time without an offset is taken as UTC."""
     try:
-        moment = datetime.fromisoformat(text)
+        return as_utc(datetime.fromisoformat(text))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _settings(args: argparse.Namespace) -> HubSettings:
-    overrides = {
-        key: value
-        for key, value in (
-            ("db", getattr(args, "db", None)),
-            ("broker", getattr(args, "broker", None)),
-        )
-        if value
-    }
+    """The environment's settings, but for the command line's --db, --broker and --web-port."""
+    overrides: dict[str, Any] = {}
     try:
+        if db := getattr(args, "db", None):
+            overrides["db"] = db
+        if broker := getattr(args, "broker", None):
+            overrides["mqtt"] = MqttSettings(broker=broker)
+        if (port := getattr(args, "web_port", None)) is not None:
+            overrides["web"] = WebSettings(port=port)
         return HubSettings(**overrides)
     except ValidationError as exc:
         raise ConfigError(f"invalid hub settings: {summarise(exc)}") from exc
@@ -75,8 +68,6 @@ def _settings(args: argparse.Namespace) -> HubSettings:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if args.web_port is not None:
-        settings.web_port = args.web_port
     role = HubRole(args.role)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -153,9 +144,9 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _period(args: argparse.Namespace) -> Period:
+def _period(args: argparse.Namespace, clock: Clock = utc_now) -> Period:
     """--since/--until; without --since, the 7 days before --until (default now)."""
-    until = args.until or datetime.now(UTC)
+    until = args.until or clock()
     period = Period(args.since, until) if args.since else Period.last(7, until=until)
     if period.since >= period.until:
         raise ConfigError("--since must come before --until")
@@ -242,74 +233,14 @@ def _flagged(session: Any, _args: argparse.Namespace) -> None:
     print(json.dumps(flagged_presses(session), indent=2))
 
 
-def _bench(args: argparse.Namespace) -> int:
-    result = run_ingest_bench(
-        BenchPlan(
-            kiosks=args.kiosks,
-            events_per_kiosk=args.events,
-            backend=args.backend,
-            postgres_url=args.postgres_url,
-            workers=args.workers,
-            rate_per_s=args.rate,
-        )
-    )
-    print(json.dumps(result, indent=2) if args.json else result)
-    return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
-
-
-def _bench_reports(args: argparse.Namespace) -> int:
-    from hub.bench_reports import ReportsPlan, run_reports_bench  # noqa: PLC0415 (numpy: dev)
-
-    plan = ReportsPlan(
-        events=args.events,
-        backend=args.backend,
-        postgres_url=args.postgres_url,
-        requests=args.requests,
-    )
-    result = run_reports_bench(plan)
-    print(json.dumps(result, indent=2) if args.json else result)
-    return 1 if result["rollup_mismatches"] else 0
-
-
-def _soak(args: argparse.Namespace) -> int:
-    plan = SoakPlan(
-        events=args.events,
-        kiosks=args.kiosks,
-        window=args.window,
-        backend=args.backend,
-        postgres_url=args.postgres_url,
-    )
-    result = run_soak(plan)
-    print(json.dumps(result, indent=2) if args.json else result)
-    growth = result["hub_memory"]["growth"]
-    failed = result["lost"] or result["duplicated"] or result["unexpected"]
-    return 1 if failed or result["rollup_mismatch"] or (growth or 0) > 0.10 else 0
-
-
-def _chaos(args: argparse.Namespace) -> int:
-    from hub.chaos.checker import poison_slowed_ingest  # noqa: PLC0415
-    from hub.chaos.scenario import ChaosPlan, run_chaos  # noqa: PLC0415 (needs the kiosk extra)
-
-    plan = ChaosPlan(
-        faults=tuple(args.faults),
-        kiosks=args.kiosks,
-        presses=args.presses,
-        rate_per_s=args.rate,
-        backend=args.backend,
-    )
-    verdict = run_chaos(plan, workdir=args.keep)
-    print(json.dumps(verdict, indent=2) if args.json else verdict)
-    failed = verdict["lost"] or verdict["duplicated"] or verdict["unexpected"]
-    return 1 if failed or verdict["rollup_mismatch"] or poison_slowed_ingest(verdict) else 0
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seed-hub", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument("--log-level", default="INFO")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add_commands in (_add_serve_and_report, _add_registry, _add_bench, _add_soak, _add_chaos):
+    for add_commands in (_add_serve_and_report, _add_registry):
         add_commands(commands)
+    add_lab_aliases(commands, parser.prog)  # bench, soak, chaos: for one release
     return parser
 
 
@@ -478,83 +409,6 @@ def _add_users(commands: Commands) -> None:
     disable = actions.add_parser("disable", help="stop a user signing in", parents=[DB])
     disable.add_argument("username")
     disable.set_defaults(run=_with_session(_users_disable))
-
-
-def _add_bench(commands: Commands) -> None:
-    bench = commands.add_parser("bench", help="benchmarks that print JSON")
-    bench_commands = bench.add_subparsers(dest="benchmark", required=True)
-    ingest = bench_commands.add_parser(
-        "ingest", help="events stored and acknowledged per second vs a bare subscriber"
-    )
-    ingest.add_argument("--json", action="store_true")
-    ingest.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    ingest.add_argument("--postgres-url", default=SCRATCH_POSTGRES_URL)
-    ingest.add_argument("--kiosks", type=int, default=8)
-    ingest.add_argument("--events", type=int, default=2500, help="events per kiosk")
-    ingest.add_argument(
-        "--workers", type=int, default=1, help="hub ingest processes on one shared subscription"
-    )
-    ingest.add_argument(
-        "--rate",
-        type=float,
-        metavar="R",
-        help="events per second per kiosk, for latency at a steady load "
-        "(default: as fast as they can, a backlog draining)",
-    )
-    ingest.set_defaults(run=_bench)
-    add_flood_bench(bench_commands)
-    reports = bench_commands.add_parser(
-        "reports", help="dashboard views timed over HTTP on a year of simulated responses"
-    )
-    reports.add_argument("--json", action="store_true")
-    reports.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    reports.add_argument("--postgres-url", default=SCRATCH_POSTGRES_URL)
-    reports.add_argument("--events", type=int, default=20_000, help="responses in all")
-    reports.add_argument("--requests", type=int, default=30, help="timed requests per view")
-    reports.set_defaults(run=_bench_reports)
-    add_cusum_bench(bench_commands)
-
-
-def _add_soak(commands: Commands) -> None:
-    soak = commands.add_parser(
-        "soak", help="a long run through Mosquitto and the hub; throughput, memory, verdict"
-    )
-    soak.add_argument("--json", action="store_true")
-    soak.add_argument("--events", type=int, default=1_000_000)
-    soak.add_argument("--kiosks", type=int, default=200)
-    soak.add_argument("--window", type=int, default=50, help="unacknowledged events per kiosk")
-    soak.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    soak.add_argument("--postgres-url", default=SCRATCH_POSTGRES_URL)
-    soak.set_defaults(run=_soak)
-
-
-def _add_chaos(commands: Commands) -> None:
-    chaos = commands.add_parser(
-        "chaos", help="kiosks and hub as processes under injected faults; Jepsen-style verdict"
-    )
-    chaos.add_argument("--json", action="store_true")
-    chaos.add_argument(
-        "--faults",
-        nargs="+",
-        default=["all"],
-        metavar="FAULT",
-        help="poison broker-restart broker-kill hub-kill kiosk-kill partition lossy-link, and "
-        "database-locked (sqlite) or database-restart database-kill (postgresql); "
-        "or all (default), one after another",
-    )
-    chaos.add_argument(
-        "--backend",
-        choices=["sqlite", "postgresql"],
-        default="sqlite",
-        help="the hub's database: a SQLite file, or a private PostgreSQL server the run starts",
-    )
-    chaos.add_argument("--kiosks", type=int, default=3)
-    chaos.add_argument("--presses", type=int, default=1500, help="presses per kiosk")
-    chaos.add_argument("--rate", type=float, default=30.0, help="presses per second per kiosk")
-    chaos.add_argument(
-        "--keep", type=Path, metavar="DIR", help="keep logs, ledgers and the database in DIR"
-    )
-    chaos.set_defaults(run=_chaos)
 
 
 def main(argv: list[str] | None = None) -> int:

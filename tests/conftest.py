@@ -16,15 +16,10 @@ from edge.config import KioskConfig
 from edge.panel import mock_pin_factory
 from hub.app import Hub
 from hub.broker import EmbeddedBroker
-from hub.config import HubSettings
-from hub.db import (
-    SCRATCH_POSTGRES_URL,
-    make_engine,
-    migrate,
-    scratch_postgres_database,
-    session_factory,
-)
-from hub.mosquitto import MosquittoProcess, mosquitto_binary
+from hub.config import HubSettings, MqttSettings
+from hub.db import make_engine, migrate, session_factory
+from lab.mosquitto import MosquittoProcess, mosquitto_binary
+from lab.scratch_postgres import SCRATCH_POSTGRES_URL, scratch_postgres_database
 from protocol.errors import StoreError
 from tests.helpers import service_missing
 
@@ -119,16 +114,22 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 @pytest.fixture
 def start_hub(tmp_path: Path) -> Iterator[Callable[..., Hub]]:
-    """start_hub(broker_url, db_url=..., **settings) -> a running Hub, stopped afterwards."""
+    """start_hub(broker_url, db=..., client_id=..., **groups) -> a running Hub, stopped afterwards.
+
+    `groups` are settings groups by name: `ingest=IngestSettings(min_press_interval_s=0)`.
+    """
     hubs: list[Hub] = []
 
-    def start(broker: str, db: str | None = None, **settings: Any) -> Hub:
+    def start(
+        broker: str, db: str | None = None, client_id: str | None = None, **groups: Any
+    ) -> Hub:
+        mqtt = MqttSettings(broker=broker, client_id=client_id or f"test-hub-{len(hubs)}")
         hub = Hub(
             HubSettings(
-                broker=broker,
                 db=db or f"sqlite:///{tmp_path / 'hub.sqlite3'}",
                 data_dir=tmp_path,
-                **{"client_id": f"test-hub-{len(hubs)}", **settings},
+                mqtt=mqtt,
+                **groups,
             )
         )
         hub.start()

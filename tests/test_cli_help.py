@@ -1,5 +1,5 @@
-"""Every command of `seed-hub` and `seed-kiosk` answers `--help` (a stray % in a help text
-made argparse raise instead)."""
+"""Every command of `seed-hub`, `seed-kiosk` and `seed-lab` answers `--help` (a stray % in a
+help text made argparse raise instead)."""
 
 import argparse
 from collections.abc import Callable, Iterator
@@ -8,6 +8,7 @@ import pytest
 
 from edge import cli as kiosk_cli
 from hub import cli as hub_cli
+from lab import cli as lab_cli
 
 
 def _commands(
@@ -23,6 +24,7 @@ def _commands(
 PROGRAMS: dict[str, Callable[[], argparse.ArgumentParser]] = {
     "seed-hub": hub_cli._parser,
     "seed-kiosk": kiosk_cli._parser,
+    "seed-lab": lab_cli._parser,
 }
 COMMANDS = [(program, path) for program, make in PROGRAMS.items() for path in _commands(make())]
 

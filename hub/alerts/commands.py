@@ -1,19 +1,18 @@
-"""`seed-hub alerts rules add|list|remove` and `seed-hub alerts list`; `seed-hub bench cusum`."""
+"""`seed-hub alerts rules add|list|remove` and `seed-hub alerts list`."""
 
 import argparse
 import json
-from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from hub.alerts.bench import CusumBenchPlan, run_cusum_bench
 from hub.alerts.records import add_rule, list_alerts, list_rules, remove_rule
 from hub.alerts.rules import QuietHours, Rule, RuleKind
 from hub.cli_options import DB, Commands, SettingsFrom, session_command
+from hub.clock import Clock, utc_now
 from protocol.messages import Button
 
 
-def _rules_add(session: Session, args: argparse.Namespace) -> None:
+def _rules_add(session: Session, args: argparse.Namespace, clock: Clock = utc_now) -> None:
     rule = Rule(
         id=0,
         location_id=args.location,
@@ -24,7 +23,7 @@ def _rules_add(session: Session, args: argparse.Namespace) -> None:
         button=Button(args.button) if args.button else None,
         quiet=QuietHours.parse(args.quiet) if args.quiet else None,
     )
-    row = add_rule(session, rule=rule, created_by="cli", now=datetime.now(UTC))
+    row = add_rule(session, rule=rule, created_by="cli", now=clock())
     print(f"rule {row.id} at {args.location} (and beneath): {Rule.from_row(row).describe()}")
 
 
@@ -80,33 +79,3 @@ def add_alert_commands(commands: Commands, settings_from: SettingsFrom) -> None:
     remove = rules.add_parser("remove", parents=[DB])
     remove.add_argument("rule_id", type=int)
     remove.set_defaults(run=session_command(_rules_remove, settings_from))
-
-
-def _bench_cusum(args: argparse.Namespace) -> int:
-    plan = CusumBenchPlan(
-        seeds=args.seeds,
-        locations=args.locations,
-        presses_per_hour=args.rate,
-        p0=args.p0,
-        drop_odds_ratio=args.drop,
-        odds_ratio=args.odds_ratio,
-        threshold=args.h,
-    )
-    result = run_cusum_bench(plan)
-    print(json.dumps(result, indent=2) if args.json else result)
-    return 0
-
-
-def add_cusum_bench(bench_commands: Commands) -> None:
-    cusum = bench_commands.add_parser(
-        "cusum", help="CUSUM detection delay and false alarms on simulated locations"
-    )
-    cusum.add_argument("--json", action="store_true")
-    cusum.add_argument("--seeds", type=int, default=10)
-    cusum.add_argument("--locations", type=int, default=50, help="location-weeks per seed")
-    cusum.add_argument("--rate", type=float, default=20, help="presses per hour")
-    cusum.add_argument("--p0", type=float, default=0.2, help="the baseline unhappy share")
-    cusum.add_argument("--drop", type=float, default=2.0, help="odds ratio of the real drop")
-    cusum.add_argument("--odds-ratio", type=float, default=2.0, help="the shift the chart seeks")
-    cusum.add_argument("--h", type=float, default=4.0, help="the decision threshold")
-    cusum.set_defaults(run=_bench_cusum)

@@ -9,7 +9,6 @@ bytes, out of reach of any guessing however cheap each guess is.
 import base64
 import grp
 import hashlib
-import hmac
 import secrets
 import shlex
 import subprocess
@@ -35,17 +34,6 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
     return (
         f"$7${PBKDF2_ROUNDS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
     )
-
-
-def password_matches(password: str, hashed: str) -> bool:
-    try:
-        _, kind, rounds, salt, digest = hashed.split("$")
-    except ValueError:
-        return False
-    if kind != "7":
-        return False
-    expected = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), int(rounds))
-    return hmac.compare_digest(expected, base64.b64decode(digest))
 
 
 def render_password_file(entries: dict[str, str]) -> bytes:

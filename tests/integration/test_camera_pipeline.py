@@ -25,8 +25,8 @@ from edge.panel import mock_pin_factory
 from hub import store
 from hub.app import Hub
 from hub.models import Device, Observation
-from hub.mosquitto import MosquittoProcess
 from hub.reports import location_scores
+from lab.mosquitto import MosquittoProcess
 from protocol.messages import Button
 from protocol.mqtt import Message
 from tests.helpers import connect_client, wait_until

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hub.app import Hub
 from hub.models import Device
-from hub.mosquitto import MosquittoProcess
+from lab.mosquitto import MosquittoProcess
 from tests.helpers import wait_until
 
 CONFIG = """

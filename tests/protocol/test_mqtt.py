@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from hub.mosquitto import MosquittoProcess
+from lab.mosquitto import MosquittoProcess
 from protocol.mqtt import Message, MqttConnection, MqttOptions, Will
 from tests.helpers import connect_client, wait_until
 

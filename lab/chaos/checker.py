@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
-from hub import store
 from hub.db import open_session
 from hub.models import Event
+from hub.rollups.checks import rollup_press_count
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def read_stored(db_url: str) -> tuple[list[Stored], int]:
     with open_session(db_url) as session:
         rows = session.execute(select(Event.device_id, Event.event_id, Event.seq))
         stored = [Stored(device_id, event_id, seq) for device_id, event_id, seq in rows]
-        return stored, store.rollup_press_count(session)
+        return stored, rollup_press_count(session)
 
 
 class StoredCount(NamedTuple):

@@ -1,12 +1,11 @@
-"""The CUSUM bench and the alert commands, run as a user runs them."""
+"""`seed-lab bench cusum`, run as a user runs it."""
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hub.cli import main
+from lab.cli import main
 
 
 def _cusum_bench(capsys: pytest.CaptureFixture[str], *flags: str) -> dict[str, Any]:
@@ -33,20 +32,3 @@ def test_a_higher_threshold_cries_wolf_less_often_and_catches_the_drop_later(
     alarms = "false_alarms_per_location_week"
     assert strict[alarms]["max"] < default[alarms]["min"]
     assert strict["median_delay_min"]["median"] > default["median_delay_min"]["median"]
-
-
-def test_rules_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = ["--db", f"sqlite:///{tmp_path / 'hub.sqlite3'}"]
-    assert main(["locations", "add", "gate-a", "--tz", "Europe/Helsinki", *db]) == 0
-    add = ["alerts", "rules", "add", "--location", "gate-a", "--kind", "negative_share"]
-    assert (
-        main([*add, "--threshold", "50", "--min-responses", "4", "--quiet", "22:00-06:00", *db])
-        == 0
-    )
-    assert main([*add, "--threshold", "500", *db]) == 2  # refused, with the reason
-    assert main(["alerts", "rules", "list", *db]) == 0
-    out = capsys.readouterr()
-    assert "negative >= 50 % in 15 min (at least 4 responses), quiet 22:00-06:00" in out.out
-    assert "threshold must lie in 0..100" in out.err
-    assert main(["alerts", "rules", "remove", "1", *db]) == 0
-    assert main(["alerts", "list", "--state", "all", *db]) == 0

@@ -1,4 +1,4 @@
-"""`seed-kiosk eval-model` and `seed-kiosk bench camera`, on real FER2013 faces."""
+"""`seed-lab eval-model` and `seed-lab bench camera`, on real FER2013 faces."""
 
 import json
 from pathlib import Path
@@ -8,7 +8,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 import pytest
 
-from edge.cli import main
+from lab.cli import main
 from protocol.emotions import EXPRESSIONS
 from tests.edge.camera.tiny_model import write_model
 

@@ -1,4 +1,4 @@
-"""`seed-hub bench ingest`: how fast the hub stores and acknowledges, against the broker itself.
+"""`seed-lab bench ingest`: how fast the hub stores and acknowledges, against the broker itself.
 
 One run, one private Mosquitto, the same publishers, two consumers at once:
   - the hub (`seed-hub serve`, its own process): validate -> store -> ack;
@@ -24,8 +24,10 @@ import paho.mqtt.client as paho  # the baseline is bare paho on purpose, not our
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub import store
-from hub.db import SCRATCH_POSTGRES_URL, open_session, scratch_postgres_database
-from hub.mosquitto import MosquittoProcess
+from hub.db import open_session
+from hub.rollups.checks import rollup_press_count
+from lab.mosquitto import MosquittoProcess
+from lab.scratch_postgres import SCRATCH_POSTGRES_URL, scratch_postgres_database
 from protocol.broker_url import BrokerAddress, parse_broker_url
 from protocol.errors import SeedError
 from protocol.ids import uuid7
@@ -249,7 +251,7 @@ def run_ingest_bench(plan: BenchPlan) -> dict[str, Any]:
         rig = start_rig(stack, plan)
         broker, db_url = rig.broker, rig.db_url
         raw = start_process(
-            [sys.executable, "-m", "hub.bench", broker.url, str(total), str(plan.timeout_s)],
+            [sys.executable, "-m", "lab.ingest_bench", broker.url, str(total), str(plan.timeout_s)],
             rig.env,
             "ready",
         )
@@ -309,7 +311,7 @@ def latency_summary(seconds: list[float]) -> dict[str, float | None]:
 def _count_stored(db_url: str) -> tuple[int, int]:
     """(distinct events stored, presses counted in the rollups)."""
     with open_session(db_url) as session:
-        return store.stored_event_count(session), store.rollup_press_count(session)
+        return store.stored_event_count(session), rollup_press_count(session)
 
 
 def _terminate(process: subprocess.Popen[str]) -> None:

@@ -1,4 +1,4 @@
-"""`seed-hub soak`: a long run through a real Mosquitto and hub, watching the hub's memory.
+"""`seed-lab soak`: a long run through a real Mosquitto and hub, watching the hub's memory.
 
 Kiosks keep at most `window` events unacknowledged each, as real ones do, so the broker's
 queue stays bounded however long the run. At the end the chaos checker classifies every
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.bench import BenchKiosk, BenchPlan, connect_all, publish_all, start_rig
-from hub.chaos.checker import Intent, check, read_stored
-from hub.db import SCRATCH_POSTGRES_URL
+from lab.chaos.checker import Intent, check, read_stored
+from lab.ingest_bench import BenchKiosk, BenchPlan, connect_all, publish_all, start_rig
+from lab.scratch_postgres import SCRATCH_POSTGRES_URL
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """A chaos kiosk: the real kiosk (outbox, uplink, mock pins) with a ledger of its presses.
 
-    python -m hub.chaos.kiosk --config K.toml --presses M --rate R --ledger L.txt
+    python -m lab.chaos.kiosk --config K.toml --presses M --rate R --ledger L.txt
 
 Each press is written to the ledger (fsynced) *before* the outbox commits it, so whatever
 moment the process is killed at, the ledger holds every press the kiosk accepted. On start

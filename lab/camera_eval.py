@@ -1,4 +1,4 @@
-"""`seed-kiosk eval-model`: the emotion model's expression accuracy on labelled face crops."""
+"""`seed-lab eval-model`: the emotion model's expression accuracy on labelled face crops."""
 
 from pathlib import Path
 from typing import Any

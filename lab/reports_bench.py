@@ -1,4 +1,4 @@
-"""`seed-hub bench reports`: how fast the dashboard answers over a year of responses.
+"""`seed-lab bench reports`: how fast the dashboard answers over a year of responses.
 
 Fills a fresh database (migrated, then bulk-loaded: executemany on SQLite, COPY on
 PostgreSQL) with N simulated presses at 200 touchpoints under 4 sites x 5 areas, each site
@@ -29,15 +29,17 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Engine, Table, text
 
-from hub import store
-from hub.bench import bench_database
 from hub.config import HubSettings
-from hub.db import SCRATCH_POSTGRES_URL, make_engine, migrate, session_factory
+from hub.db import make_engine, migrate, session_factory
 from hub.models import Device, Event, Location, Placement
-from hub.store import day_bucket, hour_bucket
+from hub.rollups.buckets import hour_bucket
+from hub.rollups.checks import rollup_mismatches
+from hub.rollups.write import rebuild_from_hourly
 from hub.users import Role, add_user
 from hub.web.app import create_app
 from hub.web.server import WebServer
+from lab.ingest_bench import bench_database
+from lab.scratch_postgres import SCRATCH_POSTGRES_URL
 from protocol.messages import BUTTONS
 
 SITES = {
@@ -295,8 +297,8 @@ def fill(engine: Engine, plan: ReportsPlan, start: datetime) -> dict[str, Any]:
     write = _write_postgres if postgres else _write_sqlite
     write(engine, "events", EVENT_COLUMNS, batches())
     write(engine, "hourly_rollups", ROLLUP_COLUMNS, _rollup_batches(rollups, postgres=postgres))
-    days = daily_rows(rollups)
-    write(engine, "daily_rollups", ROLLUP_COLUMNS, _rollup_batches(days, postgres=postgres))
+    with session_factory(engine)() as session, session.begin():
+        rebuild_from_hourly(session)
     _index_and_analyze(engine)
     return {"rollup_rows": len(rollups)}
 
@@ -336,19 +338,6 @@ def _index_and_analyze(engine: Engine) -> None:
         connection.exec_driver_sql(settle)  # what autovacuum / `seed-hub` upkeep would have done
         if engine.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-def daily_rows(hourly: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The hourly rollups summed per location, UTC day and misuse."""
-    days: dict[tuple[str, datetime, bool], dict[str, Any]] = {}
-    for row in hourly:
-        key = (row["location_id"], day_bucket(row["bucket_start"]), row["misuse"])
-        day = days.setdefault(
-            key, {"location_id": key[0], "bucket_start": key[1], "misuse": key[2]}
-        )
-        for button in BUTTON_NAMES:
-            day[button] = day.get(button, 0) + row[button]
-    return list(days.values())
 
 
 @dataclass(frozen=True)
@@ -475,7 +464,7 @@ def run_reports_bench(plan: ReportsPlan) -> dict[str, Any]:
         _, touchpoints = tree()
         with session_factory(engine)() as session:
             sample = [t.location_id for t in touchpoints[:: max(1, len(touchpoints) // 3)]]
-            mismatches = store.rollup_mismatches(session, location_ids=sample)
+            mismatches = rollup_mismatches(session, location_ids=sample)
         settings = HubSettings(data_dir=workdir, db=url)
         server = WebServer(create_app(settings, session_factory(engine)), "127.0.0.1", 0)
         base_url = server.start()

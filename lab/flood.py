@@ -1,4 +1,4 @@
-"""`seed-hub bench flood`: big valid messages, then garbage, as fast as they come, against a
+"""`seed-lab bench flood`: big valid messages, then garbage, as fast as they come, against a
 running hub; its memory, the database's size, and what became of every message.
 
 One private Mosquitto, one database and `seed-hub serve` in its own process, as `bench
@@ -31,10 +31,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from hub import store
-from hub.bench import PREFIX, BenchKiosk, BenchPlan, Rig, connect_all, publish_all, start_rig
-from hub.db import SCRATCH_POSTGRES_URL, open_session, run_migrated
+from hub.db import open_session, run_migrated
 from hub.ingest import IngestPolicy
 from hub.models import DeadLetter
+from lab.ingest_bench import PREFIX, BenchKiosk, BenchPlan, Rig, connect_all, publish_all, start_rig
+from lab.scratch_postgres import SCRATCH_POSTGRES_URL
 from protocol.broker_url import BrokerAddress
 from protocol.errors import SeedError
 from protocol.messages import PressEvent
@@ -273,7 +274,7 @@ def _verdict(
 
 
 def add_flood_bench(bench_commands: Any) -> None:
-    """`seed-hub bench flood` (bench_commands: argparse's private _SubParsersAction)."""
+    """`seed-lab bench flood` (bench_commands: argparse's private _SubParsersAction)."""
     flood = bench_commands.add_parser(
         "flood",
         help="4 KB messages and 20 KB garbage as fast as they come: hub memory, database growth, "

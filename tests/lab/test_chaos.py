@@ -1,7 +1,7 @@
 """Jepsen-style: every press a kiosk accepted is stored exactly once, whatever fails.
 
 Kiosks, hub, broker and (for PostgreSQL) the database server are real processes;
-`hub.chaos` injects each fault in its own test, then all of them in one run.
+`lab.chaos` injects each fault in its own test, then all of them in one run.
 """
 
 from pathlib import Path
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from hub.chaos.checker import poison_slowed_ingest
-from hub.chaos.postgres import postgres_bindir
-from hub.chaos.scenario import DATABASE_FAULTS, Backend, ChaosPlan, faults_for, run_chaos
-from hub.mosquitto import mosquitto_binary
+from lab.chaos.checker import poison_slowed_ingest
+from lab.chaos.postgres import postgres_bindir
+from lab.chaos.scenario import DATABASE_FAULTS, Backend, ChaosPlan, faults_for, run_chaos
+from lab.mosquitto import mosquitto_binary
 from tests.helpers import service_missing
 
 pytestmark = pytest.mark.chaos

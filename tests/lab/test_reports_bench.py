@@ -1,4 +1,4 @@
-"""`seed-hub bench reports` at CI size: it runs, prints its JSON, and fills exact rollups."""
+"""`seed-lab bench reports` at CI size: it runs, prints its JSON, and fills exact rollups."""
 
 import json
 import os
@@ -12,11 +12,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from hub import bench_reports
-from hub.cli import main
 from hub.db import make_engine, migrate, session_factory
 from hub.models import Base, DailyRollup, HourlyRollup
-from hub.store import rollup_mismatches, rollup_press_count, stored_event_count
+from hub.rollups.checks import rollup_mismatches, rollup_press_count
+from hub.store import stored_event_count
+from lab import reports_bench
+from lab.cli import main
 
 
 def test_bench_reports_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -26,7 +27,7 @@ def test_bench_reports_prints_its_figures(capsys: pytest.CaptureFixture[str]) ->
     assert result["events"] == 20000
     assert result["backend"] == "sqlite"
     assert result["rollup_mismatches"] == 0
-    _, touchpoints = bench_reports.tree()
+    _, touchpoints = reports_bench.tree()
     checked = result["rollups_checked"]
     assert len(checked) >= 3 and set(checked) <= {t.location_id for t in touchpoints}
     assert 0 < result["rollup_rows"] <= 20000  # an hourly rollup row counts at least one press
@@ -36,7 +37,7 @@ def test_bench_reports_prints_its_figures(capsys: pytest.CaptureFixture[str]) ->
     assert machine["ram_gb"] > 0
     assert result["fill_s"] > 0
     views = {"overview", "location_touchpoint", "location_site", "export_location_month"}
-    timed = {view.name for view in bench_reports.views(touchpoints)} | {"export_location_month"}
+    timed = {view.name for view in reports_bench.views(touchpoints)} | {"export_location_month"}
     assert views <= timed == result["views"].keys()
     for figures in result["views"].values():
         assert figures["requests"] == 3
@@ -46,14 +47,14 @@ def test_bench_reports_prints_its_figures(capsys: pytest.CaptureFixture[str]) ->
 def test_filled_rollups_equal_a_recount_of_the_events(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'fill.sqlite3'}")
     migrate(engine)
-    start = datetime(2026, 1, 1, tzinfo=UTC) - timedelta(hours=bench_reports.HOURS)
-    filled = bench_reports.fill(engine, bench_reports.ReportsPlan(events=20_000), start)
-    _, touchpoints = bench_reports.tree()
+    start = datetime(2026, 1, 1, tzinfo=UTC) - timedelta(hours=reports_bench.HOURS)
+    filled = reports_bench.fill(engine, reports_bench.ReportsPlan(events=20_000), start)
+    _, touchpoints = reports_bench.tree()
     with session_factory(engine)() as session:
         assert stored_event_count(session) == rollup_press_count(session) == 20_000
         hourly_rows = session.scalar(select(func.count()).select_from(HourlyRollup))
         assert filled["rollup_rows"] == hourly_rows
-        daily = sum(getattr(DailyRollup, button) for button in bench_reports.BUTTON_NAMES)
+        daily = sum(getattr(DailyRollup, button) for button in reports_bench.BUTTON_NAMES)
         assert session.scalar(select(func.sum(daily))) == 20_000
         everywhere = [t.location_id for t in touchpoints]
         assert rollup_mismatches(session, location_ids=everywhere) == 0

@@ -1,4 +1,4 @@
-"""`seed-kiosk bench camera`: milliseconds per frame on one thread, as on a busy kiosk."""
+"""`seed-lab bench camera`: milliseconds per frame on one thread, as on a busy kiosk."""
 
 import os
 import platform

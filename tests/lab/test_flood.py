@@ -1,11 +1,11 @@
-"""`seed-hub bench flood`, run small: a hub process, a private Mosquitto, both phases."""
+"""`seed-lab bench flood`, run small: a hub process, a private Mosquitto, both phases."""
 
 import json
 
 import pytest
 
-from hub.cli import main
-from hub.mosquitto import mosquitto_binary
+from lab.cli import main
+from lab.mosquitto import mosquitto_binary
 from tests.conftest import POSTGRES_URL
 from tests.helpers import service_missing
 

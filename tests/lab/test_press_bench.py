@@ -1,4 +1,4 @@
-"""`seed-kiosk bench press`: a small run prints the figures the issue asks for."""
+"""`seed-lab bench press`: a small run prints the figures the issue asks for."""
 
 import json
 import os
@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from edge.cli import main
+from lab.cli import main
 
 
 def test_a_small_press_bench_prints_led_and_outbox_percentiles_and_memory(

@@ -25,11 +25,11 @@ from typing import Any, Literal
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.chaos.checker import check, count_stored, read_ledger, read_stored
-from hub.chaos.poison import PoisonKiosk
-from hub.chaos.postgres import PostgresServer
-from hub.chaos.proxy import TcpProxy
-from hub.mosquitto import MosquittoProcess
+from lab.chaos.checker import check, count_stored, read_ledger, read_stored
+from lab.chaos.poison import PoisonKiosk
+from lab.chaos.postgres import PostgresServer
+from lab.chaos.proxy import TcpProxy
+from lab.mosquitto import MosquittoProcess
 from protocol.broker_url import BrokerAddress
 from protocol.errors import SeedError
 
@@ -127,7 +127,7 @@ class Fleet:
             [
                 sys.executable,
                 "-m",
-                "hub.chaos.kiosk",
+                "lab.chaos.kiosk",
                 "--config",
                 str(config),
                 "--presses",

@@ -1,4 +1,4 @@
-"""`seed-hub bench cusum`: how soon the CUSUM catches a real drop, and how often it cries wolf.
+"""`seed-lab bench cusum`: how soon the CUSUM catches a real drop, and how often it cries wolf.
 
 Simulated locations get presses as a Poisson process; the unhappy share follows the
 location's baseline (p0, known to the chart, as a well-observed history makes it) and, after

@@ -1,4 +1,4 @@
-"""`seed-kiosk bench press`: what a traveller waits for, and what a kiosk holds in memory.
+"""`seed-lab bench press`: what a traveller waits for, and what a kiosk holds in memory.
 
 `led_ms` runs from the button's edge on the mock pin to its LED lit; `outbox_ms` from the
 same edge to the event committed in the outbox (SQLite, synchronous=FULL). Both go through

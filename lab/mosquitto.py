@@ -1,5 +1,9 @@
-"""A private Mosquitto on a free loopback port, for benchmarks and tests (not production)."""
+"""A private Mosquitto on a free loopback port, and its check of a password line: for
+benchmarks and tests (production runs the system's Mosquitto, configured by hub.fleet)."""
 
+import base64
+import hashlib
+import hmac
 import os
 import shutil
 import signal
@@ -107,3 +111,16 @@ class MosquittoProcess:
         """Stop it for good and remove its folder (config, log)."""
         self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def password_matches(password: str, hashed: str) -> bool:
+    """What Mosquitto checks of a `$7$` password line (PBKDF2-HMAC-SHA512): tests hold the
+    hub's hashes to it."""
+    try:
+        _, kind, rounds, salt, digest = hashed.split("$")
+    except ValueError:
+        return False
+    if kind != "7":
+        return False
+    expected = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), int(rounds))
+    return hmac.compare_digest(expected, base64.b64decode(digest))
