@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from hub.alerts.engine import AlertEngine
 from hub.broker import EmbeddedBroker
+from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.dead_letters import DeadLetterRetention
@@ -49,61 +50,67 @@ class Hub:
         *,
         role: HubRole = HubRole.ALL,
         link: MqttLinkFactory = MqttConnection,
+        clock: Clock = utc_now,
     ) -> None:
-        """`link` makes the broker connection (tests pass an in-memory one)."""
+        """`link` makes the broker connection (tests pass an in-memory one); `clock` is the
+        hub's "now", for ingest, the web app and the periodic jobs."""
         self.settings = settings
         self._link = link
         self.role = role
-        self.topics = Topics(settings.topic_prefix)
+        self.topics = Topics(settings.mqtt.topic_prefix)
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
         self.ingestor = Ingestor(
             self.sessions,
             self.topics,
             IngestPolicy(
-                max_payload_bytes=settings.max_payload_bytes,
-                max_clock_ahead=timedelta(seconds=settings.max_clock_ahead_s),
-                clock_skew_tolerance=timedelta(seconds=settings.clock_skew_tolerance_s),
-                require_registration=settings.require_registration,
-                min_press_interval=timedelta(seconds=settings.min_press_interval_s),
-                max_event_age=timedelta(days=settings.max_event_age_days),
-                dead_letter_quota=settings.dead_letter_quota,
+                max_payload_bytes=settings.ingest.max_payload_bytes,
+                max_clock_ahead=timedelta(seconds=settings.ingest.max_clock_ahead_s),
+                clock_skew_tolerance=timedelta(seconds=settings.ingest.clock_skew_tolerance_s),
+                require_registration=settings.ingest.require_registration,
+                min_press_interval=timedelta(seconds=settings.ingest.min_press_interval_s),
+                max_event_age=timedelta(days=settings.ingest.max_event_age_days),
+                dead_letter_quota=settings.dead_letters.quota,
             ),
+            clock=clock,
         )
         self.worker = IngestWorker(
             self.ingestor,
             self._publish,
-            max_batch=settings.batch_size,
-            max_queue=settings.ingest_queue,
-            max_payload_bytes=settings.max_payload_bytes,
+            max_batch=settings.ingest.batch_size,
+            max_queue=settings.ingest.queue,
+            max_payload_bytes=settings.ingest.max_payload_bytes,
+            clock=clock,
         )
         self.lease = Lease(self.engine)  # one process of a deployment runs the periodic jobs
         self.configs = ConfigPublisher(
             self.sessions,
             self.topics,
             self._publish_retained,
-            interval_s=settings.config_publish_s,
+            interval_s=settings.fleet.config_publish_s,
             may_run=self.lease.held,
         )
         self.web = (
             WebServer(
-                create_app(settings, self.sessions),
-                settings.web_host,
-                settings.web_port,
-                reuse_port=settings.web_reuse_port,
+                create_app(settings, self.sessions, clock=clock),
+                settings.web.host,
+                settings.web.port,
+                reuse_port=settings.web.reuse_port,
             )
             if role.serves_web
             else None
         )
         self.alerts = AlertEngine(
-            self.sessions, settings, self._publish_alert, may_run=self.lease.held
+            self.sessions, settings, self._publish_alert, clock=clock, may_run=self.lease.held
         )
         self.reports = (
-            ReportScheduler(settings, self.sessions, may_run=self.lease.held)
-            if settings.report_schedule
+            ReportScheduler(settings, self.sessions, clock=clock, may_run=self.lease.held)
+            if settings.reports.schedule
             else None
         )
-        self.retention = DeadLetterRetention(self.sessions, settings, may_run=self.lease.held)
+        self.retention = DeadLetterRetention(
+            self.sessions, settings, clock=clock, may_run=self.lease.held
+        )
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttLink | None = None
         self._stopped = threading.Event()
@@ -138,25 +145,24 @@ class Hub:
         return address
 
     def _init_broker(self) -> BrokerAddress:
-        if self.settings.broker:
-            return parse_broker_url(self.settings.broker)
-        self.embedded_broker = EmbeddedBroker(
-            self.settings.embedded_host, self.settings.embedded_port
-        )
+        mqtt = self.settings.mqtt
+        if mqtt.broker:
+            return parse_broker_url(mqtt.broker)
+        self.embedded_broker = EmbeddedBroker(mqtt.embedded_host, mqtt.embedded_port)
         return self.embedded_broker.start()
 
     def _mqtt_options(self, address: BrokerAddress) -> MqttOptions:
-        share = f"$share/{self.settings.share_group}/" if self.settings.share_group else ""
-        password = self.settings.mqtt_password
+        mqtt = self.settings.mqtt
+        share = f"$share/{mqtt.share_group}/" if mqtt.share_group else ""
         return MqttOptions(
             address=address,
-            client_id=self.settings.client_id,
-            username=self.settings.mqtt_username,
-            password=password.get_secret_value() if password else None,
-            ca_file=self.settings.mqtt_ca_file,
+            client_id=mqtt.client_id,
+            username=mqtt.username,
+            password=mqtt.password.get_secret_value() if mqtt.password else None,
+            ca_file=mqtt.ca_file,
             # A lone hub keeps its session so the broker holds events while it restarts; a
             # worker of a shared group leaves them to the others (kiosks resend the rest).
-            clean_session=self.settings.share_group is not None,
+            clean_session=mqtt.share_group is not None,
             max_in_flight=1000,
             subscriptions=(
                 share + self.topics.every_device("events"),

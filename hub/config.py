@@ -1,4 +1,9 @@
-"""Hub settings: command-line flags, else SEED_HUB_* environment variables, else defaults."""
+"""Hub settings: command-line flags, else SEED_HUB_* environment variables, else defaults.
+
+They come in groups named for what they are for (`settings.web.port`, `settings.smtp.host`),
+each read from the variables it always was (SEED_HUB_WEB_PORT, SEED_HUB_SMTP_HOST), and none
+changes once read: an override builds new settings. A refused value names its variable.
+"""
 
 import grp
 import ipaddress
@@ -7,12 +12,21 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasGenerator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from protocol.broker_url import parse_broker_url
+from protocol.errors import ConfigError
 from protocol.secrets import refuse_placeholder
 
 
@@ -46,22 +60,92 @@ def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "seed-hub"
 
 
-class HubSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SEED_HUB_", extra="forbid")
+def _default_client_id() -> str:
+    return f"seed-hub-{socket.gethostname()}"
 
-    data_dir: Path = Field(default_factory=_default_data_dir)
-    db: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
-    broker: str | None = Field(default=None, description="mqtt(s)://host:port; none = embedded")
+
+def _variables(prefix: str) -> AliasGenerator:
+    """Each setting is read from the variable `prefix` + its name, and its errors name that."""
+    return AliasGenerator(validation_alias=lambda name: f"{prefix}{name}".upper())
+
+
+class SettingsGroup(BaseSettings):
+    """Settings read once from SEED_HUB_* variables (or given by name) and not changed after."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, alias_generator=_variables("SEED_HUB_")
+    )
+
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable a field is read from: SEED_HUB_WEB_PORT for WebSettings.port."""
+        alias = cls.model_fields[field].validation_alias
+        return alias if isinstance(alias, str) else field
+
+    @classmethod
+    def given(cls, data: dict[str, object], field: str) -> object:
+        """A field's value in a model_validator(mode="before")'s input, by name or variable."""
+        return data.get(field, data.get(cls.variable(field)))
+
+
+def _valid_broker(url: str | None) -> str | None:
+    if url:
+        try:
+            parse_broker_url(url)
+        except ConfigError as exc:  # a ValueError, so that the refusal names the variable
+            raise ValueError(str(exc)) from exc
+    return url or None
+
+
+BrokerUrl = Annotated[str | None, AfterValidator(_valid_broker)]
+
+
+def _real_secret(
+    group: type[SettingsGroup], secret: SecretStr | None, info: ValidationInfo
+) -> SecretStr | None:
+    name = group.variable(info.field_name or "")
+    refuse_placeholder(name, secret.get_secret_value() if secret else None)
+    return secret
+
+
+class MqttSettings(SettingsGroup):
+    """How the hub reaches the broker (or runs its own)."""
+
+    broker: BrokerUrl = Field(default=None, description="mqtt(s)://host:port; none = embedded")
     embedded_host: str = "127.0.0.1"
     embedded_port: int = Field(
         default=1883, ge=0, le=65535, description="tried first; a free port is used if it is taken"
     )
-    mqtt_username: str | None = None
-    mqtt_password: SecretStr | None = None
-    mqtt_ca_file: Path | None = None
-    client_id: str = Field(default_factory=lambda: f"seed-hub-{socket.gethostname()}")
+    username: str | None = Field(default=None, validation_alias="SEED_HUB_MQTT_USERNAME")
+    password: SecretStr | None = Field(default=None, validation_alias="SEED_HUB_MQTT_PASSWORD")
+    ca_file: Path | None = Field(default=None, validation_alias="SEED_HUB_MQTT_CA_FILE")
+    client_id: str = Field(default_factory=_default_client_id)
     share_group: str | None = Field(default=None, description="ingest workers sharing one stream")
     topic_prefix: str = "seed"
+
+    @field_validator("password")
+    @classmethod
+    def _real_password(cls, password: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        return _real_secret(cls, password, info)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_client_id_per_worker(cls, data: object) -> object:
+        """Workers sharing a subscription need ids of their own, or the broker flaps them."""
+        if not isinstance(data, dict) or cls.given(data, "client_id") is not None:
+            return data
+        if not cls.given(data, "share_group"):
+            return data
+        return {**data, "client_id": f"{_default_client_id()}-{os.getpid()}"}
+
+    @property
+    def hub_username(self) -> str:
+        return self.username or "seed-hub"
+
+
+class IngestSettings(SettingsGroup):
+    """What ingest accepts and how much it holds."""
+
     require_registration: bool = False
     max_payload_bytes: int = Field(default=4096, ge=256)
     max_clock_ahead_s: float = Field(default=300, ge=0)
@@ -69,9 +153,10 @@ class HubSettings(BaseSettings):
         default=60, ge=0, description="kiosk clocks further off than this are corrected"
     )
     batch_size: int = Field(default=500, ge=1)
-    ingest_queue: int = Field(
+    queue: int = Field(
         default=2000,
         ge=1,
+        validation_alias="SEED_HUB_INGEST_QUEUE",
         description="messages waiting for ingest; when full the broker holds the rest",
     )
     min_press_interval_s: float = Field(
@@ -84,19 +169,33 @@ class HubSettings(BaseSettings):
         gt=0,
         description="older presses (more than a kiosk's outbox holds) are kept but left out",
     )
-    dead_letter_quota: int = Field(
+
+
+class DeadLetterSettings(SettingsGroup):
+    """How many refused messages are kept, and for how long."""
+
+    model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_DEAD_LETTER_"))
+
+    quota: int = Field(
         default=1000,
         ge=0,
         description="dead letters kept with their payload per device; beyond, only counted",
     )
-    dead_letter_max_age_days: float = Field(
+    max_age_days: float = Field(
         default=30, gt=0, description="dead letters older than this are deleted (counts stay)"
     )
-    dead_letter_max_rows: int = Field(
+    max_rows: int = Field(
         default=100_000, ge=0, description="the newest this many dead letters are kept at most"
     )
-    fleet_dir: Path | None = Field(
-        default=None, description="the fleet CA, broker files and service password; data_dir/fleet"
+
+
+class FleetSettings(SettingsGroup):
+    """The fleet's CA and broker files, and where kiosks reach the broker."""
+
+    dir: Path | None = Field(
+        default=None,
+        validation_alias="SEED_HUB_FLEET_DIR",
+        description="the fleet CA, broker files and service password; data_dir/fleet",
     )
     broker_group: str | None = Field(
         default_factory=_mosquitto_group,
@@ -105,90 +204,116 @@ class HubSettings(BaseSettings):
     broker_reload_command: str | None = Field(
         default=None, description="run after the broker's files change: systemctl reload mosquitto"
     )
-    kiosk_broker_url: str | None = Field(
+    kiosk_broker_url: BrokerUrl = Field(
         default=None, description="where kiosks with passwords reach the broker: mqtts://host:8883"
     )
-    kiosk_certificate_broker_url: str | None = Field(
+    kiosk_certificate_broker_url: BrokerUrl = Field(
         default=None, description="where kiosks with certificates reach it: mqtts://host:8884"
     )
     config_publish_s: float = Field(
         default=5, gt=0, description="how often the hub looks for remote configs to publish"
     )
-    web_host: str = Field(
+
+
+class WebSettings(SettingsGroup):
+    """The dashboard's server and its sign-ins."""
+
+    model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_WEB_"))
+
+    host: str = Field(
         default="127.0.0.1", description="where the dashboard listens; 0.0.0.0 behind a TLS proxy"
     )
-    web_port: int = Field(
+    port: int = Field(
         default=8080, ge=0, le=65535, description="tried first; a free port is used if it is taken"
     )
-    web_secret: SecretStr | None = Field(
+    secret: SecretStr | None = Field(
         default=None, description="signs session cookies; default: a random key in data_dir"
     )
-    web_secure_cookies: bool = Field(
+    secure_cookies: bool = Field(
         default=False,
         description="mark cookies Secure even over HTTP (they are whenever HTTPS is seen)",
     )
-    web_trusted_proxies: str = Field(
+    trusted_proxies: str = Field(
         default="127.0.0.1,::1",
         description="reverse proxies whose X-Forwarded-For/-Proto are believed: "
         "addresses or networks, comma-separated; '' for none",
     )
-    web_reuse_port: bool = Field(
+    reuse_port: bool = Field(
         default=False, description="share the web port with sibling processes (SO_REUSEPORT)"
     )
-    web_session_hours: float = Field(default=12, gt=0, description="a sign-in lasts this long")
-    alert_interval_s: float = Field(default=60, gt=0, description="how often alert rules run")
-    alert_mqtt: bool = Field(default=True, description="publish alerts to <prefix>/alerts/<loc>")
-    alert_webhook_url: str | None = Field(
+    session_hours: float = Field(default=12, gt=0, description="a sign-in lasts this long")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, proxies: str) -> str:
+        for proxy in filter(None, (p.strip() for p in proxies.split(","))):
+            if proxy != "*":
+                ipaddress.ip_network(proxy, strict=False)  # a ValueError names the bad one
+        return proxies
+
+
+class AlertSettings(SettingsGroup):
+    """How often alert rules run, and where their alerts are delivered."""
+
+    model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_ALERT_"))
+
+    interval_s: float = Field(default=60, gt=0, description="how often alert rules run")
+    mqtt: bool = Field(default=True, description="publish alerts to <prefix>/alerts/<loc>")
+    webhook_url: str | None = Field(
         default=None,
         max_length=2000,
         description="POST each alert as JSON here (http/https); user:password@ is sent as Basic",
     )
-    alert_webhook_token: SecretStr | None = Field(
+    webhook_token: SecretStr | None = Field(
         default=None, description="sent to the webhook as 'Authorization: Bearer <token>'"
     )
     webhook_allow_private: bool = Field(
         default=False,
+        validation_alias="SEED_HUB_WEBHOOK_ALLOW_PRIVATE",
         description="let webhooks reach loopback, private and link-local addresses (a local relay)",
     )
-    alert_email_to: list[str] = Field(
+    email_to: list[str] = Field(
         default_factory=list, description='e-mail each alert to these: ["a@x.org", "b@x.org"]'
     )
-    alert_retry_base_s: float = Field(
+    retry_base_s: float = Field(
         default=5, gt=0, description="first retry of a failed delivery; doubles each time"
     )
-    alert_retry_max_s: float = Field(default=3600, gt=0, description="longest wait between tries")
-    alert_max_attempts: int = Field(default=12, ge=1, description="then a delivery is given up")
+    retry_max_s: float = Field(default=3600, gt=0, description="longest wait between tries")
+    max_attempts: int = Field(default=12, ge=1, description="then a delivery is given up")
 
-    report_schedule: bool = Field(
+    @field_validator("webhook_token")
+    @classmethod
+    def _real_token(cls, token: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        return _real_secret(cls, token, info)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("the webhook URL must start with http:// or https://")
+        return url or None
+
+
+class ReportSettings(SettingsGroup):
+    """Each site's weekly PDF: whether it is written, and who gets it."""
+
+    model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_REPORT_"))
+
+    schedule: bool = Field(
         default=False,
         description="write each site's weekly PDF after Monday 00:00 local, e-mail it",
     )
-    report_recipients: Annotated[dict[str, list[str]], NoDecode] = Field(
+    recipients: Annotated[dict[str, list[str]], NoDecode] = Field(
         default_factory=dict,
         description="who gets each site's weekly PDF: 'hel=a@x.fi,b@x.fi;osl=c@x.no' or JSON",
     )
-    # --- SMTP: shared by alert e-mails and scheduled reports (hub/mailer.py) ---
-    smtp_host: str | None = Field(default=None, description="no host: e-mail is not sent")
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_from: str = Field(default="seed-hub@localhost", description="the From: address")
-    smtp_starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS")
-    # --- end of SMTP ---
 
-    @field_validator("broker", "kiosk_broker_url", "kiosk_certificate_broker_url")
-    @classmethod
-    def _valid_broker(cls, url: str | None) -> str | None:
-        if url:
-            parse_broker_url(url)
-        return url or None
-
-    @field_validator("report_recipients", mode="before")
+    @field_validator("recipients", mode="before")
     @classmethod
     def _recipients(cls, value: object) -> object:
         return parse_recipients(value) if isinstance(value, str) else value
 
-    @field_validator("report_recipients")
+    @field_validator("recipients")
     @classmethod
     def _addresses(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for site, addresses in value.items():
@@ -197,43 +322,51 @@ class HubSettings(BaseSettings):
                     raise ValueError(f"{address!r} (for site {site!r}) is not an e-mail address")
         return value
 
-    @field_validator("mqtt_password", "smtp_password", "alert_webhook_token")
+
+class SmtpSettings(SettingsGroup):
+    """The mail server, shared by alert e-mails and scheduled reports (hub/mailer.py)."""
+
+    model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_SMTP_"))
+
+    host: str | None = Field(default=None, description="no host: e-mail is not sent")
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    from_: str = Field(
+        default="seed-hub@localhost",
+        validation_alias="SEED_HUB_SMTP_FROM",
+        description="the From: address",
+    )
+    starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS")
+
+    @field_validator("password")
     @classmethod
     def _real_password(cls, password: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        refuse_placeholder(
-            f"SEED_HUB_{info.field_name}".upper(), password.get_secret_value() if password else None
-        )
-        return password
+        return _real_secret(cls, password, info)
 
-    @field_validator("web_trusted_proxies")
-    @classmethod
-    def _addresses_or_networks(cls, proxies: str) -> str:
-        for proxy in filter(None, (p.strip() for p in proxies.split(","))):
-            if proxy != "*":
-                ipaddress.ip_network(proxy, strict=False)  # a ValueError names the bad one
-        return proxies
 
-    @field_validator("alert_webhook_url")
-    @classmethod
-    def _http_url(cls, url: str | None) -> str | None:
-        if url and not url.startswith(("http://", "https://")):
-            raise ValueError("the webhook URL must start with http:// or https://")
-        return url or None
+class HubSettings(SettingsGroup):
+    """All of the hub's settings, each group read from its own SEED_HUB_* variables.
 
-    @model_validator(mode="after")
-    def _one_client_id_per_worker(self) -> Self:
-        """Workers sharing a subscription need ids of their own, or the broker flaps them."""
-        if self.share_group and "client_id" not in self.model_fields_set:
-            self.client_id = f"{self.client_id}-{os.getpid()}"
-        return self
+    Settings other than the environment's name the groups that differ:
+    `HubSettings(data_dir=folder, web=WebSettings(port=0))` (the other web settings still from
+    SEED_HUB_WEB_*).
+    """
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    db: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    dead_letters: DeadLetterSettings = Field(default_factory=DeadLetterSettings)
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
 
     @property
     def fleet_folder(self) -> Path:
-        return self.fleet_dir or self.data_dir / "fleet"
-
-    @property
-    def hub_username(self) -> str:
-        return self.mqtt_username or "seed-hub"
+        return self.fleet.dir or self.data_dir / "fleet"
 
     @property
     def web_secret_file(self) -> Path:

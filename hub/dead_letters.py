@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +18,7 @@ from hub.cli_options import (
     SettingsFrom,
     session_command,
 )
+from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.periodic import PeriodicJob, always
 
@@ -30,8 +31,8 @@ def apply_retention(session: Session, *, settings: HubSettings, now: datetime) -
     """Delete dead letters older than the retention age and beyond the row limit."""
     return store.purge_dead_letters(
         session,
-        older_than=now - timedelta(days=settings.dead_letter_max_age_days),
-        keep_newest=settings.dead_letter_max_rows,
+        older_than=now - timedelta(days=settings.dead_letters.max_age_days),
+        keep_newest=settings.dead_letters.max_rows,
     )
 
 
@@ -45,14 +46,16 @@ class DeadLetterRetention(PeriodicJob):
         *,
         interval_s: float = RETENTION_EVERY_S,
         may_run: Callable[[], bool] = always,
+        clock: Clock = utc_now,
     ) -> None:
         super().__init__("dead-letter-retention", self._step, interval_s, may_run=may_run)
         self._sessions = sessions
         self._settings = settings
+        self._clock = clock
 
     def _step(self) -> None:
         with self._sessions.begin() as session:
-            deleted = apply_retention(session, settings=self._settings, now=datetime.now(UTC))
+            deleted = apply_retention(session, settings=self._settings, now=self._clock())
         if deleted:
             log.info("dead-letter retention deleted %d old dead letters (counts kept)", deleted)
 
@@ -65,11 +68,9 @@ def _show(session: Session, args: argparse.Namespace) -> None:
         print(json.dumps(counts, indent=2, sort_keys=True))
 
 
-def _purge(session: Session, args: argparse.Namespace) -> None:
+def _purge(session: Session, args: argparse.Namespace, clock: Clock = utc_now) -> None:
     older_than = (
-        None
-        if args.older_than_days is None
-        else datetime.now(UTC) - timedelta(days=args.older_than_days)
+        None if args.older_than_days is None else clock() - timedelta(days=args.older_than_days)
     )
     if older_than is None and not args.all:
         raise SystemExit("say what to purge: --older-than-days N, or --all")

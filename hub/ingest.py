@@ -28,6 +28,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
+from hub.clock import Clock, utc_now
 from hub.store import Registration
 from protocol.errors import ProtocolError, StoreError
 from protocol.messages import (
@@ -167,11 +168,18 @@ class _Batch:
 
 class Ingestor:
     def __init__(
-        self, sessions: sessionmaker[Session], topics: Topics, policy: IngestPolicy | None = None
+        self,
+        sessions: sessionmaker[Session],
+        topics: Topics,
+        policy: IngestPolicy | None = None,
+        *,
+        clock: Clock = utc_now,
     ) -> None:
+        """`clock` stamps an empty batch and the hub's time in acks."""
         self._sessions = sessions
         self._topics = topics
         self._policy = policy or IngestPolicy()
+        self._clock = clock
         self._unknown_seen = _RecentIds(100_000)
         self.stats = IngestStats()
 
@@ -184,7 +192,7 @@ class Ingestor:
             known = store.registrations(session, device_ids=batch.device_ids())
             self._check_registration(batch, known)
             self._check_statuses(batch, known)
-            received_at = max((m.received_at for m in messages), default=datetime.now(UTC))
+            received_at = max((m.received_at for m in messages), default=self._clock())
             self._flag_presses(session, batch, received_at)
             new_ids = store.store_events(
                 session,
@@ -278,7 +286,7 @@ class Ingestor:
         for device_id, event_id in batch.events:
             stored[device_id].append(event_id)
         live = {status.device_id for status, message in batch.statuses if not message.retained}
-        hub_time = datetime.now(UTC)
+        hub_time = self._clock()
         return [
             Outbound(
                 self._topics.ack(device_id),
@@ -473,8 +481,11 @@ class IngestWorker:
         retry_s: float = 1.0,
         max_queue: int = 2000,
         max_payload_bytes: int = IngestPolicy.max_payload_bytes,
+        clock: Clock = utc_now,
     ) -> None:
+        """`clock` stamps each message as it arrives."""
         self._ingestor = ingestor
+        self._clock = clock
         self._publish = publish
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
@@ -491,7 +502,7 @@ class IngestWorker:
         inbound = Inbound(
             message.topic,
             payload[: self._keep_bytes],
-            datetime.now(UTC),
+            self._clock(),
             message.retained,
             size=len(payload) if len(payload) > self._keep_bytes else None,
         )

@@ -41,18 +41,18 @@ def send_mail(
     attachments: Iterable[Attachment] = (),
 ) -> None:
     """Send one plain-text message (with attachments) to every address in `to`."""
-    if not settings.smtp_host:
+    if not settings.smtp.host:
         raise ConfigError("no SMTP server: set SEED_HUB_SMTP_HOST (and _PORT, _FROM, …)")
     if not to:
         raise ConfigError("an e-mail needs at least one recipient")
     try:
-        message = _message(settings.smtp_from, to, subject, body, attachments)
+        message = _message(settings.smtp.from_, to, subject, body, attachments)
     except Exception as exc:  # the e-mail package raises several kinds for an odd address
         raise MailError(f"the e-mail could not be built: {for_log(exc)}") from exc
     try:
         _send(settings, message)
     except (smtplib.SMTPException, OSError, ValueError) as exc:  # ValueError: a non-ASCII address
-        raise MailError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {for_log(exc)}") from exc
+        raise MailError(f"SMTP {settings.smtp.host}:{settings.smtp.port}: {for_log(exc)}") from exc
 
 
 def _message(
@@ -85,7 +85,7 @@ def body_text(text: str) -> str:
 
 
 def _send(settings: HubSettings, message: EmailMessage) -> None:
-    host, port = settings.smtp_host or "", settings.smtp_port
+    host, port = settings.smtp.host or "", settings.smtp.port
     context = ssl.create_default_context()
     smtp = (
         smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_S, context=context)
@@ -93,9 +93,9 @@ def _send(settings: HubSettings, message: EmailMessage) -> None:
         else smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_S)
     )
     with smtp:
-        if settings.smtp_starttls and port != IMPLICIT_TLS_PORT:
+        if settings.smtp.starttls and port != IMPLICIT_TLS_PORT:
             smtp.starttls(context=context)
-        if settings.smtp_username:
-            password = settings.smtp_password
-            smtp.login(settings.smtp_username, password.get_secret_value() if password else "")
+        if settings.smtp.username:
+            password = settings.smtp.password
+            smtp.login(settings.smtp.username, password.get_secret_value() if password else "")
         smtp.send_message(message)

@@ -5,7 +5,7 @@ own drawing primitives (no plotting library, nothing fetched).
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,12 @@ from reportlab.platypus.tables import TableStyle
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.analytics import HeatCell, OverviewRow, Period, TrendPoint, heatmap, overview, trend
+from hub.analytics import HeatCell, OverviewRow, TrendPoint, heatmap, overview, trend
+from hub.clock import Clock, as_utc, utc_now
 from hub.hierarchy import LocationTree
 from hub.models import Alert
+from hub.rollups.buckets import Period
+from hub.rollups.read import local_counts
 from protocol.errors import ConfigError
 from protocol.files import write_private
 
@@ -63,9 +66,12 @@ def _state(alert: Alert) -> str:
     return "acknowledged" if alert.acknowledged_at else "open"
 
 
-def write_site_report(session: Session, site_id: str, period: Period, path: Path) -> None:
+def write_site_report(
+    session: Session, site_id: str, period: Period, path: Path, *, clock: Clock = utc_now
+) -> None:
     """Write the report of one site (and everything beneath it) over the period to `path`,
-    all or nothing, readable by its owner only (it names places and how they fare)."""
+    all or nothing, readable by its owner only (it names places and how they fare); `clock`
+    says when it was written."""
     tree = LocationTree.load(session)
     if site_id not in tree:
         raise ConfigError(f"no location {site_id!r}; list them with `seed-hub locations list`")
@@ -73,11 +79,14 @@ def write_site_report(session: Session, site_id: str, period: Period, path: Path
     locations = tree.subtree(site_id)
     zone = place.time_zone
     rows = overview(session, tree=tree, visible=locations, period=period).locations
-    days = trend(session, locations=locations, period=period, time_zone=zone, step="day")
-    cells = heatmap(session, locations=locations, period=period, time_zone=zone).cells
+    local = local_counts(session, location_id=site_id, period=period, time_zone=zone)
+    days = trend(
+        session, location_id=site_id, period=period, time_zone=zone, step="day", local=local
+    )
+    cells = heatmap(session, location_id=site_id, period=period, time_zone=zone, local=local).cells
     alerts = site_alerts(session, locations, period)
     story = [
-        *_title(place.name, period, zone),
+        *_title(place.name, period, zone, written=clock()),
         *_ranking(rows),
         PageBreak(),
         *_trend(days),
@@ -102,13 +111,13 @@ def _local(moment: datetime, zone: str) -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y %H:%M")
 
 
-def _title(name: str, period: Period, zone: str) -> list[Flowable]:
+def _title(name: str, period: Period, zone: str, *, written: datetime) -> list[Flowable]:
     last = period.until - timedelta(microseconds=1)
     return [
         Paragraph(f"{_escape(name)}: perception report", STYLES["Title"]),
         Paragraph(
             f"{_local(period.since, zone)} to {_local(last, zone)} ({zone}); "
-            f"written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"written {as_utc(written):%Y-%m-%d %H:%M} UTC",
             STYLES["Normal"],
         ),
         Spacer(1, 6 * mm),

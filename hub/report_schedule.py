@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.analytics import Period
+from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.file_modes import private_folder, private_tree
 from hub.hierarchy import LocationTree
 from hub.mailer import Attachment, send_mail
 from hub.pdf_report import write_site_report
 from hub.periodic import PeriodicJob, always
+from hub.rollups.buckets import Period
 from protocol.errors import SeedError
 from protocol.files import write_private
 
@@ -92,7 +93,7 @@ class ReportScheduler:
         settings: HubSettings,
         sessions: sessionmaker[Session],
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
         check_every_s: float = CHECK_EVERY_S,
         may_run: Callable[[], bool] = always,
     ) -> None:
@@ -130,7 +131,7 @@ class ReportScheduler:
         private_folder(root)
         private_folder(pdf.parent)
         # all or nothing: a crash mid-write leaves no PDF that looks done
-        write_site_report(session, week.site, week.period, pdf)
+        write_site_report(session, week.site, week.period, pdf, clock=self.clock)
         _write_json(
             sidecar(pdf),
             {
@@ -146,7 +147,7 @@ class ReportScheduler:
         return True
 
     def _mail(self, week: SiteWeek) -> None:
-        recipients = self.settings.report_recipients.get(week.site, [])
+        recipients = self.settings.reports.recipients.get(week.site, [])
         pdf = week.pdf(reports_dir(self.settings))
         state = read_sidecar(pdf)
         if not recipients or not pdf.exists() or state.get("emailed_at"):

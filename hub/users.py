@@ -2,7 +2,6 @@
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from argon2 import PasswordHasher
@@ -10,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from hub.clock import Clock, utc_now
 from hub.hierarchy import LocationTree
 from hub.models import Location, User, UserSite
 from protocol.errors import ConfigError
@@ -51,6 +51,7 @@ def add_user(
     role: Role,
     password: str | None = None,
     sites: tuple[str, ...] = (),
+    clock: Clock = utc_now,
 ) -> str:
     """Create or update a user; returns the password (a random one unless given)."""
     _check_username(username)
@@ -62,7 +63,7 @@ def add_user(
     _check_sites(session, sites)
     user = session.get(User, username)
     if user is None:
-        user = User(username=username, created_at=datetime.now(UTC), session_epoch=0)
+        user = User(username=username, created_at=clock(), session_epoch=0)
     else:
         user.session_epoch += 1  # a new password ends the sessions the old one opened
     user.password_hash = _hasher.hash(password)
@@ -94,11 +95,11 @@ def _check_sites(session: Session, sites: tuple[str, ...]) -> None:
             raise ConfigError(f"no location {site!r}; list them with `seed-hub locations list`")
 
 
-def disable_user(session: Session, *, username: str) -> None:
+def disable_user(session: Session, *, username: str, clock: Clock = utc_now) -> None:
     user = session.get(User, username)
     if user is None:
         raise ConfigError(f"no user {username!r}")
-    user.disabled_at = datetime.now(UTC)
+    user.disabled_at = clock()
     end_sessions(session, username=username)
 
 

@@ -33,7 +33,7 @@ STOP_WAIT_S = 30.0
 def check_workers(settings: HubSettings, role: HubRole, workers: int) -> None:
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
-    if workers > 1 and role.ingests and not settings.broker:
+    if workers > 1 and role.ingests and not settings.mqtt.broker:
         raise ConfigError(
             "several ingest workers share one subscription, which the embedded broker cannot "
             "do: give a broker with shared subscriptions (Mosquitto 2, EMQX, HiveMQ, "
@@ -97,15 +97,15 @@ def plan_workers(
     env = {**os.environ, **_shared_env(settings, role)}
     web_url = None
     if role.serves_web:
-        port = shared_port(settings.web_host, settings.web_port)
+        port = shared_port(settings.web.host, settings.web.port)
         env |= {"SEED_HUB_WEB_PORT": str(port), "SEED_HUB_WEB_REUSE_PORT": "true"}
-        web_url = f"http://{settings.web_host}:{port}"
+        web_url = f"http://{settings.web.host}:{port}"
     command = [sys.executable, "-m", "hub.cli", "--log-level", log_level, "serve"]
     return [
         Worker(
             index,
             [*command, "--role", role.value, "--workers", "1"],
-            {**env, "SEED_HUB_CLIENT_ID": f"{settings.client_id}-w{index}"},
+            {**env, "SEED_HUB_CLIENT_ID": f"{settings.mqtt.client_id}-w{index}"},
         )
         for index in range(workers)
     ], web_url
@@ -113,10 +113,10 @@ def plan_workers(
 
 def _shared_env(settings: HubSettings, role: HubRole) -> dict[str, str]:
     env = {"SEED_HUB_DB": settings.database_url, "SEED_HUB_DATA_DIR": str(settings.data_dir)}
-    if settings.broker:
-        env["SEED_HUB_BROKER"] = settings.broker
+    if settings.mqtt.broker:
+        env["SEED_HUB_BROKER"] = settings.mqtt.broker
     if role.ingests:
-        env["SEED_HUB_SHARE_GROUP"] = settings.share_group or DEFAULT_SHARE_GROUP
+        env["SEED_HUB_SHARE_GROUP"] = settings.mqtt.share_group or DEFAULT_SHARE_GROUP
     return env
 
 

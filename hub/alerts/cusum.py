@@ -24,7 +24,7 @@ p0 for an hour of the week comes from the location's hourly rollups over the pre
 so an hour with few responses leans on the prior and a well-observed hour on its own history.
 p0 is held within [P0_FLOOR, P0_CEILING] so that a spotless or a dreadful history cannot make
 one press decisive. The measured detection delay and false alarm rate are in docs/alerts.md
-(`seed-hub bench cusum`).
+(`seed-lab bench cusum`).
 """
 
 import math

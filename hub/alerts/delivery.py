@@ -98,23 +98,23 @@ class EmailChannel:
             f"Alert id: {notice.id}\n"
         )
         subject = f"[Seed alert {notice.id}] {name}: {message}"[:200]
-        send_mail(self.settings, self.settings.alert_email_to, subject, body)
+        send_mail(self.settings, self.settings.alerts.email_to, subject, body)
 
 
 def channels_from(settings: HubSettings, publish: Publisher) -> dict[str, Channel]:
     """The channels the settings turn on, by name."""
     channels: dict[str, Channel] = {}
-    if settings.alert_mqtt:
-        channels["mqtt"] = MqttChannel(publish, Topics(settings.topic_prefix))
-    if settings.alert_webhook_url:
-        token = settings.alert_webhook_token
+    if settings.alerts.mqtt:
+        channels["mqtt"] = MqttChannel(publish, Topics(settings.mqtt.topic_prefix))
+    if settings.alerts.webhook_url:
+        token = settings.alerts.webhook_token
         hook = Webhook(
-            settings.alert_webhook_url,
+            settings.alerts.webhook_url,
             token=token.get_secret_value() if token else None,
-            allow_private=settings.webhook_allow_private,
+            allow_private=settings.alerts.webhook_allow_private,
         )
         channels["webhook"] = WebhookChannel(hook)
-    if settings.alert_email_to:
+    if settings.alerts.email_to:
         channels["email"] = EmailChannel(settings)
     return channels
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.fleet.broker_files import (
     PER_LISTENER,
@@ -55,14 +56,15 @@ def revoked_devices(session: Session) -> list[str]:
     return list(session.scalars(select(Device.device_id).where(Device.revoked_at.is_not(None))))
 
 
-def sync_broker_files(session: Session, settings: HubSettings) -> str:
-    """Write the password files, ACLs and CRL as the database has them; reload the broker.
+def sync_broker_files(session: Session, settings: HubSettings, *, clock: Clock = utc_now) -> str:
+    """Write the password files, ACLs and CRL (dated by `clock`) as the database has them;
+    reload the broker.
 
     Holds a lock on the fleet folder, so two technicians' commands cannot interleave
     their writes; each renders everything from the database, so the last one is complete."""
     layout = BrokerLayout(settings.fleet_folder)
     _refuse_outdated_config(layout)
-    ca = FleetCA.load(layout.folder)
+    ca = FleetCA.load(layout.folder, clock=clock)
     with _locked(layout.folder / ".lock"):
         devices, services = device_entries(session), service_entries(layout.folder)
         clash = sorted(set(devices) & set(services))
@@ -71,22 +73,24 @@ def sync_broker_files(session: Session, settings: HubSettings) -> str:
         _write_hub_files(layout, settings, services)
         _write_kiosk_files(layout, settings, devices, revoked_devices(session))
         write_public(layout.crl_file, ca.revocation_list(revoked_serials(session)))
-        return reload_broker(settings.broker_reload_command)
+        return reload_broker(settings.fleet.broker_reload_command)
 
 
 def _write_hub_files(layout: BrokerLayout, settings: HubSettings, services: dict[str, str]) -> None:
-    group = settings.broker_group
+    group = settings.fleet.broker_group
     write_broker_readable(layout.hub_password_file, render_password_file(services), group=group)
-    acl = render_hub_acl(topic_prefix=settings.topic_prefix, hub_username=settings.hub_username)
+    acl = render_hub_acl(
+        topic_prefix=settings.mqtt.topic_prefix, hub_username=settings.mqtt.hub_username
+    )
     write_broker_readable(layout.hub_acl_file, acl, group=group)
 
 
 def _write_kiosk_files(
     layout: BrokerLayout, settings: HubSettings, devices: dict[str, str], revoked: list[str]
 ) -> None:
-    group = settings.broker_group
+    group = settings.fleet.broker_group
     write_broker_readable(layout.password_file, render_password_file(devices), group=group)
-    acl = render_kiosk_acl(topic_prefix=settings.topic_prefix, revoked=revoked)
+    acl = render_kiosk_acl(topic_prefix=settings.mqtt.topic_prefix, revoked=revoked)
     write_broker_readable(layout.acl_file, acl, group=group)
 
 

@@ -3,9 +3,10 @@
 import json
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from hub.clock import as_utc
 from hub.fleet.pki import IssuedCertificate
 from protocol.errors import ConfigError
 from protocol.files import write_private, write_public
@@ -21,6 +22,7 @@ class KioskIdentity:
     location_id: str
     broker_url: str
     topic_prefix: str
+    issued_at: datetime
     password: str | None = None
     certificate: IssuedCertificate | None = None
 
@@ -32,7 +34,7 @@ def _toml_string(text: str) -> str:
 
 def render_kiosk_toml(identity: KioskIdentity) -> str:
     lines = [
-        f"# Provisioned by seed-hub on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"# Provisioned by seed-hub on {as_utc(identity.issued_at):%Y-%m-%d %H:%M} UTC.",
         "# Every key is explained in firmware_config/kiosk.example.toml; paths are relative",
         "# to this file. Check it with: seed-kiosk check-config kiosk.toml",
         f"device_id = {_toml_string(identity.device_id)}",

@@ -30,8 +30,10 @@ def _runner(action: Action, settings_from: SettingsFrom) -> Callable[[argparse.N
     def run(args: argparse.Namespace) -> int:
         settings = settings_from(args)
         if getattr(args, "broker_url", None):
-            setting = BROKER_URL_SETTING[args.auth]
-            settings = settings.model_copy(update={setting: args.broker_url})
+            fleet_settings = settings.fleet.model_copy(
+                update={BROKER_URL_SETTING[args.auth]: args.broker_url}
+            )
+            settings = settings.model_copy(update={"fleet": fleet_settings})
         engine = make_engine(settings.database_url)
         try:
             migrate(engine)
@@ -151,7 +153,7 @@ def _devices_configure(fleet: Fleet, args: argparse.Namespace, settings: HubSett
     )
     print(
         f"{args.device_id}: config v{config.version} {json.dumps(config.settings())}; "
-        f"the hub publishes it within {settings.config_publish_s:g} s"
+        f"the hub publishes it within {settings.fleet.config_publish_s:g} s"
     )
 
 

@@ -6,7 +6,7 @@ A revoked kiosk certificate goes on the CRL that the broker checks at each conne
 
 import ipaddress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from hub.clock import Clock, utc_now
 from protocol.errors import ConfigError
 from protocol.files import write_private, write_public
 
@@ -58,16 +59,25 @@ def key_file(folder: Path) -> Path:
 
 class FleetCA:
     """The CA's key and certificate: `private/ca.key` (mode 0600, in a 0700 folder) and
-    `ca.crt`, which the broker and every kiosk hold."""
+    `ca.crt`, which the broker and every kiosk hold. `clock` dates what it signs."""
 
-    def __init__(self, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate) -> None:
+    def __init__(
+        self,
+        key: ec.EllipticCurvePrivateKey,
+        certificate: x509.Certificate,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
         self._key = key
         self.certificate = certificate
+        self._clock = clock
 
     @classmethod
-    def create(cls, folder: Path, *, name: str = "Seed fleet CA") -> "FleetCA":
+    def create(
+        cls, folder: Path, *, name: str = "Seed fleet CA", clock: Clock = utc_now
+    ) -> "FleetCA":
         key = _new_key()
-        now = datetime.now(UTC)
+        now = clock()
         certificate = (
             x509.CertificateBuilder()
             .subject_name(_name(name))
@@ -100,14 +110,14 @@ class FleetCA:
         key_file(folder).parent.chmod(0o700)
         write_private(key_file(folder), _key_pem(key))
         write_public(folder / "ca.crt", certificate.public_bytes(serialization.Encoding.PEM))
-        return cls(key, certificate)
+        return cls(key, certificate, clock=clock)
 
     @staticmethod
     def exists(folder: Path) -> bool:
         return key_file(folder).exists()
 
     @classmethod
-    def load(cls, folder: Path) -> "FleetCA":
+    def load(cls, folder: Path, *, clock: Clock = utc_now) -> "FleetCA":
         try:
             key = serialization.load_pem_private_key(key_file(folder).read_bytes(), None)
             certificate = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
@@ -119,7 +129,7 @@ class FleetCA:
             raise ConfigError(f"cannot read the fleet CA in {folder}: {exc}") from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ConfigError(f"{key_file(folder)} is not an EC key made by `seed-hub fleet init`")
-        return cls(key, certificate)
+        return cls(key, certificate, clock=clock)
 
     @property
     def certificate_pem(self) -> bytes:
@@ -148,7 +158,7 @@ class FleetCA:
         alternative_names: x509.SubjectAlternativeName | None,
     ) -> IssuedCertificate:
         key = _new_key()
-        now = datetime.now(UTC)
+        now = self._clock()
         not_after = now + timedelta(days=365 * LEAF_YEARS)
         builder = (
             x509.CertificateBuilder()
@@ -178,7 +188,7 @@ class FleetCA:
     def revocation_list(self, revoked: list[tuple[int, datetime]]) -> bytes:
         """A CRL of (serial, revoked at), valid for ten years: the broker re-reads it when
         the hub changes it, so it need not expire for safety."""
-        now = datetime.now(UTC)
+        now = self._clock()
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(self.certificate.subject)

@@ -10,7 +10,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
-from hub.config import HubSettings
+from hub.clock import Clock, utc_now
+from hub.config import FleetSettings, HubSettings
 from hub.fleet.broker_files import (
     BrokerLayout,
     broker_gid,
@@ -32,6 +33,7 @@ from hub.fleet.broker_sync import SERVICE_PASSWORDS, service_entries, sync_broke
 from hub.fleet.bundle import KioskIdentity, write_bundle
 from hub.fleet.pki import FleetCA
 from hub.models import Device, Location, RevokedCertificate
+from hub.rollups.write import graft
 from protocol.broker_url import parse_broker_url
 from protocol.errors import ConfigError
 from protocol.files import write_private, write_public
@@ -55,7 +57,7 @@ BROKER_URL_SETTING: dict[Auth, str] = {
     "password": "kiosk_broker_url",
     "certificate": "kiosk_certificate_broker_url",
 }
-"""The hub setting that holds where kiosks with each kind of credential dial the broker."""
+"""The fleet setting that holds where kiosks with each kind of credential dial the broker."""
 
 
 @dataclass(frozen=True)
@@ -69,27 +71,30 @@ class Site:
     name: str | None = None
 
 
-def init_fleet(settings: HubSettings, *, hosts: list[str], layout: BrokerLayout) -> list[Path]:
+def init_fleet(
+    settings: HubSettings, *, hosts: list[str], layout: BrokerLayout, clock: Clock = utc_now
+) -> list[Path]:
     """Create the CA (once), the broker's certificate, the hub's broker account and a
     Mosquitto config. Run again to add a host name: the CA and passwords are kept."""
     folder = layout.folder
     folder.mkdir(parents=True, exist_ok=True)
-    gid = broker_gid(settings.broker_group)
+    gid = broker_gid(settings.fleet.broker_group)
     if gid is not None:
         os.chown(folder, -1, gid)
     folder.chmod(0o750)  # the broker's group may read what it needs; others nothing
-    ca = FleetCA.load(folder) if FleetCA.exists(folder) else FleetCA.create(folder)
+    exists = FleetCA.exists(folder)
+    ca = FleetCA.load(folder, clock=clock) if exists else FleetCA.create(folder, clock=clock)
     server = ca.issue_server(hosts)
     write_public(folder / "broker.crt", server.certificate_pem)
-    write_broker_readable(folder / "broker.key", server.key_pem, group=settings.broker_group)
+    write_broker_readable(folder / "broker.key", server.key_pem, group=settings.fleet.broker_group)
     written = [folder / "ca.crt", folder / "broker.crt", folder / "broker.key"]
     if not (folder / SERVICE_PASSWORDS).exists():
         password = new_password()
-        entry = f"{settings.hub_username}:{hash_password(password)}\n"
+        entry = f"{settings.mqtt.hub_username}:{hash_password(password)}\n"
         write_private(folder / SERVICE_PASSWORDS, entry.encode())
         write_private(folder / "hub.env", _hub_env(settings, layout, hosts[0], password))
         written += [folder / SERVICE_PASSWORDS, folder / "hub.env"]
-    conf = render_mosquitto_conf(layout, max_payload_bytes=settings.max_payload_bytes)
+    conf = render_mosquitto_conf(layout, max_payload_bytes=settings.ingest.max_payload_bytes)
     write_public(layout.config_file, conf)
     written.append(layout.config_file)
     return written
@@ -101,7 +106,7 @@ def _hub_env(settings: HubSettings, layout: BrokerLayout, host: str, password: s
         "# /etc/seed-hub/hub.env (keep it readable by the hub only).\n"
         f"SEED_HUB_FLEET_DIR={layout.folder}\n"
         f"SEED_HUB_BROKER=mqtt://{layout.hub_bind}:{layout.hub_port}\n"
-        f"SEED_HUB_MQTT_USERNAME={settings.hub_username}\n"
+        f"SEED_HUB_MQTT_USERNAME={settings.mqtt.hub_username}\n"
         f"SEED_HUB_MQTT_PASSWORD={password}\n"
         f"SEED_HUB_KIOSK_BROKER_URL=mqtts://{host}:{layout.password_port}\n"
         f"SEED_HUB_KIOSK_CERTIFICATE_BROKER_URL=mqtts://{host}:{layout.certificate_port}\n"
@@ -123,9 +128,11 @@ class Fleet:
     """Device lifecycle on one session; the caller commits, then calls `apply_changes`, so
     no bundle and no broker file exists for a change the database refused."""
 
-    def __init__(self, session: Session, settings: HubSettings) -> None:
+    def __init__(self, session: Session, settings: HubSettings, *, clock: Clock = utc_now) -> None:
+        """`clock` stamps issues, revocations and configs, and dates certificates."""
         self.session = session
         self._settings = settings
+        self._clock = clock
         self.pending = PendingChanges()
 
     def add(self, device_id: str, site: Site, *, auth: Auth, out_dir: Path | None) -> Path | None:
@@ -159,7 +166,7 @@ class Fleet:
         data stays."""
         device = self._active(device_id)
         self._retire_certificate(device)
-        device.revoked_at = datetime.now(UTC)
+        device.revoked_at = self._clock()
         device.password_hash = None
         device.desired_config = None
         self.pending.broker_files = FleetCA.exists(self._settings.fleet_folder)
@@ -196,7 +203,7 @@ class Fleet:
                     **merged,
                     "device_id": device_id,
                     "version": (device.desired_config_version or 0) + 1,
-                    "issued_at": datetime.now(UTC),
+                    "issued_at": self._clock(),
                 }
             )
         except ValidationError as exc:
@@ -228,7 +235,11 @@ class Fleet:
 
     def _hub_names(self) -> set[str]:
         settings = self._settings
-        return {settings.hub_username, settings.client_id, *service_entries(settings.fleet_folder)}
+        return {
+            settings.mqtt.hub_username,
+            settings.mqtt.client_id,
+            *service_entries(settings.fleet_folder),
+        }
 
     def _place(self, site: Site) -> str:
         """Create the site, area and touchpoint that do not exist yet; returns the touchpoint.
@@ -261,22 +272,27 @@ class Fleet:
                 f"{location_id} is a {location.kind} under {location.parent_id or 'nothing'}"
                 f", not a {kind} under {parent or 'nothing'}"
             )
+        placed_anew = location.parent_id is None and parent is not None
         location.kind = kind
         location.parent_id = parent
         self.session.flush()
+        if placed_anew:
+            graft(self.session, location_id=location_id)
         return location_id
 
     def _issue(self, device: Device, auth: Auth, out_dir: Path) -> Path:
         broker_url = self._broker_url(auth)
-        ca = FleetCA.load(self._settings.fleet_folder)
+        ca = FleetCA.load(self._settings.fleet_folder, clock=self._clock)
+        now = self._clock()
         identity = KioskIdentity(
             device_id=device.device_id,
             location_id=device.location_id or "",
             broker_url=broker_url,
-            topic_prefix=self._settings.topic_prefix,
+            topic_prefix=self._settings.mqtt.topic_prefix,
+            issued_at=now,
         )
         device.auth = auth
-        device.credentials_issued_at = _now()
+        device.credentials_issued_at = now
         if auth == "password":
             password = new_password()
             device.password_hash = hash_password(password)
@@ -293,10 +309,10 @@ class Fleet:
 
     def _broker_url(self, auth: Auth) -> str:
         setting = BROKER_URL_SETTING[auth]
-        url: str | None = getattr(self._settings, setting)
+        url: str | None = getattr(self._settings.fleet, setting)
         if url is None:
             raise ConfigError(
-                f"set SEED_HUB_{setting.upper()} (or --broker-url) to the address kiosks "
+                f"set {FleetSettings.variable(setting)} (or --broker-url) to the address kiosks "
                 "reach the broker at; `seed-hub fleet init` writes it into its hub.env"
             )
         return url
@@ -307,14 +323,18 @@ class Fleet:
                 RevokedCertificate(
                     serial=device.certificate_serial,
                     device_id=device.device_id,
-                    revoked_at=_now(),
+                    revoked_at=self._clock(),
                 )
             )
             device.certificate_serial = None
 
 
 def apply_changes(
-    changes: PendingChanges, settings: HubSettings, sessions: sessionmaker[Session]
+    changes: PendingChanges,
+    settings: HubSettings,
+    sessions: sessionmaker[Session],
+    *,
+    clock: Clock = utc_now,
 ) -> list[str]:
     """After the commit: write the bundles, bring the broker's files up to date (once, for
     a whole import), and close sessions opened on credentials that no longer count."""
@@ -325,7 +345,7 @@ def apply_changes(
             write_bundle(out_dir, identity, ca_pem)
     if changes.broker_files:
         with sessions() as session:
-            done.append(sync_broker_files(session, settings))
+            done.append(sync_broker_files(session, settings, clock=clock))
     for device_id in changes.evict:
         done.append(evict(device_id, settings))
     return done
@@ -334,15 +354,15 @@ def apply_changes(
 def evict(device_id: str, settings: HubSettings) -> str:
     """Put out a session the broker would otherwise keep until the kiosk reconnects: the
     hub connects with the kiosk's client id (its username), which closes the other."""
-    if not settings.broker:
+    if not settings.mqtt.broker:
         return f"{device_id}: no external broker configured; an open session lasts until it drops"
-    password = settings.mqtt_password
+    password = settings.mqtt.password
     options = MqttOptions(
-        address=parse_broker_url(settings.broker),
+        address=parse_broker_url(settings.mqtt.broker),
         client_id=device_id,
-        username=settings.mqtt_username,
+        username=settings.mqtt.username,
         password=password.get_secret_value() if password else None,
-        ca_file=settings.mqtt_ca_file,
+        ca_file=settings.mqtt.ca_file,
     )
     if take_over_session(options):
         return f"{device_id}: any session still open on the broker was closed"
@@ -356,10 +376,6 @@ def _placed(location: Location) -> bool:
 
 def _auth_of(device: Device) -> Auth:
     return "certificate" if device.auth == "certificate" else "password"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def devices_overview(session: Session) -> list[dict[str, object]]:

@@ -12,11 +12,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub import __version__
+from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.web import routes_account, routes_alerts, routes_exports, routes_reports, routes_scores
 from hub.web.auth import Anyone, NotSignedInError, csrf_guard, csrf_token
 from hub.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from hub.web.headers import SecurityHeaders
+from hub.web.throttle import SignInThrottle
 from protocol.files import write_private
 
 ROUTERS = (
@@ -28,7 +30,10 @@ ROUTERS = (
 )
 
 
-def create_app(settings: HubSettings, sessions: sessionmaker[Session]) -> FastAPI:
+def create_app(
+    settings: HubSettings, sessions: sessionmaker[Session], *, clock: Clock = utc_now
+) -> FastAPI:
+    """The app; `clock` is its "now" (for default periods, stamps and sign-in throttling)."""
     app = FastAPI(
         title="Seed hub",
         version=__version__,
@@ -40,7 +45,8 @@ def create_app(settings: HubSettings, sessions: sessionmaker[Session]) -> FastAP
     )
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.globals["csrf_token"] = csrf_token
-    app.state.context = WebContext(settings, sessions, templates)
+    throttle = SignInThrottle(clock=clock)
+    app.state.context = WebContext(settings, sessions, templates, throttle=throttle, clock=clock)
     _add_middleware(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
@@ -56,18 +62,18 @@ def _add_middleware(app: FastAPI, settings: HubSettings) -> None:
         SessionMiddleware,
         secret_key=session_secret(settings),
         session_cookie="seed_session",
-        max_age=int(settings.web_session_hours * 3600),
+        max_age=int(settings.web.session_hours * 3600),
         same_site="lax",
     )
-    app.add_middleware(SecurityHeaders, secure_cookies=settings.web_secure_cookies)
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.web.secure_cookies)
     # The client's address and scheme, as a trusted reverse proxy reports them.
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web_trusted_proxies)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
 
 
 def session_secret(settings: HubSettings) -> str:
     """The key that signs cookies: from the settings, else a file every web process shares."""
-    if settings.web_secret:
-        return settings.web_secret.get_secret_value()
+    if settings.web.secret:
+        return settings.web.secret.get_secret_value()
     path = settings.web_secret_file
     if not path.exists():
         write_private(path, secrets.token_urlsafe(48).encode())

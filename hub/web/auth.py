@@ -10,6 +10,7 @@ raise the epoch, which ends every session the user had, on every device, at once
 import hmac
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -40,6 +41,14 @@ def db_session(request: Request) -> Iterator[Session]:
 
 
 Db = Annotated[Session, Depends(db_session)]
+
+
+def request_time(request: Request) -> datetime:
+    """Now, by the app's clock: one time for the whole request."""
+    return web_context(request).clock()
+
+
+Now = Annotated[datetime, Depends(request_time)]
 
 
 def csrf_token(request: Request) -> str:

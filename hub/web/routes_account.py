@@ -131,7 +131,13 @@ def create_user(
     """A new user with a random password, shown to the admin once."""
     site_ids = tuple(s.strip() for s in sites.split(",") if s.strip())
     try:
-        password = add_user(session, username=username, role=role, sites=site_ids)
+        password = add_user(
+            session,
+            username=username,
+            role=role,
+            sites=site_ids,
+            clock=web_context(request).clock,
+        )
         message = f"{username} can sign in with the password {password} (shown once)."
     except ConfigError as exc:
         message = f"Not saved: {exc}"

@@ -1,6 +1,6 @@
 """Alerts and alert rules: the JSON API and the /alerts page. A manager sees his sites only."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -13,7 +13,7 @@ from hub.alerts.rules import QuietHours, Rule, RuleKind
 from hub.hierarchy import LocationTree
 from hub.models import Alert, AlertRule
 from hub.users import Principal
-from hub.web.auth import Db, Manager, web_context
+from hub.web.auth import Db, Manager, Now, web_context
 from protocol.errors import ConfigError
 from protocol.messages import Button
 from protocol.text import control_character_in
@@ -127,24 +127,24 @@ def alerts(
 
 
 @router.post("/api/alerts/{alert_id}/acknowledge", tags=["alerts"])
-def acknowledge(session: Db, user: Manager, alert_id: AlertId, body: AcknowledgeIn) -> AlertOut:
+def acknowledge(
+    session: Db, user: Manager, alert_id: AlertId, body: AcknowledgeIn, now: Now
+) -> AlertOut:
     _own_alert(session, user, alert_id)
     records.acknowledge(
         session,
         alert_id=alert_id,
         username=user.username,
-        now=datetime.now(UTC),
+        now=now,
         comment=body.comment,
     )
     return _alert_out(session, alert_id)
 
 
 @router.post("/api/alerts/{alert_id}/comments", tags=["alerts"])
-def comment(session: Db, user: Manager, alert_id: AlertId, body: CommentIn) -> AlertOut:
+def comment(session: Db, user: Manager, alert_id: AlertId, body: CommentIn, now: Now) -> AlertOut:
     _own_alert(session, user, alert_id)
-    records.add_comment(
-        session, alert_id=alert_id, username=user.username, now=datetime.now(UTC), text=body.text
-    )
+    records.add_comment(session, alert_id=alert_id, username=user.username, now=now, text=body.text)
     return _alert_out(session, alert_id)
 
 
@@ -168,7 +168,7 @@ def alert_rules(session: Db, user: Manager) -> list[RuleOut]:
 
 
 @router.post("/api/alert-rules", tags=["alerts"], status_code=201)
-def add_alert_rule(session: Db, user: Manager, body: RuleIn) -> RuleOut:
+def add_alert_rule(session: Db, user: Manager, body: RuleIn, now: Now) -> RuleOut:
     """A rule at one of the user's locations; 422 says which value makes no sense."""
     if body.location not in _visible(session, user):
         raise HTTPException(404, f"no location {body.location}")
@@ -183,7 +183,7 @@ def add_alert_rule(session: Db, user: Manager, body: RuleIn) -> RuleOut:
             button=body.button,
             quiet=QuietHours.parse(body.quiet) if body.quiet else None,
         )
-        row = records.add_rule(session, rule=rule, created_by=user.username, now=datetime.now(UTC))
+        row = records.add_rule(session, rule=rule, created_by=user.username, now=now)
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from exc
     return _rule_out(Rule.from_row(row))

@@ -9,11 +9,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.analytics import Period
 from hub.exports import By, responses_csv, scores_csv
 from hub.hierarchy import LocationTree
+from hub.rollups.buckets import Period
 from hub.users import Principal
-from hub.web.auth import Db, Manager, web_context
+from hub.web.auth import Db, Manager, Now, web_context
 from hub.web.routes_scores import Days, Since, Until, period_of, visible_tree
 
 router = APIRouter()
@@ -28,6 +28,7 @@ def export_responses(
     request: Request,
     session: Db,
     user: Manager,
+    now: Now,
     location: Location = None,
     days: Days = 7,
     since: Since = None,
@@ -35,7 +36,7 @@ def export_responses(
 ) -> StreamingResponse:
     """Every press (misuse flagged) in the period, oldest first, times in UTC and local time."""
     _tree, locations = _selected(session, user, location)
-    period = period_of(days, since, until)
+    period = period_of(days, since, until, now=now)
     stream = _streamed(web_context(request).sessions, lambda s: responses_csv(s, locations, period))
     return _attachment(stream, export_file_name("responses", location, period))
 
@@ -45,6 +46,7 @@ def export_scores(
     request: Request,
     session: Db,
     user: Manager,
+    now: Now,
     location: Location = None,
     by: Annotated[By, Query(description="one row per hour, day, week, or location")] = "day",
     days: Days = 7,
@@ -53,7 +55,7 @@ def export_scores(
 ) -> StreamingResponse:
     """Scores of each location (with its subtree) per local hour, day or ISO week, or ranked."""
     tree, locations = _selected(session, user, location)
-    period = period_of(days, since, until)
+    period = period_of(days, since, until, now=now)
     stream = _streamed(
         web_context(request).sessions, lambda s: scores_csv(s, tree, locations, period, by)
     )

@@ -1,7 +1,7 @@
 """The weekly PDF reports kept on the hub, and the page to download them and CSV exports."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hub.report_schedule import read_sidecar, reports_dir, safe_name
 from hub.users import Principal
-from hub.web.auth import Db, Manager, web_context
+from hub.web.auth import Db, Manager, Now, web_context
 from hub.web.routes_scores import visible_tree
 
 router = APIRouter()
@@ -63,10 +63,10 @@ def api_report(request: Request, session: Db, user: Manager, site: str, name: st
 
 
 @router.get("/reports", response_class=HTMLResponse, include_in_schema=False)
-def reports_page(request: Request, session: Db, user: Manager) -> Response:
+def reports_page(request: Request, session: Db, user: Manager, now: Now) -> Response:
     tree, visible = visible_tree(session, user)
     root = reports_dir(web_context(request).settings)
-    today = datetime.now(UTC).date()
+    today = now.date()
     return web_context(request).templates.TemplateResponse(
         request,
         "reports.html",

@@ -9,19 +9,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.analytics import (
-    Period,
     Step,
     heatmap,
-    hourly_counts,
     is_online,
     overview,
     subtree_summary,
     trend,
 )
+from hub.clock import as_utc
 from hub.hierarchy import LocationTree
 from hub.models import Device
+from hub.rollups.buckets import Period
+from hub.rollups.read import local_counts
 from hub.users import Principal
-from hub.web.auth import Db, Manager, Technician, web_context
+from hub.web.auth import Db, Manager, Now, Technician, web_context
 from hub.web.schemas_scores import (
     CompareOut,
     HeatmapOut,
@@ -48,9 +49,11 @@ Since = Annotated[datetime | None, Query(description="ISO 8601, inclusive; overr
 Until = Annotated[datetime | None, Query(description="ISO 8601, exclusive; default now")]
 
 
-def period_of(days: float, since: datetime | None, until: datetime | None) -> Period:
-    """The period a request asks for; a time without an offset is UTC."""
-    end = _utc(until) if until else datetime.now(UTC)
+def period_of(
+    days: float, since: datetime | None, until: datetime | None, *, now: datetime
+) -> Period:
+    """The period a request asks for (until `now` by default); a time without an offset is UTC."""
+    end = _utc(until) if until else now
     if not EARLIEST < end <= LATEST:
         raise HTTPException(422, f"until must lie between {EARLIEST:%Y} and {LATEST:%Y}")
     start = _utc(since) if since else Period.last(days, until=end).since
@@ -65,7 +68,7 @@ def period_of(days: float, since: datetime | None, until: datetime | None) -> Pe
 
 def _utc(moment: datetime) -> datetime:
     try:
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        return as_utc(moment)
     except OverflowError as exc:
         raise HTTPException(422, "time out of range") from exc
 
@@ -84,6 +87,7 @@ def _location_or_404(location_id: str, visible: set[str]) -> None:
 def api_overview(
     session: Db,
     user: Manager,
+    now: Now,
     days: Days = 7,
     since: Since = None,
     until: Until = None,
@@ -91,7 +95,8 @@ def api_overview(
     """Every location you may see, ranked by Happy Index within its kind, with the change
     against the previous period of the same length and its kiosks' health."""
     tree, visible = visible_tree(session, user)
-    answer = overview(session, tree=tree, visible=visible, period=period_of(days, since, until))
+    period = period_of(days, since, until, now=now)
+    answer = overview(session, tree=tree, visible=visible, period=period)
     return OverviewOut.model_validate(answer)
 
 
@@ -116,6 +121,7 @@ def api_location(
     session: Db,
     user: Manager,
     location_id: str,
+    now: Now,
     days: Days = 28,
     since: Since = None,
     until: Until = None,
@@ -124,25 +130,24 @@ def api_location(
     by day-of-week heat map in its own time zone, buttons, misuse and the cameras' reading."""
     tree, visible = visible_tree(session, user)
     _location_or_404(location_id, visible)
-    return location_view(session, tree, location_id, period_of(days, since, until))
+    return location_view(session, tree, location_id, period_of(days, since, until, now=now))
 
 
 def location_view(
     session: Session, tree: LocationTree, location_id: str, period: Period
 ) -> LocationOut:
     place = tree.places[location_id]
-    locations = tree.subtree(location_id)
     zone = place.time_zone
-    hourly = hourly_counts(session, locations=locations, period=period)
+    local = local_counts(session, location_id=location_id, period=period, time_zone=zone)
 
     def trend_by(step: Step) -> list[TrendPoint]:
         points = trend(
-            session, locations=locations, period=period, time_zone=zone, step=step, hourly=hourly
+            session, location_id=location_id, period=period, time_zone=zone, step=step, local=local
         )
         return [TrendPoint.model_validate(point) for point in points]
 
     summary = subtree_summary(session, tree=tree, location_id=location_id, period=period)
-    cells = heatmap(session, locations=locations, period=period, time_zone=zone, hourly=hourly)
+    cells = heatmap(session, location_id=location_id, period=period, time_zone=zone, local=local)
     return LocationOut(
         location=location_id,
         name=place.name,
@@ -166,6 +171,7 @@ def location_view(
 def api_compare(
     session: Db,
     user: Manager,
+    now: Now,
     a: Annotated[str, Query(description="the first location")],
     b: Annotated[str | None, Query(description="the second location (default: the first)")] = None,
     days: Days = 28,
@@ -179,8 +185,10 @@ def api_compare(
     second = b or a
     for location_id in (a, second):
         _location_or_404(location_id, visible)
-    first_period = period_of(days, since, until)
-    second_period = period_of(days, b_since, b_until) if b_since or b_until else first_period
+    first_period = period_of(days, since, until, now=now)
+    second_period = (
+        period_of(days, b_since, b_until, now=now) if b_since or b_until else first_period
+    )
     return CompareOut(
         a=location_view(session, tree, a, first_period),
         b=location_view(session, tree, second, second_period),
@@ -188,9 +196,8 @@ def api_compare(
 
 
 @router.get("/api/fleet", tags=["fleet"])
-def api_fleet(session: Db, _user: Technician) -> list[Kiosk]:
+def api_fleet(session: Db, _user: Technician, now: Now) -> list[Kiosk]:
     """Every kiosk: where it stands, online or not, last heard, outbox, version, camera."""
-    now = datetime.now(UTC)
     return [
         Kiosk(
             device=d.device_id,

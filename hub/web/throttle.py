@@ -20,7 +20,7 @@ import hashlib
 import ipaddress
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,16 +28,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from hub.clock import Clock, utc_now
+from hub.db import dialect_insert
 from hub.models import LoginThrottle
-from hub.store import dialect_insert
 
 MAX_DOUBLINGS = 30  # past this the delay is at its cap anyway; keeps 2**n small
 IPV6_PREFIX = 56
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # sign-in windows are counted from here
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -51,7 +48,7 @@ class SignInThrottle:
     slot_wait_s: float = 3
     sign_ins_per_address: int = 10  # right or wrong, per `sign_in_window`: a hog
     sign_in_window: timedelta = timedelta(minutes=1)
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = utc_now
     _hashing: threading.BoundedSemaphore = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.app import Hub, HubRole
-from hub.config import HubSettings
+from hub.config import HubSettings, MqttSettings
 from protocol.messages import Button, PressEvent, encode
 from protocol.topics import Topics
 from tests.fake_mqtt import FakeMqttFactory
@@ -22,10 +22,9 @@ def links(tmp_path: Path) -> Iterator[FakeMqttFactory]:
     factory = FakeMqttFactory()
     hub = Hub(
         HubSettings(
-            broker="mqtt://broker.invalid:1883",
             db=f"sqlite:///{tmp_path / 'hub.sqlite3'}",
             data_dir=tmp_path,
-            client_id="test-hub",
+            mqtt=MqttSettings(broker="mqtt://broker.invalid:1883", client_id="test-hub"),
         ),
         role=HubRole.INGEST,
         link=factory,

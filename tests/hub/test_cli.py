@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,7 @@ from hub import store
 from hub.cli import main
 from hub.db import make_engine, session_factory
 from hub.models import Device, Location
-from hub.mosquitto import mosquitto_binary
 from protocol.messages import Button
-from tests.helpers import service_missing
 from tests.hub.factories import NOON, place, press
 
 REPORT_KEYS = {
@@ -169,33 +168,24 @@ def test_bad_input_on_the_command_line_gets_a_clear_message(
     assert "mqtt://host:port" in capsys.readouterr().err
 
 
-def test_bench_ingest_prints_json_and_loses_nothing() -> None:
-    if mosquitto_binary() is None:
-        service_missing("mosquitto binary not found (apt-get install mosquitto)")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hub.cli",
-            "--log-level",
-            "WARNING",
-            "bench",
-            "ingest",
-            "--json",
-            "--kiosks",
-            "2",
-            "--events",
-            "200",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    figures = json.loads(result.stdout)
-    assert {"events", "stored_per_s", "raw_per_s", "ratio", "lost", "duplicates"} <= set(figures)
-    assert (figures["events"], figures["lost"], figures["duplicates"]) == (400, 0, 0)
-    assert figures["stored_per_s"] > 0 and figures["raw_per_s"] > 0
+def test_a_bad_setting_is_named_by_its_variable_and_a_flag_overrides_it(
+    sqlite_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SEED_HUB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SEED_HUB_WEB_PORT", "eighty")
+    assert main(["report", "--db", sqlite_url]) == 2
+    assert "SEED_HUB_WEB_PORT: Input should be a valid integer" in capsys.readouterr().err
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        serve = ["serve", "--role", "web", "--web-port", "0", "--duration", "0"]
+        assert main([*serve, "--db", sqlite_url]) == 0
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert "dashboard at http://127.0.0.1:" in capsys.readouterr().out
 
 
 def test_the_demo_runs_by_itself_and_prints_a_final_report(tmp_path: Path) -> None:

@@ -269,3 +269,20 @@ def test_the_worker_dead_letters_a_message_that_breaks_ingest(
     assert worker.failures == 0
     with sessions() as session:
         assert store.dead_letter_counts(session) == {"ingest_failed": 1}
+
+
+def test_the_hub_stamps_arrivals_and_acks_by_its_own_clock(
+    sessions: sessionmaker[Session],
+) -> None:
+    hub_now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    ingestor = Ingestor(sessions, TOPICS, clock=lambda: hub_now)
+    published: list[Outbound] = []
+    worker = IngestWorker(ingestor, published.append, max_wait_s=0.2, clock=lambda: hub_now)
+    worker.start()
+    event = press(at=hub_now - timedelta(minutes=1))
+    worker.submit(Message("seed/devices/k1/events", encode(event)))
+    worker.stop()
+    [ack] = [decode_ack(p.payload) for p in published]
+    assert (ack.stored, ack.hub_time) == ([event.event_id], hub_now)  # the kiosk sets its clock
+    with sessions() as session:
+        assert session.scalars(select(Event.received_at)).all() == [hub_now]

@@ -28,8 +28,9 @@ def test_the_report_opens_with_ranking_trend_heat_map_and_alerts(
     sessions: sessionmaker[Session], week: Presses, tmp_path: Path
 ) -> None:
     path = tmp_path / "hel.pdf"
+    written = WEEK.until + timedelta(hours=6, minutes=30)
     with sessions() as session:
-        write_site_report(session, "hel", WEEK, path)
+        write_site_report(session, "hel", WEEK, path, clock=lambda: written)
         tree = LocationTree.load(session)
         rows = overview(session, tree=tree, visible=tree.subtree("hel"), period=WEEK).locations
     pdf = path.read_bytes()
@@ -40,6 +41,7 @@ def test_the_report_opens_with_ranking_trend_heat_map_and_alerts(
     for heading in ("HEL: perception report", "Ranking", "Daily trend", "Alerts", NO_ALERTS):
         assert heading in text
     assert "Mon 16 Nov 2026 00:00 to Sun 22 Nov 2026 23:59 (Europe/Helsinki)" in text
+    assert f"written {written:%Y-%m-%d %H:%M} UTC" in text
     site = rows[0]
     assert site.responses == week.scored
     assert str(week.scored) in text

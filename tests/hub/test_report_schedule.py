@@ -6,12 +6,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email import message_from_bytes
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.config import HubSettings
+from hub.config import HubSettings, ReportSettings, SmtpSettings
 from hub.report_schedule import ReportScheduler, last_full_week, read_sidecar, reports_dir
 from tests.hub.alerts.test_delivery import Inbox, smtp_server  # noqa: F401 (a fixture)
 from tests.hub.report_data import WEEK, add_presses, add_site
@@ -31,8 +30,12 @@ def sites(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
 
 @pytest.fixture
 def scheduler_for(sites: sessionmaker[Session], tmp_path: Path) -> Callable[..., ReportScheduler]:
-    def make(**settings: Any) -> ReportScheduler:
-        hub = HubSettings(data_dir=tmp_path, smtp_host="127.0.0.1", smtp_starttls=False, **settings)
+    def make(recipients: str = "", smtp_port: int = 587) -> ReportScheduler:
+        hub = HubSettings(
+            data_dir=tmp_path,
+            reports=ReportSettings(recipients=recipients),
+            smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, starttls=False),
+        )
         return ReportScheduler(hub, sites, clock=lambda: MONDAY, check_every_s=3600)
 
     return make
@@ -51,7 +54,7 @@ def test_each_site_week_is_written_once_and_mailed_once_across_restarts(
 ) -> None:
     port, inbox = smtp_server
     recipients = "hel=duty@example.org,boss@example.org"
-    down = scheduler_for(report_recipients=recipients, smtp_port=1)  # nothing listens on 1
+    down = scheduler_for(recipients=recipients, smtp_port=1)  # nothing listens on 1
     written = down.run_once()
     assert sorted((w.site, w.week) for w in written) == [("hel", "2026-W47"), ("osl", "2026-W46")]
     pdf = reports_dir(down.settings) / "hel" / "hel-2026-W47.pdf"
@@ -59,9 +62,9 @@ def test_each_site_week_is_written_once_and_mailed_once_across_restarts(
     assert read_sidecar(pdf)["emailed_at"] is None
     assert inbox.messages == []
 
-    restarted = scheduler_for(report_recipients=recipients, smtp_port=port)
+    restarted = scheduler_for(recipients=recipients, smtp_port=port)
     assert restarted.run_once() == []  # nothing redone...
-    assert scheduler_for(report_recipients=recipients, smtp_port=port).run_once() == []
+    assert scheduler_for(recipients=recipients, smtp_port=port).run_once() == []
     [raw] = inbox.messages  # ...and mailed exactly once when the server came up
     mail = message_from_bytes(raw)
     assert mail["To"] == "duty@example.org, boss@example.org"
@@ -90,8 +93,8 @@ def test_the_thread_writes_the_due_reports_and_stops(
 
 def test_recipients_are_checked_with_a_clear_message() -> None:
     with pytest.raises(ValueError, match="'nope' \\(for site 'hel'\\) is not an e-mail address"):
-        HubSettings(report_recipients="hel=nope")
+        ReportSettings(recipients="hel=nope")
     with pytest.raises(ValueError, match="write site=address"):
-        HubSettings(report_recipients="duty@example.org")
-    parsed = HubSettings(report_recipients='{"hel": ["a@example.org"]}').report_recipients
+        ReportSettings(recipients="duty@example.org")
+    parsed = ReportSettings(recipients='{"hel": ["a@example.org"]}').recipients
     assert parsed == {"hel": ["a@example.org"]}

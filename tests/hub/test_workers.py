@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from hub.app import HubRole
-from hub.config import HubSettings
+from hub.config import HubSettings, MqttSettings, WebSettings
 from hub.workers import check_workers, plan_workers
 from protocol.errors import ConfigError
 
@@ -19,7 +19,8 @@ def test_several_ingest_workers_need_a_broker_with_shared_subscriptions(tmp_path
 
 
 def test_ingest_workers_share_a_group_each_with_a_client_id_of_its_own(tmp_path: Path) -> None:
-    settings = HubSettings(data_dir=tmp_path, broker="mqtt://127.0.0.1:1883", client_id="hub")
+    mqtt = MqttSettings(broker="mqtt://127.0.0.1:1883", client_id="hub")
+    settings = HubSettings(data_dir=tmp_path, mqtt=mqtt)
     workers, web_url = plan_workers(settings, HubRole.INGEST, 3, "INFO")
     assert web_url is None
     assert {w.env["SEED_HUB_SHARE_GROUP"] for w in workers} == {"seed-hub"}
@@ -29,7 +30,7 @@ def test_ingest_workers_share_a_group_each_with_a_client_id_of_its_own(tmp_path:
 
 
 def test_web_workers_share_one_port(tmp_path: Path) -> None:
-    settings = HubSettings(data_dir=tmp_path, web_port=0)
+    settings = HubSettings(data_dir=tmp_path, web=WebSettings(port=0))
     workers, web_url = plan_workers(settings, HubRole.WEB, 2, "INFO")
     ports = {w.env["SEED_HUB_WEB_PORT"] for w in workers}
     assert len(ports) == 1 and web_url and web_url.endswith(f":{ports.pop()}")

@@ -26,10 +26,10 @@ from edge.uplink import kiosk_mqtt_options
 from hub.app import Hub
 from hub.broker import free_port
 from hub.cli import main as seed_hub
-from hub.config import HubSettings
+from hub.config import HubSettings, MqttSettings
 from hub.db import open_session
 from hub.models import DeadLetter, Device, Event
-from hub.mosquitto import MosquittoProcess, mosquitto_binary
+from lab.mosquitto import MosquittoProcess, mosquitto_binary
 from protocol.broker_url import parse_broker_url
 from protocol.messages import Button, PressEvent, encode
 from protocol.mqtt import Message, MqttConnection, MqttOptions, probe_access
@@ -118,7 +118,7 @@ def provisioned_fleet(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
 @contextmanager
 def running_hub(client_id: str = "fleet-test-hub") -> Iterator[Hub]:
     """The hub, logged in on loopback with the account `fleet init` made."""
-    hub = Hub(HubSettings(client_id=client_id))
+    hub = Hub(HubSettings(mqtt=MqttSettings(client_id=client_id)))
     hub.start()
     try:
         assert hub.wait_connected(10), "the hub could not log in with what fleet init made"
@@ -189,12 +189,12 @@ def session_of(options: MqttOptions) -> Iterator[Session]:
 
 def hub_options(client_id: str, subscriptions: tuple[str, ...] = ()) -> MqttOptions:
     """The hub's account on its loopback listener, with the credentials `fleet init` made."""
-    settings = HubSettings()
+    mqtt = MqttSettings()
     return MqttOptions(
-        address=parse_broker_url(settings.broker or ""),
+        address=parse_broker_url(mqtt.broker or ""),
         client_id=client_id,
-        username=settings.mqtt_username,
-        password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
+        username=mqtt.username,
+        password=mqtt.password.get_secret_value() if mqtt.password else None,
         subscriptions=subscriptions,
     )
 

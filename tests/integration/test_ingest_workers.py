@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from hub import store
-from hub.bench import PREFIX, BenchKiosk, connect_all, publish_all, start_process
 from hub.db import open_session
 from hub.models import Location
-from hub.mosquitto import MosquittoProcess
+from hub.rollups.checks import rollup_mismatches, rollup_press_count
+from lab.ingest_bench import PREFIX, BenchKiosk, connect_all, publish_all, start_process
+from lab.mosquitto import MosquittoProcess
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.postgresql]
 
@@ -86,6 +87,6 @@ def test_three_workers_store_each_event_once_even_when_one_is_killed(
         hub.wait(timeout=60)
     with open_session(postgres_url) as session:
         assert store.stored_event_count(session) == total
-        assert store.rollup_press_count(session) == total
+        assert rollup_press_count(session) == total
         locations = session.scalars(select(Location.location_id)).all()
-        assert store.rollup_mismatches(session, location_ids=locations) == 0
+        assert rollup_mismatches(session, location_ids=locations) == 0

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from edge.app import Kiosk
 from edge.recorder import Press
 from hub.app import Hub
-from hub.chaos.proxy import TcpProxy
+from hub.config import IngestSettings
 from hub.models import Device, Event, HourlyRollup
-from hub.mosquitto import MosquittoProcess
-from hub.store import hour_bucket
+from hub.rollups.buckets import hour_bucket
+from lab.chaos.proxy import TcpProxy
+from lab.mosquitto import MosquittoProcess
 from protocol.messages import (
     BUTTONS,
     Ack,
@@ -161,7 +162,7 @@ def test_a_backlog_queued_while_the_hub_was_down_keeps_its_press_times(
     pins[BUTTONS[0]].drive_high()
     wait_until(lambda: kiosk.outbox.depth() == 1, 10, "the press in the outbox")
     time.sleep(2)  # queued at the broker for the stopped hub: 2 s late, beyond tolerance
-    hub = start_hub(mosquitto.url, client_id="hub", clock_skew_tolerance_s=1)
+    hub = start_hub(mosquitto.url, client_id="hub", ingest=IngestSettings(clock_skew_tolerance_s=1))
     wait_until(lambda: kiosk.outbox.depth() == 0, 10, "the queued event stored and acked")
     with hub.sessions() as session:
         stored = session.scalars(select(Event)).one()

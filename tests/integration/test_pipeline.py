@@ -11,10 +11,11 @@ from sqlalchemy import select
 from edge.app import Kiosk
 from hub import store
 from hub.app import Hub
+from hub.config import IngestSettings
 from hub.models import DeadLetter, Device, Event
-from hub.mosquitto import MosquittoProcess
 from hub.reports import location_scores
 from hub.scores import ButtonCounts, happy_index
+from lab.mosquitto import MosquittoProcess
 from protocol.messages import BUTTONS, Button, decode_event, encode
 from protocol.topics import Topics
 from tests.helpers import connect_client, wait_until
@@ -44,7 +45,7 @@ def test_four_kiosks_250_presses_each_end_in_1000_events_with_the_right_scores(
     broker_url: str, start_hub: Callable[..., Hub], start_kiosk: Callable[..., Kiosk]
 ) -> None:
     # the kiosks press faster than a person can: the hub must not flag that here
-    hub = start_hub(broker_url, min_press_interval_s=0)
+    hub = start_hub(broker_url, ingest=IngestSettings(min_press_interval_s=0))
     plan = [
         ("sec-01", "security", 0.0),
         ("sec-02", "security", 0.0),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import HubSettings
+from hub.config import MqttSettings
 from protocol.messages import encode
 from protocol.mqtt import MqttOptions, probe_access
 from protocol.topics import Topics
@@ -57,7 +57,7 @@ def test_the_hubs_account_is_refused_on_the_kiosks_listener(fleet: FleetEnv) -> 
 
 def test_kiosk_credentials_cannot_take_over_the_hubs_session(fleet: FleetEnv) -> None:
     kiosk = fleet.options(fleet.provision("kiosk-1", auth="password"), "kiosk-1")
-    hub_id = HubSettings().client_id
+    hub_id = MqttSettings().client_id
     every_event = (Topics().every_device("events"),)
     with session_of(hub_options(hub_id, every_event)) as hub:
         # the kiosk asks for the hub's client id on loopback, then on its own listener

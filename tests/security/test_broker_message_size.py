@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub.app import Hub
-from hub.config import HubSettings
+from hub.config import IngestSettings
 from protocol.messages import encode
 from protocol.topics import Topics
 from tests.helpers import wait_until
@@ -50,7 +50,7 @@ def padded_event(event_id: str, size: int) -> bytes:
 def test_a_payload_bigger_than_the_hub_takes_never_passes_the_broker(
     fleet: FleetEnv, hub: Hub
 ) -> None:
-    limit = HubSettings().max_payload_bytes
+    limit = IngestSettings().max_payload_bytes
     kiosk = fleet.options(fleet.provision(LONGEST_ID, auth="password"), LONGEST_ID)
     topic = Topics().events(LONGEST_ID)
     with session_of(kiosk) as session:

@@ -16,7 +16,7 @@ from hub.alerts.engine import AlertEngine
 from hub.alerts.records import add_rule, open_alert
 from hub.alerts.rules import Rule, RuleKind
 from hub.cli import main
-from hub.config import HubSettings
+from hub.config import AlertSettings, HubSettings, SmtpSettings
 from hub.models import AlertDelivery, Location
 from hub.users import Role, add_user
 from hub.web.app import create_app
@@ -171,11 +171,8 @@ def test_one_failing_delivery_holds_back_no_other(
     with smtp_inbox() as (port, inbox):
         settings = HubSettings(
             data_dir=tmp_path,
-            alert_email_to=["duty@example.org"],
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            smtp_starttls=False,
-            alert_retry_base_s=5,
+            alerts=AlertSettings(email_to=["duty@example.org"], retry_base_s=5),
+            smtp=SmtpSettings(host="127.0.0.1", port=port, starttls=False),
         )
         engine = AlertEngine(sessions, settings, publish)
         assert len(engine.evaluate(NOON)) == 2

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
 from hub.cli import main
-from hub.config import HubSettings
+from hub.config import DeadLetterSettings, HubSettings
 from hub.dead_letters import apply_retention
 from hub.ingest import Inbound, Ingestor, IngestPolicy
 from hub.models import DeadLetter
@@ -63,7 +63,7 @@ def test_retention_deletes_by_age_and_count_and_keeps_the_counts(
     old = NOW - timedelta(days=40)
     ingestor.process([Inbound("seed/devices/k1/events", b"{", old)] * 30)
     ingestor.process([Inbound("seed/devices/k1/events", b"{", NOW)] * 30)
-    settings = HubSettings(dead_letter_max_age_days=30, dead_letter_max_rows=20)
+    settings = HubSettings(dead_letters=DeadLetterSettings(max_age_days=30, max_rows=20))
     with sessions.begin() as session:
         assert apply_retention(session, settings=settings, now=NOW) == 40
     assert _kept(sessions)[0] == 20

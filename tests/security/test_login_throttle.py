@@ -83,12 +83,10 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(sessions: sessionmaker[Session], tmp_path: Path, clock: Clock) -> FastAPI:
-    """The dashboard with an admin, its throttle on the test's clock."""
+    """The dashboard with an admin, on the test's clock (its throttle too)."""
     with sessions.begin() as session:
         add_user(session, username="admin", role=Role.ADMIN, password=PASSWORD)
-    app = create_app(HubSettings(data_dir=tmp_path), sessions)
-    app.state.context = replace(app.state.context, throttle=SignInThrottle(clock=clock))
-    return app
+    return create_app(HubSettings(data_dir=tmp_path), sessions, clock=clock)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.config import HubSettings
+from hub.config import HubSettings, WebSettings
 from hub.db import make_engine, session_factory
 from hub.users import Role, add_user
 from hub.web.app import create_app
@@ -131,5 +131,5 @@ def test_an_untrusted_client_cannot_claim_https(app: FastAPI) -> None:
 def test_secure_cookies_can_be_forced_for_a_proxy_that_says_nothing(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    app = create_app(HubSettings(data_dir=tmp_path, web_secure_cookies=True), sessions)
+    app = create_app(HubSettings(data_dir=tmp_path, web=WebSettings(secure_cookies=True)), sessions)
     assert _is_secure(_login_page(app, base_url="http://hub.internal", client=PROXY))

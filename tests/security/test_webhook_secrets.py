@@ -23,7 +23,7 @@ from hub.alerts.engine import AlertEngine
 from hub.alerts.records import add_rule
 from hub.alerts.rules import Rule, RuleKind
 from hub.alerts.webhook import Webhook, redacted, refusal
-from hub.config import HubSettings
+from hub.config import AlertSettings, HubSettings
 from hub.fleet.pki import FleetCA
 from hub.models import AlertDelivery
 from protocol.errors import ConfigError
@@ -118,11 +118,11 @@ def one_alert(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     return sessions
 
 
-def _deliver(sessions: sessionmaker[Session], tmp_path: Path, **settings: Any) -> AlertDelivery:
-    """Open the alert, try its webhook delivery once; the delivery's row."""
+def _deliver(sessions: sessionmaker[Session], tmp_path: Path, **alerts: Any) -> AlertDelivery:
+    """Open the alert with these alert settings, try its webhook delivery once; its row."""
     engine = AlertEngine(
         sessions,
-        HubSettings(data_dir=tmp_path, alert_mqtt=False, **settings),
+        HubSettings(data_dir=tmp_path, alerts=AlertSettings(mqtt=False, **alerts)),
         lambda _topic, _payload: True,
     )
     engine.evaluate(NOON)
@@ -142,7 +142,7 @@ def test_a_failing_webhook_leaks_no_secret_to_logs_or_the_database(
     port, seen = serve(status=500)
     url = f"http://hub:{SECRETS[0]}@127.0.0.1:{port}/hooks/{SECRETS[1]}?key={SECRETS[2]}"
     with caplog.at_level(logging.DEBUG):
-        row = _deliver(one_alert, tmp_path, alert_webhook_url=url, webhook_allow_private=True)
+        row = _deliver(one_alert, tmp_path, webhook_url=url, webhook_allow_private=True)
     assert row.state == "pending" and row.last_error
     assert f"http://***@127.0.0.1:{port}/…" in row.last_error
     assert "500" in row.last_error
@@ -160,7 +160,7 @@ def test_an_unreachable_webhook_leaks_no_secret_either(
     one_alert: sessionmaker[Session], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = f"http://hub:{SECRETS[0]}@127.0.0.1:9/hooks/{SECRETS[1]}?key={SECRETS[2]}"
-    row = _deliver(one_alert, tmp_path, alert_webhook_url=url, webhook_allow_private=True)
+    row = _deliver(one_alert, tmp_path, webhook_url=url, webhook_allow_private=True)
     assert row.last_error
     for secret in SECRETS:
         assert secret not in row.last_error
@@ -177,7 +177,7 @@ def test_a_receiver_that_trickles_its_answer_fails_the_attempt_at_the_deadline(
     monkeypatch.setattr(Webhook, "deadline_s", 1)  # 15 s in service
     url = f"http://hub:{SECRETS[0]}@127.0.0.1:{trickler}/hooks/{SECRETS[1]}?key={SECRETS[2]}"
     started = time.monotonic()
-    row = _deliver(one_alert, tmp_path, alert_webhook_url=url, webhook_allow_private=True)
+    row = _deliver(one_alert, tmp_path, webhook_url=url, webhook_allow_private=True)
     assert time.monotonic() - started < 3, "the whole answer would take 7.6 s"
     assert (row.state, row.attempts) == ("pending", 1)
     assert row.next_attempt_at is not None and row.next_attempt_at > NOON  # retried later
@@ -195,8 +195,8 @@ def test_a_configured_token_is_sent_as_a_bearer(
     row = _deliver(
         one_alert,
         tmp_path,
-        alert_webhook_url=f"http://127.0.0.1:{port}/hook",
-        alert_webhook_token=SECRETS[0],
+        webhook_url=f"http://127.0.0.1:{port}/hook",
+        webhook_token=SECRETS[0],
         webhook_allow_private=True,
     )
     assert row.state == "delivered"
@@ -214,14 +214,14 @@ def test_an_https_webhook_is_verified_and_authenticated(
     (tmp_path / "server.pem").write_bytes(issued.certificate_pem + issued.key_pem)
     port, seen = serve(tls=tmp_path / "server.pem")
     url = f"https://hub:{SECRETS[0]}@127.0.0.1:{port}/hook"
-    untrusted = _deliver(one_alert, tmp_path, alert_webhook_url=url, webhook_allow_private=True)
+    untrusted = _deliver(one_alert, tmp_path, webhook_url=url, webhook_allow_private=True)
     assert "CERTIFICATE_VERIFY_FAILED" in (untrusted.last_error or "")
     assert seen == []
     (tmp_path / "ca.pem").write_bytes(ca.certificate_pem)
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
     with one_alert.begin() as session:
         session.execute(update(AlertDelivery).values(next_attempt_at=NOON))
-    trusted = _deliver(one_alert, tmp_path, alert_webhook_url=url, webhook_allow_private=True)
+    trusted = _deliver(one_alert, tmp_path, webhook_url=url, webhook_allow_private=True)
     assert trusted.state == "delivered"
     assert [h["Authorization"].split()[0] for h in seen] == ["Basic"]
 
@@ -242,7 +242,7 @@ def test_an_https_webhook_is_verified_and_authenticated(
 def test_a_webhook_to_an_inside_address_is_refused_at_start(
     sessions: sessionmaker[Session], tmp_path: Path, url: str
 ) -> None:
-    settings = HubSettings(data_dir=tmp_path, alert_webhook_url=url)
+    settings = HubSettings(data_dir=tmp_path, alerts=AlertSettings(webhook_url=url))
     with pytest.raises(ConfigError, match="SEED_HUB_WEBHOOK_ALLOW_PRIVATE"):
         AlertEngine(sessions, settings, lambda _topic, _payload: True)
 
@@ -251,7 +251,7 @@ def test_a_name_is_checked_where_it_resolves_at_delivery(
     one_alert: sessionmaker[Session], tmp_path: Path, serve: Serve
 ) -> None:
     port, seen = serve()
-    row = _deliver(one_alert, tmp_path, alert_webhook_url=f"http://localhost:{port}/hook")
+    row = _deliver(one_alert, tmp_path, webhook_url=f"http://localhost:{port}/hook")
     assert row.state == "pending"
     assert "loopback" in (row.last_error or "")
     assert seen == []  # nothing reached the inside server
@@ -266,7 +266,7 @@ def test_a_redirect_is_not_followed(
     row = _deliver(
         one_alert,
         tmp_path,
-        alert_webhook_url=f"http://127.0.0.1:{port}/hook",
+        webhook_url=f"http://127.0.0.1:{port}/hook",
         webhook_allow_private=True,
     )
     assert len(seen) == 1 and inside == []

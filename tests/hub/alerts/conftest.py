@@ -74,8 +74,9 @@ def make_rule(places: sessionmaker[Session]) -> Callable[..., int]:
 
 @pytest.fixture
 def engine_for(places: sessionmaker[Session], tmp_path: Path) -> Callable[..., AlertEngine]:
-    def make(**settings: Any) -> AlertEngine:
-        hub_settings = HubSettings(data_dir=tmp_path, **settings)
+    def make(**groups: Any) -> AlertEngine:
+        """`groups`: settings groups by name, `alerts=AlertSettings(mqtt=False)`."""
+        hub_settings = HubSettings(data_dir=tmp_path, **groups)
         return AlertEngine(places, hub_settings, lambda _topic, _payload: True)
 
     return make

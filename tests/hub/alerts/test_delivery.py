@@ -20,10 +20,10 @@ from hub.alerts.engine import AlertEngine
 from hub.alerts.records import add_rule
 from hub.alerts.rules import Rule, RuleKind
 from hub.app import Hub
-from hub.config import HubSettings
+from hub.config import AlertSettings, HubSettings, SmtpSettings
 from hub.mailer import Attachment, send_mail
 from hub.models import AlertDelivery
-from hub.mosquitto import MosquittoProcess
+from lab.mosquitto import MosquittoProcess
 from protocol.broker_url import parse_broker_url
 from protocol.messages import Button
 from protocol.mqtt import Message, MqttConnection, MqttOptions
@@ -72,10 +72,12 @@ def test_webhook_retries_with_backoff_and_delivers_once_across_a_restart(
     make_rule(RuleKind.ANSWER_COUNT, 4, button=Button.UNHAPPY)
     presses(UNHAPPY_FOUR, at=[NOON - SECOND] * 4)
     settings = {
-        "alert_webhook_url": url,
-        "webhook_allow_private": True,  # the test's webhook listens on loopback
-        "alert_mqtt": False,
-        "alert_retry_base_s": 5,
+        "alerts": AlertSettings(
+            webhook_url=url,
+            webhook_allow_private=True,  # the test's webhook listens on loopback
+            mqtt=False,
+            retry_base_s=5,
+        )
     }
     first = engine_for(**settings)
     [alert_id] = first.evaluate(NOON)
@@ -102,10 +104,12 @@ def test_a_delivery_is_given_up_after_its_last_attempt(
     make_rule(RuleKind.ANSWER_COUNT, 4, button=Button.UNHAPPY)
     presses(UNHAPPY_FOUR, at=[NOON - SECOND] * 4)
     engine = engine_for(
-        alert_webhook_url="http://127.0.0.1:9/nothing-listens",
-        webhook_allow_private=True,
-        alert_mqtt=False,
-        alert_max_attempts=2,
+        alerts=AlertSettings(
+            webhook_url="http://127.0.0.1:9/nothing-listens",
+            webhook_allow_private=True,
+            mqtt=False,
+            max_attempts=2,
+        )
     )
     engine.evaluate(NOON)
     engine.deliveries.deliver_due(NOON)
@@ -131,11 +135,8 @@ def test_email_is_sent_once_through_smtp(
     make_rule(RuleKind.ANSWER_COUNT, 4, button=Button.UNHAPPY)
     presses(UNHAPPY_FOUR, at=[NOON - SECOND] * 4)
     settings = {
-        "alert_mqtt": False,
-        "alert_email_to": ["duty@example.org"],
-        "smtp_host": "127.0.0.1",
-        "smtp_port": port,
-        "smtp_starttls": False,
+        "alerts": AlertSettings(mqtt=False, email_to=["duty@example.org"]),
+        "smtp": SmtpSettings(host="127.0.0.1", port=port, starttls=False),
     }
     engine = engine_for(**settings)
     [alert_id] = engine.evaluate(NOON)
@@ -151,10 +152,7 @@ def test_send_mail_carries_attachments(tmp_path: Path, smtp_server: tuple[int, I
     port, inbox = smtp_server
     settings = HubSettings(
         data_dir=tmp_path,
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_starttls=False,
-        smtp_from="reports@example.org",
+        smtp=SmtpSettings(host="127.0.0.1", port=port, starttls=False, from_="reports@example.org"),
     )
     send_mail(
         settings,
@@ -183,7 +181,7 @@ def test_mqtt_alert_reaches_a_subscriber_once_across_a_hub_restart(
     listener.start()
     assert listener.wait_connected(10)
     db = f"sqlite:///{tmp_path / 'alerts.sqlite3'}"
-    hub = start_hub(mosquitto.url, db=db, alert_interval_s=0.2)
+    hub = start_hub(mosquitto.url, db=db, alerts=AlertSettings(interval_s=0.2))
     now = datetime.now(UTC)
     with hub.sessions.begin() as session:
         store.add_location(session, location_id="gate-a", name="Gate A", time_zone="UTC")
@@ -201,7 +199,9 @@ def test_mqtt_alert_reaches_a_subscriber_once_across_a_hub_restart(
     _wait_for(lambda: len(received) >= 1)
     hub.stop()
     # hub publishes alert at QoS 1 and marks it delivered after the PUBACK; a restart sends nothing
-    start_hub(mosquitto.url, db=db, alert_interval_s=0.2, client_id="test-hub-again")
+    start_hub(
+        mosquitto.url, db=db, client_id="test-hub-again", alerts=AlertSettings(interval_s=0.2)
+    )
     time.sleep(2.5)
     listener.stop()
     assert [m.topic for m in received] == ["seed/alerts/gate-a"]

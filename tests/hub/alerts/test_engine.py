@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.alerts.engine import AlertEngine
 from hub.alerts.records import list_alerts
 from hub.alerts.rules import QuietHours, RuleKind
+from hub.config import AlertSettings
 from hub.models import AlertDelivery, CusumState, Device
 from protocol.messages import Button
 from tests.hub.alerts.conftest import Presser
@@ -34,7 +35,9 @@ def test_negative_share_fires_once_per_touchpoint_of_the_subtree(
     )
     # misuse is not counted
     presses([U, U], at=[NOON - MIN, NOON - MIN], misuse=True, location_id="gate-b")
-    engine = engine_for(alert_webhook_url="http://127.0.0.1:9/hook", webhook_allow_private=True)
+    engine = engine_for(
+        alerts=AlertSettings(webhook_url="http://127.0.0.1:9/hook", webhook_allow_private=True)
+    )
     assert len(engine.evaluate(NOON)) == 1
     assert engine.evaluate(NOON + MIN) == []  # still true: no second alert
     with places() as session:

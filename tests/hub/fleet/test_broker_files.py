@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from hub.config import HubSettings
+from hub.config import IngestSettings
 from hub.fleet.broker_files import (
     PACKET_HEADROOM_BYTES,
     BrokerLayout,
     hash_password,
-    password_matches,
     render_hub_acl,
     render_kiosk_acl,
     render_mosquitto_conf,
     render_password_file,
 )
 from hub.fleet.pki import FleetCA, key_file
+from lab.mosquitto import password_matches
 from tests.helpers import service_missing
 
 
@@ -99,7 +99,7 @@ def test_the_templates_in_firmware_config_are_what_fleet_init_writes() -> None:
     folder = Path(__file__).resolve().parents[3] / "firmware_config" / "mosquitto"
     layout = BrokerLayout(Path("/etc/seed-hub/fleet"))
     conf = render_mosquitto_conf(
-        layout, max_payload_bytes=HubSettings.model_fields["max_payload_bytes"].default
+        layout, max_payload_bytes=IngestSettings.model_fields["max_payload_bytes"].default
     )
     assert (folder / "seed.conf").read_bytes() == conf
     assert (folder / "seed.acl").read_bytes() == render_kiosk_acl(topic_prefix="seed")

@@ -2,18 +2,21 @@
 
 import stat
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.config import HubSettings
+from hub.config import FleetSettings, HubSettings, IngestSettings, MqttSettings
 from hub.fleet.broker_files import (
     PACKET_HEADROOM_BYTES,
     BrokerLayout,
     broker_gid,
-    password_matches,
 )
+from hub.fleet.pki import CLOCK_SLACK
 from hub.fleet.provision import (
     UNSET,
     Fleet,
@@ -22,7 +25,8 @@ from hub.fleet.provision import (
     devices_overview,
     init_fleet,
 )
-from hub.models import Device, Location
+from hub.models import Device, Location, RevokedCertificate
+from lab.mosquitto import password_matches
 from protocol.errors import ConfigError
 from protocol.messages import decode_remote_config
 
@@ -44,8 +48,10 @@ def committed(
 def settings(tmp_path: Path) -> HubSettings:
     settings = HubSettings(
         data_dir=tmp_path,
-        kiosk_broker_url="mqtts://hub.example.net:8883",
-        kiosk_certificate_broker_url="mqtts://hub.example.net:8884",
+        fleet=FleetSettings(
+            kiosk_broker_url="mqtts://hub.example.net:8883",
+            kiosk_certificate_broker_url="mqtts://hub.example.net:8884",
+        ),
     )
     init_fleet(settings, hosts=["hub.example.net"], layout=BrokerLayout(settings.fleet_folder))
     return settings
@@ -131,7 +137,7 @@ def test_no_kiosk_takes_the_hubs_own_client_id(
     sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
 ) -> None:
     """On the kiosk listeners a kiosk's client id is its device id; the hub's must not be one."""
-    hub_a = settings.model_copy(update={"client_id": "hub-a"})
+    hub_a = HubSettings(data_dir=settings.data_dir, mqtt=MqttSettings(client_id="hub-a"))
     with sessions.begin() as session, pytest.raises(ConfigError, match="client id"):
         Fleet(session, hub_a).add("hub-a", SITE, auth="password", out_dir=tmp_path)
 
@@ -209,7 +215,7 @@ def test_the_broker_can_read_its_files_and_nothing_more(
 ) -> None:
     committed(sessions, settings, lambda f: f.add("k1", SITE, auth="password", out_dir=tmp_path))
     folder = settings.fleet_folder
-    group = broker_gid(settings.broker_group)
+    group = broker_gid(settings.fleet.broker_group)
     for name in ("mosquitto.passwd", "mosquitto.acl", "hub.passwd", "hub.acl", "broker.key"):
         info = (folder / name).stat()
         assert stat.S_IMODE(info.st_mode) == 0o640, name
@@ -220,7 +226,7 @@ def test_the_broker_can_read_its_files_and_nothing_more(
 
 
 def test_fleet_init_limits_the_brokers_packets_to_what_the_hub_takes(tmp_path: Path) -> None:
-    settings = HubSettings(data_dir=tmp_path, max_payload_bytes=8192)
+    settings = HubSettings(data_dir=tmp_path, ingest=IngestSettings(max_payload_bytes=8192))
     layout = BrokerLayout(settings.fleet_folder)
     init_fleet(settings, hosts=["hub"], layout=layout)
     expected = f"\nmax_packet_size {8192 + PACKET_HEADROOM_BYTES}\n"
@@ -239,3 +245,27 @@ def test_broker_files_are_not_rewritten_under_a_config_from_before_per_listener_
 
     with pytest.raises(ConfigError, match="seed-hub fleet init"):
         committed(sessions, settings, add)
+
+
+def test_the_fleet_s_clock_dates_credentials_bundles_and_revocations(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
+) -> None:
+    issued = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    revoked = issued + timedelta(days=3)
+    with sessions.begin() as session:
+        fleet = Fleet(session, settings, clock=lambda: issued)
+        fleet.add("k1", SITE, auth="certificate", out_dir=tmp_path)
+    apply_changes(fleet.pending, settings, sessions, clock=lambda: issued)
+    bundle = tmp_path / "k1"
+    certificate = x509.load_pem_x509_certificate((bundle / "device.crt").read_bytes())
+    assert certificate.not_valid_before_utc == issued - CLOCK_SLACK
+    toml = (bundle / "kiosk.toml").read_text()
+    assert toml.startswith("# Provisioned by seed-hub on 2026-11-02 09:00 UTC.\n")
+    with sessions.begin() as session:
+        Fleet(session, settings, clock=lambda: revoked).revoke("k1")
+    with sessions() as session:
+        device = session.get(Device, "k1")
+        assert device is not None
+        assert (device.credentials_issued_at, device.revoked_at) == (issued, revoked)
+        [retired] = session.scalars(select(RevokedCertificate)).all()
+        assert (retired.serial, retired.revoked_at) == (f"{certificate.serial_number:x}", revoked)

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,26 @@ def client_as(web_app: FastAPI) -> Iterator[Callable[[str | None], TestClient]]:
         clients.append(client)
         if username:
             client.headers["X-CSRF-Token"] = sign_in(client, username)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client_at(
+    web_app: FastAPI, sessions: sessionmaker[Session], tmp_path: Path
+) -> Iterator[Callable[[datetime, str], TestClient]]:
+    """client_at(now, "manager") -> a client signed in as that user to the app (the same
+    database and users) on a clock that says `now`."""
+    clients: list[TestClient] = []
+
+    def make(now: datetime, username: str) -> TestClient:
+        app = create_app(web_app.state.context.settings, sessions, clock=lambda: now)
+        client = TestClient(app)
+        clients.append(client)
+        client.headers["X-CSRF-Token"] = sign_in(client, username)
         return client
 
     yield make

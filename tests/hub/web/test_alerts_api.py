@@ -1,6 +1,7 @@
 """The alerts API and page: what each role may see and do, and the shapes it answers with."""
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.alerts.records import add_rule, open_alert
 from hub.alerts.rules import Rule, RuleKind
-from hub.models import Location
+from hub.models import AlertRule, Location
 from tests.hub.factories import NOON
 
 Client = Callable[[str | None], TestClient]
@@ -72,6 +73,26 @@ def test_acknowledge_and_comment(client_as: Client, alerts: dict[str, int]) -> N
     assert manager.get("/api/alerts?state=open").json() == []
     assert [a["id"] for a in manager.get("/api/alerts?state=acknowledged").json()] == [alert_id]
     assert manager.post(f"/api/alerts/{alert_id}/comments", json={"text": ""}).status_code == 422
+
+
+def test_acknowledgements_comments_and_rules_are_stamped_by_the_app_s_clock(
+    client_at: Callable[[datetime, str], TestClient],
+    alerts: dict[str, int],
+    sessions: sessionmaker[Session],
+) -> None:
+    later = NOON + timedelta(minutes=5)
+    manager = client_at(later, "manager")
+    alert_id = alerts["hel-gate"]
+    acknowledged = manager.post(f"/api/alerts/{alert_id}/acknowledge", json={}).json()
+    commented = manager.post(f"/api/alerts/{alert_id}/comments", json={"text": "mopped"}).json()
+    rule = {"location": "hel", "kind": "negative_share", "threshold": 50, "window_min": 15}
+    rule_id = manager.post("/api/alert-rules", json=rule).json()["id"]
+    assert datetime.fromisoformat(acknowledged["acknowledged_at"]) == later
+    assert [datetime.fromisoformat(c["at"]) for c in commented["comments"]] == [later]
+    with sessions() as session:
+        row = session.get(AlertRule, rule_id)
+        assert row is not None
+        assert row.created_at == later
 
 
 def test_roles(client_as: Client, alerts: dict[str, int]) -> None:

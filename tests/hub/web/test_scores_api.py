@@ -11,6 +11,7 @@ from protocol.messages import Button
 from tests.hub.factories import place, press, status
 
 ClientAs = Callable[[str | None], TestClient]
+ClientAt = Callable[[datetime, str], TestClient]
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -104,3 +105,25 @@ def test_the_fleet_is_for_technicians_and_shows_outbox_and_heartbeat(
     assert kiosks["k1"]["online"] is True
     assert kiosks["k1"]["outbox_depth"] == 2
     assert kiosks["k1"]["last_heartbeat"] is not None
+
+
+def test_the_app_s_clock_ends_the_default_period_and_judges_who_is_online(
+    client_at: ClientAt, sessions: sessionmaker[Session]
+) -> None:
+    """A hub whose clock says 23 Nov 2026 12:00 shows the 28 days before it, with a press made
+    six days before, and a kiosk heard a minute before as online, whatever the wall clock says."""
+    hub_now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    with sessions.begin() as session:
+        place(session, "gate-1", parent="hel")
+        week_ago = hub_now - timedelta(days=6)
+        event = press(Button.HAPPY, location_id="gate-1", at=week_ago)
+        store.store_events(session, events=[event], received_at=week_ago)
+        heard = hub_now - timedelta(minutes=1)
+        store.apply_status(session, status=status(sent_at=heard), received_at=heard)
+    admin = client_at(hub_now, "admin")
+    view = admin.get("/api/locations/hel").json()
+    [kiosk] = admin.get("/api/fleet").json()
+    period = {key: datetime.fromisoformat(view["period"][key]) for key in ("since", "until")}
+    assert period == {"since": hub_now - timedelta(days=28), "until": hub_now}
+    assert view["summary"]["responses"] == 1
+    assert kiosk["online"] is True
