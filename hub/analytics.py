@@ -2,25 +2,27 @@
 maps, per subtree.
 
 Scores roll up the location tree: a site's counts are the sum of its areas', an area's the
-sum of its touchpoints'. Trends and heat maps are read from the hourly rollups and drawn in
-the location's own time zone (an hour is placed by the local time it starts at).
+sum of its touchpoints'. Trends and heat maps are read from the rollups' local levels and
+drawn in the location's own time zone (an hour is placed by the local time it starts at).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 
+from hub.clock import Clock, utc_now
 from hub.hierarchy import LocationTree, Place
-from hub.models import Device, HourlyRollup
+from hub.models import Device
 from hub.reports import LocationScore, Observed, location_scores, ranked
+from hub.rollups.buckets import Period
+from hub.rollups.read import LocalCounts, local_counts, subtree_hours
 from hub.scores import ButtonCounts, happy_index, positive_share, wilson_interval
-from protocol.messages import BUTTONS
 
 MIN_RANKED_RESPONSES = 30
 """Fewer responses than this and a Happy Index is shown, marked as a small sample, not ranked:
@@ -30,26 +32,6 @@ OFFLINE_AFTER = timedelta(minutes=3)
 """A kiosk unheard for three heartbeats (60 s each by default) counts as offline."""
 
 Step = Literal["day", "week", "month"]
-
-
-@dataclass(frozen=True)
-class Period:
-    """[since, until), aware UTC instants."""
-
-    since: datetime
-    until: datetime
-
-    @classmethod
-    def last(cls, days: float, *, until: datetime | None = None) -> "Period":
-        end = (until or datetime.now(UTC)).astimezone(UTC)
-        return cls(end - timedelta(days=days), end)
-
-    def previous(self) -> "Period":
-        """The period of the same length just before this one."""
-        return Period(self.since - (self.until - self.since), self.since)
-
-    def as_dict(self) -> dict[str, str]:
-        return {"since": self.since.isoformat(), "until": self.until.isoformat()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -279,9 +261,11 @@ def is_online(device: Device, now: datetime) -> bool:
     return device.state == "online" and heard is not None and now - heard <= OFFLINE_AFTER
 
 
-def device_health(session: Session, *, tree: LocationTree) -> dict[str, Health]:
+def device_health(
+    session: Session, *, tree: LocationTree, clock: Clock = utc_now
+) -> dict[str, Health]:
     """Kiosks online and offline per location, rolled up the tree (revoked ones left out)."""
-    now = datetime.now(UTC)
+    now = clock()
     health: dict[str, Health] = defaultdict(Health)
     needed = (Device.location_id, Device.state, Device.last_seen_at, Device.last_status_at)
     devices = session.scalars(
@@ -335,47 +319,22 @@ def _merged_observed(scores: list[LocationScore]) -> Observed | None:
     )
 
 
-Hourly = Sequence[tuple[datetime, ButtonCounts]]
-
-
-def hourly_counts(session: Session, *, locations: set[str], period: Period) -> Hourly:
-    """Counts per UTC hour of the locations (misuse left out), summed over them: what trends
-    and heat maps are drawn from (read it once, pass it to each)."""
-    statement = (
-        select(
-            HourlyRollup.bucket_start,
-            *(func.sum(getattr(HourlyRollup, b.value)) for b in BUTTONS),
-        )
-        .where(
-            HourlyRollup.location_id.in_(sorted(locations)),
-            HourlyRollup.misuse.is_(False),
-            HourlyRollup.bucket_start >= period.since.replace(minute=0, second=0, microsecond=0),
-            HourlyRollup.bucket_start < period.until,
-        )
-        .group_by(HourlyRollup.bucket_start)
-    )
-    return [
-        (start, ButtonCounts(*(int(n or 0) for n in sums)))
-        for start, *sums in session.execute(statement)
-    ]
-
-
 def trend(
     session: Session,
     *,
-    locations: set[str],
+    location_id: str,
     period: Period,
     time_zone: str,
     step: Step,
-    hourly: Hourly | None = None,
+    local: LocalCounts | None = None,
 ) -> list[TrendPoint]:
     """Scores per local day, ISO week (from Monday) or month, oldest first, empty ones included."""
     zone = ZoneInfo(time_zone)
+    if local is None:
+        local = local_counts(session, location_id=location_id, period=period, time_zone=time_zone)
     buckets: dict[date, ButtonCounts] = defaultdict(ButtonCounts)
-    if hourly is None:
-        hourly = hourly_counts(session, locations=locations, period=period)
-    for start, counts in hourly:
-        buckets[_step_start(start.astimezone(zone).date(), step)] += counts
+    for day, counts in local.days.items():
+        buckets[_step_start(day, step)] += counts
     first = _step_start(period.since.astimezone(zone).date(), step)
     last = _step_start((period.until - timedelta(microseconds=1)).astimezone(zone).date(), step)
     points = []
@@ -401,22 +360,21 @@ def _next_step(start: date, step: Step) -> date:
 def heatmap(
     session: Session,
     *,
-    locations: set[str],
+    location_id: str,
     period: Period,
     time_zone: str,
-    hourly: Hourly | None = None,
+    local: LocalCounts | None = None,
 ) -> Heatmap:
     """Hour of day by day of week (Monday = 0) in local time: responses and Happy Index."""
-    zone = ZoneInfo(time_zone)
-    cells: dict[tuple[int, int], ButtonCounts] = defaultdict(ButtonCounts)
-    if hourly is None:
-        hourly = hourly_counts(session, locations=locations, period=period)
-    for start, counts in hourly:
-        local = start.astimezone(zone)
-        cells[(local.weekday(), local.hour)] += counts
+    if local is None:
+        local = local_counts(session, location_id=location_id, period=period, time_zone=time_zone)
+    cells = local.week_hours
     return Heatmap(
         time_zone,
-        [[_cell(cells[(weekday, hour)]) for hour in range(24)] for weekday in range(7)],
+        [
+            [_cell(cells.get((weekday, hour), ButtonCounts())) for hour in range(24)]
+            for weekday in range(7)
+        ],
     )
 
 
@@ -437,12 +395,13 @@ def _negative_share(counts: ButtonCounts) -> float | None:
     return None if share is None else round(1 - share, 4)
 
 
-def hourly(session: Session, *, locations: set[str], period: Period) -> list[TrendPoint]:
-    """Scores per UTC hour that has responses, oldest first (`start`, an aware UTC datetime)."""
+def hourly(session: Session, *, location_id: str, period: Period) -> list[TrendPoint]:
+    """Scores of the subtree per UTC hour that has responses, oldest first (`start`, an aware
+    UTC datetime)."""
     return [
         _point(start, counts)
         for start, counts in sorted(
-            hourly_counts(session, locations=locations, period=period), key=lambda row: row[0]
+            subtree_hours(session, location_id=location_id, period=period), key=lambda row: row[0]
         )
         if counts.total
     ]

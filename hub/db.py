@@ -1,7 +1,6 @@
 """Engine creation and migrations: SQLite (WAL) by default, any PostgreSQL URL alike."""
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +10,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -100,30 +100,6 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-SCRATCH_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-"""The server benches make their scratch databases on by default (`--postgres-url`), and
-tests too unless $SEED_TEST_POSTGRES_URL names another."""
-
-
-@contextmanager
-def scratch_postgres_database(admin_url: str, prefix: str = "seed_scratch") -> Iterator[str]:
-    """Create an empty PostgreSQL database, yield its URL, drop it afterwards."""
-    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        raise StoreError(f"cannot reach PostgreSQL at {admin_url}: {exc.orig}") from exc
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def run_migrated(url: str, action: Callable[[Session], None]) -> None:
     """Migrate the database, run `action` in one transaction, let go of the engine: what a
     command that changes something and exits does."""
@@ -145,3 +121,11 @@ def open_session(url: str) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def dialect_insert(session: Session, model: type[Any]) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
+    table: Table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

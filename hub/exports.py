@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from hub.analytics import Period, Summary, hourly, overview, trend
+from hub.analytics import Summary, hourly, overview, trend
 from hub.hierarchy import LocationTree
 from hub.models import Event, Location
+from hub.rollups.buckets import Period
 from protocol.messages import BUTTONS
 
 CHUNK_ROWS = 2000
@@ -177,13 +178,12 @@ def _bucket_rows(
 ) -> Iterator[tuple[Any, ...]]:
     place = tree.places[location_id]
     zone = ZoneInfo(place.time_zone)
-    subtree = tree.subtree(location_id)
     if by == "hour":
-        points = hourly(session, locations=subtree, period=period)
+        points = hourly(session, location_id=location_id, period=period)
     else:
         step: Literal["day", "week"] = "day" if by == "day" else "week"
         points = trend(
-            session, locations=subtree, period=period, time_zone=place.time_zone, step=step
+            session, location_id=location_id, period=period, time_zone=place.time_zone, step=step
         )
     for point in points:
         start = _step_start(point.start, zone)

@@ -1,6 +1,8 @@
 """SQLAlchemy 2.0 tables. Every schema change comes with an Alembic migration."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -18,9 +20,22 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 from protocol.emotions import EMOTIC_CATEGORIES
+
+
+class _SqliteDateTime(sqlite.DATETIME):
+    """SQLite's stored text read with the standard library's ISO parser (written in C):
+    a year of a site's hours is read several times faster than with the default regex."""
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any]:
+        def parse(value: str | None) -> datetime | None:
+            return None if value is None else datetime.fromisoformat(value)
+
+        return parse
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -28,6 +43,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SqliteDateTime())  # type: ignore[no-untyped-call]
+        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -218,6 +238,55 @@ class DailyRollup(Base):
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True, doc="00:00 UTC")
     misuse: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    very_happy: Mapped[int] = mapped_column(Integer, default=0)
+    happy: Mapped[int] = mapped_column(Integer, default=0)
+    unhappy: Mapped[int] = mapped_column(Integer, default=0)
+    very_unhappy: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MonthlyRollup(Base):
+    """The daily rollups summed per UTC month, so a year reads twelve rows a location, not
+    365 (reports use days and hours at a period's ends)."""
+
+    __tablename__ = "monthly_rollups"
+    __table_args__ = (
+        Index(
+            "ix_monthly_rollups_bucket_counts",
+            "bucket_start",
+            "location_id",
+            "misuse",
+            *ROLLUP_COUNTS,
+        ),
+    )
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(
+        UtcDateTime, primary_key=True, doc="the 1st, 00:00 UTC"
+    )
+    misuse: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    very_happy: Mapped[int] = mapped_column(Integer, default=0)
+    happy: Mapped[int] = mapped_column(Integer, default=0)
+    unhappy: Mapped[int] = mapped_column(Integer, default=0)
+    very_unhappy: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SubtreeHourlyRollup(Base):
+    """Scored counts per UTC hour of a location and everything beneath it: a site's row holds
+    its areas' and touchpoints' presses. Trends and heat maps of a place read its own rows,
+    8,760 for a year, however many touchpoints it has. Misuse is left out, as views leave it."""
+
+    __tablename__ = "subtree_hourly_rollups"
+    __table_args__ = (
+        Index(
+            "ix_subtree_hourly_rollups_location_counts",
+            "location_id",
+            "bucket_start",
+            *ROLLUP_COUNTS,
+        ),
+    )
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     very_happy: Mapped[int] = mapped_column(Integer, default=0)
     happy: Mapped[int] = mapped_column(Integer, default=0)
     unhappy: Mapped[int] = mapped_column(Integer, default=0)

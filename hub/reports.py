@@ -1,15 +1,9 @@
-"""Per-location scores for any period, read from the rollups.
+"""Per-location scores for any period: the rollups' counts (exact to the microsecond, see
+`hub.rollups.read`), the cameras' readings and the footfall."""
 
-Whole UTC days come from the daily rollups, the whole hours either side of them from the
-hourly ones; the part-hours at either end of a period that does not start or stop on the
-hour come from the raw events, so any period is exact and a report never scans more than
-two hours of raw events per location, nor more than two days of hourly rollups.
-"""
-
-from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -17,17 +11,14 @@ from sqlalchemy.orm import Session
 
 from hub.models import (
     EMOTION_COLUMNS,
-    DailyRollup,
-    Event,
     HourlyFootfall,
-    HourlyRollup,
     Location,
     observations,
 )
+from hub.rollups.buckets import hour_bucket
+from hub.rollups.read import Where, location_counts
 from hub.scores import ButtonCounts, happy_index, positive_share, wilson_interval
-from hub.store import day_bucket, hour_bucket
 from protocol.emotions import EMOTIC_CATEGORIES
-from protocol.messages import BUTTONS, Button
 
 
 @dataclass(frozen=True)
@@ -94,11 +85,6 @@ class LocationScore:
         }
 
 
-def _ceil_hour(moment: datetime) -> datetime:
-    floor = hour_bucket(moment)
-    return floor if floor == moment else floor + timedelta(hours=1)
-
-
 def location_scores(
     session: Session,
     *,
@@ -128,7 +114,7 @@ def location_scores(
         select(Location.location_id) if everywhere else sorted(scores)
     )
     where = Where(ids, since, until, all_locations=everywhere)
-    for location_id, misuse, counts in _counted(session, where):
+    for location_id, misuse, counts in location_counts(session, where):
         score = scores[location_id]
         if misuse:
             score.misuse_counts += counts
@@ -140,16 +126,6 @@ def location_scores(
         for location_id, passersby in _passersby(session, where).items():
             scores[location_id].passersby = passersby
     return ranked(scores.values())
-
-
-@dataclass(frozen=True)
-class Where:
-    """What a report reads: these locations over [since, until)."""
-
-    locations: Select[tuple[str]] | list[str]
-    since: datetime | None
-    until: datetime | None
-    all_locations: bool
 
 
 def _observed(session: Session, where: Where) -> dict[str, Observed]:
@@ -193,82 +169,3 @@ def ranked(scores: Iterable[LocationScore]) -> list[LocationScore]:
 def _ranking(score: LocationScore) -> tuple[bool, float, str]:
     index = happy_index(score.scored)
     return (index is None, -(index or 0.0), score.location)
-
-
-def _counted(session: Session, where: Where) -> list[tuple[str, bool, ButtonCounts]]:
-    since, until = where.since, where.until
-    whole_from = _ceil_hour(since) if since else None
-    whole_to = hour_bucket(until) if until else None
-    if whole_from and whole_to and whole_from >= whole_to:
-        return _from_events(session, where.locations, since, until)
-    counted = _from_rollups(session, where, whole_from, whole_to)
-    if since and whole_from and since < whole_from:
-        counted += _from_events(session, where.locations, since, whole_from)
-    if until and whole_to and whole_to < until:
-        counted += _from_events(session, where.locations, whole_to, until)
-    return counted
-
-
-def _from_rollups(
-    session: Session, where: Where, start: datetime | None, end: datetime | None
-) -> list[tuple[str, bool, ButtonCounts]]:
-    """Whole hours [start, end): whole UTC days from the daily rollups, the hours either side
-    of them from the hourly ones."""
-    days_from = _ceil_day(start) if start else None
-    days_to = day_bucket(end) if end else None
-    if days_from and days_to and days_from >= days_to:
-        return _rollup_sums(session, HourlyRollup, where, start, end)
-    counted = _rollup_sums(session, DailyRollup, where, days_from, days_to)
-    if start and days_from and start < days_from:
-        counted += _rollup_sums(session, HourlyRollup, where, start, days_from)
-    if end and days_to and days_to < end:
-        counted += _rollup_sums(session, HourlyRollup, where, days_to, end)
-    return counted
-
-
-def _ceil_day(moment: datetime) -> datetime:
-    floor = day_bucket(moment)
-    return floor if floor == moment else floor + timedelta(days=1)
-
-
-def _rollup_sums(
-    session: Session,
-    model: type[HourlyRollup] | type[DailyRollup],
-    where: Where,
-    start: datetime | None,
-    end: datetime | None,
-) -> list[tuple[str, bool, ButtonCounts]]:
-    statement = select(
-        model.location_id, model.misuse, *(func.sum(getattr(model, b.value)) for b in BUTTONS)
-    ).group_by(model.location_id, model.misuse)
-    if not where.all_locations:
-        statement = statement.where(model.location_id.in_(where.locations))
-    if start:
-        statement = statement.where(model.bucket_start >= start)
-    if end:
-        statement = statement.where(model.bucket_start < end)
-    return [
-        (loc, bool(misuse), ButtonCounts(*(int(n or 0) for n in sums)))
-        for loc, misuse, *sums in session.execute(statement)
-    ]
-
-
-def _from_events(
-    session: Session,
-    locations: Select[tuple[str]] | list[str],
-    start: datetime | None,
-    end: datetime | None,
-) -> list[tuple[str, bool, ButtonCounts]]:
-    statement = (
-        select(Event.location_id, Event.misuse, Event.button, func.count())
-        .where(Event.location_id.in_(locations))
-        .group_by(Event.location_id, Event.misuse, Event.button)
-    )
-    if start:
-        statement = statement.where(Event.occurred_at >= start)
-    if end:
-        statement = statement.where(Event.occurred_at < end)
-    grouped: dict[tuple[str, bool], ButtonCounts] = defaultdict(ButtonCounts)
-    for loc, misuse, button, n in session.execute(statement):
-        grouped[(loc, bool(misuse))] = grouped[(loc, bool(misuse))].add(Button(button), n)
-    return [(loc, misuse, counts) for (loc, misuse), counts in grouped.items()]

@@ -1,34 +1,34 @@
 """Repository functions: keyword-only, the session first, no commits (the caller owns those)."""
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, case, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from hub.clock import utc_now
+from hub.db import dialect_insert
 from hub.hierarchy import checked_location_id, checked_name
 from hub.models import (
     EMOTION_COLUMNS,
-    ROLLUP_COUNTS,
-    DailyRollup,
     DeadLetter,
     DeadLetterTally,
     Device,
     Event,
     HourlyFootfall,
-    HourlyRollup,
     Location,
     Placement,
     observations,
 )
+from hub.rollups.buckets import hour_bucket
+from hub.rollups.write import fold
 from protocol.errors import ConfigError
-from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
+from protocol.messages import DeviceState, DeviceStatus, PressEvent
 
 MAX_PASSERSBY_PER_S = 5
 """More faces a second than one camera at a touchpoint sees pass, even at a rush."""
@@ -65,24 +65,9 @@ class LastPress:
     occurred_at: datetime
 
 
-def dialect_insert(session: Session, model: type[Any]) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
-    table: Table = model.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def hour_bucket(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def day_bucket(moment: datetime) -> datetime:
-    """The start of the moment's UTC day (daily rollups are UTC days)."""
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def add_location(session: Session, *, location_id: str, name: str, time_zone: str) -> Location:
+def add_location(
+    session: Session, *, location_id: str, name: str, time_zone: str, now: datetime | None = None
+) -> Location:
     """Create or update a location; the time zone must be an IANA name like Europe/Helsinki."""
     checked_location_id(location_id)
     checked_name(name)
@@ -94,14 +79,16 @@ def add_location(session: Session, *, location_id: str, name: str, time_zone: st
         ) from exc
     location = session.get(Location, location_id)
     if location is None:
-        location = Location(location_id=location_id, created_at=datetime.now().astimezone())
+        location = Location(location_id=location_id, created_at=now or utc_now())
         session.add(location)
     location.name = name
     location.time_zone = time_zone
     return location
 
 
-def register_device(session: Session, *, device_id: str, location_id: str) -> Device:
+def register_device(
+    session: Session, *, device_id: str, location_id: str, now: datetime | None = None
+) -> Device:
     if session.get(Location, location_id) is None:
         raise ConfigError(
             f"no location {location_id!r}; add it first with "
@@ -114,9 +101,7 @@ def register_device(session: Session, *, device_id: str, location_id: str) -> De
     session.flush()
     if session.get(Placement, (device_id, location_id)) is None:
         session.add(
-            Placement(
-                device_id=device_id, location_id=location_id, placed_at=datetime.now().astimezone()
-            )
+            Placement(device_id=device_id, location_id=location_id, placed_at=now or utc_now())
         )
     return device
 
@@ -177,14 +162,14 @@ def store_events(
     events = list(first_of_each.values())
     if not events:
         return set()
-    _ensure_locations(session, location_ids={e.location_id for e in events})
+    _ensure_locations(session, location_ids={e.location_id for e in events}, now=received_at)
     rows = [
         _event_row(e, received_at, offsets.get(e.event_id), flagged.get(e.event_id)) for e in events
     ]
     _mark_seen(session, rows=rows, received_at=received_at)
     statement = dialect_insert(session, Event).on_conflict_do_nothing(index_elements=["event_id"])
     new_ids = set(session.scalars(statement.returning(Event.event_id), rows))
-    _fold_into_rollups(session, rows=[row for row in rows if row["event_id"] in new_ids])
+    fold(session, rows=[row for row in rows if row["event_id"] in new_ids])
     _store_observations(
         session,
         events=[
@@ -243,9 +228,8 @@ def _event_row(
     }
 
 
-def _ensure_locations(session: Session, *, location_ids: set[str]) -> None:
+def _ensure_locations(session: Session, *, location_ids: set[str], now: datetime) -> None:
     """A location first seen on the wire is created in UTC until a technician names it."""
-    now = datetime.now().astimezone()
     rows = [
         {"location_id": i, "name": i, "time_zone": "UTC", "created_at": now}
         for i in sorted(location_ids)
@@ -316,44 +300,6 @@ def last_presses(session: Session, *, device_ids: Iterable[str]) -> dict[str, La
     return {d: LastPress(seq, at) for d, seq, at in rows if seq is not None and at is not None}
 
 
-def _fold_into_rollups(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
-    """Add the new events to their hour's and their day's counts (an atomic upsert each)."""
-    _fold_into(session, HourlyRollup, hour_bucket, rows)
-    _fold_into(session, DailyRollup, day_bucket, rows)
-
-
-def _fold_into(
-    session: Session,
-    model: type[HourlyRollup] | type[DailyRollup],
-    bucket_of: Callable[[datetime], datetime],
-    rows: Sequence[dict[str, Any]],
-) -> None:
-    deltas: Counter[tuple[str, datetime, bool, str]] = Counter(
-        (r["location_id"], bucket_of(r["occurred_at"]), r["misuse"], r["button"]) for r in rows
-    )
-    buckets: dict[tuple[str, datetime, bool], dict[str, Any]] = {}
-    for (location_id, bucket_start, misuse, button), n in deltas.items():
-        row = buckets.setdefault(
-            (location_id, bucket_start, misuse),
-            {
-                "location_id": location_id,
-                "bucket_start": bucket_start,
-                "misuse": misuse,
-                **dict.fromkeys(ROLLUP_COUNTS, 0),
-            },
-        )
-        row[button] += n
-    if not buckets:
-        return
-    statement = dialect_insert(session, model)
-    table = model.__table__.c
-    statement = statement.on_conflict_do_update(
-        index_elements=["location_id", "bucket_start", "misuse"],
-        set_={b: table[b] + statement.excluded[b] for b in ROLLUP_COUNTS},
-    )
-    session.execute(statement, [buckets[key] for key in sorted(buckets)])
-
-
 def apply_status(
     session: Session, *, status: DeviceStatus, received_at: datetime, retained: bool = False
 ) -> None:
@@ -366,7 +312,7 @@ def apply_status(
         device = Device(device_id=status.device_id, registered=False, first_seen_at=received_at)
         session.add(device)
     if device.location_id is None and status.location_id is not None:
-        _ensure_locations(session, location_ids={status.location_id})
+        _ensure_locations(session, location_ids={status.location_id}, now=received_at)
         device.location_id = status.location_id
     device.state = status.state.value
     device.version = status.version or device.version
@@ -585,42 +531,3 @@ def event_owners(session: Session, *, event_ids: Iterable[str]) -> dict[str, str
 
 def stored_event_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Event)) or 0)
-
-
-def rollup_press_count(session: Session) -> int:
-    """Presses counted in the rollups; equals `stored_event_count` unless one was counted twice."""
-    total = sum(getattr(HourlyRollup, b.value) for b in Button)
-    return int(session.scalar(select(func.sum(total))) or 0)
-
-
-def rollup_mismatches(session: Session, *, location_ids: Iterable[str]) -> int:
-    """Hourly and daily rollup cells of these locations that differ from a recount of their
-    raw events."""
-    mismatches = 0
-    for location_id in location_ids:
-        events = session.execute(
-            select(Event.occurred_at, Event.misuse, Event.button).where(
-                Event.location_id == location_id
-            )
-        ).all()
-        for model, bucket_of in ((HourlyRollup, hour_bucket), (DailyRollup, day_bucket)):
-            recount = Counter((bucket_of(at), bool(m), button) for at, m, button in events)
-            stored = _stored_counts(session, model, location_id)
-            mismatches += sum(1 for k in recount.keys() | stored.keys() if recount[k] != stored[k])
-    return mismatches
-
-
-def _stored_counts(
-    session: Session, model: type[HourlyRollup] | type[DailyRollup], location_id: str
-) -> Counter[tuple[datetime, bool, str]]:
-    stored: Counter[tuple[datetime, bool, str]] = Counter()
-    rows = session.execute(
-        select(model.bucket_start, model.misuse, *(getattr(model, b.value) for b in Button)).where(
-            model.location_id == location_id
-        )
-    )
-    for bucket_start, misuse, *counts in rows:
-        for button, n in zip((b.value for b in Button), counts, strict=True):
-            if n:
-                stored[(bucket_start, bool(misuse), button)] = n
-    return stored

@@ -9,11 +9,10 @@ hours, in the location's own time zone, keep alerts from opening.
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.alerts.cusum import Baseline, Cusum, CusumParams, HourCounts
@@ -21,12 +20,14 @@ from hub.alerts.delivery import Backoff, DeliveryQueue, Publisher, channels_from
 from hub.alerts.health import DeviceHealth, device_verdict
 from hub.alerts.records import list_rules, open_alert
 from hub.alerts.rules import HEALTH_KINDS, WINDOW_KINDS, Rule, window_verdict, zone
+from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.hierarchy import LocationTree
-from hub.models import Alert, CusumState, Device, Event, HourlyRollup, Location
+from hub.models import Alert, CusumState, Device, Event, Location
 from hub.periodic import PeriodicJob, always
+from hub.rollups.buckets import Period, hour_bucket
+from hub.rollups.read import hourly_counts, localised, window_counts
 from hub.scores import ButtonCounts
-from hub.store import hour_bucket
 from protocol.messages import Button
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,6 @@ CUSUM_WARMUP = timedelta(hours=1)
 BASELINE_GAP = timedelta(days=1)
 """The latest day is left out of the baseline, so a drop does not teach the chart it is normal."""
 DELIVERY_POLL_S = 1.0
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AlertEngine:
@@ -55,7 +51,7 @@ class AlertEngine:
         may_run: Callable[[], bool] = always,
     ) -> None:
         self._sessions = sessions
-        self._interval_s = settings.alert_interval_s
+        self._interval_s = settings.alerts.interval_s
         self._clock = clock
         channels = channels_from(settings, publish)
         self.channels = tuple(channels)
@@ -63,9 +59,9 @@ class AlertEngine:
             sessions,
             channels,
             Backoff(
-                settings.alert_retry_base_s,
-                settings.alert_retry_max_s,
-                settings.alert_max_attempts,
+                settings.alerts.retry_base_s,
+                settings.alerts.retry_max_s,
+                settings.alerts.max_attempts,
             ),
         )
         self._cusum = cusum or CusumParams()
@@ -173,6 +169,7 @@ class AlertEngine:
         counts = hour_of_week_counts(
             session,
             location_id=location_id,
+            time_zone=_time_zone(session, location_id),
             since=hour - timedelta(weeks=params.baseline_weeks),
             until=hour - BASELINE_GAP,
         )
@@ -225,26 +222,6 @@ class _Round:
         log.info("alert %d at %s: %s", alert.id, location_id, verdict)
 
 
-def window_counts(
-    session: Session, *, locations: Collection[str], since: datetime, until: datetime
-) -> dict[str, ButtonCounts]:
-    """Presses per location and button in [since, until), misuse left out (by the index)."""
-    rows = session.execute(
-        select(Event.location_id, Event.button, func.count())
-        .where(
-            Event.location_id.in_(locations),
-            Event.occurred_at >= since,
-            Event.occurred_at < until,
-            Event.misuse.is_(False),
-        )
-        .group_by(Event.location_id, Event.button)
-    )
-    counts: dict[str, ButtonCounts] = defaultdict(ButtonCounts)
-    for location_id, button, n in rows:
-        counts[location_id] = counts[location_id].add(Button(button), n)
-    return dict(counts)
-
-
 def scored_presses(
     session: Session, *, location_id: str, after: datetime, until: datetime
 ) -> list[tuple[datetime, str]]:
@@ -265,26 +242,15 @@ def scored_presses(
 
 
 def hour_of_week_counts(
-    session: Session, *, location_id: str, since: datetime, until: datetime
+    session: Session, *, location_id: str, time_zone: str, since: datetime, until: datetime
 ) -> dict[int, HourCounts]:
-    """Unhappy and all scored presses per local hour of the week, from the hourly rollups."""
-    rows = session.scalars(
-        select(HourlyRollup).where(
-            HourlyRollup.location_id == location_id,
-            HourlyRollup.bucket_start >= since,
-            HourlyRollup.bucket_start < until,
-            HourlyRollup.misuse.is_(False),
-        )
-    )
-    tz = zone(_time_zone(session, location_id))
-    counts: dict[int, HourCounts] = defaultdict(HourCounts)
-    for r in rows:
-        local = r.bucket_start.astimezone(tz)
-        how = local.weekday() * 24 + local.hour
-        unhappy = r.unhappy + r.very_unhappy
-        total = unhappy + r.very_happy + r.happy
-        counts[how] = HourCounts(counts[how].unhappy + unhappy, counts[how].total + total)
-    return dict(counts)
+    """Unhappy and all scored presses per local hour of the week (Monday 00:00 is 0)."""
+    hours = hourly_counts(session, locations=[location_id], period=Period(since, until))
+    local = localised(hours, time_zone)
+    return {
+        weekday * 24 + hour: HourCounts(counts.unhappy + counts.very_unhappy, counts.total)
+        for (weekday, hour), counts in local.week_hours.items()
+    }
 
 
 def _time_zone(session: Session, location_id: str) -> str:

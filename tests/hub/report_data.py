@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from hub import store
-from hub.analytics import Period
 from hub.models import Location
+from hub.rollups.buckets import Period
 from protocol.messages import BUTTONS, Button
 from tests.hub.factories import press
 

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
-from hub.analytics import MIN_RANKED_RESPONSES, OverviewRow, Period, heatmap, overview, trend
+from hub.analytics import MIN_RANKED_RESPONSES, OverviewRow, heatmap, overview, trend
 from hub.hierarchy import LocationTree
+from hub.rollups.buckets import Period
 from protocol.messages import Button
 from tests.hub.factories import place, press
 
@@ -104,9 +105,9 @@ def test_the_heat_map_is_in_the_location_s_own_time_zone(
 ) -> None:
     with airport() as session:
         helsinki = heatmap(
-            session, locations={"gate-1"}, period=THIS_WEEK, time_zone="Europe/Helsinki"
+            session, location_id="gate-1", period=THIS_WEEK, time_zone="Europe/Helsinki"
         )
-        utc = heatmap(session, locations={"gate-1"}, period=THIS_WEEK, time_zone="UTC")
+        utc = heatmap(session, location_id="gate-1", period=THIS_WEEK, time_zone="UTC")
     assert helsinki.cells[0][12].responses == 40
     assert helsinki.cells[0][10].responses == 0
     assert utc.cells[0][10].responses == 40
@@ -127,14 +128,14 @@ def test_a_press_late_on_sunday_in_utc_counts_on_monday_in_helsinki(
     period = Period(datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
     with sessions() as session:
         days = trend(
-            session, locations={"gate-1"}, period=period, time_zone="Europe/Helsinki", step="day"
+            session, location_id="gate-1", period=period, time_zone="Europe/Helsinki", step="day"
         )
         weeks = trend(
-            session, locations={"gate-1"}, period=period, time_zone="Europe/Helsinki", step="week"
+            session, location_id="gate-1", period=period, time_zone="Europe/Helsinki", step="week"
         )
-        in_utc = trend(session, locations={"gate-1"}, period=period, time_zone="UTC", step="day")
+        in_utc = trend(session, location_id="gate-1", period=period, time_zone="UTC", step="day")
         months = trend(
-            session, locations={"gate-1"}, period=period, time_zone="Europe/Helsinki", step="month"
+            session, location_id="gate-1", period=period, time_zone="Europe/Helsinki", step="month"
         )
     by_day = {point.start.isoformat(): point.responses for point in days}
     assert by_day["2026-11-23"] == 1 and by_day["2026-11-22"] == 0
@@ -150,7 +151,7 @@ def test_a_press_late_on_sunday_in_utc_counts_on_monday_in_helsinki(
 def test_a_year_of_months_steps_through_december(sessions: sessionmaker[Session]) -> None:
     period = Period(datetime(2025, 11, 15, tzinfo=UTC), datetime(2026, 11, 15, tzinfo=UTC))
     with sessions() as session:
-        months = trend(session, locations=set(), period=period, time_zone="UTC", step="month")
+        months = trend(session, location_id="nowhere", period=period, time_zone="UTC", step="month")
     starts = [p.start.isoformat() for p in months]
     assert starts[0] == "2025-11-01" and starts[-1] == "2026-11-01" and len(starts) == 13
     assert "2026-01-01" in starts

@@ -12,6 +12,7 @@ from hub import store
 from hub.db import alembic_config, migrate
 from hub.models import DailyRollup, Event, HourlyRollup, Location
 from hub.reports import location_scores
+from hub.rollups.buckets import day_bucket
 from protocol.messages import BUTTONS
 from tests.hub.factories import NOON, press
 
@@ -52,7 +53,7 @@ def test_daily_rollups_equal_a_recount_of_the_events(sessions: sessionmaker[Sess
     _store_in_batches(sessions, _presses(600, seed=1))
     with sessions() as session:
         recount = Counter(
-            (loc, store.day_bucket(at), bool(misuse), button)
+            (loc, day_bucket(at), bool(misuse), button)
             for loc, at, misuse, button in session.execute(
                 select(Event.location_id, Event.occurred_at, Event.misuse, Event.button)
             )

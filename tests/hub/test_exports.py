@@ -11,12 +11,12 @@ from sqlalchemy import insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import exports
-from hub.analytics import Period
 from hub.cli import main
 from hub.db import make_engine, session_factory
 from hub.exports import RESPONSE_COLUMNS, responses_csv, scores_csv
 from hub.hierarchy import LocationTree
 from hub.models import Event
+from hub.rollups.buckets import Period
 from tests.hub.report_data import WEEK, Presses, add_presses, add_site
 
 

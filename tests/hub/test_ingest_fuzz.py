@@ -40,10 +40,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, MetaData, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.db import make_engine, migrate, scratch_postgres_database, session_factory
+from hub.db import make_engine, migrate, session_factory
 from hub.ingest import Inbound, Ingestor, IngestPolicy, Outbound
 from hub.models import DeadLetter, Event, HourlyFootfall, HourlyRollup
 from hub.store import MAX_KEPT_PAYLOAD, MAX_PASSERSBY_PER_S, storable_text
+from lab.scratch_postgres import scratch_postgres_database
 from protocol.errors import ProtocolError, StoreError
 from protocol.messages import (
     BUTTONS,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub import store
 from hub.models import DeadLetter, Device, HourlyRollup, Location
+from hub.rollups.checks import rollup_press_count
 from protocol.errors import ConfigError
 from protocol.messages import Button, DeviceState
 from tests.hub.factories import NOON, press, status
@@ -25,7 +26,7 @@ def test_events_are_stored_once_however_often_they_arrive(
     assert len(again) == 1
     with sessions() as session:
         assert store.stored_event_count(session) == 6
-        assert store.rollup_press_count(session) == 6
+        assert rollup_press_count(session) == 6
 
 
 def test_a_batch_with_the_same_event_twice_counts_it_once(
@@ -37,7 +38,7 @@ def test_a_batch_with_the_same_event_twice_counts_it_once(
             event.event_id
         }
     with sessions() as session:
-        assert store.rollup_press_count(session) == 1
+        assert rollup_press_count(session) == 1
 
 
 def test_rollups_count_per_location_hour_button_and_misuse(

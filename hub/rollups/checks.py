@@ -1,0 +1,84 @@
+"""Recounts: the rollups held against the raw events, for benchmarks, chaos runs and tests."""
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.hierarchy import LocationTree
+from hub.models import (
+    ROLLUP_COUNTS,
+    DailyRollup,
+    Event,
+    HourlyRollup,
+    MonthlyRollup,
+    SubtreeHourlyRollup,
+)
+from hub.rollups.buckets import day_bucket, hour_bucket, month_bucket
+
+Cells = Counter[tuple[Any, ...]]
+"""(bucket, [misuse,] button) -> presses."""
+
+
+def rollup_press_count(session: Session) -> int:
+    """Presses counted in the hourly rollups; equals the events stored unless one was counted
+    twice."""
+    total = sum(getattr(HourlyRollup, name) for name in ROLLUP_COUNTS)
+    return int(session.scalar(select(func.sum(total))) or 0)
+
+
+def rollup_mismatches(session: Session, *, location_ids: Iterable[str]) -> int:
+    """Rollup cells of these locations that differ from a recount of the raw events: their
+    own hours, days and months, and the hours of their subtrees."""
+    tree = LocationTree.load(session)
+    mismatches = 0
+    for location_id in location_ids:
+        own = _events(session, [location_id])
+        own_levels = (
+            (HourlyRollup, hour_bucket),
+            (DailyRollup, day_bucket),
+            (MonthlyRollup, month_bucket),
+        )
+        for model, bucket_of in own_levels:
+            recount = Counter((bucket_of(at), bool(m), b) for at, m, b in own)
+            mismatches += _differing(recount, _stored(session, model, location_id, misuse=True))
+        members = sorted(tree.subtree(location_id)) if location_id in tree else [location_id]
+        scored = [(at, b) for at, m, b in _events(session, members) if not m]
+        subtree: Cells = Counter((hour_bucket(at), b) for at, b in scored)
+        stored = _stored(session, SubtreeHourlyRollup, location_id, misuse=False)
+        mismatches += _differing(subtree, stored)
+    return mismatches
+
+
+def _events(session: Session, location_ids: Sequence[str]) -> list[tuple[datetime, bool, str]]:
+    rows = session.execute(
+        select(Event.occurred_at, Event.misuse, Event.button).where(
+            Event.location_id.in_(location_ids)
+        )
+    )
+    return [(at, bool(misuse), button) for at, misuse, button in rows]
+
+
+def _differing(recount: Cells, stored: Cells) -> int:
+    return sum(1 for k in recount.keys() | stored.keys() if recount[k] != stored[k])
+
+
+def _stored(session: Session, model: Any, location_id: str, *, misuse: bool) -> Cells:
+    """The rollup's non-zero cells; `misuse` says whether the table keeps it apart."""
+    keys: list[Any] = [model.bucket_start, *([model.misuse] if misuse else [])]
+    stored: Cells = Counter()
+    rows = session.execute(
+        select(*keys, *(getattr(model, name) for name in ROLLUP_COUNTS)).where(
+            model.location_id == location_id
+        )
+    )
+    for row in rows:
+        key, counts = tuple(row[: len(keys)]), row[len(keys) :]
+        key = (key[0], bool(key[1])) if misuse else key
+        for button, n in zip(ROLLUP_COUNTS, counts, strict=True):
+            if n:
+                stored[(*key, button)] = n
+    return stored
