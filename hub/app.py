@@ -11,15 +11,15 @@ from datetime import timedelta
 from enum import StrEnum
 
 from hub.alerts.engine import AlertEngine
-from hub.broker import EmbeddedBroker
 from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
-from hub.dead_letters import DeadLetterRetention
 from hub.fleet.remote_config import ConfigPublisher
-from hub.ingest import Ingestor, IngestPolicy, IngestWorker, Outbound
+from hub.ingest.broker import EmbeddedBroker
+from hub.ingest.dead_letters import DeadLetterRetention
+from hub.ingest.pipeline import Ingestor, IngestPolicy, IngestWorker, Outbound
 from hub.lease import Lease
-from hub.report_schedule import ReportScheduler
+from hub.reporting.schedule import ReportScheduler
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from protocol.broker_url import BrokerAddress, parse_broker_url

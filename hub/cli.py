@@ -17,22 +17,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub import __version__
 from hub.alerts.commands import add_alert_commands
-from hub.analytics import rolled_up_report
 from hub.app import Hub, HubRole
 from hub.cli_options import DB, Commands, session_command
 from hub.clock import Clock, as_utc, utc_now
 from hub.config import HubSettings, MqttSettings, WebSettings
 from hub.db import make_engine, migrate, schema_revision, session_factory
-from hub.dead_letters import add_dead_letter_commands
-from hub.exports import BY_CHOICES, responses_csv, scores_csv
 from hub.file_modes import private_data_dir, private_file
 from hub.first_admin import hand_over_first_admin, retire_first_password
 from hub.fleet.commands import add_fleet_commands
 from hub.hierarchy import LocationTree
+from hub.ingest.dead_letters import add_dead_letter_commands
+from hub.ingest.store import add_location, flagged_presses
 from hub.models import Location
-from hub.pdf_report import write_site_report
+from hub.reporting.analytics import rolled_up_report
+from hub.reporting.exports import BY_CHOICES, responses_csv, scores_csv
+from hub.reporting.pdf import write_site_report
 from hub.rollups.buckets import Period
-from hub.store import add_location, flagged_presses
 from hub.users import Role, add_user, disable_user, list_users
 from hub.web.app import session_secret
 from hub.workers import plan_workers, supervise

@@ -30,9 +30,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from hub import store
 from hub.db import open_session, run_migrated
-from hub.ingest import IngestPolicy
+from hub.ingest import store
+from hub.ingest.pipeline import IngestPolicy
 from hub.models import DeadLetter
 from lab.ingest_bench import PREFIX, BenchKiosk, BenchPlan, Rig, connect_all, publish_all, start_rig
 from lab.scratch_postgres import SCRATCH_POSTGRES_URL

@@ -23,8 +23,8 @@ from typing import IO, Any
 import paho.mqtt.client as paho  # the baseline is bare paho on purpose, not our seam
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub import store
 from hub.db import open_session
+from hub.ingest import store
 from hub.rollups.checks import rollup_press_count
 from lab.mosquitto import MosquittoProcess
 from lab.scratch_postgres import SCRATCH_POSTGRES_URL, scratch_postgres_database

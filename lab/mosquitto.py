@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from hub.broker import free_port
+from hub.ingest.broker import free_port
 from protocol.broker_url import BrokerAddress
 from protocol.errors import SeedError
 

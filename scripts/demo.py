@@ -25,9 +25,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.simulate import AIRPORT_DAY
-from hub.analytics import rolled_up_report
 from hub.cli import format_table
 from hub.db import open_session
+from hub.reporting.analytics import rolled_up_report
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = Path(os.environ.get("DEMO_DIR", ROOT / "var" / "demo"))

@@ -15,9 +15,9 @@ from edge.app import Kiosk
 from edge.config import KioskConfig
 from edge.panel import mock_pin_factory
 from hub.app import Hub
-from hub.broker import EmbeddedBroker
 from hub.config import HubSettings, MqttSettings
 from hub.db import make_engine, migrate, session_factory
+from hub.ingest.broker import EmbeddedBroker
 from lab.mosquitto import MosquittoProcess, mosquitto_binary
 from lab.scratch_postgres import SCRATCH_POSTGRES_URL, scratch_postgres_database
 from protocol.errors import StoreError

@@ -29,7 +29,9 @@ PROGRAMS: dict[str, Callable[[], argparse.ArgumentParser]] = {
 COMMANDS = [(program, path) for program, make in PROGRAMS.items() for path in _commands(make())]
 
 
-@pytest.mark.parametrize(("program", "path"), COMMANDS, ids=lambda v: " ".join(v) or "-")
+@pytest.mark.parametrize(
+    ("program", "path"), COMMANDS, ids=[" ".join((program, *path)) for program, path in COMMANDS]
+)
 def test_every_command_answers_help(
     program: str, path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
 ) -> None:

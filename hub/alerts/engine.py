@@ -25,9 +25,9 @@ from hub.config import HubSettings
 from hub.hierarchy import LocationTree
 from hub.models import Alert, CusumState, Device, Event, Location
 from hub.periodic import PeriodicJob, always
+from hub.reporting.scores import ButtonCounts
 from hub.rollups.buckets import Period, hour_bucket
 from hub.rollups.read import hourly_counts, localised, window_counts
-from hub.scores import ButtonCounts
 from protocol.messages import Button
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.models import AlertRule
-from hub.scores import ButtonCounts, happy_index
+from hub.reporting.scores import ButtonCounts, happy_index
 from protocol.errors import ConfigError
 from protocol.messages import Button
 

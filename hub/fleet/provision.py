@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.clock import Clock, utc_now
 from hub.config import FleetSettings, HubSettings
 from hub.fleet.broker_files import (
@@ -32,6 +31,7 @@ from hub.fleet.broker_files import (
 from hub.fleet.broker_sync import SERVICE_PASSWORDS, service_entries, sync_broker_files
 from hub.fleet.bundle import KioskIdentity, write_bundle
 from hub.fleet.pki import FleetCA
+from hub.ingest import store
 from hub.models import Device, Location, RevokedCertificate
 from hub.rollups.write import graft
 from protocol.broker_url import parse_broker_url

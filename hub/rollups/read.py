@@ -18,6 +18,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from hub.models import DailyRollup, Event, HourlyRollup, MonthlyRollup, SubtreeHourlyRollup
+from hub.reporting.scores import ButtonCounts
 from hub.rollups.buckets import (
     Period,
     ceil_day,
@@ -27,7 +28,6 @@ from hub.rollups.buckets import (
     hour_bucket,
     month_bucket,
 )
-from hub.scores import ButtonCounts
 from protocol.messages import BUTTONS, Button
 
 Counted = list[tuple[str, bool, ButtonCounts]]

@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.exports import By, responses_csv, scores_csv
 from hub.hierarchy import LocationTree
+from hub.reporting.exports import By, responses_csv, scores_csv
 from hub.rollups.buckets import Period
 from hub.users import Principal
 from hub.web.auth import Db, Manager, Now, web_context

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from hub.report_schedule import read_sidecar, reports_dir, safe_name
+from hub.reporting.schedule import read_sidecar, reports_dir, safe_name
 from hub.users import Principal
 from hub.web.auth import Db, Manager, Now, web_context
 from hub.web.routes_scores import visible_tree

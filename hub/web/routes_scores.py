@@ -8,7 +8,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.analytics import (
+from hub.clock import as_utc
+from hub.hierarchy import LocationTree
+from hub.models import Device
+from hub.reporting.analytics import (
     Step,
     heatmap,
     is_online,
@@ -16,9 +19,6 @@ from hub.analytics import (
     subtree_summary,
     trend,
 )
-from hub.clock import as_utc
-from hub.hierarchy import LocationTree
-from hub.models import Device
 from hub.rollups.buckets import Period
 from hub.rollups.read import local_counts
 from hub.users import Principal

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from hub.broker import free_port
 from hub.db import make_engine
+from hub.ingest.broker import free_port
 from protocol.errors import SeedError
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from edge.cli import main
 from edge.config import KioskConfig, PanelConfig
 from edge.panel import mock_pin_factory
 from edge.selftest import Outcome, SelftestPlan, format_checks, run_selftest
-from hub.broker import free_port
+from hub.ingest.broker import free_port
 from lab.mosquitto import MosquittoProcess
 from protocol.messages import BUTTONS
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from hub.store import add_location
+from hub.ingest.store import add_location
 from protocol.ids import uuid7
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
 

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.cli import main
 from hub.db import make_engine, session_factory
+from hub.ingest import store
 from hub.models import Device, Location
 from protocol.messages import Button
 from tests.hub.factories import NOON, place, press

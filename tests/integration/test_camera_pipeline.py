@@ -22,10 +22,10 @@ from edge.camera.config import CameraConfig
 from edge.camera.sources import Frame
 from edge.config import KioskConfig
 from edge.panel import mock_pin_factory
-from hub import store
 from hub.app import Hub
+from hub.ingest import store
 from hub.models import Device, Observation
-from hub.reports import location_scores
+from hub.reporting.reports import location_scores
 from lab.mosquitto import MosquittoProcess
 from protocol.messages import Button
 from protocol.mqtt import Message

@@ -32,7 +32,7 @@ from hub.alerts.rules import Rule, RuleKind
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.provision import Fleet, Site
-from hub.store import apply_status, store_events
+from hub.ingest.store import apply_status, store_events
 from hub.users import Role, add_user
 from hub.web.app import create_app
 from hub.web.server import WebServer

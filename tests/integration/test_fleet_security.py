@@ -24,10 +24,10 @@ from edge.panel import mock_pin_factory
 from edge.selftest import Outcome, SelftestPlan, run_selftest
 from edge.uplink import kiosk_mqtt_options
 from hub.app import Hub
-from hub.broker import free_port
 from hub.cli import main as seed_hub
 from hub.config import HubSettings, MqttSettings
 from hub.db import open_session
+from hub.ingest.broker import free_port
 from hub.models import DeadLetter, Device, Event
 from lab.mosquitto import MosquittoProcess, mosquitto_binary
 from protocol.broker_url import parse_broker_url

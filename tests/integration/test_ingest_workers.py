@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hub import store
 from hub.db import open_session
+from hub.ingest import store
 from hub.models import Location
 from hub.rollups.checks import rollup_mismatches, rollup_press_count
 from lab.ingest_bench import PREFIX, BenchKiosk, connect_all, publish_all, start_process

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from edge.app import Kiosk
-from hub import store
 from hub.app import Hub
 from hub.config import IngestSettings
+from hub.ingest import store
 from hub.models import DeadLetter, Device, Event
-from hub.reports import location_scores
-from hub.scores import ButtonCounts, happy_index
+from hub.reporting.reports import location_scores
+from hub.reporting.scores import ButtonCounts, happy_index
 from lab.mosquitto import MosquittoProcess
 from protocol.messages import BUTTONS, Button, decode_event, encode
 from protocol.topics import Topics

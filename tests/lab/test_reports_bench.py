@@ -13,9 +13,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from hub.db import make_engine, migrate, session_factory
+from hub.ingest.store import stored_event_count
 from hub.models import Base, DailyRollup, HourlyRollup
 from hub.rollups.checks import rollup_mismatches, rollup_press_count
-from hub.store import stored_event_count
 from lab import reports_bench
 from lab.cli import main
 

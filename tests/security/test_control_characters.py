@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.alerts.engine import AlertEngine
 from hub.alerts.records import add_rule, open_alert
 from hub.alerts.rules import Rule, RuleKind
 from hub.cli import main
 from hub.config import AlertSettings, HubSettings, SmtpSettings
+from hub.ingest import store
 from hub.models import AlertDelivery, Location
 from hub.users import Role, add_user
 from hub.web.app import create_app

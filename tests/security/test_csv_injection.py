@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
-from hub.exports import csv_lines, responses_csv, scores_csv
 from hub.hierarchy import LocationTree
+from hub.ingest import store
 from hub.models import Event
+from hub.reporting.exports import csv_lines, responses_csv, scores_csv
 from hub.rollups.buckets import Period
 from protocol.messages import Button
 from tests.hub.factories import NOON, press

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.cli import main
 from hub.config import DeadLetterSettings, HubSettings
-from hub.dead_letters import apply_retention
-from hub.ingest import Inbound, Ingestor, IngestPolicy
+from hub.ingest import store
+from hub.ingest.dead_letters import apply_retention
+from hub.ingest.pipeline import Inbound, Ingestor, IngestPolicy
 from hub.models import DeadLetter
 from protocol.messages import encode
 from protocol.topics import Topics

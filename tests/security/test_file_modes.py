@@ -16,9 +16,9 @@ from hub.config import HubSettings
 from hub.db import make_engine, migrate, open_session, session_factory
 from hub.file_modes import private_data_dir
 from hub.first_admin import first_password_file
-from hub.report_schedule import ReportScheduler, reports_dir
+from hub.reporting.schedule import ReportScheduler, reports_dir
 from hub.users import authenticate
-from tests.hub.report_data import add_presses, add_site
+from tests.hub.reporting.report_data import add_presses, add_site
 
 MONDAY = datetime(2026, 11, 23, 8, tzinfo=UTC)
 

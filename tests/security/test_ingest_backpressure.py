@@ -6,7 +6,7 @@ import threading
 from sqlalchemy import func, select, text
 
 from hub.db import make_engine, session_factory
-from hub.ingest import Ingestor, IngestPolicy, IngestWorker, Outbound
+from hub.ingest.pipeline import Ingestor, IngestPolicy, IngestWorker, Outbound
 from hub.models import Event
 from protocol.messages import encode
 from protocol.mqtt import Message

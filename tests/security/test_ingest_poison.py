@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.db import make_engine, session_factory
-from hub.ingest import Inbound, Ingestor, IngestPolicy, IngestWorker, Outbound
+from hub.ingest import store
+from hub.ingest.pipeline import Inbound, Ingestor, IngestPolicy, IngestWorker, Outbound
 from hub.models import DeadLetter, Device, Event, HourlyFootfall, Location, Observation
-from hub.reports import location_scores
+from hub.reporting.reports import location_scores
 from protocol.messages import ObservedEmotion, decode_ack, encode
 from protocol.mqtt import Message
 from protocol.topics import Topics

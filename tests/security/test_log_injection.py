@@ -13,7 +13,7 @@ from typing import IO
 
 import pytest
 
-from hub.broker import EmbeddedBroker
+from hub.ingest.broker import EmbeddedBroker
 from protocol.broker_url import parse_broker_url
 from protocol.logs import one_line_handler
 from tests.helpers import connect_client, wait_until
@@ -57,9 +57,11 @@ def test_a_traceback_stays_indented_under_its_record(root_log: io.StringIO) -> N
     try:
         raise ValueError(f"bad payload\n{FORGED}\r\x1b[2J")
     except ValueError:
-        logging.getLogger("hub.ingest").exception("could not ingest a message on %s", "t\n1")
+        logging.getLogger("hub.ingest.pipeline").exception(
+            "could not ingest a message on %s", "t\n1"
+        )
     lines = root_log.getvalue().splitlines()
-    assert lines[0].endswith("ERROR hub.ingest: could not ingest a message on t\\n1")
+    assert lines[0].endswith("ERROR hub.ingest.pipeline: could not ingest a message on t\\n1")
     assert lines[1] == "  Traceback (most recent call last):"
     assert all(line.startswith("  ") for line in lines[1:])
     assert f"  {FORGED}\\r\\x1b[2J" in lines

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.cli import main
 from hub.config import HubSettings
-from hub.store import add_location
+from hub.ingest.store import add_location
 from hub.users import Role, add_user
 from hub.web.app import create_app
 from tests.hub.web.conftest import PASSWORD, sign_in

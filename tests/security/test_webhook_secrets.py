@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.alerts.engine import AlertEngine
 from hub.alerts.records import add_rule
 from hub.alerts.rules import Rule, RuleKind
 from hub.alerts.webhook import Webhook, redacted, refusal
 from hub.config import AlertSettings, HubSettings
 from hub.fleet.pki import FleetCA
+from hub.ingest import store
 from hub.models import AlertDelivery
 from protocol.errors import ConfigError
 from protocol.messages import Button

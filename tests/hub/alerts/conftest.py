@@ -12,11 +12,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.alerts.engine import AlertEngine
 from hub.alerts.records import add_rule
 from hub.alerts.rules import Rule, RuleKind
 from hub.config import HubSettings
+from hub.ingest import store
 from hub.models import Location
 from protocol.messages import Button
 from tests.hub.factories import NOON, press

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.alerts.engine import AlertEngine
 from hub.alerts.records import add_rule
 from hub.alerts.rules import Rule, RuleKind
 from hub.app import Hub
 from hub.config import AlertSettings, HubSettings, SmtpSettings
+from hub.ingest import store
 from hub.mailer import Attachment, send_mail
 from hub.models import AlertDelivery
 from lab.mosquitto import MosquittoProcess

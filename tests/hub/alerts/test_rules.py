@@ -6,7 +6,7 @@ import pytest
 
 from hub.alerts.health import DeviceHealth, device_verdict
 from hub.alerts.rules import QuietHours, Rule, RuleKind, check_rule, window_verdict
-from hub.scores import ButtonCounts
+from hub.reporting.scores import ButtonCounts
 from protocol.errors import ConfigError
 from protocol.messages import Button
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
+from hub.ingest import store
 from hub.models import DailyRollup, MonthlyRollup, SubtreeHourlyRollup
-from hub.reports import location_scores
+from hub.reporting.reports import location_scores
 from hub.rollups.checks import rollup_mismatches
 from hub.rollups.write import rebuild_from_hourly
 from protocol.messages import BUTTONS, PressEvent

@@ -13,15 +13,15 @@ from alembic import command
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.config import HubSettings
 from hub.db import alembic_config, migrate, session_factory
 from hub.fleet.provision import Fleet, Site
+from hub.ingest import store
 from hub.models import HourlyRollup, Location, SubtreeHourlyRollup
+from hub.reporting.scores import ButtonCounts
 from hub.rollups.buckets import Period, hour_bucket
 from hub.rollups.checks import rollup_mismatches
 from hub.rollups.read import local_counts
-from hub.scores import ButtonCounts
 from protocol.messages import BUTTONS, PressEvent
 from tests.hub.factories import NOON, place, press
 

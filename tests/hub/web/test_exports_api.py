@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import exports
-from tests.hub.report_data import WEEK, Presses, add_presses, add_site
+from hub.reporting import exports
+from tests.hub.reporting.report_data import WEEK, Presses, add_presses, add_site
 
 Client = Callable[[str | None], TestClient]
 PERIOD = {"since": WEEK.since.isoformat(), "until": WEEK.until.isoformat()}

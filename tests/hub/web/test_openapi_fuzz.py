@@ -17,7 +17,7 @@ from schemathesis.internal.result import Err
 from schemathesis.models import APIOperation
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.store import store_events
+from hub.ingest.store import store_events
 from protocol.messages import Button
 from tests.hub.factories import NOON, press
 

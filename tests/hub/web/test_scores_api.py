@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
+from hub.ingest import store
 from protocol.messages import Button
 from tests.hub.factories import place, press, status
 

@@ -27,9 +27,9 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.clock import Clock, utc_now
-from hub.store import Registration
+from hub.ingest import store
+from hub.ingest.store import Registration
 from protocol.errors import ProtocolError, StoreError
 from protocol.messages import (
     EVENT_ID_PATTERN,

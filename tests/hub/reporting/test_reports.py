@@ -5,8 +5,8 @@ from datetime import timedelta, timezone
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
-from hub.reports import location_scores
+from hub.ingest import store
+from hub.reporting.reports import location_scores
 from protocol.messages import Button
 from tests.hub.factories import NOON, press
 

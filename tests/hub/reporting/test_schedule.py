@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.config import HubSettings, ReportSettings, SmtpSettings
-from hub.report_schedule import ReportScheduler, last_full_week, read_sidecar, reports_dir
+from hub.reporting.schedule import ReportScheduler, last_full_week, read_sidecar, reports_dir
 from tests.hub.alerts.test_delivery import Inbox, smtp_server  # noqa: F401 (a fixture)
-from tests.hub.report_data import WEEK, add_presses, add_site
+from tests.hub.reporting.report_data import WEEK, add_presses, add_site
 
 # Monday 00:30 in Helsinki is still Sunday 23:30 in Oslo: Oslo's week 47 is not over yet.
 MONDAY = datetime(2026, 11, 22, 22, 30, tzinfo=UTC)

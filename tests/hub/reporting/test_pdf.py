@@ -6,15 +6,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.analytics import overview
 from hub.cli import main
 from hub.db import make_engine, session_factory
 from hub.hierarchy import LocationTree
 from hub.models import Alert
-from hub.pdf_report import NO_ALERTS, write_site_report
+from hub.reporting.analytics import overview
+from hub.reporting.pdf import NO_ALERTS, write_site_report
 from protocol.errors import ConfigError
-from tests.hub.pdf_text import page_count, shown_text
-from tests.hub.report_data import WEEK, Presses, add_presses, add_site
+from tests.hub.reporting.pdf_text import page_count, shown_text
+from tests.hub.reporting.report_data import WEEK, Presses, add_presses, add_site
 
 
 @pytest.fixture

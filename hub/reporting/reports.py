@@ -15,9 +15,9 @@ from hub.models import (
     Location,
     observations,
 )
+from hub.reporting.scores import ButtonCounts, happy_index, positive_share, wilson_interval
 from hub.rollups.buckets import hour_bucket
 from hub.rollups.read import Where, location_counts
-from hub.scores import ButtonCounts, happy_index, positive_share, wilson_interval
 from protocol.emotions import EMOTIC_CATEGORIES
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from hub.scores import ButtonCounts, happy_index, positive_share, wilson_interval
+from hub.reporting.scores import ButtonCounts, happy_index, positive_share, wilson_interval
 from protocol.messages import Button
 
 

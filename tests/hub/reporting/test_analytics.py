@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
-from hub.analytics import MIN_RANKED_RESPONSES, OverviewRow, heatmap, overview, trend
 from hub.hierarchy import LocationTree
+from hub.ingest import store
+from hub.reporting.analytics import MIN_RANKED_RESPONSES, OverviewRow, heatmap, overview, trend
 from hub.rollups.buckets import Period
 from protocol.messages import Button
 from tests.hub.factories import place, press

@@ -41,9 +41,9 @@ from sqlalchemy import Engine, MetaData, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db import make_engine, migrate, session_factory
-from hub.ingest import Inbound, Ingestor, IngestPolicy, Outbound
+from hub.ingest.pipeline import Inbound, Ingestor, IngestPolicy, Outbound
+from hub.ingest.store import MAX_KEPT_PAYLOAD, MAX_PASSERSBY_PER_S, storable_text
 from hub.models import DeadLetter, Event, HourlyFootfall, HourlyRollup
-from hub.store import MAX_KEPT_PAYLOAD, MAX_PASSERSBY_PER_S, storable_text
 from lab.scratch_postgres import scratch_postgres_database
 from protocol.errors import ProtocolError, StoreError
 from protocol.messages import (
@@ -104,7 +104,7 @@ DECODER_REASONS = frozenset({"malformed_json", "unknown_schema_version", "invali
 NOT_REFUSED = frozenset({"oversized_payload", "unknown_topic", "impossible_timestamp"})
 
 # 100 examples per property and backend keep the file near 40 s on two cores; a deeper hunt:
-# SEED_FUZZ_EXAMPLES=2000 pytest tests/hub/test_ingest_fuzz.py
+# SEED_FUZZ_EXAMPLES=2000 pytest tests/hub/ingest/test_pipeline_fuzz.py
 FUZZ = settings(
     max_examples=int(os.environ.get("SEED_FUZZ_EXAMPLES", "100")),
     deadline=None,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from hub import store
+from hub.ingest import store
 from hub.models import Location
 from hub.rollups.buckets import Period
 from protocol.messages import BUTTONS, Button

@@ -24,8 +24,8 @@ from hub.config import HubSettings
 from hub.file_modes import private_folder, private_tree
 from hub.hierarchy import LocationTree
 from hub.mailer import Attachment, send_mail
-from hub.pdf_report import write_site_report
 from hub.periodic import PeriodicJob, always
+from hub.reporting.pdf import write_site_report
 from hub.rollups.buckets import Period
 from protocol.errors import SeedError
 from protocol.files import write_private

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.cli_options import (
     DB,
     DB_UNDER_GROUP,
@@ -20,6 +19,7 @@ from hub.cli_options import (
 )
 from hub.clock import Clock, utc_now
 from hub.config import HubSettings
+from hub.ingest import store
 from hub.periodic import PeriodicJob, always
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from hub.analytics import Summary, hourly, overview, trend
 from hub.hierarchy import LocationTree
 from hub.models import Event, Location
+from hub.reporting.analytics import Summary, hourly, overview, trend
 from hub.rollups.buckets import Period
 from protocol.messages import BUTTONS
 

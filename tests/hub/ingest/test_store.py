@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
+from hub.ingest import store
 from hub.models import DeadLetter, Device, HourlyRollup, Location
 from hub.rollups.checks import rollup_press_count
 from protocol.errors import ConfigError

@@ -8,10 +8,10 @@ from alembic import command
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
 from hub.db import alembic_config, migrate
+from hub.ingest import store
 from hub.models import DailyRollup, Event, HourlyRollup, Location
-from hub.reports import location_scores
+from hub.reporting.reports import location_scores
 from hub.rollups.buckets import day_bucket
 from protocol.messages import BUTTONS
 from tests.hub.factories import NOON, press

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
-from hub.ingest import Inbound, Ingestor, IngestPolicy, IngestWorker, Outbound
+from hub.ingest import store
+from hub.ingest.pipeline import Inbound, Ingestor, IngestPolicy, IngestWorker, Outbound
 from hub.models import DeadLetter, Device, Event
 from protocol.messages import Ack, DeviceState, DeviceStatus, Rejection, decode_ack, encode
 from protocol.mqtt import Message

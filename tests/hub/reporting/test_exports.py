@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import exports
 from hub.cli import main
 from hub.db import make_engine, session_factory
-from hub.exports import RESPONSE_COLUMNS, responses_csv, scores_csv
 from hub.hierarchy import LocationTree
 from hub.models import Event
+from hub.reporting import exports
+from hub.reporting.exports import RESPONSE_COLUMNS, responses_csv, scores_csv
 from hub.rollups.buckets import Period
-from tests.hub.report_data import WEEK, Presses, add_presses, add_site
+from tests.hub.reporting.report_data import WEEK, Presses, add_presses, add_site
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub import store
-from hub.reports import location_scores
+from hub.ingest import store
+from hub.reporting.reports import location_scores
 from protocol.emotions import EMOTIC_CATEGORIES
 from protocol.messages import Button, ObservedEmotion
 from tests.hub.factories import NOON, press, status

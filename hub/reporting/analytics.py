@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, load_only
 from hub.clock import Clock, utc_now
 from hub.hierarchy import LocationTree, Place
 from hub.models import Device
-from hub.reports import LocationScore, Observed, location_scores, ranked
+from hub.reporting.reports import LocationScore, Observed, location_scores, ranked
+from hub.reporting.scores import ButtonCounts, happy_index, positive_share, wilson_interval
 from hub.rollups.buckets import Period
 from hub.rollups.read import LocalCounts, local_counts, subtree_hours
-from hub.scores import ButtonCounts, happy_index, positive_share, wilson_interval
 
 MIN_RANKED_RESPONSES = 30
 """Fewer responses than this and a Happy Index is shown, marked as a small sample, not ranked:

@@ -1,6 +1,6 @@
 """A site's report for a period as a PDF: ranking, daily trend, heat map, alerts.
 
-Every figure comes from hub.analytics; this module only lays them out, with reportlab's
+Every figure comes from hub.reporting.analytics; this module only lays them out, with reportlab's
 own drawing primitives (no plotting library, nothing fetched).
 """
 
@@ -22,10 +22,10 @@ from reportlab.platypus.tables import TableStyle
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.analytics import HeatCell, OverviewRow, TrendPoint, heatmap, overview, trend
 from hub.clock import Clock, as_utc, utc_now
 from hub.hierarchy import LocationTree
 from hub.models import Alert
+from hub.reporting.analytics import HeatCell, OverviewRow, TrendPoint, heatmap, overview, trend
 from hub.rollups.buckets import Period
 from hub.rollups.read import local_counts
 from protocol.errors import ConfigError

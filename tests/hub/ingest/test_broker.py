@@ -1,6 +1,6 @@
 """The embedded broker: a real MQTT broker in the hub's process, for one-box installs."""
 
-from hub.broker import EmbeddedBroker, free_port, port_is_free
+from hub.ingest.broker import EmbeddedBroker, free_port, port_is_free
 from protocol.mqtt import Message
 from tests.helpers import connect_client, wait_until
 
