@@ -15,6 +15,7 @@ from hub.reporting.reports import location_scores
 from hub.rollups.buckets import day_bucket
 from protocol.messages import BUTTONS
 from tests.hub.factories import NOON, press
+from tests.hub.rollups.recount import expected_totals, reported_totals
 
 HELSINKI_WINTER = timezone(timedelta(hours=2))
 COUNTS = {"very_happy": 0, "happy": 1, "unhappy": 0, "very_unhappy": 0}
@@ -85,20 +86,9 @@ def test_any_period_counts_exactly_what_the_events_say(sessions: sessionmaker[Se
         since = midnight - timedelta(days=6, minutes=-rng.randrange(12 * 24 * 60))
         periods.append((since, since + timedelta(minutes=rng.randrange(1, 8 * 24 * 60))))
     for since, until in periods:
-        expected = Counter(
-            (e.location_id, e.misuse) for e in events if since <= e.occurred_at < until
-        )
         with sessions() as session:
             scores = location_scores(session, since=since, until=until)
-        got = Counter(
-            {
-                (s.location, misuse): c.total
-                for s in scores
-                for misuse, c in ((False, s.counts), (True, s.misuse_counts))
-                if c.total
-            }
-        )
-        assert got == expected, (since, until)
+        assert reported_totals(scores) == expected_totals(events, since, until), (since, until)
 
 
 def test_the_migration_fills_daily_rollups_from_the_hourly_ones(engine: Engine) -> None:

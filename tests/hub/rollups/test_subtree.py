@@ -23,7 +23,8 @@ from hub.rollups.buckets import Period, hour_bucket
 from hub.rollups.checks import rollup_mismatches
 from hub.rollups.read import local_counts
 from protocol.messages import BUTTONS, PressEvent
-from tests.hub.factories import NOON, place, press
+from tests.hub.factories import NOON, place
+from tests.hub.rollups.recount import random_presses
 
 TOUCHPOINTS = {"hel-gate": "hel-t1", "hel-desk": "hel-t1", "hel-lounge": "hel-t2"}
 PLACES = ["hel", "hel-t1", "hel-t2", *TOUCHPOINTS]
@@ -38,21 +39,6 @@ def _tree(session: Session) -> None:
         # one touchpoint keeps a zone of its own: the site's views place it in the site's
         zone = "Asia/Kolkata" if touchpoint == "hel-desk" else "Europe/Helsinki"
         place(session, touchpoint, parent=area, time_zone=zone)
-
-
-def _presses(count: int, seed: int) -> list[PressEvent]:
-    rng = random.Random(seed)
-    start = NOON - timedelta(days=DAYS)
-    return [
-        press(
-            rng.choice(BUTTONS),
-            location_id=rng.choice(sorted(TOUCHPOINTS)),
-            seq=seq,
-            at=start + timedelta(seconds=rng.randrange(DAYS * 86_400)),
-            misuse=rng.random() < 0.1,
-        )
-        for seq in range(1, count + 1)
-    ]
 
 
 def _store(sessions: sessionmaker[Session], events: list[PressEvent]) -> None:
@@ -89,7 +75,7 @@ def _flat(per_key: Mapping[Any, ButtonCounts]) -> Counter[object]:
 def test_every_place_holds_a_recount_of_its_subtree(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         _tree(session)
-    _store(sessions, _presses(1500, seed=11))
+    _store(sessions, random_presses(1500, seed=11, places=TOUCHPOINTS, days=DAYS))
     with sessions() as session:
         assert rollup_mismatches(session, location_ids=PLACES) == 0
         site_rows = session.scalars(
@@ -101,7 +87,7 @@ def test_every_place_holds_a_recount_of_its_subtree(sessions: sessionmaker[Sessi
 def test_trends_and_heat_maps_equal_a_recount(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         _tree(session)
-    events = _presses(1500, seed=12)
+    events = random_presses(1500, seed=12, places=TOUCHPOINTS, days=DAYS)
     _store(sessions, events)
     rng = random.Random(13)
     periods = [Period.last(days, until=NOON) for days in (1, 7, 28, 90, 365)]
@@ -127,7 +113,10 @@ def test_a_place_put_under_a_parent_brings_its_presses(
 ) -> None:
     with sessions.begin() as session:
         _tree(session)
-    events = [e.model_copy(update={"location_id": "hel-new"}) for e in _presses(200, seed=14)]
+    events = [
+        e.model_copy(update={"location_id": "hel-new"})
+        for e in random_presses(200, seed=14, places=TOUCHPOINTS, days=DAYS)
+    ]
     _store(sessions, events)  # a kiosk publishing before it was provisioned: a bare location
     site = Site(site="hel", area="hel-t2", location="hel-new", time_zone="Europe/Helsinki")
     with sessions.begin() as session:
