@@ -8,6 +8,7 @@ generated rows, the daily ones from those. Then it serves the dashboard (WebServ
 of its own), signs in as an admin through the login form, and times the JSON views over HTTP.
 """
 
+import gc
 import logging
 import math
 import os
@@ -470,6 +471,7 @@ def run_reports_bench(plan: ReportsPlan) -> dict[str, Any]:
         base_url = server.start()
         stack.callback(server.stop)
         server.wait_started()
+        gc.freeze()  # as `seed-hub serve` does once it has started
         client = signed_in_client(base_url)
         stack.callback(client.close)
         timings = time_views(client, plan)
