@@ -10,9 +10,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+)
 
 from protocol.errors import ProtocolError
+from protocol.surveys import LanguageTag, OptionKey, Question, Survey, SurveyId
 from protocol.text import PrintableText
 from protocol.validation import summarise
 
@@ -77,10 +88,16 @@ class ObservedEmotion(BaseModel):
     faces: int = Field(ge=1, le=1000, description="faces in the frame")
 
 
+EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN.pattern.join("^$"))]
+
+
 class PressEvent(_Message):
     """One button press, as the kiosk recorded it."""
 
-    event_id: str = Field(pattern=EVENT_ID_PATTERN.pattern.join("^$"))
+    kind: Literal["press"] | None = Field(
+        default=None, description="left out on the wire, so that hubs before follow-ups read it"
+    )
+    event_id: EventId
     device_id: DeviceId
     location_id: LocationId
     seq: int = Field(ge=1, le=INT64_MAX, description="per-device sequence, strictly increasing")
@@ -99,6 +116,42 @@ class PressEvent(_Message):
     emotion: ObservedEmotion | None = Field(
         default=None, description="the camera's reading at the press, where the camera is on"
     )
+    survey_id: SurveyId | None = Field(default=None, description="the survey it answered")
+    survey_version: int | None = Field(default=None, ge=1, le=INT32_MAX)
+
+
+class FollowUp(_Message):
+    """The traveller's answer to the follow-up question shown after a press: one option, or
+    none (`option` left out: the question was shown and not answered, or the screen was
+    left). It travels as a press does, on the events topic, and is stored once, by its own
+    id; the hub links it to its press by `event_id`, whichever arrives first."""
+
+    kind: Literal["followup"] = "followup"
+    followup_id: EventId
+    event_id: EventId = Field(description="the press it follows")
+    device_id: DeviceId
+    location_id: LocationId
+    survey_id: SurveyId
+    survey_version: int = Field(ge=1, le=INT32_MAX)
+    question: Question
+    option: OptionKey | None = None
+    language: LanguageTag | None = Field(default=None, description="the page's language")
+    answered_at: Timestamp
+    sent_at: Timestamp | None = None
+    clock_offset_s: float | None = Field(default=None, ge=-1e10, le=1e10)
+
+
+def _kind(document: Any) -> str:
+    """A kiosk message's kind; events from kiosks older than follow-ups are presses."""
+    kind = document.get("kind") if isinstance(document, dict) else getattr(document, "kind", None)
+    return str(kind or "press")
+
+
+KioskMessage = Annotated[
+    Annotated[PressEvent, Tag("press")] | Annotated[FollowUp, Tag("followup")],
+    Discriminator(_kind),
+]
+_KIOSK_MESSAGE: TypeAdapter[PressEvent | FollowUp] = TypeAdapter(KioskMessage)
 
 
 class DeviceStatus(_Message):
@@ -149,6 +202,9 @@ class RemoteConfig(_Message):
     response_interval_s: float | None = Field(default=None, ge=0, le=3600)
     heartbeat_s: float | None = Field(default=None, ge=5, le=86_400)
     camera_enabled: bool | None = None
+    survey: Survey | None = Field(
+        default=None, description="what the kiosk asks; kept (offline too) until the next"
+    )
 
     def settings(self) -> dict[str, Any]:
         """The settings it carries, without its envelope."""
@@ -158,7 +214,7 @@ class RemoteConfig(_Message):
 
 
 class Rejection(_Message):
-    event_id: str = Field(pattern=EVENT_ID_PATTERN.pattern.join("^$"))
+    event_id: EventId
     reason: PrintableText = Field(max_length=64)
 
 
@@ -191,7 +247,8 @@ def with_sent_at(
 M = TypeVar("M", bound=_Message)
 
 
-def _decode(payload: bytes, model: type[M]) -> M:
+def _document(payload: bytes) -> str:
+    """The payload as JSON text of a v1 object, or a ProtocolError saying what is wrong."""
     try:
         text = payload.decode("utf-8")
         document: Any = json.loads(text)
@@ -204,8 +261,22 @@ def _decode(payload: bytes, model: type[M]) -> M:
     version = document.get("v")
     if type(version) is not int or version != SCHEMA_VERSION:
         raise ProtocolError("unknown_schema_version", f"v={version!r}, this hub reads v=1")
+    return text
+
+
+def _decode(payload: bytes, model: type[M]) -> M:
+    text = _document(payload)
     try:
         return model.model_validate_json(text, strict=True)
+    except ValidationError as exc:
+        raise ProtocolError("invalid_payload", summarise(exc, root="<root>", limit=5)) from exc
+
+
+def decode_kiosk_message(payload: bytes) -> PressEvent | FollowUp:
+    """What a kiosk publishes on its events topic: a press, or a follow-up to one."""
+    text = _document(payload)
+    try:
+        return _KIOSK_MESSAGE.validate_json(text, strict=True)
     except ValidationError as exc:
         raise ProtocolError("invalid_payload", summarise(exc, root="<root>", limit=5)) from exc
 
