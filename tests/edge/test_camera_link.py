@@ -1,0 +1,64 @@
+"""CameraLink: the camera on and off as the kiosk's config says, a reading per press, its
+health for the status; a camera that cannot start leaves a fault, never an exception."""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from edge.camera.config import CameraConfig
+from edge.camera.sources import Frame
+from edge.camera_link import CameraLink
+from tests.edge.camera.test_monitor import face_folder
+from tests.helpers import wait_until
+
+
+def test_a_kiosk_without_a_camera_reports_nothing_and_reads_nothing() -> None:
+    link = CameraLink(None)
+    link.start()
+    assert not link.installed
+    assert link.status_fields() == {}
+    assert link.emotion_at(time.monotonic()) is None
+
+
+def test_an_installed_camera_left_off_says_off() -> None:
+    link = CameraLink(CameraConfig(enabled=False))
+    link.start()
+    assert link.installed
+    assert link.status_fields() == {"camera": "off"}
+
+
+def test_a_camera_that_cannot_start_is_a_fault_until_turned_off(tmp_path: Path) -> None:
+    broken = CameraConfig(enabled=True, emotion_manifest=tmp_path / "emotion26.json")
+    link = CameraLink(broken)
+    link.start()  # no exception: the buttons go on without the camera
+    fields = link.status_fields()
+    assert fields["camera"] == "fault"
+    assert "no such emotion model manifest" in fields["camera_fault"]
+    assert link.emotion_at(time.monotonic()) is None
+    link.apply(broken.model_copy(update={"enabled": False}))
+    assert link.status_fields() == {"camera": "off"}
+
+
+def test_a_camera_turned_on_reads_faces_and_turned_off_lets_the_indicator_go(
+    tmp_path: Path, face_frame: Frame, camera_config: Callable[..., CameraConfig]
+) -> None:
+    indicator: list[bool] = []
+    folder = face_folder(tmp_path / "faces", face_frame)
+    config = camera_config(source=str(folder), ambient=True)
+    link = CameraLink(config.model_copy(update={"enabled": False}), on_active=indicator.append)
+    link.apply(config)
+    try:
+        wait_until(lambda: link.status_fields().get("camera") == "ok", what="the camera ok")
+        wait_until(
+            lambda: link.emotion_at(time.monotonic()) is not None, what="a reading at a press"
+        )
+        reading = link.emotion_at(time.monotonic())
+        assert reading is not None and len(reading.emotions) == 26
+        assert abs(reading.age_s) <= config.match_within_s
+        wait_until(
+            lambda: link.status_fields()["passersby_total"] >= 1, what="the face counted passing"
+        )
+    finally:
+        link.apply(None)
+    assert link.status_fields() == {}
+    assert indicator and indicator[0] is True and indicator[-1] is False
