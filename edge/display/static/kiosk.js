@@ -203,6 +203,7 @@ async function load() {
 
 function listen() {
   const events = new EventSource("/api/events");
+  events.onopen = () => { document.body.dataset.listening = "true"; };
   events.onmessage = (message) => {
     const data = JSON.parse(message.data);
     if (data.type === "prompt") onPrompt(data);

@@ -1,0 +1,113 @@
+"""The kiosk page in real Chromium at the touch display's 1280x800: the question and the
+smileys at rest, a press on the screen, the follow-up after a press, an answer in the
+traveller's language, thanks, and Persian laid out right to left. Screenshots land in the
+test's folder (`kiosk-*.png`)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from edge.display.server import KioskDisplay, Prompt
+from protocol.messages import Button
+from tests.browser import headless_chromium
+from tests.edge.display.test_server import Kiosk
+
+pytestmark = pytest.mark.browser
+
+TOUCH_DISPLAY = (1280, 800)
+WAIT_S = 10
+
+
+@pytest.fixture
+def kiosk() -> Kiosk:
+    return Kiosk()
+
+
+@pytest.fixture
+def page(kiosk: Kiosk) -> Iterator[tuple[KioskDisplay, WebDriver]]:
+    display = KioskDisplay(kiosk.hooks(), port=0)
+    display.start()
+    try:
+        with headless_chromium(TOUCH_DISPLAY) as driver:
+            width, height = TOUCH_DISPLAY
+            driver.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            )
+            driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
+            driver.get(display.url)
+            _wait(driver, lambda d: d.execute_script("return document.body.dataset.listening"))
+            yield display, driver
+    finally:
+        display.stop()
+
+
+def _wait(driver: WebDriver, condition: object) -> object:
+    return WebDriverWait(driver, WAIT_S).until(condition)  # type: ignore[arg-type]
+
+
+def _visible_text(driver: WebDriver, element_id: str) -> str:
+    return str(driver.find_element(By.ID, element_id).text)
+
+
+def _shot(driver: WebDriver, folder: Path, name: str) -> None:
+    driver.save_screenshot(str(folder / f"kiosk-{name}.png"))
+    print(f"screenshot: {folder / f'kiosk-{name}.png'}")
+
+
+def test_a_press_shows_the_follow_up_and_an_answer_reaches_the_kiosk(
+    page: tuple[KioskDisplay, WebDriver], kiosk: Kiosk, tmp_path: Path
+) -> None:
+    display, driver = page
+    assert _visible_text(driver, "question") == "How was the security check?"
+    _shot(driver, tmp_path, "rest")
+    driver.find_element(By.CSS_SELECTOR, '.smiley[data-button="unhappy"]').click()
+    _wait(driver, lambda _d: kiosk.presses == [Button.UNHAPPY])
+
+    display.prompt(Prompt("open", Button.UNHAPPY, "negative", 8.0))
+    _wait(driver, lambda d: d.find_element(By.ID, "followup").is_displayed())
+    assert _visible_text(driver, "followup-question") == "What went wrong?"
+    options = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#options .option")]
+    assert options == ["Queue too long", "Staff", "Skip"]
+    _shot(driver, tmp_path, "followup")
+    driver.find_element(By.XPATH, "//button[text()='Queue too long']").click()
+    _wait(driver, lambda d: d.find_element(By.ID, "thanks").is_displayed())
+    _wait(driver, lambda _d: kiosk.answers == [("open", "queue", "en")])
+    _shot(driver, tmp_path, "thanks")
+
+
+def test_persian_is_right_to_left_and_the_answer_says_so(
+    page: tuple[KioskDisplay, WebDriver], kiosk: Kiosk, tmp_path: Path
+) -> None:
+    display, driver = page
+    driver.find_element(By.XPATH, "//nav[@id='languages']/button[@lang='fa']").click()
+    _wait(driver, lambda d: d.execute_script("return document.documentElement.dir") == "rtl")
+    assert _visible_text(driver, "question") == "بازرسی امنیتی چطور بود؟"
+    first, last = driver.find_elements(By.CSS_SELECTOR, ".smiley")[::3]
+    assert first.get_attribute("data-button") == "very_happy"
+    assert first.location["x"] > last.location["x"]  # very happy stands on the right
+    _shot(driver, tmp_path, "rest-fa")
+    display.prompt(Prompt("open", Button.VERY_UNHAPPY, "negative", 8.0))
+    _wait(driver, lambda d: d.find_element(By.ID, "followup").is_displayed())
+    _shot(driver, tmp_path, "followup-fa")
+    driver.find_element(By.XPATH, "//button[text()='کارکنان']").click()
+    _wait(driver, lambda _d: kiosk.answers == [("open", "staff", "fa")])
+
+
+def test_no_answer_in_time_thanks_and_returns_to_rest_in_the_default_language(
+    page: tuple[KioskDisplay, WebDriver], kiosk: Kiosk
+) -> None:
+    display, driver = page
+    driver.find_element(By.XPATH, "//nav[@id='languages']/button[@lang='fa']").click()
+    display.prompt(Prompt("open", Button.UNHAPPY, "negative", 2.0))
+    _wait(driver, lambda d: d.find_element(By.ID, "followup").is_displayed())
+    _wait(driver, lambda d: d.find_element(By.ID, "thanks").is_displayed())
+    _wait(driver, lambda d: d.find_element(By.ID, "rest").is_displayed())
+    assert driver.execute_script("return document.documentElement.lang") == "en"
+    assert kiosk.answers == []  # the kiosk itself records the unanswered follow-up
+    display.prompt(Prompt("e2", Button.HAPPY, None, 8.0))  # no follow-up after this press
+    _wait(driver, lambda d: d.find_element(By.ID, "thanks").is_displayed())
