@@ -6,18 +6,23 @@ from typing import Any
 
 from edge.camera_link import CameraLink
 from edge.config import KioskConfig
+from edge.display.wiring import DisplayLink
+from edge.followups import FollowUps
 from edge.outbox import Outbox
 from edge.panel import IndicatorLed, SmileyPanel, mock_pin_factory
 from edge.recorder import PressRecorder
 from edge.remote_config import RemoteConfigKeeper
 from edge.simulate import PressSimulator
 from edge.uplink import Uplink
+from protocol.mqtt import MqttConnection, MqttLinkFactory
 
 log = logging.getLogger(__name__)
 
 
 class Kiosk:
-    """panel -> recorder -> outbox -> uplink, plus the simulator when asked for."""
+    """panel -> recorder -> outbox -> uplink, the follow-ups after presses (`followups`:
+    the seam the display page and the simulator answer through), plus the simulator when
+    asked for."""
 
     def __init__(
         self,
@@ -26,7 +31,9 @@ class Kiosk:
         pin_factory: Any = None,
         simulate: bool = False,
         outbox: Outbox | None = None,
+        link: MqttLinkFactory = MqttConnection,
     ) -> None:
+        """`link` makes the broker connection (tests pass an in-memory one)."""
         self.remote = RemoteConfigKeeper(config)
         config = self.config = self.remote.effective()
         if simulate and pin_factory is None:
@@ -40,6 +47,7 @@ class Kiosk:
             location_id=config.location_id,
             outbox=self.outbox,
             heartbeat_s=config.heartbeat_s,
+            link=link,
         )
         indicator = config.camera.indicator_led if config.camera else None
         self.camera_light = (
@@ -56,6 +64,14 @@ class Kiosk:
             outbox=self.outbox,
             on_recorded=self.uplink.wake,
             emotion_at=self.camera.emotion_at,
+            survey=config.survey,
+        )
+        self.followups = FollowUps(self.outbox, survey=config.survey, on_recorded=self.uplink.wake)
+        self.recorder.add_listener(self.followups.pressed)
+        self.page = (
+            DisplayLink(config.display, recorder=self.recorder, followups=self.followups)
+            if config.display is not None and config.display.enabled
+            else None
         )
         self.panel = SmileyPanel(config.panel, self.recorder.submit, pin_factory=pin_factory)
         self.simulator = (
@@ -74,20 +90,29 @@ class Kiosk:
             )
             self.uplink.retune(location_id=config.location_id, heartbeat_s=config.heartbeat_s)
             self.camera.apply(config.camera)
+            self.recorder.ask(config.survey)
+            self.followups.ask(config.survey)
+            if self.page:
+                self.page.survey_changed()
         if verdict.config is not None or verdict.error is not None:
             self.uplink.report_config(self.remote.version, verdict.error)
 
     def start(self) -> None:
         self.camera.start()
+        self.followups.start()
         self.recorder.start()
+        if self.page:
+            self.page.start()
         self.uplink.start()
         if self.simulator:
             self.simulator.start()
+        survey = self.config.survey
         log.info(
-            "kiosk %s at %s started (outbox holds %d events)",
+            "kiosk %s at %s started (outbox holds %d events; survey %s)",
             self.config.device_id,
             self.config.location_id,
             self.outbox.depth(),
+            f"{survey.survey_id} v{survey.version}" if survey else "none: buttons only",
         )
 
     def stop(self) -> None:
@@ -100,7 +125,10 @@ class Kiosk:
         if self.camera_light:
             self.camera_light.close()
         self.panel.close()
+        if self.page:
+            self.page.stop()
         self.recorder.stop()
+        self.followups.stop()
         self.uplink.drain(timeout_s=self.config.mqtt.drain_on_stop_s)
         self.uplink.stop()
         log.info(

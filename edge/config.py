@@ -20,6 +20,7 @@ from protocol.broker_url import parse_broker_url
 from protocol.errors import ConfigError
 from protocol.messages import BUTTONS, DEVICE_ID_PATTERN, LOCATION_ID_PATTERN, Button
 from protocol.secrets import refuse_placeholder
+from protocol.surveys import Survey
 from protocol.validation import summarise
 
 
@@ -127,6 +128,20 @@ class SimulationConfig(_Strict):
         return zone
 
 
+class DisplayConfig(_Strict):
+    """A touch display showing the kiosk's page (Chromium in kiosk mode on loopback)."""
+
+    enabled: bool = Field(default=True, description="serve the page; false: buttons only")
+    port: int = Field(
+        default=8765, ge=0, le=65535, description="the page's port on 127.0.0.1 (0: any free)"
+    )
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        min_length=1,
+        description="the page's languages until a survey names them (the first is the default)",
+    )
+
+
 class KioskConfig(_Strict):
     device_id: str = Field(pattern=DEVICE_ID_PATTERN.pattern.join("^$"))
     location_id: str = Field(pattern=LOCATION_ID_PATTERN)
@@ -139,6 +154,14 @@ class KioskConfig(_Strict):
     simulation: SimulationConfig = SimulationConfig()
     camera: CameraConfig | None = Field(
         default=None, description="no [camera] section: the kiosk has no camera"
+    )
+    display: DisplayConfig | None = Field(
+        default=None, description="no [display] section: the kiosk has buttons only"
+    )
+    survey: Survey | None = Field(
+        default=None,
+        description="what the kiosk asks, as the hub's remote config last sent it (a [survey] "
+        "table in the file stands until then); none: buttons only",
     )
 
     @model_validator(mode="after")

@@ -1,4 +1,5 @@
-"""Turns presses into events: numbering, timestamping, misuse flagging, outbox commit.
+"""Turns presses into events: numbering, timestamping, misuse flagging, the survey in force,
+outbox commit.
 
 The GPIO callback only enqueues; this runs on its own thread so a slow disk never delays
 the panel's LEDs or loses an edge.
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from edge.outbox import Outbox
 from protocol.ids import uuid7
 from protocol.messages import Button, ObservedEmotion, PressEvent
+from protocol.surveys import Survey
 
 log = logging.getLogger(__name__)
 
@@ -56,27 +58,35 @@ class PressRecorder:
         location_id: str,
         response_interval_s: float,
         outbox: Outbox,
-        on_recorded: Callable[[PressEvent], None],
+        on_recorded: Callable[[PressEvent], object],
         emotion_at: Callable[[float], ObservedEmotion | None] = lambda _at: None,
+        survey: Survey | None = None,
     ) -> None:
         self._device_id = device_id
+        self._survey = survey
         self._location_id = location_id
         self._outbox = outbox
-        self._listeners = [on_recorded]
+        self._listeners: list[Callable[[PressEvent], object]] = [on_recorded]
         self._emotion_at = emotion_at
         self._misuse = MisuseWindow(response_interval_s)
         self._next_seq = outbox.last_sequence() + 1
         self._presses: queue.Queue[Press | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="press-recorder", daemon=True)
 
-    def add_listener(self, listener: Callable[[PressEvent], None]) -> None:
-        """Also tell `listener` of each event once it is committed (on the recorder's thread)."""
+    def add_listener(self, listener: Callable[[PressEvent], object]) -> None:
+        """Also tell `listener` of each event once it is committed (on the recorder's thread).
+
+        A listener that raises is logged and skipped: it never stops the recording."""
         self._listeners.append(listener)
 
     def relocate(self, *, location_id: str, response_interval_s: float) -> None:
         """Presses from now on are recorded for this location and misuse window."""
         self._location_id = location_id
         self._misuse.retune(response_interval_s)
+
+    def ask(self, survey: Survey | None) -> None:
+        """Presses from now on answer `survey` (None: buttons only)."""
+        self._survey = survey
 
     def submit(self, button: Button, monotonic_s: float) -> None:
         """Safe to call from any thread, including gpiozero's callback thread."""
@@ -95,7 +105,12 @@ class PressRecorder:
         while (press := self._presses.get()) is not None:
             event = self.record(press)
             for listener in self._listeners:
-                listener(event)
+                try:
+                    listener(event)
+                except Exception:  # a follow-up, a wake-up: never worth a button
+                    log.exception(
+                        "after press seq=%d: a listener failed; recording goes on", event.seq
+                    )
 
     def record(self, press: Press) -> PressEvent:
         """Make the press an event and commit it, retrying while the disk refuses."""
@@ -126,6 +141,7 @@ class PressRecorder:
         return event
 
     def _event_for(self, press: Press) -> PressEvent:
+        survey = self._survey
         return PressEvent(
             event_id=str(uuid7()),
             device_id=self._device_id,
@@ -135,6 +151,8 @@ class PressRecorder:
             button=press.button,
             misuse=self._misuse.is_misuse(press.monotonic_s),
             emotion=self._observed(press),
+            survey_id=survey.survey_id if survey else None,
+            survey_version=survey.version if survey else None,
         )
 
     def _observed(self, press: Press) -> ObservedEmotion | None:

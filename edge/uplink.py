@@ -1,5 +1,7 @@
-"""Drains the outbox to the hub in sequence order and removes what the hub acknowledges.
+"""Drains the outbox to the hub in its order and removes what the hub acknowledges.
 
+Presses and follow-ups go alike, on the device's events topic, and leave the outbox by the
+id the hub's ack names (a press's event id, a follow-up's followup id).
 Up to `max_in_flight` events are unacknowledged at once. On reconnect, or when the hub
 leaves an event unacknowledged for `ack_timeout_s`, sending restarts from the oldest row
 still in the outbox: the hub stores each event id once, so resending is always safe.
@@ -107,8 +109,8 @@ class Uplink:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._in_flight: dict[str, float] = {}  # event id -> monotonic time sent
-        self._cursor = 0  # highest seq published since the last restart of sending
+        self._in_flight: dict[str, float] = {}  # message id -> monotonic time sent
+        self._cursor = 0  # highest outbox position published since the last restart of sending
         self._round = 0  # bumped at each restart of sending, so a stale loop stops
         self._next_heartbeat = 0.0
         self._clock_offset_s: float | None = None  # hub minus kiosk, from the latest ack
@@ -317,7 +319,7 @@ class Uplink:
         room = min(window, self._rate.available())
         if room <= 0:
             return "throttled" if window > 0 else "idle"  # a full window waits for acks
-        rows = self._outbox.pending(after_seq=cursor, limit=room)
+        rows = self._outbox.pending(after_position=cursor, limit=room)
         self._rate.take(len(rows))
         topic = self._topics.events(self._device_id)
         for row in rows:
@@ -325,8 +327,8 @@ class Uplink:
                 if self._round != sending_round:
                     return "idle"
                 # in flight before it is sent, so an ack racing back finds it
-                self._in_flight[row.event_id] = self._clock()
-                self._cursor = row.seq
+                self._in_flight[row.message_id] = self._clock()
+                self._cursor = row.position
             payload = with_sent_at(row.payload, clock_offset_s=self._clock_offset_s)
             if not self._connection.publish(topic, payload, qos=1):
                 with self._lock:

@@ -76,26 +76,32 @@ class KioskDisplay:
         self._catalogs = catalogs or load_catalogs(LOCALES)
         self._clients: list[queue.Queue[dict[str, Any] | None]] = []
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", port), _Handler, display=self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="kiosk-display", daemon=True
-        )
+        self._port = port
+        self._server: _Server | None = None
 
     @property
     def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the kiosk page is not served yet")
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/"
 
     def start(self) -> None:
-        self._thread.start()
+        """Serve the page (OSError if its port is taken)."""
+        self._server = _Server(("127.0.0.1", self._port), _Handler, display=self)
+        threading.Thread(
+            target=self._server.serve_forever, name="kiosk-display", daemon=True
+        ).start()
         log.info("kiosk page at %s", self.url)
 
     def stop(self) -> None:
         with self._lock:
             for client in self._clients:
                 client.put_nowait(None)
-        self._server.shutdown()
-        self._server.server_close()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
 
     def prompt(self, prompt: Prompt) -> None:
         """Tell the page about a press (any thread; never raises, never blocks)."""

@@ -12,6 +12,8 @@ import pytest
 from edge.outbox import Outbox
 from edge.recorder import MisuseWindow, Press, PressRecorder
 from protocol.messages import Button, PressEvent, decode_event
+from protocol.surveys import Survey
+from tests.protocol.test_surveys import survey as survey_document
 
 WALL = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -106,8 +108,8 @@ def test_record_commits_to_the_outbox_before_returning(outbox: Outbox) -> None:
 
     event = recorder.record(Press(Button.HAPPY, 0, WALL))
 
-    (row,) = outbox.pending(after_seq=0, limit=10)
-    assert row.event_id == event.event_id
+    (row,) = outbox.pending(after_position=0, limit=10)
+    assert row.message_id == event.event_id
     assert decode_event(row.payload) == event
 
 
@@ -123,7 +125,7 @@ def test_a_new_recorder_on_a_reopened_outbox_continues_the_sequence(outbox_path:
     first = Outbox(outbox_path)
     for t in (0, 10):
         recorder_on(first).record(Press(Button.HAPPY, t, WALL))
-    first.remove([row.event_id for row in first.pending(after_seq=0, limit=10)])
+    first.remove([row.message_id for row in first.pending(after_position=0, limit=10)])
     first.close()
 
     reopened = Outbox(outbox_path)
@@ -150,7 +152,7 @@ def test_submitted_presses_are_recorded_in_order_by_stop(outbox: Outbox) -> None
 
     assert [e.button for e in recorded] == buttons
     assert [e.seq for e in recorded] == [1, 2, 3, 4]
-    assert [row.seq for row in outbox.pending(after_seq=0, limit=10)] == [1, 2, 3, 4]
+    assert [row.position for row in outbox.pending(after_position=0, limit=10)] == [1, 2, 3, 4]
 
 
 def test_on_recorded_is_called_on_the_recorder_thread(outbox: Outbox) -> None:
@@ -215,7 +217,55 @@ def test_a_refusing_disk_delays_a_press_but_does_not_lose_it(
     first = recorder.record(Press(Button.HAPPY, 0.0, WALL))
     second = recorder.record(Press(Button.UNHAPPY, 10.0, WALL))
     assert (first.seq, second.seq) == (1, 2)
-    assert [row.event_id for row in outbox.pending(after_seq=0, limit=10)] == [
+    assert [row.message_id for row in outbox.pending(after_position=0, limit=10)] == [
         first.event_id,
         second.event_id,
     ]
+
+
+# --- surveys and listeners --------------------------------------------------------------
+
+
+def test_each_press_records_the_survey_in_force_at_the_press(outbox: Outbox) -> None:
+    first = Survey.model_validate(survey_document(version=3))
+    recorder = PressRecorder(
+        device_id="k-1",
+        location_id="loc",
+        response_interval_s=5,
+        outbox=outbox,
+        on_recorded=lambda _: None,
+        survey=first,
+    )
+    before = recorder.record(Press(Button.UNHAPPY, 0, WALL))
+    recorder.ask(first.model_copy(update={"version": 4}))
+    after = recorder.record(Press(Button.HAPPY, 10, WALL))
+    recorder.ask(None)
+    buttons_only = recorder.record(Press(Button.HAPPY, 20, WALL))
+
+    assert [(e.survey_id, e.survey_version) for e in (before, after)] == [
+        ("security", 3),
+        ("security", 4),
+    ]
+    assert (buttons_only.survey_id, buttons_only.survey_version) == (None, None)
+    (row, *_) = outbox.pending(after_position=0, limit=10)
+    assert decode_event(row.payload).survey_version == 3
+
+
+def test_a_failing_listener_never_stops_the_buttons(
+    outbox: Outbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorded: list[PressEvent] = []
+    recorder = recorder_on(outbox, recorded)
+
+    def follow_up(_event: PressEvent) -> None:
+        raise RuntimeError("the follow-up seam is broken")
+
+    recorder.add_listener(follow_up)
+    recorder.start()
+    for t in (0.0, 10.0, 20.0):
+        recorder.submit(Button.UNHAPPY, monotonic_s=t)
+    recorder.stop()
+
+    assert [e.seq for e in recorded] == [1, 2, 3]
+    assert outbox.depth() == 3
+    assert caplog.text.count("a listener failed; recording goes on") == 3

@@ -1,5 +1,6 @@
 """The kiosk's side of remote configuration: newer and valid is applied and kept."""
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -8,6 +9,10 @@ import pytest
 from edge.config import KioskConfig
 from edge.remote_config import REMOTE_CONFIG_FILE, RemoteConfigKeeper
 from protocol.messages import RemoteConfig, encode
+from protocol.surveys import Survey
+from tests.protocol.test_surveys import survey as survey_document
+
+NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -79,3 +84,47 @@ def test_a_saved_config_the_file_no_longer_allows_is_ignored_at_start(
     assert keeper.effective() == other_kiosk
     assert keeper.version is None
     assert "ignored the saved remote config v1" in caplog.text
+
+
+def test_a_survey_from_the_hub_is_applied_and_kept_offline_across_a_restart(
+    base: KioskConfig,
+) -> None:
+    survey = Survey.model_validate(survey_document())
+    keeper = RemoteConfigKeeper(base)
+    verdict = keeper.offer(
+        encode(RemoteConfig(device_id="k1", version=1, issued_at=NOW, survey=survey))
+    )
+    assert verdict.config is not None and verdict.config.survey == survey
+    restarted = RemoteConfigKeeper(base)  # no broker, no hub: the saved config
+    assert restarted.effective().survey == survey
+    assert restarted.version == 1
+
+
+def test_a_later_config_replaces_the_survey_and_one_without_goes_back_to_buttons_only(
+    base: KioskConfig,
+) -> None:
+    keeper = RemoteConfigKeeper(base)
+    survey = Survey.model_validate(survey_document())
+    keeper.offer(encode(RemoteConfig(device_id="k1", version=1, issued_at=NOW, survey=survey)))
+    newer = survey.model_copy(update={"version": 4})
+    verdict = keeper.offer(
+        encode(RemoteConfig(device_id="k1", version=2, issued_at=NOW, survey=newer))
+    )
+    assert verdict.config is not None and verdict.config.survey == newer
+    verdict = keeper.offer(offer(3, response_interval_s=9))
+    assert verdict.config is not None and verdict.config.survey is None  # the file's: none
+
+
+def test_a_survey_the_kiosk_cannot_read_is_refused_and_the_last_one_kept(
+    base: KioskConfig,
+) -> None:
+    keeper = RemoteConfigKeeper(base)
+    survey = Survey.model_validate(survey_document())
+    keeper.offer(encode(RemoteConfig(device_id="k1", version=1, issued_at=NOW, survey=survey)))
+    broken = survey_document(question={"en": "How was it?"})  # no Persian text
+    payload = offer(2).replace(
+        b'"version":2', b'"version":2,"survey":' + json.dumps(broken).encode()
+    )
+    verdict = keeper.offer(payload)
+    assert verdict.config is None and verdict.error is not None and "no text in fa" in verdict.error
+    assert RemoteConfigKeeper(base).effective().survey == survey

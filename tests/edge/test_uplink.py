@@ -14,7 +14,15 @@ import pytest
 from edge.config import MqttConfig
 from edge.outbox import Outbox
 from edge.uplink import ACK_BACKOFF_MAX, CLOCK_WAIT_S, TokenBucket, Uplink
-from protocol.messages import Ack, Button, PressEvent, encode
+from protocol.messages import (
+    Ack,
+    Button,
+    FollowUp,
+    PressEvent,
+    Rejection,
+    decode_kiosk_message,
+    encode,
+)
 from protocol.topics import Topics
 from tests.fake_mqtt import FakeMqtt, FakeMqttFactory
 
@@ -231,3 +239,60 @@ def test_the_uplink_drains_a_backlog_at_the_configured_rate(
     clock.advance(1)
     uplink._tick()
     assert sent_ids(link)[4:] == ["event-5", "event-6"]  # two a second
+
+
+def followup_to(seq: int) -> FollowUp:
+    return FollowUp(
+        followup_id=f"followup-{seq}",
+        event_id=f"event-{seq}",
+        device_id=DEVICE,
+        location_id="loc",
+        survey_id="security",
+        survey_version=3,
+        question="negative",
+        option="queue",
+        answered_at=datetime(2024, 6, 1, 9, 0, seq % 60, tzinfo=UTC),
+    )
+
+
+def test_follow_ups_go_on_the_events_topic_and_leave_once_acknowledged(
+    outbox: Outbox, clock: FakeClock
+) -> None:
+    uplink, link = make_uplink(outbox, clock, events=1)
+    outbox.append_followup(followup_to(1))
+    outbox.append(press_event(2))
+    link.fire_message(TOPICS.ack(DEVICE), ack(hub_time=datetime.now(UTC)))
+    uplink._tick()
+    sent = [decode_kiosk_message(payload) for payload in link.published_to(EVENTS)]
+    assert [type(m).__name__ for m in sent] == ["PressEvent", "FollowUp", "PressEvent"]
+    followup = sent[1]
+    assert isinstance(followup, FollowUp)
+    assert followup.model_copy(update={"sent_at": None, "clock_offset_s": None}) == followup_to(1)
+    assert followup.sent_at is not None and followup.clock_offset_s is not None
+    # the hub stores the follow-up (before its press, say): it leaves, and is never resent
+    link.fire_message(TOPICS.ack(DEVICE), ack("followup-1"))
+    assert [row.message_id for row in outbox.pending(after_position=0, limit=10)] == [
+        "event-1",
+        "event-2",
+    ]
+    link.clear()
+    clock.advance(ACK_TIMEOUT_S + 1)
+    uplink._tick()  # the presses were left unacknowledged: they are resent, the follow-up not
+    assert [json.loads(p).get("kind") for p in link.published_to(EVENTS)] == [None, None]
+    link.fire_message(TOPICS.ack(DEVICE), ack("event-1", "event-2", "followup-1"))
+    assert outbox.depth() == 0
+    assert resend_gaps(uplink, link, clock, over_s=ACK_TIMEOUT_S * 4) == []
+
+
+def test_a_follow_up_the_hub_rejects_for_good_leaves_the_outbox(
+    outbox: Outbox, clock: FakeClock
+) -> None:
+    uplink, link = make_uplink(outbox, clock, events=0)
+    outbox.append_followup(followup_to(1))
+    start = ack(hub_time=datetime.now(UTC))
+    link.fire_message(TOPICS.ack(DEVICE), start)
+    uplink._tick()
+    assert len(link.published_to(EVENTS)) == 1
+    rejected = Ack(rejected=[Rejection(event_id="followup-1", reason="invalid_payload")])
+    link.fire_message(TOPICS.ack(DEVICE), encode(rejected))
+    assert outbox.depth() == 0

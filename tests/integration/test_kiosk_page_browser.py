@@ -11,10 +11,15 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from edge.app import Kiosk
+from edge.config import KioskConfig
 from edge.display.server import KioskDisplay, Prompt
-from protocol.messages import Button
+from edge.panel import mock_pin_factory
+from protocol.messages import Button, FollowUp, PressEvent
 from tests.browser import headless_chromium
-from tests.edge.display.test_server import Kiosk
+from tests.edge.display.test_server import Kiosk as PageHooks
+from tests.edge.test_app import SURVEY, messages, press, until
+from tests.fake_mqtt import FakeMqttFactory
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +28,12 @@ WAIT_S = 10
 
 
 @pytest.fixture
-def kiosk() -> Kiosk:
-    return Kiosk()
+def kiosk() -> PageHooks:
+    return PageHooks()
 
 
 @pytest.fixture
-def page(kiosk: Kiosk) -> Iterator[tuple[KioskDisplay, WebDriver]]:
+def page(kiosk: PageHooks) -> Iterator[tuple[KioskDisplay, WebDriver]]:
     display = KioskDisplay(kiosk.hooks(), port=0)
     display.start()
     try:
@@ -60,7 +65,7 @@ def _shot(driver: WebDriver, folder: Path, name: str) -> None:
 
 
 def test_a_press_shows_the_follow_up_and_an_answer_reaches_the_kiosk(
-    page: tuple[KioskDisplay, WebDriver], kiosk: Kiosk, tmp_path: Path
+    page: tuple[KioskDisplay, WebDriver], kiosk: PageHooks, tmp_path: Path
 ) -> None:
     display, driver = page
     assert _visible_text(driver, "question") == "How was the security check?"
@@ -81,7 +86,7 @@ def test_a_press_shows_the_follow_up_and_an_answer_reaches_the_kiosk(
 
 
 def test_persian_is_right_to_left_and_the_answer_says_so(
-    page: tuple[KioskDisplay, WebDriver], kiosk: Kiosk, tmp_path: Path
+    page: tuple[KioskDisplay, WebDriver], kiosk: PageHooks, tmp_path: Path
 ) -> None:
     display, driver = page
     driver.find_element(By.XPATH, "//nav[@id='languages']/button[@lang='fa']").click()
@@ -99,7 +104,7 @@ def test_persian_is_right_to_left_and_the_answer_says_so(
 
 
 def test_no_answer_in_time_thanks_and_returns_to_rest_in_the_default_language(
-    page: tuple[KioskDisplay, WebDriver], kiosk: Kiosk
+    page: tuple[KioskDisplay, WebDriver], kiosk: PageHooks
 ) -> None:
     display, driver = page
     driver.find_element(By.XPATH, "//nav[@id='languages']/button[@lang='fa']").click()
@@ -111,3 +116,72 @@ def test_no_answer_in_time_thanks_and_returns_to_rest_in_the_default_language(
     assert kiosk.answers == []  # the kiosk itself records the unanswered follow-up
     display.prompt(Prompt("e2", Button.HAPPY, None, 8.0))  # no follow-up after this press
     _wait(driver, lambda d: d.find_element(By.ID, "thanks").is_displayed())
+
+
+@pytest.fixture
+def kiosk_with_page(tmp_path: Path) -> Iterator[Kiosk]:
+    """The whole kiosk on mock pins, its page served on a free port, the hub's survey given."""
+    config = KioskConfig.model_validate(
+        {
+            "device_id": "k1",
+            "location_id": "gate-a",
+            "data_dir": tmp_path / "k1",
+            "response_interval_s": 0,
+            "mqtt": {"drain_on_stop_s": 0},
+            "display": {"port": 0},
+            "survey": SURVEY.model_dump(mode="json"),
+        }
+    )
+    kiosk = Kiosk(config, pin_factory=mock_pin_factory(), link=FakeMqttFactory())
+    kiosk.start()
+    try:
+        yield kiosk
+    finally:
+        kiosk.stop()
+
+
+def _open(driver: WebDriver, url: str) -> None:
+    driver.get(url)
+    _wait(driver, lambda d: d.execute_script("return document.body.dataset.listening"))
+
+
+def test_a_button_press_shows_the_follow_up_and_the_tap_is_recorded_once(
+    kiosk_with_page: Kiosk, tmp_path: Path
+) -> None:
+    assert kiosk_with_page.page is not None
+    with headless_chromium(TOUCH_DISPLAY) as driver:
+        _open(driver, kiosk_with_page.page.display.url)
+        press(kiosk_with_page, Button.VERY_UNHAPPY)  # the physical button, on its mock pin
+        _wait(driver, lambda d: d.find_element(By.ID, "followup").is_displayed())
+        _shot(driver, tmp_path, "kiosk-followup")
+        driver.find_element(By.XPATH, "//button[text()='Staff']").click()
+        _wait(driver, lambda d: d.find_element(By.ID, "thanks").is_displayed())
+    recorded = until(lambda: len(messages(kiosk_with_page)) == 2 and messages(kiosk_with_page))
+    event, followup = recorded
+    assert isinstance(event, PressEvent) and isinstance(followup, FollowUp)
+    assert (followup.event_id, followup.option, followup.language) == (
+        event.event_id,
+        "staff",
+        "en",
+    )
+    assert followup.survey_version == SURVEY.version
+
+
+def test_a_killed_page_leaves_the_buttons_recording(kiosk_with_page: Kiosk) -> None:
+    assert kiosk_with_page.page is not None
+    with headless_chromium(TOUCH_DISPLAY) as driver:
+        _open(driver, kiosk_with_page.page.display.url)
+    # the browser is gone, its event stream cut mid-way
+    for button in (Button.HAPPY, Button.UNHAPPY):
+        press(kiosk_with_page, button)
+    presses = until(
+        lambda: (
+            [m for m in messages(kiosk_with_page) if isinstance(m, PressEvent)]
+            if len([m for m in messages(kiosk_with_page) if isinstance(m, PressEvent)]) == 2
+            else None
+        )
+    )
+    assert [p.button for p in presses] == [Button.HAPPY, Button.UNHAPPY]
+    with headless_chromium(TOUCH_DISPLAY) as driver:  # a restarted browser finds the page
+        _open(driver, kiosk_with_page.page.display.url)
+        assert _visible_text(driver, "question") == "How was the security check?"
