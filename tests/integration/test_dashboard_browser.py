@@ -4,8 +4,17 @@ One hub (its web server on a free port, over a migrated SQLite database holding 
 presses at two touchpoints and two kiosks) and one browser signed in through the login form
 serve the whole module; every page is screenshotted, and every page must leave no error in
 the console and fetch nothing from anywhere but the hub.
+
+Every page is also checked as a duty manager meets it on a phone and as a screen-reader or
+keyboard user meets it: at 375 x 812 CSS pixels nothing may overflow sideways, and axe-core
+(vendored under tests/vendor/axe-core, injected through the driver, which the page's
+Content-Security-Policy does not govern) must find no WCAG 2.2 AA violation, at 1280 px and at
+375 px. Full-page screenshots of both widths land in the module's screenshot folder (and in
+$SEED_SCREENSHOTS_DIR when it is set): `overview.png`, `overview-phone.png`, ...
 """
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -22,6 +31,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy.orm import Session
@@ -51,6 +61,11 @@ LOCAL_HOURS = (9, 15)
 WAIT_S = 15
 # Routes other branches add; until they are merged, the location page asks them and gets 404.
 NOT_YET_HERE: tuple[str, ...] = ()
+DESKTOP = (1280, 1600)
+PHONE = (375, 812)  # an iPhone X-class screen, in CSS pixels
+AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"  # 4.14.1
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 
 
 def _seed(session: Session, settings: HubSettings, now: datetime) -> None:
@@ -132,7 +147,7 @@ def browser(hub_url: str, downloads: Path) -> Iterator[WebDriver]:
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
         options.add_argument(argument)
-    options.add_argument("--window-size=1280,1600")
+    options.add_argument(f"--window-size={DESKTOP[0]},{DESKTOP[1]}")
     options.add_experimental_option(
         "prefs",
         {"download.default_directory": str(downloads), "download.prompt_for_download": False},
@@ -154,12 +169,21 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def signed_in(browser: WebDriver, hub_url: str, screenshots: Path) -> WebDriver:
+def axe_source() -> str:
+    """axe-core's script, exactly the version the README under tests/vendor/axe-core names."""
+    source = AXE.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()
+    assert digest == AXE_SHA256, f"{AXE} is not axe-core 4.14.1 (sha256 {digest})"
+    return source.decode()
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser: WebDriver, hub_url: str, screenshots: Path, axe_source: str) -> WebDriver:
     """The browser, signed in as the admin through the login form."""
     browser.get(f"{hub_url}/login")
+    _fits_and_is_accessible(browser, screenshots, "login", axe_source)
     browser.find_element(By.NAME, "username").send_keys("admin")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    _screenshot(browser, screenshots, "login")
     browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
     _wait(browser, lambda d: urlsplit(d.current_url).path == "/", "the overview after signing in")
     return browser
@@ -180,8 +204,18 @@ def _shown(driver: WebDriver, css: str, what: str, *, at_least: int = 1) -> list
 
 
 def _screenshot(driver: WebDriver, folder: Path, name: str) -> None:
+    """The whole page, not only the window: what a reviewer scrolls through."""
     path = folder / f"{name}.png"
-    assert driver.save_screenshot(str(path)), f"no screenshot of {name}"
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+        },
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
     if extra := os.environ.get("SEED_SCREENSHOTS_DIR"):
         Path(extra).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(extra) / path.name)
@@ -197,9 +231,77 @@ def _status_of(driver: WebDriver, path: str) -> int:
     return status
 
 
-def _page_is_clean(driver: WebDriver, hub_url: str, screenshots: Path, name: str) -> None:
-    """Screenshot the page; no error in its console; nothing fetched from beyond the hub."""
+def _axe_violations(driver: WebDriver, axe_source: str) -> list[dict[str, Any]]:
+    """What axe-core finds against WCAG 2.2 A and AA on the page as it stands."""
+    if not driver.execute_script("return typeof window.axe === 'object'"):
+        driver.execute_script(axe_source)  # through the driver: the page's CSP does not apply
+    found: dict[str, Any] = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]},"
+        " resultTypes: ['violations']})"
+        ".then((r) => done({violations: r.violations.map((v) => ({"
+        " id: v.id, impact: v.impact, help: v.help, tags: v.tags,"
+        " nodes: v.nodes.map((n) => ({target: n.target.join(' '), html: n.html,"
+        " summary: n.failureSummary}))}))}),"
+        " (e) => done({error: String(e)}));",
+        list(AXE_TAGS),
+    )
+    assert "error" not in found, f"axe-core did not run: {found.get('error')}"
+    violations: list[dict[str, Any]] = found["violations"]
+    return violations
+
+
+def _readable(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+        for node in v["nodes"][:8]:
+            summary = " ".join((node["summary"] or "").split())
+            lines.append(f"    {node['target']}: {node['html'][:140]}\n      {summary[:300]}")
+        if len(v["nodes"]) > 8:
+            lines.append(f"    ... and {len(v['nodes']) - 8} more")
+    return "\n".join(lines)
+
+
+def _fits_and_is_accessible(driver: WebDriver, screenshots: Path, name: str, axe: str) -> None:
+    """Screenshots at 1280 px and at 375 px; nothing sideways on a phone; no axe violation."""
     _screenshot(driver, screenshots, name)
+    found = {"desktop": _axe_violations(driver, axe)}
+    driver.set_window_size(*PHONE)
+    try:
+        _wait(driver, lambda d: d.execute_script("return window.innerWidth") == PHONE[0], "375")
+        driver.execute_async_script(  # the charts are drawn again at the new width
+            "const done = arguments[0];"
+            "requestAnimationFrame(() => requestAnimationFrame(() => done()));"
+        )
+        widths = driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        _screenshot(driver, screenshots, f"{name}-phone")
+        found["phone"] = _axe_violations(driver, axe)
+        wide = driver.execute_script(
+            "return [...document.querySelectorAll('body *')]"
+            ".filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1"
+            " && !e.closest('.scroll-x'))"
+            ".slice(0, 8).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')"
+            " + (e.className && typeof e.className === 'string' ? '.' + e.className : '')"
+            " + ' ' + Math.round(e.getBoundingClientRect().right))"
+        )
+    finally:
+        driver.set_window_size(*DESKTOP)
+    problems = [
+        f"at the {width} width, axe-core finds WCAG 2.2 AA violations:\n{_readable(v)}"
+        for width, v in found.items()
+        if v
+    ]
+    if widths[0] > widths[1]:
+        problems.append(f"{widths[0]} px wide on a {widths[1]} px phone; too wide: {wide}")
+    assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+def _page_is_clean(driver: WebDriver, hub_url: str, screenshots: Path, name: str, axe: str) -> None:
+    """Screenshot the page; no error in its console; nothing fetched from beyond the hub;
+    it fits a phone and axe-core finds nothing against WCAG 2.2 AA."""
     hub = urlsplit(hub_url).netloc
     missing_here = [p for p in NOT_YET_HERE if _status_of(driver, p) == 404]
     errors = [
@@ -224,10 +326,11 @@ def _page_is_clean(driver: WebDriver, hub_url: str, screenshots: Path, name: str
     absolute = [a for a in assets if urlsplit(a).netloc or a.startswith("//")]
     assert not absolute, f"{name}: assets not served by the hub: {absolute}"
     assert driver.find_elements(By.CSS_SELECTOR, "header.top nav"), f"{name}: not signed in"
+    _fits_and_is_accessible(driver, screenshots, name, axe)
 
 
 def test_signing_in_opens_the_overview_with_every_location_and_its_happy_index(
-    signed_in: WebDriver, hub_url: str, screenshots: Path
+    signed_in: WebDriver, hub_url: str, screenshots: Path, axe_source: str
 ) -> None:
     rows = _shown(signed_in, "#overview tbody tr", "the overview's rows", at_least=5)
     shown = [row.get_attribute("data-location") for row in rows]
@@ -238,11 +341,11 @@ def test_signing_in_opens_the_overview_with_every_location_and_its_happy_index(
     assert cells[2].text == "67", "only happy presses: a Happy Index of 2/3"
     security = signed_in.find_element(By.CSS_SELECTOR, f'tr[data-location="{SECURITY}"]')
     assert "1 online" in security.text
-    _page_is_clean(signed_in, hub_url, screenshots, "overview")
+    _page_is_clean(signed_in, hub_url, screenshots, "overview", axe_source)
 
 
 def test_a_location_page_draws_its_trend_and_a_heat_map_in_its_own_time_zone(
-    signed_in: WebDriver, hub_url: str, screenshots: Path
+    signed_in: WebDriver, hub_url: str, screenshots: Path, axe_source: str
 ) -> None:
     signed_in.get(f"{hub_url}/locations/{SECURITY}")
     cells = _shown(
@@ -268,11 +371,11 @@ def test_a_location_page_draws_its_trend_and_a_heat_map_in_its_own_time_zone(
     assert 4 <= len(weekly) <= 5, "by week, four or five points"
     summary = signed_in.find_element(By.ID, "summary").text
     assert "Happy Index" in summary and "50" in summary, "every button once: an index of 50"
-    _page_is_clean(signed_in, hub_url, screenshots, "location")
+    _page_is_clean(signed_in, hub_url, screenshots, "location", axe_source)
 
 
 def test_compare_draws_two_locations_side_by_side(
-    signed_in: WebDriver, hub_url: str, screenshots: Path
+    signed_in: WebDriver, hub_url: str, screenshots: Path, axe_source: str
 ) -> None:
     signed_in.get(f"{hub_url}/compare?a={SECURITY}&b={GATE}")
     sides = _shown(signed_in, "#sides .side", "both sides", at_least=2)
@@ -280,11 +383,11 @@ def test_compare_draws_two_locations_side_by_side(
     for side in sides:
         assert len(side.find_elements(By.CSS_SELECTOR, "rect.heat-cell")) == 168
         assert side.find_elements(By.CSS_SELECTOR, "svg circle"), "a trend on each side"
-    _page_is_clean(signed_in, hub_url, screenshots, "compare")
+    _page_is_clean(signed_in, hub_url, screenshots, "compare", axe_source)
 
 
 def test_the_fleet_shows_each_kiosk_online_or_offline(
-    signed_in: WebDriver, hub_url: str, screenshots: Path
+    signed_in: WebDriver, hub_url: str, screenshots: Path, axe_source: str
 ) -> None:
     signed_in.get(f"{hub_url}/fleet")
     rows = _shown(signed_in, "#fleet tbody tr", "the fleet's rows", at_least=2)
@@ -293,17 +396,21 @@ def test_the_fleet_shows_each_kiosk_online_or_offline(
     }
     assert state == {"k1": "online", "k2": "offline"}
     assert "2 kiosks, 1 online, 1 offline." in signed_in.find_element(By.ID, "fleet-summary").text
-    _page_is_clean(signed_in, hub_url, screenshots, "fleet")
+    _page_is_clean(signed_in, hub_url, screenshots, "fleet", axe_source)
 
 
 def test_the_responses_csv_downloads_from_the_reports_page(
-    signed_in: WebDriver, hub_url: str, screenshots: Path, downloads: Path
+    signed_in: WebDriver,
+    hub_url: str,
+    screenshots: Path,
+    downloads: Path,
+    axe_source: str,
 ) -> None:
     if _status_of(signed_in, "/reports") == 404:
         pytest.skip("the CSV download needs /reports (being built on the exports branch)")
     signed_in.get(f"{hub_url}/reports")
     link = _shown(signed_in, "a#download-responses-csv", "the download link")[0]
-    _page_is_clean(signed_in, hub_url, screenshots, "reports")
+    _page_is_clean(signed_in, hub_url, screenshots, "reports", axe_source)
     link.click()
     deadline = time.monotonic() + WAIT_S
     while not (done := list(downloads.glob("*.csv"))) and time.monotonic() < deadline:
@@ -314,7 +421,7 @@ def test_the_responses_csv_downloads_from_the_reports_page(
 
 
 def test_an_alert_is_acknowledged_from_the_alerts_page(
-    signed_in: WebDriver, hub_url: str, screenshots: Path
+    signed_in: WebDriver, hub_url: str, screenshots: Path, axe_source: str
 ) -> None:
     if _status_of(signed_in, "/alerts") == 404:
         pytest.skip("acknowledging needs /alerts (being built on the alerts branch)")
@@ -324,6 +431,7 @@ def test_an_alert_is_acknowledged_from_the_alerts_page(
         "button.acknowledge[data-alert-id]",
         "an alert to acknowledge (the seeded presses should have raised one)",
     )
+    _fits_and_is_accessible(signed_in, screenshots, "alerts-open", axe_source)
     alert_id = buttons[0].get_attribute("data-alert-id")
     buttons[0].click()
     _wait(
@@ -335,4 +443,112 @@ def test_an_alert_is_acknowledged_from_the_alerts_page(
         ),
         f"alert {alert_id} to be acknowledged",
     )
-    _page_is_clean(signed_in, hub_url, screenshots, "alerts")
+    _page_is_clean(signed_in, hub_url, screenshots, "alerts", axe_source)
+
+
+def test_the_users_page_lists_the_users_and_offers_to_add_one(
+    signed_in: WebDriver, hub_url: str, screenshots: Path, axe_source: str
+) -> None:
+    signed_in.get(f"{hub_url}/users")
+    rows = _shown(signed_in, "table.grid tbody tr", "the users' rows")
+    assert any("admin" in row.text for row in rows)
+    assert signed_in.find_element(By.CSS_SELECTOR, "form[action='/users'] input[name=username]")
+    _page_is_clean(signed_in, hub_url, screenshots, "users", axe_source)
+
+
+def _option(
+    option: str, label: str | None, count: int, share: float, ci: tuple[float, float]
+) -> dict[str, Any]:
+    return {"option": option, "label": label, "count": count, "share": share, "ci": list(ci)}
+
+
+def _question(options: list[dict[str, Any]], unanswered: int) -> dict[str, Any]:
+    answered = sum(o["count"] for o in options)
+    return {"answered": answered, "unanswered": unanswered, "options": options}
+
+
+REASONS = {  # as /api/locations/{id} answers when its location has a survey
+    "negative": _question(
+        [
+            _option("queue", "Queue too long", 12, 0.48, (0.3, 0.66)),
+            _option("staff", "Staff unfriendly", 8, 0.32, (0.17, 0.52)),
+            _option("other", None, 5, 0.2, (0.09, 0.39)),
+        ],
+        unanswered=6,
+    ),
+    "positive": _question([_option("fast", "Fast", 30, 0.75, (0.6, 0.86))], 2),
+}
+
+
+def test_the_reasons_stand_beside_the_score_when_the_hub_sends_them(
+    signed_in: WebDriver, hub_url: str, screenshots: Path, axe_source: str
+) -> None:
+    """The location JSON's `reasons` (surveys) is drawn beside the score; without it, nothing."""
+    signed_in.get(f"{hub_url}/locations/{SECURITY}")
+    _shown(signed_in, "#summary .hero", "the score")
+    if not signed_in.find_elements(By.CSS_SELECTOR, "#reasons li"):
+        assert not signed_in.find_element(By.ID, "reasons").is_displayed()
+    signed_in.execute_script("showReasons(arguments[0])", REASONS)
+    shown = signed_in.find_elements(By.CSS_SELECTOR, "#reasons li[data-reason]")
+    assert [li.get_attribute("data-reason") for li in shown] == ["queue", "staff", "other", "fast"]
+    assert "Queue too long" in shown[0].text and "48 %" in shown[0].text
+    assert signed_in.find_element(By.ID, "reasons").is_displayed()
+    _fits_and_is_accessible(signed_in, screenshots, "location-reasons", axe_source)
+    signed_in.execute_script("showReasons(undefined)")
+    assert not signed_in.find_element(By.ID, "reasons").is_displayed()
+
+
+def test_a_keyboard_user_skips_to_the_content_and_opens_the_menu_on_a_phone(
+    signed_in: WebDriver, hub_url: str, screenshots: Path
+) -> None:
+    signed_in.get(f"{hub_url}/fleet")
+    _shown(signed_in, "#fleet tbody tr", "the fleet's rows")
+    signed_in.set_window_size(*PHONE)
+    try:
+        _wait(signed_in, lambda d: d.execute_script("return window.innerWidth") == PHONE[0], "")
+        body = signed_in.find_element(By.TAG_NAME, "body")
+        body.send_keys(Keys.TAB)
+        skip = signed_in.switch_to.active_element
+        assert skip.get_attribute("class") == "skip-link" and skip.is_displayed()
+        outline = signed_in.execute_script(
+            "return getComputedStyle(document.activeElement).outlineWidth"
+        )
+        assert outline not in ("", "0px"), "the focused link shows where the focus is"
+        skip.send_keys(Keys.ENTER)
+        assert signed_in.switch_to.active_element.get_attribute("id") == "main"
+        links = signed_in.find_elements(By.CSS_SELECTOR, "#site-nav a")
+        assert links and not any(link.is_displayed() for link in links), "folded away"
+        toggle = signed_in.find_element(By.CSS_SELECTOR, "button.menu-toggle")
+        assert toggle.get_attribute("aria-expanded") == "false"
+        toggle.send_keys(Keys.ENTER)
+        assert toggle.get_attribute("aria-expanded") == "true"
+        assert all(link.is_displayed() for link in links)
+        current = signed_in.find_element(By.CSS_SELECTOR, '#site-nav a[aria-current="page"]')
+        assert current.text == "Fleet"
+        top = signed_in.execute_script(
+            "return document.querySelector('header.top').getBoundingClientRect().height"
+        )
+        assert top < 60, f"the bar on top is one line on a phone ({top} px high)"
+        _screenshot(signed_in, screenshots, "menu-phone")
+        signed_in.switch_to.active_element.send_keys(Keys.ESCAPE)
+        assert toggle.get_attribute("aria-expanded") == "false"
+        assert not any(link.is_displayed() for link in links)
+    finally:
+        signed_in.set_window_size(*DESKTOP)
+
+
+def test_the_location_page_mirrors_when_written_right_to_left(
+    signed_in: WebDriver, hub_url: str, screenshots: Path
+) -> None:
+    """Logical CSS only: with dir="rtl" the page mirrors (ready for Persian or Arabic texts)."""
+    signed_in.get(f"{hub_url}/locations/{SECURITY}")
+    _shown(signed_in, "#summary .hero", "the score")
+    signed_in.execute_script("document.documentElement.dir = 'rtl'")
+    width = signed_in.execute_script("return document.documentElement.clientWidth")
+    brand = signed_in.find_element(By.CSS_SELECTOR, "header.top .brand").rect
+    assert brand["x"] + brand["width"] > width * 0.8, "the brand moves to the right"
+    label = signed_in.find_element(By.CSS_SELECTOR, ".hero .label").rect
+    face = signed_in.find_element(By.CSS_SELECTOR, ".hero .face").rect
+    assert label["x"] < face["x"], "the smiley stands at the start, on the right"
+    _screenshot(signed_in, screenshots, "location-rtl")
+    signed_in.execute_script("document.documentElement.dir = 'ltr'")

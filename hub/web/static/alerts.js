@@ -24,20 +24,26 @@ const Alerts = {
       { class: "comments" },
       ...alert.comments.map((c) => Seed.el("li", {}, `${c.author}, ${Seed.when(c.at)}: ${c.text}`)),
     );
-    const text = Seed.el("input", { class: "comment-text", maxlength: "2000", "aria-label": "Comment" });
-    const comment = Seed.el("button", { type: "button", class: "comment", "data-alert-id": alert.id }, "Comment");
+    const text = Seed.el("input", { class: "comment-text", id: `comment-${alert.id}`, maxlength: "2000" });
+    const comment = Seed.el("button", { type: "button", class: "comment secondary", "data-alert-id": alert.id }, "Add comment");
     comment.addEventListener("click", () => Alerts.act(alert.id, "comments", { text: text.value }));
-    const state = alert.acknowledged_at
-      ? Seed.el("p", {}, `Acknowledged by ${alert.acknowledged_by}, ${Seed.when(alert.acknowledged_at)}`)
-      : Alerts.ackButton(alert, text);
+    const acknowledged = alert.acknowledged_at
+      ? Seed.el("p", {}, Seed.el("span", { class: "badge" }, "acknowledged"),
+        ` by ${alert.acknowledged_by}, ${Seed.when(alert.acknowledged_at)}`)
+      : null;
+    const acknowledge = alert.acknowledged_at ? null : Alerts.ackButton(alert, text);
     return Seed.el(
       "article",
       { class: "card alert", id: `alert-${alert.id}`, "data-alert-id": alert.id },
       Seed.el("h3", {}, `${alert.location_name}: ${alert.message}`),
-      Seed.el("p", {}, `${alert.rule_text} · opened ${Seed.when(alert.opened_at)}`),
-      state,
-      comments,
-      Seed.el("p", {}, text, comment),
+      Seed.el("p", { class: "muted" }, `${alert.rule_text} · opened ${Seed.when(alert.opened_at)}`),
+      acknowledged,
+      alert.comments.length ? comments : null,
+      Seed.el("div", { class: "comment-form" },
+        Seed.el("label", { for: `comment-${alert.id}` },
+          acknowledge ? "Comment (sent with Acknowledge, or on its own)" : "Comment", text),
+        comment,
+        acknowledge),
     );
   },
 

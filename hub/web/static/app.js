@@ -50,4 +50,48 @@ const Seed = {
   query() {
     return new URLSearchParams(window.location.search);
   },
+
+  // A text the hub may send as a string or as {language: text}: the page's language, else
+  // English, else the first.
+  text(value) {
+    if (value === null || value === undefined) return "";
+    if (typeof value !== "object") return String(value);
+    const lang = document.documentElement.lang || "en";
+    return value[lang] ?? value.en ?? Object.values(value)[0] ?? "";
+  },
+
+  // The Happy Index as a chip in its colour on the red-to-green scale: 11 bands of ten
+  // points, .hi-0 … .hi-10 in style.css (the same colours as charts.js's SCALE).
+  index(value, extra = "") {
+    const known = value !== null && value !== undefined;
+    const band = known ? `hi-${Math.max(0, Math.min(10, Math.round(Number(value) / 10)))}` : "hi-none";
+    return Seed.el("span", { class: `hi ${band} ${extra}`.trim() }, Seed.number(value));
+  },
+
+  // The menu button that folds the navigation away on a phone.
+  menu() {
+    const toggle = document.querySelector(".menu-toggle");
+    if (!toggle) return;
+    const header = toggle.closest("header");
+    const close = () => {
+      header.classList.remove("open");
+      toggle.setAttribute("aria-expanded", "false");
+    };
+    toggle.addEventListener("click", () => {
+      const open = !header.classList.contains("open");
+      header.classList.toggle("open", open);
+      toggle.setAttribute("aria-expanded", String(open));
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && header.classList.contains("open")) {
+        close();
+        toggle.focus();
+      }
+    });
+    document.addEventListener("click", (event) => {
+      if (!header.contains(event.target)) close();
+    });
+  },
 };
+
+document.addEventListener("DOMContentLoaded", () => Seed.menu());

@@ -1,14 +1,43 @@
 // SVG charts drawn in the browser from the API's JSON: nothing is fetched from the internet.
+//
+// Every chart is drawn at the width its box has (one SVG unit = one CSS pixel, so its text is
+// as large on a phone as on a desktop) and drawn again when that width changes. Every chart
+// has a text alternative: a summary in its aria-label and, beside it, a table of its numbers
+// behind a "Show the numbers" disclosure. Colours never carry meaning alone: each chart has a
+// legend and axis titles, and the numbers are in the table.
 "use strict";
 
 const Charts = {
   NS: "http://www.w3.org/2000/svg",
 
-  svg(width, height) {
+  // The Happy Index's scale, red at 0 through yellow at 50 to green at 100 (ColorBrewer's
+  // RdYlGn, the middle darkened a little so that it shows on white). INK[i] is the text colour
+  // that reads on SCALE[i] at 4.5:1 or better; style.css has the same bands as .hi-0 … .hi-10.
+  SCALE: ["#a50026", "#c62a28", "#f46d43", "#fdae61", "#fee08b", "#f7f3a1",
+    "#d9ef8b", "#a6d96a", "#66bd63", "#2f9e55", "#006837"],
+  EMPTY: "#eef1f5",
+
+  band(index) {
+    return Math.max(0, Math.min(10, Math.round(Number(index) / 10)));
+  },
+
+  colour(index) {
+    return index === null || index === undefined ? Charts.EMPTY : Charts.SCALE[Charts.band(index)];
+  },
+
+  // The class of an element coloured by the Happy Index (background and readable text).
+  bandClass(index) {
+    return index === null || index === undefined ? "hi-none" : `hi-${Charts.band(index)}`;
+  },
+
+  svg(width, height, label) {
     const svg = document.createElementNS(Charts.NS, "svg");
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    svg.setAttribute("width", "100%");
+    svg.setAttribute("width", width);
+    svg.setAttribute("height", height);
     svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", label);
+    svg.classList.add("chart-svg");
     return svg;
   },
 
@@ -20,67 +49,291 @@ const Charts = {
     return node;
   },
 
-  // Red at 0, amber at 50, green at 100: the Happy Index's colours.
-  colour(index) {
-    if (index === null || index === undefined) return "#eef1f5";
-    const hue = Math.max(0, Math.min(120, (index / 100) * 120));
-    return `hsl(${hue}, 62%, 48%)`;
+  html(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes)) {
+      if (value !== null && value !== undefined) node.setAttribute(key, value);
+    }
+    for (const child of children) {
+      if (child !== null && child !== undefined) {
+        node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+      }
+    }
+    return node;
   },
 
-  // Happy Index per step (line, 0-100) over the responses (bars).
-  trend(container, points, title) {
-    const width = 720, height = 220, left = 36, bottom = 28, top = 12;
-    const svg = Charts.svg(width, height);
-    svg.setAttribute("aria-label", title);
-    const plotHeight = height - top - bottom;
-    const step = (width - left - 8) / Math.max(points.length, 1);
-    const most = Math.max(1, ...points.map((p) => p.responses));
-    for (const value of [0, 50, 100]) {
-      const y = top + plotHeight * (1 - value / 100);
-      Charts.add(svg, "line", { x1: left, x2: width - 8, y1: y, y2: y, stroke: "#d9dee6" });
-      Charts.add(svg, "text", { x: 4, y: y + 4 }, value);
+  // The width a chart in this box is drawn at.
+  widthOf(container, fallback = 720) {
+    return Math.max(280, Math.floor(container.clientWidth || fallback));
+  },
+
+  // Draw now, and again whenever the box's width changes (a phone turned, a window resized).
+  drawn: new Map(),
+  keep(container, draw) {
+    Charts.drawn.set(container, { draw, width: container.clientWidth });
+    if (!Charts.listening) {
+      Charts.listening = true;
+      window.addEventListener("resize", Charts.redraw);
     }
-    let path = "";
-    points.forEach((point, i) => {
-      const x = left + i * step;
-      const barHeight = (plotHeight * point.responses) / most;
-      const bar = Charts.add(svg, "rect", {
-        x: x + step * 0.15, y: top + plotHeight - barHeight, width: step * 0.7,
-        height: barHeight, fill: "#dde5f4",
-      });
-      Charts.add(bar, "title", {}, `${point.start}: ${point.responses} responses`);
-      if (point.happy_index !== null) {
-        const y = top + plotHeight * (1 - point.happy_index / 100);
-        path += `${path ? "L" : "M"}${x + step / 2},${y}`;
-        const dot = Charts.add(svg, "circle", {
-          cx: x + step / 2, cy: y, r: 3, fill: Charts.colour(point.happy_index),
-        });
-        Charts.add(dot, "title", {}, `${point.start}: Happy Index ${point.happy_index}`);
+  },
+  redraw() {
+    for (const [container, entry] of Charts.drawn) {
+      if (!container.isConnected) {
+        Charts.drawn.delete(container);
+      } else if (container.clientWidth !== entry.width) {
+        entry.draw();
       }
-      if (i % Math.ceil(points.length / 8) === 0) {
-        Charts.add(svg, "text", { x: x, y: height - 8 }, point.start.slice(5));
+    }
+  },
+
+  // A smiley whose mouth follows the Happy Index, in its colour; decorative (the number and
+  // the words beside it say the same).
+  face(index, size = 64) {
+    const svg = document.createElementNS(Charts.NS, "svg");
+    svg.setAttribute("viewBox", "0 0 64 64");
+    svg.setAttribute("width", size);
+    svg.setAttribute("height", size);
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.classList.add("face");
+    const known = index !== null && index !== undefined;
+    const ink = known && [0, 1, 10].includes(Charts.band(index)) ? "#fff" : "#1d2430";
+    Charts.add(svg, "circle", {
+      cx: 32, cy: 32, r: 29, fill: Charts.colour(index), stroke: "#1d2430", "stroke-width": 2.5,
+    });
+    Charts.add(svg, "circle", { cx: 22, cy: 25, r: 3.6, fill: ink });
+    Charts.add(svg, "circle", { cx: 42, cy: 25, r: 3.6, fill: ink });
+    if (known) {
+      const bend = ((Number(index) - 50) / 50) * 11; // -11 (frown) … +11 (smile)
+      Charts.add(svg, "path", {
+        d: `M18,${42 - bend / 3} Q32,${42 + bend} 46,${42 - bend / 3}`,
+        fill: "none", stroke: ink, "stroke-width": 3.2, "stroke-linecap": "round",
+      });
+    } else {
+      Charts.add(svg, "line", { x1: 20, x2: 44, y1: 43, y2: 43, stroke: ink, "stroke-width": 3 });
+    }
+    return svg;
+  },
+
+  // The scale 0-100 with a marker at the index: how far from red, how near green.
+  gauge(index) {
+    const box = Charts.html("div", { class: "gauge", "aria-hidden": "true" });
+    const bar = Charts.html("div", { class: "scale-bar" });
+    if (index !== null && index !== undefined) {
+      const marker = Charts.html("span", { class: "gauge-marker" });
+      marker.style.insetInlineStart = `${Math.max(0, Math.min(100, Number(index)))}%`;
+      bar.append(marker);
+    }
+    box.append(bar, Charts.html("div", { class: "scale-ticks" },
+      Charts.html("span", {}, "0"), Charts.html("span", {}, "50"), Charts.html("span", {}, "100")));
+    return box;
+  },
+
+  // The legend of the Happy Index's colours, for the heat map and the trend's dots.
+  scaleLegend(withEmpty = true) {
+    return Charts.html("div", { class: "legend" },
+      Charts.html("span", { class: "legend-item" }, "Happy Index",
+        Charts.html("span", { class: "legend-scale" },
+          Charts.html("span", {}, "0"), Charts.html("span", { class: "scale-bar small" }),
+          Charts.html("span", {}, "100"))),
+      withEmpty
+        ? Charts.html("span", { class: "legend-item" },
+          Charts.html("span", { class: "swatch empty" }), "no responses")
+        : null);
+  },
+
+  // The numbers behind a chart, as a table a screen reader (or anyone) can read.
+  table(caption, head, rows) {
+    const table = Charts.html("table", { class: "grid data" },
+      Charts.html("caption", { class: "visually-hidden" }, caption),
+      Charts.html("thead", {}, Charts.html("tr", {}, ...head.map((h, i) =>
+        Charts.html("th", { scope: "col", class: i ? "num" : null }, h)))),
+      Charts.html("tbody", {}, ...rows.map((row) => Charts.html("tr", {}, ...row.map((cell, i) =>
+        i ? Charts.html("td", { class: "num" }, cell) : Charts.html("th", { scope: "row" }, cell))))));
+    return Charts.html("details", { class: "numbers" },
+      Charts.html("summary", {}, "Show the numbers"),
+      Charts.html("div", { class: "scroll-x" }, table));
+  },
+
+  label(date, step) {
+    const [y, m, d] = String(date).split("-").map(Number);
+    const day = new Date(Date.UTC(y, m - 1, d));
+    const options = step === "month"
+      ? { month: "short", year: "numeric", timeZone: "UTC" }
+      : { month: "short", day: "numeric", timeZone: "UTC" };
+    return day.toLocaleDateString(undefined, options);
+  },
+
+  // Happy Index per step (line and dots, left axis 0-100) over the responses (bars, right axis).
+  trend(container, points, title, step = "day") {
+    const draw = () => Charts.drawTrend(container, points, title, step);
+    draw();
+    Charts.keep(container, draw);
+  },
+
+  drawTrend(container, points, title, step) {
+    const width = Charts.widthOf(container);
+    const narrow = width < 520;
+    const height = narrow ? 240 : 280;
+    const left = 52, right = 50, top = 14, bottom = 48;
+    const plotWidth = width - left - right, plotHeight = height - top - bottom;
+    const scored = points.filter((p) => p.happy_index !== null && p.happy_index !== undefined);
+    const total = points.reduce((sum, p) => sum + p.responses, 0);
+    let summary = `${title}: no responses in this period.`;
+    if (scored.length) {
+      const low = scored.reduce((a, b) => (b.happy_index < a.happy_index ? b : a));
+      const high = scored.reduce((a, b) => (b.happy_index > a.happy_index ? b : a));
+      const last = scored[scored.length - 1];
+      summary = `${title}, ${Charts.label(points[0].start, step)} to ` +
+        `${Charts.label(points[points.length - 1].start, step)}: lowest ${Math.round(low.happy_index)} ` +
+        `(${Charts.label(low.start, step)}), highest ${Math.round(high.happy_index)} ` +
+        `(${Charts.label(high.start, step)}), latest ${Math.round(last.happy_index)}; ` +
+        `${total} responses in all.`;
+    }
+    const svg = Charts.svg(width, height, summary);
+    const most = Math.max(1, ...points.map((p) => p.responses));
+    const niceMost = Charts.nice(most);
+    const y = (value) => top + plotHeight * (1 - value / 100);
+    // the colour key along the left axis, then the grid and both axes' numbers
+    Charts.SCALE.forEach((colour, i) => {
+      const upper = Math.min(100, i * 10 + 5), lower = Math.max(0, i * 10 - 5);
+      Charts.add(svg, "rect", { x: left - 7, y: y(upper), width: 5, height: y(lower) - y(upper), fill: colour });
+    });
+    for (const value of [0, 25, 50, 75, 100]) {
+      Charts.add(svg, "line", {
+        x1: left, x2: left + plotWidth, y1: y(value), y2: y(value),
+        stroke: value % 50 ? "#edf0f4" : "#d9dee6",
+      });
+      Charts.add(svg, "text", { x: left - 11, y: y(value) + 4, "text-anchor": "end" }, value);
+      if (value % 50 === 0) {
+        Charts.add(svg, "text", { x: left + plotWidth + 6, y: y(value) + 4, class: "secondary" },
+          (niceMost * value) / 100);
+      }
+    }
+    Charts.add(svg, "text", {
+      x: 0, y: 0, transform: `translate(13 ${top + plotHeight / 2}) rotate(-90)`,
+      "text-anchor": "middle", class: "axis-title",
+    }, "Happy Index");
+    Charts.add(svg, "text", {
+      x: 0, y: 0, transform: `translate(${width - 6} ${top + plotHeight / 2}) rotate(-90)`,
+      "text-anchor": "middle", class: "axis-title secondary",
+    }, "Responses");
+    Charts.add(svg, "text", {
+      x: left + plotWidth / 2, y: height - 4, "text-anchor": "middle", class: "axis-title",
+    }, { day: "Day", week: "Week starting", month: "Month" }[step] ?? "");
+    const slot = plotWidth / Math.max(points.length, 1);
+    const every = Math.max(1, Math.ceil(points.length / Math.max(1, Math.floor(plotWidth / 64))));
+    let path = "";
+    const dots = [];
+    points.forEach((point, i) => {
+      const x = left + i * slot;
+      const barHeight = (plotHeight * point.responses) / niceMost;
+      const bar = Charts.add(svg, "rect", {
+        x: x + slot * 0.18, y: top + plotHeight - barHeight, width: Math.max(1, slot * 0.64),
+        height: barHeight, fill: "#cfd8ea", class: "bar",
+      });
+      Charts.add(bar, "title", {}, `${Charts.label(point.start, step)}: ${point.responses} responses`);
+      if (point.happy_index !== null && point.happy_index !== undefined) {
+        const cy = y(point.happy_index);
+        path += `${path ? "L" : "M"}${x + slot / 2},${cy}`;
+        dots.push([x + slot / 2, cy, point]);
+      }
+      if (i % every === 0) {
+        Charts.add(svg, "text", { x: x + slot / 2, y: top + plotHeight + 18, "text-anchor": "middle" },
+          Charts.label(point.start, step));
       }
     });
-    if (path) Charts.add(svg, "path", { d: path, fill: "none", stroke: "#2457c5", "stroke-width": 2 });
-    container.replaceChildren(svg);
+    Charts.add(svg, "line", {
+      x1: left, x2: left + plotWidth, y1: top + plotHeight, y2: top + plotHeight, stroke: "#5d6776",
+    });
+    if (path) Charts.add(svg, "path", { d: path, fill: "none", stroke: "#1d3f8f", "stroke-width": 2.5 });
+    for (const [cx, cy, point] of dots) {
+      const dot = Charts.add(svg, "circle", {
+        cx, cy, r: narrow ? 4 : 5, fill: Charts.colour(point.happy_index), stroke: "#1d2430", "stroke-width": 1.2,
+      });
+      Charts.add(dot, "title", {},
+        `${Charts.label(point.start, step)}: Happy Index ${Math.round(point.happy_index)}, ${point.responses} responses`);
+    }
+    const legend = Charts.html("div", { class: "legend" },
+      Charts.html("span", { class: "legend-item" }, Charts.html("span", { class: "swatch line" }),
+        "Happy Index (left axis, 0–100); each dot in its colour"),
+      Charts.html("span", { class: "legend-item" }, Charts.html("span", { class: "swatch bar" }),
+        "Responses (right axis)"));
+    const rows = points.map((p) => [Charts.label(p.start, step),
+      p.happy_index === null || p.happy_index === undefined ? "–" : Math.round(p.happy_index), p.responses]);
+    container.replaceChildren(legend, svg, Charts.table(summary, [step === "week" ? "Week starting" : step === "month" ? "Month" : "Day", "Happy Index", "Responses"], rows));
+  },
+
+  // A round number at or above `value`, for an axis's top.
+  nice(value) {
+    const magnitude = 10 ** Math.floor(Math.log10(value));
+    for (const m of [1, 2, 2.5, 5, 10]) if (value <= m * magnitude) return m * magnitude;
+    return 10 * magnitude;
   },
 
   // Hour of day (columns) by day of week (rows), coloured by Happy Index.
   heatmap(container, heatmap) {
+    const draw = () => Charts.drawHeatmap(container, heatmap);
+    draw();
+    Charts.keep(container, draw);
+  },
+
+  drawHeatmap(container, heatmap) {
     const days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const cell = 26, left = 38, top = 18;
-    const svg = Charts.svg(left + 24 * cell + 4, top + 7 * cell + 4);
-    svg.classList.add("heatmap");
-    svg.setAttribute("aria-label", `Happy Index by hour and weekday (${heatmap.time_zone})`);
-    for (let hour = 0; hour < 24; hour += 3) {
-      Charts.add(svg, "text", { x: left + hour * cell + 2, y: 12 }, `${hour}h`);
+    const longDays = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    const width = Charts.widthOf(container, 700);
+    // On a narrow screen 24 columns would be slivers: the hours run down and the days across.
+    const upright = width < 560;
+    let best = null, worst = null;
+    heatmap.cells.forEach((row, weekday) => row.forEach((value, hour) => {
+      if (!value.responses || value.happy_index === null) return;
+      if (!best || value.happy_index > best[0]) best = [value.happy_index, weekday, hour];
+      if (!worst || value.happy_index < worst[0]) worst = [value.happy_index, weekday, hour];
+    }));
+    const summary = best
+      ? `Happy Index by hour and weekday (${heatmap.time_zone}): best ${Math.round(best[0])} on ` +
+        `${longDays[best[1]]} at ${best[2]}:00, worst ${Math.round(worst[0])} on ${longDays[worst[1]]} ` +
+        `at ${worst[2]}:00.`
+      : `Happy Index by hour and weekday (${heatmap.time_zone}): no responses in this period.`;
+    const hourLabel = (hour) => `${String(hour).padStart(2, "0")}:00`;
+    let svg, place;
+    if (upright) {
+      const left = 46, top = 22, cellHeight = 19;
+      const cellWidth = Math.min(56, (width - left - 2) / 7);
+      svg = Charts.svg(Math.ceil(left + 7 * cellWidth + 2), top + 24 * cellHeight + 4, summary);
+      days.forEach((day, weekday) => Charts.add(svg, "text", {
+        x: left + weekday * cellWidth + (cellWidth - 2) / 2, y: 14, "text-anchor": "middle",
+      }, day));
+      Charts.add(svg, "text", { x: 0, y: 14, class: "axis-title" }, "Hour");
+      for (let hour = 0; hour < 24; hour += 2) {
+        Charts.add(svg, "text", { x: 0, y: top + hour * cellHeight + cellHeight / 2 + 4 }, hourLabel(hour));
+      }
+      place = (weekday, hour) => [left + weekday * cellWidth, top + hour * cellHeight, cellWidth - 2, cellHeight - 2];
+    } else {
+      const left = 42, top = 22, bottom = 34, cellHeight = 28;
+      const cellWidth = Math.min(52, (width - left - 4) / 24);
+      const height = top + 7 * cellHeight + bottom;
+      svg = Charts.svg(Math.ceil(left + 24 * cellWidth + 4), height, summary);
+      for (let hour = 0; hour < 24; hour += cellWidth < 30 ? 3 : 2) {
+        Charts.add(svg, "text", { x: left + hour * cellWidth + 1, y: 14 }, hourLabel(hour));
+      }
+      days.forEach((day, weekday) => Charts.add(svg, "text", {
+        x: 2, y: top + weekday * cellHeight + cellHeight / 2 + 4,
+      }, day));
+      Charts.add(svg, "text", {
+        x: left + (24 * cellWidth) / 2, y: height - 6, "text-anchor": "middle", class: "axis-title",
+      }, "Hour of day, local time");
+      place = (weekday, hour) => [left + hour * cellWidth, top + weekday * cellHeight, cellWidth - 2, cellHeight - 2];
     }
+    svg.classList.add("heatmap");
     heatmap.cells.forEach((row, weekday) => {
-      Charts.add(svg, "text", { x: 2, y: top + weekday * cell + 17 }, days[weekday]);
       row.forEach((value, hour) => {
+        const [x, y, w, h] = place(weekday, hour);
+        const filled = value.responses && value.happy_index !== null;
         const rect = Charts.add(svg, "rect", {
-          x: left + hour * cell, y: top + weekday * cell, width: cell - 2, height: cell - 2,
-          rx: 3, fill: Charts.colour(value.happy_index), class: "heat-cell",
+          x, y, width: Math.max(1, w), height: h, rx: 3,
+          fill: filled ? Charts.colour(value.happy_index) : Charts.EMPTY,
+          class: filled ? "heat-cell filled" : "heat-cell",
         });
         const label = value.responses
           ? `${days[weekday]} ${hour}:00: Happy Index ${value.happy_index}, ${value.responses} responses`
@@ -88,43 +341,98 @@ const Charts = {
         Charts.add(rect, "title", {}, label);
       });
     });
-    container.replaceChildren(svg);
+    const head = ["Weekday", ...Array.from({ length: 24 }, (_, h) => `${h}:00`)];
+    const rows = heatmap.cells.map((row, weekday) => [longDays[weekday],
+      ...row.map((v) => (v.responses && v.happy_index !== null ? `${Math.round(v.happy_index)} (${v.responses})` : "–"))]);
+    container.replaceChildren(Charts.scaleLegend(), Charts.html("div", { class: "scroll-x" }, svg),
+      Charts.table(`${summary} Each cell: Happy Index (responses).`, head, rows));
   },
 
-  // One horizontal bar per button.
+  // One horizontal bar per button: its share of the responses.
   buttons(container, counts) {
+    const draw = () => Charts.drawButtons(container, counts);
+    draw();
+    Charts.keep(container, draw);
+  },
+
+  drawButtons(container, counts) {
     const names = [
       ["very_happy", "Very happy", 100], ["happy", "Happy", 67],
       ["unhappy", "Unhappy", 33], ["very_unhappy", "Very unhappy", 0],
     ];
-    const total = Math.max(1, names.reduce((sum, [key]) => sum + counts[key], 0));
-    const svg = Charts.svg(420, names.length * 28);
+    const sum = names.reduce((s, [key]) => s + counts[key], 0);
+    const total = Math.max(1, sum);
+    const width = Charts.widthOf(container, 420);
+    // On a phone each button's name and count stand above a bar as wide as the card.
+    const narrow = width < 440;
+    const row = narrow ? 46 : 34, left = narrow ? 0 : 124, right = narrow ? 2 : 96, top = 6, bottom = 36;
+    const barTop = narrow ? 24 : 5;
+    const plot = width - left - right;
+    const height = top + names.length * row + bottom;
+    const summary = `Buttons pressed, of ${sum} responses: ` +
+      names.map(([key, label]) => `${label} ${counts[key]} (${Math.round((counts[key] / total) * 100)} %)`).join(", ") + ".";
+    const svg = Charts.svg(width, height, summary);
+    for (const share of [0, 0.25, 0.5, 0.75, 1]) {
+      const x = left + share * plot;
+      Charts.add(svg, "line", {
+        x1: x, x2: x, y1: top + (narrow ? barTop - 2 : 0), y2: top + names.length * row, stroke: "#e3e7ee",
+      });
+      if (!narrow || share % 0.5 === 0) {
+        const anchor = narrow && share === 0 ? "start" : narrow && share === 1 ? "end" : "middle";
+        Charts.add(svg, "text", { x, y: top + names.length * row + 14, "text-anchor": anchor }, `${share * 100} %`);
+      }
+    }
     names.forEach(([key, label, index], i) => {
       const share = counts[key] / total;
-      Charts.add(svg, "text", { x: 0, y: i * 28 + 17 }, label);
+      const face = Charts.face(index, 22);
+      face.setAttribute("x", 0);
+      face.setAttribute("y", top + i * row + (narrow ? 0 : 4));
+      svg.append(face);
+      const textY = top + i * row + (narrow ? 16 : 20);
+      Charts.add(svg, "text", { x: 28, y: textY, class: "label" }, label);
       Charts.add(svg, "rect", {
-        x: 96, y: i * 28 + 4, width: Math.max(1, share * 260), height: 18, rx: 3,
-        fill: Charts.colour(index),
+        x: left, y: top + i * row + barTop, width: Math.max(2, share * plot), height: narrow ? 14 : 20, rx: 3,
+        fill: Charts.colour(index), stroke: "#1d2430", "stroke-opacity": 0.25,
       });
-      Charts.add(svg, "text", { x: 100 + share * 260, y: i * 28 + 17 },
+      Charts.add(svg, "text", { x: width - 2, y: textY, class: "value", "text-anchor": "end" },
         `${counts[key]} (${Math.round(share * 100)} %)`);
     });
-    container.replaceChildren(svg);
+    Charts.add(svg, "text", { x: left + plot / 2, y: height - 4, "text-anchor": "middle", class: "axis-title" },
+      "Share of responses");
+    container.replaceChildren(svg, Charts.table(summary, ["Button", "Responses", "Share"],
+      names.map(([key, label]) => [label, counts[key], `${Math.round((counts[key] / total) * 100)} %`])));
   },
 
   // The cameras' strongest emotion categories, as bars of their mean score.
   emotions(container, emotions, shown = 8) {
+    const draw = () => Charts.drawEmotions(container, emotions, shown);
+    draw();
+    Charts.keep(container, draw);
+  },
+
+  drawEmotions(container, emotions, shown) {
     const entries = Object.entries(emotions).slice(0, shown);
     const most = Math.max(0.01, ...entries.map(([, score]) => score));
-    const svg = Charts.svg(420, entries.length * 22);
+    const width = Charts.widthOf(container, 420);
+    const row = 26, left = width < 440 ? 108 : 128, right = 48, bottom = 34;
+    const plot = width - left - right;
+    const height = entries.length * row + bottom;
+    const summary = `The cameras' strongest readings (mean score 0–1): ` +
+      entries.map(([name, score]) => `${name} ${score.toFixed(2)}`).join(", ") + ".";
+    const svg = Charts.svg(width, height, summary);
     entries.forEach(([name, score], i) => {
-      Charts.add(svg, "text", { x: 0, y: i * 22 + 15 }, name);
+      Charts.add(svg, "text", { x: 0, y: i * row + 17, class: "label" }, name);
       Charts.add(svg, "rect", {
-        x: 130, y: i * 22 + 4, width: Math.max(1, (score / most) * 230), height: 14, rx: 3,
-        fill: "#7a8fd1",
+        x: left, y: i * row + 4, width: Math.max(1, (score / most) * plot), height: 16, rx: 3,
+        fill: "#6f86cc",
       });
-      Charts.add(svg, "text", { x: 134 + (score / most) * 230, y: i * 22 + 15 }, score.toFixed(2));
+      Charts.add(svg, "text", { x: left + (score / most) * plot + 5, y: i * row + 17, class: "value" }, score.toFixed(2));
     });
-    container.replaceChildren(svg);
+    Charts.add(svg, "text", { x: left, y: entries.length * row + 12 }, "0");
+    Charts.add(svg, "text", { x: left + plot, y: entries.length * row + 12, "text-anchor": "end" }, most.toFixed(2));
+    Charts.add(svg, "text", { x: left + plot / 2, y: height - 4, "text-anchor": "middle", class: "axis-title" },
+      "Mean score of the category");
+    container.replaceChildren(svg, Charts.table(summary, ["Category", "Mean score"],
+      entries.map(([name, score]) => [name, score.toFixed(2)])));
   },
 };

@@ -25,22 +25,29 @@ async function compare(event) {
     query.set("b", document.getElementById("b").value);
   }
   const data = await Seed.get(`/api/compare?${query}`);
-  document.getElementById("sides").replaceChildren(side(data.a), side(data.b));
+  const sides = [side(data.a), side(data.b)];
+  document.getElementById("sides").replaceChildren(...sides.map(([box]) => box));
+  for (const [, draw] of sides) draw();
 }
 
 function side(view) {
   const chart = Seed.el("div", { class: "chart" });
   const heat = Seed.el("div", { class: "chart" });
   const s = view.summary;
-  const box = Seed.el("div", { class: "card side" },
+  const box = Seed.el("section", { class: "card side", "aria-label": view.name },
     Seed.el("h2", {}, view.name),
     Seed.el("p", { class: "muted" }, `${Seed.when(view.period.since)} – ${Seed.when(view.period.until)}`),
-    Seed.el("p", {}, `Happy Index ${Seed.number(s.happy_index)} · ${s.responses} responses · positive ${Seed.percent(s.positive_share)}` +
-      (s.positive_ci ? ` (${Seed.percent(s.positive_ci[0])}–${Seed.percent(s.positive_ci[1])})` : "")),
-    chart, heat);
-  Charts.trend(chart, view.trend_day, `${view.name} by day`);
-  Charts.heatmap(heat, view.heatmap);
-  return box;
+    Seed.el("div", { class: "side-score" }, Charts.face(s.happy_index, 56),
+      Seed.el("div", {}, Seed.el("div", { class: "muted" }, "Happy Index"), Seed.index(s.happy_index)),
+      Seed.el("p", {}, `${s.responses} responses · positive ${Seed.percent(s.positive_share)}` +
+        (s.positive_ci ? ` (${Seed.percent(s.positive_ci[0])}–${Seed.percent(s.positive_ci[1])})` : ""))),
+    Seed.el("h3", {}, "By day"), chart, Seed.el("h3", {}, "By hour and weekday"), heat);
+  // drawn once the box is in the page, so that the charts take its width
+  const draw = () => {
+    Charts.trend(chart, view.trend_day, `${view.name}: Happy Index by day`);
+    Charts.heatmap(heat, view.heatmap);
+  };
+  return [box, draw];
 }
 
 document.addEventListener("DOMContentLoaded", async () => {

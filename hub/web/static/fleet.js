@@ -7,15 +7,21 @@ async function showFleet() {
   document.getElementById("fleet-summary").textContent =
     `${devices.length} kiosks, ${online} online, ${devices.length - online} offline.`;
   document.querySelector("#fleet tbody").replaceChildren(...devices.map((d) => Seed.el("tr", { "data-device": d.device },
-    Seed.el("td", {}, d.device, d.revoked ? Seed.el("span", { class: "badge offline" }, " revoked") : null),
-    Seed.el("td", {}, d.location ?? "–"),
-    Seed.el("td", {}, Seed.el("span", { class: d.online ? "badge online" : "badge offline" }, d.online ? "online" : "offline")),
-    Seed.el("td", {}, Seed.when(d.last_heartbeat)),
-    Seed.el("td", { class: "num" }, d.outbox_depth === null ? "–" : `${d.outbox_depth} / ${d.outbox_capacity ?? "?"}`),
-    Seed.el("td", { class: "num" }, d.clock_offset_s === null ? "–" : `${d.clock_offset_s.toFixed(1)} s`),
-    Seed.el("td", {}, d.version ?? "–"),
-    Seed.el("td", {}, d.camera ?? "–", d.camera_fault ? Seed.el("div", { class: "error" }, d.camera_fault) : null),
-    Seed.el("td", {}, d.config_error ? Seed.el("span", { class: "error" }, d.config_error) : (d.config_version ?? "–")))));
+    Seed.el("td", { class: "primary", "data-label": "Kiosk" }, d.device,
+      d.revoked ? Seed.el("span", { class: "badge offline" }, " revoked") : null),
+    Seed.el("td", { "data-label": "Location" }, d.location ?? "–"),
+    Seed.el("td", { class: "lead", "data-label": "State" },
+      Seed.el("span", { class: d.online ? "badge online" : "badge offline" }, d.online ? "online" : "offline")),
+    Seed.el("td", { "data-label": "Last heartbeat" }, Seed.when(d.last_heartbeat)),
+    Seed.el("td", { class: "num", "data-label": "Outbox" },
+      d.outbox_depth === null ? "–" : `${d.outbox_depth} / ${d.outbox_capacity ?? "?"}`),
+    Seed.el("td", { class: "num", "data-label": "Clock offset" },
+      d.clock_offset_s === null ? "–" : `${d.clock_offset_s.toFixed(1)} s`),
+    Seed.el("td", { "data-label": "Version" }, d.version ?? "–"),
+    Seed.el("td", { "data-label": "Camera" }, d.camera ?? "–",
+      d.camera_fault ? Seed.el("div", { class: "error" }, d.camera_fault) : null),
+    Seed.el("td", { "data-label": "Config" },
+      d.config_error ? Seed.el("span", { class: "error" }, d.config_error) : (d.config_version ?? "–")))));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
