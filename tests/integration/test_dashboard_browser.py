@@ -27,8 +27,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -47,13 +45,11 @@ from hub.users import Role, add_user
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
-from tests.helpers import service_missing
+from tests.browser import headless_chromium
 from tests.hub.factories import press
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PASSWORD = "correct horse battery"
 SECURITY = "hel-t2-security"  # presses at 09:00 and 15:00 Helsinki time, every button
 GATE = "osl-gate-a"  # only "happy" presses: a Happy Index of 66.7, shown as 67
@@ -140,27 +136,12 @@ def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser(hub_url: str, downloads: Path) -> Iterator[WebDriver]:
     """Headless Chromium from the system, never one a tool downloads."""
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        service_missing("chromium and chromium-driver are not installed (apt-get install them)")
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not fetch a browser or driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.add_argument(f"--window-size={DESKTOP[0]},{DESKTOP[1]}")
-    options.add_experimental_option(
-        "prefs",
-        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
-    )
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.execute_cdp_cmd(
-        "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-    )
-    try:
+    prefs = {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    with headless_chromium(DESKTOP, prefs=prefs) as driver:
+        driver.execute_cdp_cmd(
+            "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+        )
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture(scope="module")
