@@ -93,6 +93,13 @@ def _bench_camera(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_page(args: argparse.Namespace) -> int:
+    from lab.page_bench import bench_page  # noqa: PLC0415 (selenium: dev)
+
+    _print_lines(bench_page(presses=args.presses, rss_seconds=args.rss_seconds), args.json)
+    return 0
+
+
 def _bench_press(args: argparse.Namespace) -> int:
     from lab.press_bench import bench_press, camera_frames  # noqa: PLC0415
 
@@ -233,6 +240,16 @@ def _add_kiosk_benches(bench_commands: Commands) -> None:
     press.add_argument("--no-camera", action="store_true", help="skip the camera's RSS")
     press.add_argument("--json", action="store_true", help="print JSON")
     press.set_defaults(run=_bench_press)
+
+    page = bench_commands.add_parser(
+        "page", help="the kiosk page: a press to its follow-up on screen, weight, memory"
+    )
+    page.add_argument("--presses", type=int, default=200, help="presses timed")
+    page.add_argument(
+        "--rss-seconds", type=float, default=15, help="how long the page is served before RSS"
+    )
+    page.add_argument("--json", action="store_true", help="print JSON")
+    page.set_defaults(run=_bench_page)
 
 
 def _add_eval_model(commands: Commands) -> None:
