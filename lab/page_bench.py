@@ -14,25 +14,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 
 from edge.app import Kiosk
 from edge.config import KioskConfig
 from edge.panel import mock_pin_factory
+from lab.browser import chromium
 from lab.press_bench import OFFLINE_BROKER, _machine, _percentile, _proc_status
 from protocol.errors import SeedError
 from protocol.messages import Button
 from protocol.surveys import Survey
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 TOUCH_DISPLAY = (1280, 800)
 BENCH_SURVEY = Survey.model_validate(
     {
@@ -58,7 +53,7 @@ def bench_page(*, presses: int = 200, rss_seconds: float = 15) -> dict[str, Any]
         kiosk.start()
         try:
             assert kiosk.page is not None
-            with chromium() as driver:
+            with chromium(TOUCH_DISPLAY) as driver:
                 _open(driver, kiosk.page.display.url)
                 weight = _page_weight(driver)
                 shown_ms = _presses(kiosk, driver, presses)
@@ -91,22 +86,6 @@ def _config(folder: Path, *, port: int) -> KioskConfig:
             "survey": BENCH_SURVEY.model_dump(mode="json"),
         }
     )
-
-
-@contextmanager
-def chromium() -> Iterator[WebDriver]:
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        raise SeedError("the page bench needs Debian's chromium and chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.add_argument(f"--window-size={TOUCH_DISPLAY[0]},{TOUCH_DISPLAY[1]}")
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _open(driver: WebDriver, url: str) -> None:
@@ -171,7 +150,7 @@ def _memory(folder: Path, seconds: float) -> dict[str, Any]:
     )  # fmt: skip
     try:
         time.sleep(2)
-        with chromium() as driver:
+        with chromium(TOUCH_DISPLAY) as driver:
             _open(driver, f"http://127.0.0.1:{port}/")
             time.sleep(seconds)
             kiosk = _proc_status(process.pid)

@@ -1,40 +1,20 @@
-"""Headless Chromium from the system (Debian's chromium and chromium-driver), for the tests
-that drive a page: never a browser or driver a tool downloads."""
+"""Headless Chromium for the tests that drive a page (the lab's, skipped where it is absent)."""
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 
+from lab.browser import chromium, chromium_installed
 from tests.helpers import service_missing
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 @contextmanager
 def headless_chromium(
     size: tuple[int, int], *, prefs: dict[str, Any] | None = None
 ) -> Iterator[WebDriver]:
-    """A browser at this window size, its console and network logged for the test to read."""
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+    if not chromium_installed():
         service_missing("chromium and chromium-driver are not installed (apt-get install them)")
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not fetch a browser or driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.add_argument(f"--window-size={size[0]},{size[1]}")
-    if prefs:
-        options.add_experimental_option("prefs", prefs)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
+    with chromium(size, prefs=prefs) as driver:
         yield driver
-    finally:
-        driver.quit()

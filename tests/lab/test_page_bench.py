@@ -3,15 +3,15 @@ light, and both memories are read."""
 
 import pytest
 
+from lab.browser import chromium_installed
 from lab.page_bench import bench_page
-from tests.browser import CHROMEDRIVER, CHROMIUM
 from tests.helpers import service_missing
 
 pytestmark = pytest.mark.browser
 
 
 def test_every_press_is_timed_to_its_follow_up_on_screen() -> None:
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+    if not chromium_installed():
         service_missing("chromium and chromium-driver are not installed (apt-get install them)")
     result = bench_page(presses=12, rss_seconds=1)
     shown = result["shown_ms"]
