@@ -1,8 +1,17 @@
 """The one-box demo: a hub with its embedded broker and SQLite, six simulated kiosks at
-three touchpoints of an airport, live per-location scores.
+three touchpoints of an airport, four weeks of history, live per-location scores.
 
     make demo                    # runs until Ctrl-C
     DEMO_SECONDS=60 make demo    # stops by itself, prints the final report, exits 0
+
+Before the kiosks start, the hub's database is seeded with four weeks of plausible history
+(`seed_history`, through the hub's own store path, so the rollups are exact): an airport's
+day and week in Helsinki time, hundreds of presses a day per touchpoint, each touchpoint
+its own mood (security sours at the morning peak, the washroom in the evening and week by
+week, the gate on Friday and Sunday evenings), about 3 % misuse. So heat maps, trends and
+rankings are full when the dashboard first opens. The live kiosks then press on top of it,
+in compressed time but never within their response interval, except for the simulator's
+deliberate misuse (about 3 %).
 
 Everything lives in var/demo/ (or $DEMO_DIR), wiped at each start. Each kiosk is a real
 `seed-kiosk run --simulate` process on gpiozero's mock pins; the hub is a real
@@ -12,29 +21,51 @@ says which. Where the FER2013 faces are at hand ($SEED_FER2013_DIR, default
 and the report shows the observed index beside the Happy Index.
 """
 
+import heapq
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from edge.simulate import AIRPORT_DAY
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from edge.recorder import MisuseWindow
+from edge.simulate import AIRPORT_DAY, GAP_MARGIN_S, MAX_LOAD, press_schedule
 from hub.cli import format_table
-from hub.db import open_session
+from hub.db import make_engine, open_session, session_factory
+from hub.ingest.store import store_events
+from hub.models import Event
 from hub.reporting.analytics import rolled_up_report
+from protocol.ids import uuid7
+from protocol.messages import PressEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = Path(os.environ.get("DEMO_DIR", ROOT / "var" / "demo"))
 BIN = Path(sys.executable).parent
 TIME_ZONE = "Europe/Helsinki"
-PRESSES_PER_KIOSK_PER_S = 0.15  # compressed time: a one-minute demo has numbers to show
+PRESSES_PER_KIOSK_PER_S = 0.1  # compressed time: a one-minute demo has numbers to show
 PEAK_PER_HOUR = 90
+RESPONSE_INTERVAL_S = 5.0  # the kiosks' (their default, which the simulator assumes)
+MISUSE_SHARE = 0.03
+# Travellers one at a time, each at least the response interval after the last (and so
+# further apart than the hub's min_press_interval_s, 1 s): the live rate must leave room.
+assert PRESSES_PER_KIOSK_PER_S * (RESPONSE_INTERVAL_S + GAP_MARGIN_S) < MAX_LOAD
+
+HISTORY_DAYS = 28
+HISTORY_SEED = 15
+HISTORY_BATCH = 2000  # presses per store_events call (one transaction each)
+# Relative traffic Monday..Sunday: Friday and Sunday busy, Saturday quiet.
+AIRPORT_WEEK = (1.05, 0.95, 0.95, 1.0, 1.15, 0.8, 1.1)
 
 
 DEMO_FACES = 40
@@ -47,6 +78,8 @@ class DemoKiosk:
     device_id: str
     location_id: str
     mood: tuple[float, float, float, float]
+    history_peak_per_hour: float
+    """Presses in the history's busiest hour, a real (uncompressed) rate."""
     camera: bool = False
 
 
@@ -60,18 +93,123 @@ LOCATIONS = {
 AREA_OF = {"hel-t2-security": "hel-t2", "hel-t2-washroom-b": "hel-t2", "hel-gate-31": "hel-gates"}
 DEMO_USER = "demo"
 KIOSKS = [
-    DemoKiosk("hel-t2-sec-01", "hel-t2-security", (0.35, 0.30, 0.20, 0.15)),
-    DemoKiosk("hel-t2-sec-02", "hel-t2-security", (0.35, 0.30, 0.20, 0.15)),
-    DemoKiosk("hel-t2-sec-03", "hel-t2-security", (0.30, 0.30, 0.22, 0.18)),
-    DemoKiosk("hel-t2-wc-b-01", "hel-t2-washroom-b", (0.20, 0.25, 0.30, 0.25)),
-    DemoKiosk("hel-t2-wc-b-02", "hel-t2-washroom-b", (0.22, 0.25, 0.28, 0.25)),
-    DemoKiosk("hel-gate-31-01", "hel-gate-31", (0.55, 0.30, 0.10, 0.05), camera=True),
+    DemoKiosk("hel-t2-sec-01", "hel-t2-security", (0.35, 0.30, 0.20, 0.15), 20),
+    DemoKiosk("hel-t2-sec-02", "hel-t2-security", (0.35, 0.30, 0.20, 0.15), 20),
+    DemoKiosk("hel-t2-sec-03", "hel-t2-security", (0.30, 0.30, 0.22, 0.18), 16),
+    DemoKiosk("hel-t2-wc-b-01", "hel-t2-washroom-b", (0.30, 0.30, 0.24, 0.16), 18),
+    DemoKiosk("hel-t2-wc-b-02", "hel-t2-washroom-b", (0.32, 0.30, 0.22, 0.16), 14),
+    DemoKiosk("hel-gate-31-01", "hel-gate-31", (0.55, 0.30, 0.10, 0.05), 28, camera=True),
 ]
 
 
-def _speed() -> float:
-    """Scale the daily pattern so that, whatever the hour now, kiosks press at the demo rate."""
-    hour = datetime.now(ZoneInfo(TIME_ZONE)).hour
+def sourness(location_id: str, local: datetime, age_days: float) -> float:
+    """How sour a touchpoint is (0..1) at a local time, `age_days` before now."""
+    hour, weekday = local.hour, local.weekday()
+    if location_id == "hel-t2-security":  # queues at the morning peak; a lane added 10 days ago
+        peak = 1.0 if 5 <= hour <= 8 else 0.4 if 16 <= hour <= 18 else 0.0
+        return peak * (1.0 if age_days > 10 else 0.6)
+    if location_id == "hel-t2-washroom-b":  # cleaned at six; worse by the evening, and weekly
+        evening = min(1.0, max(0.0, (hour - 9) / 10))
+        return evening * (1.0 - 0.5 * age_days / HISTORY_DAYS)
+    return 0.6 if weekday in (4, 6) and hour >= 17 else 0.0  # the gate: weekend-evening delays
+
+
+def soured(mood: Sequence[float], sour: float) -> tuple[float, float, float, float]:
+    """`mood` with up to 70 % of its positive weight moved to the two negative buttons."""
+    very_happy, happy, unhappy, very_unhappy = mood
+    moved = (very_happy + happy) * 0.7 * sour
+    keep = 1 - 0.7 * sour
+    return (very_happy * keep, happy * keep, unhappy + moved * 0.4, very_unhappy + moved * 0.6)
+
+
+def _history_of(
+    kiosk: DemoKiosk, index: int, *, start: datetime, end: datetime, seed: int
+) -> Iterator[PressEvent]:
+    """One kiosk's presses from `start` to `end`: the live simulator's schedule at real
+    speed, with the airport's week and the touchpoint's moods; misuse as the kiosk flags it."""
+    zone = ZoneInfo(TIME_ZONE)
+    end_s = end.timestamp()
+
+    def local(t: float) -> datetime:
+        return datetime.fromtimestamp(t, zone)
+
+    def rate_at(t: float) -> float:
+        moment = local(t)
+        week = AIRPORT_WEEK[moment.weekday()]
+        return kiosk.history_peak_per_hour * AIRPORT_DAY[moment.hour] * week / 3600
+
+    def mood_at(t: float) -> tuple[float, float, float, float]:
+        return soured(kiosk.mood, sourness(kiosk.location_id, local(t), (end_s - t) / 86_400))
+
+    schedule = press_schedule(
+        random.Random(seed * 1000 + index),
+        rate_at=rate_at,
+        mood_at=mood_at,
+        misuse_share=MISUSE_SHARE,
+        response_interval_s=RESPONSE_INTERVAL_S,
+        start_s=start.timestamp(),
+    )
+    window = MisuseWindow(RESPONSE_INTERVAL_S)
+    at_s = start.timestamp()
+    for seq, scheduled in enumerate(schedule, start=1):
+        at_s += scheduled.wait_s
+        if at_s >= end_s:
+            return
+        yield PressEvent(
+            event_id=str(uuid7(int(at_s * 1000))),
+            device_id=kiosk.device_id,
+            location_id=kiosk.location_id,
+            seq=seq,
+            occurred_at=datetime.fromtimestamp(at_s, UTC),
+            button=scheduled.button,
+            misuse=window.is_misuse(at_s),
+        )
+
+
+def history(
+    now: datetime, *, days: int = HISTORY_DAYS, seed: int = HISTORY_SEED
+) -> list[PressEvent]:
+    """Every demo kiosk's presses over the `days` before `now`, in time order."""
+    start = now - timedelta(days=days)
+    return list(
+        heapq.merge(
+            *(
+                _history_of(kiosk, index, start=start, end=now, seed=seed)
+                for index, kiosk in enumerate(KIOSKS)
+            ),
+            key=lambda event: event.occurred_at,
+        )
+    )
+
+
+def seed_history(sessions: sessionmaker[Session], presses: Sequence[PressEvent]) -> None:
+    """Store `presses` (in time order) as the hub stores what kiosks send: `store_events` in
+    batches, each received a moment after its last press, so the rollups are exact."""
+    for first in range(0, len(presses), HISTORY_BATCH):
+        batch = presses[first : first + HISTORY_BATCH]
+        with sessions.begin() as session:
+            store_events(
+                session, events=batch, received_at=batch[-1].occurred_at + timedelta(seconds=2)
+            )
+    with sessions.begin() as session:
+        add_history_followups(session, presses)
+
+
+def add_history_followups(session: Session, presses: Sequence[PressEvent]) -> int:
+    """The hook for reasons: follow-ups to the seeded presses; returns how many were added.
+
+    None yet: the hub's follow-ups (surveys, reasons) are being built. Once they are stored
+    (a survey with its reasons per touchpoint, `FollowUp` messages, the hub's store path for
+    them), this should answer a share of the non-misuse presses with reasons that fit the
+    touchpoint's sour hours (security: queue, staff; washroom: cleanliness, supplies; gate:
+    delay, information), and leave the rest shown but unanswered."""
+    del session, presses
+    return 0
+
+
+def _speed(hour: int | None = None) -> float:
+    """Scale the daily pattern so that, whatever the hour (now), kiosks press at the demo rate."""
+    hour = datetime.now(ZoneInfo(TIME_ZONE)).hour if hour is None else hour
     return PRESSES_PER_KIOSK_PER_S * 3600 / (PEAK_PER_HOUR * AIRPORT_DAY[hour])
 
 
@@ -115,10 +253,12 @@ def _kiosk_config(kiosk: DemoKiosk, index: int, faces: Path | None) -> Path:
         f'location_id = "{kiosk.location_id}"\n'
         f'data_dir = "{kiosk.device_id}"\n'
         "heartbeat_s = 10\n"
+        f"response_interval_s = {RESPONSE_INTERVAL_S}\n"
         "[mqtt]\nack_timeout_s = 10\n"
         "[simulation]\n"
         f"peak_presses_per_hour = {PEAK_PER_HOUR}\n"
         f"mood = {list(kiosk.mood)}\n"
+        f"misuse_share = {MISUSE_SHARE}\n"
         f'time_zone = "{TIME_ZONE}"\n'
         f"seed = {index}\n" + _camera_section(faces if kiosk.camera else None)
     )
@@ -203,8 +343,41 @@ def _start_kiosks(broker_url: str, faces: Path | None) -> list[subprocess.Popen[
     return processes
 
 
+def _hub_url() -> str:
+    return f"sqlite:///{WORKDIR / 'hub' / 'hub.sqlite3'}"
+
+
+def _seed_history(now: datetime) -> str:
+    """Four weeks of history into the hub's database (before the hub starts); says what."""
+    started = time.monotonic()
+    presses = history(now)
+    engine = make_engine(_hub_url())
+    try:
+        seed_history(session_factory(engine), presses)
+    finally:
+        engine.dispose()
+    misuse = sum(press.misuse for press in presses)
+    return (
+        f"seeded {HISTORY_DAYS} days of history: {len(presses)} presses at "
+        f"{len(LOCATIONS)} touchpoints, {misuse / len(presses):.1%} misuse "
+        f"({time.monotonic() - started:.1f} s)"
+    )
+
+
+def _tally(since: datetime) -> str:
+    """The presses stored since `since` (the live ones), and the share flagged as misuse."""
+    with open_session(_hub_url()) as session:
+        presses, misuse = session.execute(
+            select(func.count(), func.count().filter(Event.misuse.is_(True))).where(
+                Event.occurred_at >= since
+            )
+        ).one()
+    share = f", {misuse} misuse ({misuse / presses:.1%})" if presses else ""
+    return f"{presses} live presses{share}"
+
+
 def _report(*, as_json: bool = False) -> str:
-    with open_session(f"sqlite:///{WORKDIR / 'hub' / 'hub.sqlite3'}") as session:
+    with open_session(_hub_url()) as session:
         rows = [score.as_dict() for score in rolled_up_report(session)]
     return json.dumps(rows, indent=2) if as_json else format_table(rows)
 
@@ -223,6 +396,8 @@ def main() -> int:
     WORKDIR.mkdir(parents=True)
     _register_locations()
     password = _add_demo_user()
+    seeded_until = datetime.now(UTC)
+    print(_seed_history(seeded_until))
     hub, broker_url, dashboard_url = _start_hub()
     print(f"hub up; MQTT broker at {broker_url}; data and logs in {WORKDIR}")
     print(f"dashboard at {dashboard_url}: sign in as {DEMO_USER!r} with password {password!r}")
@@ -238,8 +413,9 @@ def main() -> int:
         while seconds is None or time.monotonic() - started < seconds:
             left = seconds - (time.monotonic() - started) if seconds else 5.0
             time.sleep(max(0.0, min(5.0, left)))
-            print(f"\n--- {datetime.now():%H:%M:%S}, live per-location scores ---")
+            print(f"\n--- {datetime.now():%H:%M:%S}, per-location scores, {HISTORY_DAYS} days ---")
             print(_report())
+            print(_tally(seeded_until))
     except KeyboardInterrupt:
         pass
     finally:
@@ -250,6 +426,7 @@ def main() -> int:
     print("\n=== final report (seed-hub report --json) ===")
     print(final)
     print(f"\n{_report()}\n(also in {WORKDIR / 'report.json'})")
+    print(f"{HISTORY_DAYS} days of seeded history, then {_tally(seeded_until)}")
     return 0
 
 
