@@ -12,7 +12,7 @@ from edge.outbox import Outbox
 from edge.panel import IndicatorLed, SmileyPanel, mock_pin_factory
 from edge.recorder import PressRecorder
 from edge.remote_config import RemoteConfigKeeper
-from edge.simulate import PressSimulator
+from edge.simulate import PressSimulator, SimulatedTraveller
 from edge.uplink import Uplink
 from protocol.mqtt import MqttConnection, MqttLinkFactory
 
@@ -75,8 +75,15 @@ class Kiosk:
         )
         self.panel = SmileyPanel(config.panel, self.recorder.submit, pin_factory=pin_factory)
         self.simulator = (
-            PressSimulator(config.simulation, self.panel.button_pins()) if simulate else None
+            PressSimulator(
+                config.simulation,
+                self.panel.button_pins(),
+                response_interval_s=config.response_interval_s,
+            )
+            if simulate
+            else None
         )
+        self.traveller = SimulatedTraveller(config.simulation, self.followups) if simulate else None
         self.uplink.on_config(self._on_remote_config)
         self.uplink.report_config(self.remote.version, None)
         self._stopped = threading.Event()
@@ -106,6 +113,8 @@ class Kiosk:
         self.uplink.start()
         if self.simulator:
             self.simulator.start()
+        if self.traveller:
+            self.traveller.start()
         survey = self.config.survey
         log.info(
             "kiosk %s at %s started (outbox holds %d events; survey %s)",
@@ -121,6 +130,8 @@ class Kiosk:
         self._stopped.set()
         if self.simulator:
             self.simulator.stop()
+        if self.traveller:
+            self.traveller.stop()
         self.camera.stop()
         if self.camera_light:
             self.camera_light.close()

@@ -114,7 +114,17 @@ class SimulationConfig(_Strict):
         description="relative weights of very_happy, happy, unhappy, very_unhappy",
     )
     speed: float = Field(default=1.0, gt=0, description="multiplies the press rate")
-    misuse_share: float = Field(default=0.03, ge=0, le=1, description="share of hammered bursts")
+    misuse_share: float = Field(
+        default=0.03, ge=0, le=1, description="share of presses that are deliberate misuse"
+    )
+    answer_share: float = Field(
+        default=0.7, ge=0, le=1, description="share of follow-ups a traveller answers"
+    )
+    reasons: dict[str, float] = Field(
+        default_factory=dict,
+        description="weights of the follow-up's options by key (a washroom: cleanliness = 5); "
+        "an option not named weighs 1",
+    )
     time_zone: str = "UTC"
     seed: int | None = None
 

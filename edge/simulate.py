@@ -12,6 +12,7 @@ history, so both show the same traffic.
 """
 
 import logging
+import queue
 import random
 import threading
 import time
@@ -22,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.config import KioskConfig, SimulationConfig
+from edge.followups import FollowUpError, FollowUps, Window
 from protocol.messages import BUTTONS, Button
 
 log = logging.getLogger(__name__)
@@ -191,3 +193,49 @@ class PressSimulator:
         time.sleep(0.08)
         pin.drive_high()
         self.presses += 1
+
+
+class SimulatedTraveller:
+    """Answers the kiosk's follow-ups as travellers do: after a moment's thought, most of
+    them, each with an option drawn by the place's `reasons` weights; the rest walk away."""
+
+    def __init__(self, config: SimulationConfig, followups: FollowUps) -> None:
+        self._config = config
+        self._followups = followups
+        self._rng = random.Random(None if config.seed is None else config.seed + 1)
+        self._windows: queue.Queue[Window | None] = queue.Queue(maxsize=100)
+        self._thread = threading.Thread(target=self._run, name="simulated-traveller", daemon=True)
+        followups.add_listener(self._opened)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._windows.put(None)
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def choose(self, window: Window) -> str | None:
+        """The option key this traveller picks, or None: no answer."""
+        if self._rng.random() >= self._config.answer_share:
+            return None
+        keys = [option.key for option in window.follow_up.options]
+        weights = [self._config.reasons.get(key, 1.0) for key in keys]
+        return self._rng.choices(keys, weights)[0]
+
+    def _opened(self, window: Window) -> None:
+        try:
+            self._windows.put_nowait(window)
+        except queue.Full:
+            log.debug("the simulated traveller is behind; a follow-up goes unanswered")
+
+    def _run(self) -> None:
+        while (window := self._windows.get()) is not None:
+            option = self.choose(window)
+            if option is None:
+                continue  # the window closes by itself, unanswered
+            time.sleep(self._rng.uniform(0.5, min(3.0, window.survey.answer_s / 2)))
+            try:
+                self._followups.answer(window.event_id, option, window.survey.languages[0])
+            except FollowUpError as exc:  # the next press came first
+                log.debug("simulated answer not taken: %s", exc)

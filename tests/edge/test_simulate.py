@@ -1,12 +1,18 @@
-"""The simulator's schedule: travellers one at a time, misuse only where it is meant."""
+"""The simulator's schedule: travellers one at a time, misuse only where it is meant; and
+its travellers' answers to the follow-ups, by the place's reasons."""
 
 import itertools
 import random
+from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from edge.config import SimulationConfig
+from edge.app import Kiosk
+from edge.config import KioskConfig, SimulationConfig
+from edge.followups import Window
+from edge.panel import mock_pin_factory
 from edge.recorder import MisuseWindow
 from edge.simulate import (
     AIRPORT_DAY,
@@ -14,9 +20,14 @@ from edge.simulate import (
     MAX_LOAD,
     PressSimulator,
     ScheduledPress,
+    SimulatedTraveller,
     burst_chance,
     press_schedule,
 )
+from protocol.messages import Button, FollowUp
+from tests.edge.test_app import SURVEY, messages, until
+from tests.edge.test_app import press as press_button
+from tests.fake_mqtt import FakeMqttFactory
 
 INTERVAL_S = 5.0
 PRESSES = 20_000
@@ -121,3 +132,55 @@ def test_the_kiosk_simulator_schedules_at_its_speed_without_misuse_beyond_its_sh
     assert sum(flags) / PRESSES == pytest.approx(config.misuse_share, abs=0.01)
     # a second apart: too fast for a kiosk, so the rate is capped (and no hub flags too_fast)
     assert min(p.wait_s for p in schedule[1:] if not p.repeat) >= INTERVAL_S + GAP_MARGIN_S
+
+
+def test_a_simulated_traveller_answers_by_the_places_reasons(tmp_path: Path) -> None:
+
+    config = KioskConfig.model_validate(
+        {
+            "device_id": "k1",
+            "location_id": "washroom-b",
+            "data_dir": tmp_path / "k1",
+            "response_interval_s": 0,
+            "mqtt": {"drain_on_stop_s": 0},
+            "survey": SURVEY.model_dump(mode="json"),
+            "simulation": {"answer_share": 1.0, "reasons": {"staff": 1000}, "seed": 3},
+        }
+    )
+    kiosk = Kiosk(config, pin_factory=mock_pin_factory(), link=FakeMqttFactory())
+    assert kiosk.followups is not None
+    traveller = SimulatedTraveller(config.simulation, kiosk.followups)
+    kiosk.start()
+    traveller.start()
+    try:
+        press_button(kiosk, Button.UNHAPPY)
+        answers = until(
+            lambda: [m for m in messages(kiosk) if isinstance(m, FollowUp)], timeout_s=10
+        )
+    finally:
+        traveller.stop()
+        kiosk.stop()
+    assert [(a.option, a.language) for a in answers] == [("staff", "en")]
+
+
+def test_travellers_choose_in_proportion_and_some_walk_away() -> None:
+
+    window = Window(
+        press=None,  # type: ignore[arg-type]  # choose() reads the question only
+        question="negative",
+        survey=SURVEY,
+        opened_at=0,
+        closes_at=8,
+        unanswered=None,  # type: ignore[arg-type]
+    )
+    simulation = SimulationConfig(answer_share=0.5, reasons={"queue": 3}, seed=11)
+
+    class NoFollowUps:
+        def add_listener(self, _listener: object) -> None:
+            pass
+
+    traveller = SimulatedTraveller(simulation, NoFollowUps())  # type: ignore[arg-type]
+    chosen = Counter(traveller.choose(window) for _ in range(4000))
+    answered = chosen["queue"] + chosen["staff"]
+    assert abs(answered / 4000 - 0.5) < 0.04  # 4000 draws: a 95 % band is about ±0.016
+    assert abs(chosen["queue"] / answered - 0.75) < 0.04
