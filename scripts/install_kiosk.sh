@@ -15,13 +15,16 @@ PREFIX=/opt/seed
 CONFIG_DIR=/etc/seed-kiosk
 SERVICE_USER=seed
 UNIT=/etc/systemd/system/seed-kiosk.service
+DISPLAY_UNIT=/etc/systemd/system/seed-kiosk-display.service
+DISPLAY_PORT=""
 JOURNAL_LIMITS=/etc/systemd/journald.conf.d/seed-kiosk.conf
 
 usage() {
     cat <<'EOF'
 Usage: sudo ./install_kiosk.sh --bundle DIR [--package SPEC] [--dry-run]
 
-  --bundle DIR     the kiosk's bundle (kiosk.toml, ca.crt, credentials, seed-kiosk.service)
+  --bundle DIR     the kiosk's bundle (kiosk.toml, ca.crt, credentials, seed-kiosk.service;
+                   seed-kiosk-display.service for a kiosk whose config has a [display])
   --package SPEC   what pip installs: a wheel file, or a pinned requirement from your own
                    index, e.g. 'seed-kiosk-hub[kiosk]==0.1.0' (default: the wheel in the
                    bundle; without one, --package is required)
@@ -59,13 +62,32 @@ parse_arguments() {
         [ -n "$PACKAGE" ] || fail "no seed_kiosk_hub-*.whl in $BUNDLE: add one \
 (pip wheel --no-deps -w dist .) or give --package"
     fi
+    DISPLAY_PORT=$(display_port "$BUNDLE/kiosk.toml") \
+        || fail "$BUNDLE/kiosk.toml is not valid TOML: check it with seed-kiosk check-config"
+    if [ -n "$DISPLAY_PORT" ] && [ ! -f "$BUNDLE/seed-kiosk-display.service" ]; then
+        fail "kiosk.toml has a [display] but the bundle has no seed-kiosk-display.service"
+    fi
     if [ "$DRY_RUN" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
         fail "run as root (sudo), or with --dry-run"
     fi
 }
 
+display_port() {  # the page's port when the config has an enabled [display], else nothing
+    python3 - "$1" <<'PY'
+import sys, tomllib
+with open(sys.argv[1], "rb") as file:
+    display = tomllib.load(file).get("display")
+if isinstance(display, dict) and display.get("enabled", True):
+    print(int(display.get("port", 8765)))
+PY
+}
+
 install_packages() {
     local wanted=(python3-venv python3-pip python3-lgpio)
+    if [ -n "$DISPLAY_PORT" ]; then
+        # the browser and its compositor; fonts for Persian, Chinese and the rest
+        wanted+=(cage chromium fonts-noto-core fonts-noto-cjk)
+    fi
     local missing=()
     for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
@@ -133,6 +155,25 @@ install_configuration() {
     fi
     install_file "$BUNDLE/seed-kiosk.service" "$UNIT" 0644
     CONFIG_CHANGED=$CHANGED
+    install_display_unit
+}
+
+install_display_unit() {
+    if [ -z "$DISPLAY_PORT" ]; then
+        if [ -f "$DISPLAY_UNIT" ]; then
+            log "no [display] in kiosk.toml: removing $DISPLAY_UNIT"
+            run systemctl disable --now seed-kiosk-display.service
+            run rm -f "$DISPLAY_UNIT"
+        fi
+        return
+    fi
+    local unit
+    unit=$(mktemp)
+    sed "s/@PORT@/$DISPLAY_PORT/" "$BUNDLE/seed-kiosk-display.service" > "$unit"
+    CHANGED=0
+    install_file "$unit" "$DISPLAY_UNIT" 0644
+    rm -f "$unit"
+    DISPLAY_CHANGED=$CHANGED
 }
 
 limit_logs() {
@@ -162,6 +203,13 @@ start_service() {
         run systemctl restart seed-kiosk.service
     else
         log "seed-kiosk is running on the current configuration"
+    fi
+    if [ -n "$DISPLAY_PORT" ]; then
+        run systemctl enable seed-kiosk-display.service
+        if [ "${DISPLAY_CHANGED:-0}" -eq 1 ] || ! systemctl is-active --quiet seed-kiosk-display.service; then
+            log "(re)starting the touch display (page on 127.0.0.1:$DISPLAY_PORT)"
+            run systemctl restart seed-kiosk-display.service
+        fi
     fi
 }
 

@@ -14,6 +14,8 @@ from protocol.files import write_private, write_public
 REPOSITORY = Path(__file__).resolve().parents[2]
 KIOSK_UNIT = REPOSITORY / "firmware_config" / "systemd" / "seed-kiosk.service"
 INSTALL_SCRIPT = REPOSITORY / "scripts" / "install_kiosk.sh"
+DISPLAY_UNIT = REPOSITORY / "firmware_config" / "systemd" / "seed-kiosk-display.service"
+"""Installed only where kiosk.toml has a [display]: Chromium showing the kiosk's page."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def write_bundle(out_dir: Path, identity: KioskIdentity, ca_certificate_pem: byt
         write_public(folder / "device.crt", identity.certificate.certificate_pem)
         write_private(folder / "device.key", identity.certificate.key_pem)
     write_public(folder / "README.txt", _readme(identity).encode())
-    for source in (KIOSK_UNIT, INSTALL_SCRIPT):
+    for source in (KIOSK_UNIT, INSTALL_SCRIPT, DISPLAY_UNIT):
         if not source.exists():
             raise ConfigError(
                 f"{source} is missing: run seed-hub from the project's checkout (it ships the "

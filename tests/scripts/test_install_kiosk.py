@@ -49,6 +49,30 @@ def test_a_dry_run_says_what_it_would_do_and_changes_nothing(bundle: Path) -> No
     assert not Path("/etc/seed-kiosk/kiosk.toml").exists()
 
 
+def test_a_kiosk_with_a_display_gets_its_browser_on_the_pages_port(bundle: Path) -> None:
+    unit = (
+        Path(__file__).resolve().parents[2] / "firmware_config/systemd/seed-kiosk-display.service"
+    )
+    (bundle / "seed-kiosk-display.service").write_text(unit.read_text())
+    with (bundle / "kiosk.toml").open("a") as config:
+        config.write("[display]\nport = 8790\n")
+    result = _run("--bundle", str(bundle), "--dry-run", "--package", "seed-kiosk-hub==0.1.0")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert " cage" in out or "apt packages present" in out  # what this machine lacks of them
+    assert "/etc/systemd/system/seed-kiosk-display.service" in out
+    assert "would run: systemctl enable seed-kiosk-display.service" in out
+    assert "page on 127.0.0.1:8790" in out
+
+
+def test_a_display_without_its_unit_in_the_bundle_is_refused(bundle: Path) -> None:
+    with (bundle / "kiosk.toml").open("a") as config:
+        config.write("[display]\n")
+    result = _run("--bundle", str(bundle), "--dry-run", "--package", "seed-kiosk-hub==0.1.0")
+    assert result.returncode != 0
+    assert "no seed-kiosk-display.service" in result.stderr
+
+
 def test_a_wheel_in_the_bundle_is_what_gets_installed(bundle: Path) -> None:
     wheel = bundle / "seed_kiosk_hub-0.1.0-py3-none-any.whl"
     wheel.write_bytes(b"")
