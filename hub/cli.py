@@ -1,6 +1,7 @@
 """`seed-hub`: run ingest, print reports, manage locations, devices, users and alerts."""
 
 import argparse
+import dataclasses
 import gc
 import json
 import signal
@@ -8,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,7 +34,9 @@ from hub.models import Location
 from hub.reporting.analytics import rolled_up_report
 from hub.reporting.exports import BY_CHOICES, responses_csv, scores_csv
 from hub.reporting.pdf import write_site_report
+from hub.reporting.reasons import reasons
 from hub.rollups.buckets import Period
+from hub.surveys.commands import add_survey_commands
 from hub.users import Role, add_user, disable_user, list_users
 from hub.web.app import session_secret
 from hub.workers import plan_workers, supervise
@@ -42,6 +45,8 @@ from protocol.lab_aliases import add_lab_aliases
 from protocol.logs import configure_logging
 from protocol.text import for_log
 from protocol.validation import summarise
+
+REPORT_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _aware(text: str) -> datetime:
@@ -142,10 +147,25 @@ def _report(args: argparse.Namespace) -> int:
         )
     rows = [score.as_dict() for score in scores]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        with session_factory(engine)() as session:
+            _add_reasons(session, rows, args)
+        print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
     else:
         print(format_table(rows))
     return 0
+
+
+def _add_reasons(session: Session, rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Each row's follow-up reasons, over the report's period (all time without --since)."""
+    period = Period(args.since or REPORT_EPOCH, args.until or utc_now())
+    tree = LocationTree.load(session)
+    for row in rows:
+        if row["location"] in tree:
+            found = reasons(session, tree=tree, location_id=row["location"], period=period)
+            row["reasons"] = {
+                "negative": dataclasses.asdict(found.negative),
+                "positive": dataclasses.asdict(found.positive),
+            }
 
 
 def _period(args: argparse.Namespace, clock: Clock = utc_now) -> Period:
@@ -317,6 +337,7 @@ def _add_registry(commands: Commands) -> None:
 
     add_fleet_commands(commands, _settings)
     add_alert_commands(commands, _settings)
+    add_survey_commands(commands, _settings)
 
     _add_users(commands)
     _add_db(commands)

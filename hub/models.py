@@ -80,6 +80,12 @@ class Location(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     kind: Mapped[str] = mapped_column(String(16), default="touchpoint")
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("locations.location_id"))
+    languages: Mapped[str] = mapped_column(
+        String(100),
+        default="en",
+        server_default="en",
+        doc="BCP 47 tags, comma-separated, the first the default: what its kiosks ask in",
+    )
 
 
 class Device(Base):
@@ -182,6 +188,8 @@ class Event(Base):
     flag: Mapped[str | None] = mapped_column(
         String(16), doc="why the hub left a press out of scores: too_fast or backdated"
     )
+    survey_id: Mapped[str | None] = mapped_column(String(64), doc="the survey it answered")
+    survey_version: Mapped[int | None] = mapped_column(Integer)
 
 
 ROLLUP_COUNTS = ("very_happy", "happy", "unhappy", "very_unhappy")
@@ -483,3 +491,63 @@ class CusumState(Base):
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
     statistic: Mapped[float] = mapped_column(Float)
     through: Mapped[datetime] = mapped_column(UtcDateTime, doc="events up to here are counted")
+
+
+class Survey(Base):
+    """What touchpoints ask (hub/surveys/): its versions hold the wording and options."""
+
+    __tablename__ = "surveys"
+
+    survey_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, doc="no longer pushed; kiosks keep it until another is assigned"
+    )
+
+
+class SurveyVersion(Base):
+    """One wording of a survey: a change of any text or option makes the next version."""
+
+    __tablename__ = "survey_versions"
+
+    survey_id: Mapped[str] = mapped_column(ForeignKey("surveys.survey_id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition: Mapped[str] = mapped_column(Text, doc="the protocol.surveys.Survey, as JSON")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class SurveyAssignment(Base):
+    """The survey a location and everything beneath it asks; the nearest one up wins."""
+
+    __tablename__ = "survey_assignments"
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    survey_id: Mapped[str] = mapped_column(ForeignKey("surveys.survey_id"))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    assigned_by: Mapped[str] = mapped_column(String(64))
+
+
+class FollowUpAnswer(Base):
+    """The answer to a follow-up question (an option, or none), stored once by its own id.
+
+    No foreign key to its press: the press may arrive later, or never (refused)."""
+
+    __tablename__ = "followups"
+    __table_args__ = (Index("ix_followups_location_answered", "location_id", "answered_at"),)
+
+    followup_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True, doc="the press it follows")
+    device_id: Mapped[str] = mapped_column(String(64))
+    location_id: Mapped[str] = mapped_column(String(64))
+    survey_id: Mapped[str] = mapped_column(String(64))
+    survey_version: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(String(16), doc="negative or positive")
+    option: Mapped[str | None] = mapped_column(String(32), doc="None: shown, not answered")
+    language: Mapped[str | None] = mapped_column(String(35))
+    answered_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, doc="corrected for a skewed kiosk clock, as a press's time is"
+    )
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)

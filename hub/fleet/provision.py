@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,9 +30,11 @@ from hub.fleet.broker_files import (
 from hub.fleet.broker_sync import SERVICE_PASSWORDS, service_entries, sync_broker_files
 from hub.fleet.bundle import KioskIdentity, write_bundle
 from hub.fleet.pki import FleetCA
+from hub.fleet.remote_config import current_settings, write_config
 from hub.ingest import store
 from hub.models import Device, Location, RevokedCertificate
 from hub.rollups.write import graft
+from hub.surveys.store import effective_survey, refresh_configs
 from protocol.broker_url import parse_broker_url
 from protocol.errors import ConfigError
 from protocol.files import write_private, write_public
@@ -41,11 +42,8 @@ from protocol.messages import (
     DEVICE_ID_PATTERN,
     LOCATION_ID_PATTERN,
     RemoteConfig,
-    decode_remote_config,
-    encode,
 )
 from protocol.mqtt import MqttOptions, take_over_session
-from protocol.validation import summarise
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +150,12 @@ class Fleet:
             )
         location_id = self._place(site)
         device = store.register_device(self.session, device_id=device_id, location_id=location_id)
+        refresh_configs(  # the survey of its place, if one is assigned
+            self.session,
+            now=self._clock(),
+            max_config_bytes=self._settings.ingest.max_payload_bytes,
+            device_ids=[device_id],
+        )
         return None if out_dir is None else self._issue(device, auth, out_dir)
 
     def rotate(self, device_id: str, *, out_dir: Path, auth: Auth | None = None) -> Path:
@@ -189,28 +193,19 @@ class Fleet:
             raise ConfigError(
                 f"{device_id} reports no camera: add a [camera] section to its kiosk.toml first"
             )
-        current = (
-            decode_remote_config(device.desired_config.encode()).settings()
-            if device.desired_config
-            else {}
-        )
+        current = current_settings(device)
         merged = {**current, **{k: v for k, v in settings.items() if v is not None}}
         merged = {k: v for k, v in merged.items() if v != UNSET}
         merged.setdefault("location_id", device.location_id)
-        try:
-            config = RemoteConfig.model_validate(
-                {
-                    **merged,
-                    "device_id": device_id,
-                    "version": (device.desired_config_version or 0) + 1,
-                    "issued_at": self._clock(),
-                }
-            )
-        except ValidationError as exc:
-            raise ConfigError(f"config for {device_id} refused: {summarise(exc)}") from exc
-        device.desired_config = encode(config).decode()
-        device.desired_config_version = config.version
-        return config
+        survey = effective_survey(self.session, device.location_id) if device.location_id else None
+        if survey is not None:  # none assigned: the kiosk keeps the one it has
+            merged["survey"] = survey.model_dump()
+        return write_config(
+            device,
+            merged,
+            now=self._clock(),
+            max_bytes=self._settings.ingest.max_payload_bytes,
+        )
 
     def _active(self, device_id: str) -> Device:
         device = self.session.get(Device, device_id)

@@ -8,18 +8,62 @@ without persistence forgets retained messages when it restarts).
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.models import Device
 from hub.periodic import PeriodicJob, always
+from protocol.errors import ConfigError
+from protocol.messages import RemoteConfig, decode_remote_config, encode
 from protocol.topics import Topics
+from protocol.validation import summarise
 
 log = logging.getLogger(__name__)
 
 RetainedPublisher = Callable[[str, bytes], bool]
 """(topic, payload) -> True once the broker has it; an empty payload clears the topic."""
+
+
+def current_settings(device: Device) -> dict[str, Any]:
+    """The settings of the device's latest remote config (none before the first)."""
+    if not device.desired_config:
+        return {}
+    return decode_remote_config(device.desired_config.encode()).settings()
+
+
+def write_config(
+    device: Device, settings: dict[str, Any], *, now: datetime, max_bytes: int
+) -> RemoteConfig:
+    """Make `settings` the device's remote config under its next version. A config must fit
+    the broker's packet limit (SEED_HUB_MAX_PAYLOAD_BYTES and its headroom: the hub sends it
+    over the broker's loopback listener, which enforces the same `max_packet_size`), so one
+    too big is refused here, not lost at the broker."""
+    try:
+        config = RemoteConfig.model_validate(
+            {
+                **settings,
+                "device_id": device.device_id,
+                "version": (device.desired_config_version or 0) + 1,
+                "issued_at": now,
+            }
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"config for {device.device_id} refused: {summarise(exc)}") from exc
+    payload = encode(config)
+    if len(payload) > max_bytes:
+        raise ConfigError(
+            f"the config of {device.device_id} would be {len(payload)} bytes, more than the "
+            f"{max_bytes} the broker passes (SEED_HUB_MAX_PAYLOAD_BYTES): shorten the survey's "
+            "texts, give its location fewer languages, or raise that limit (then run "
+            "`seed-hub fleet init` again for the broker's max_packet_size)"
+        )
+    device.desired_config = payload.decode()
+    device.desired_config_version = config.version
+    return config
 
 
 class ConfigPublisher:

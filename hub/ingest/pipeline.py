@@ -35,9 +35,10 @@ from protocol.messages import (
     EVENT_ID_PATTERN,
     Ack,
     DeviceStatus,
+    FollowUp,
     PressEvent,
     Rejection,
-    decode_event,
+    decode_kiosk_message,
     encode,
 )
 from protocol.messages import decode_status as decode_device_status
@@ -94,6 +95,7 @@ class IngestPolicy:
 class IngestStats:
     stored: int = 0
     duplicates: int = 0
+    followups: int = 0
     statuses: int = 0
     clock_corrections: int = 0
     flagged: int = 0
@@ -103,6 +105,7 @@ class IngestStats:
         return {
             "stored": self.stored,
             "duplicates": self.duplicates,
+            "followups": self.followups,
             "statuses": self.statuses,
             "clock_corrections": self.clock_corrections,
             "flagged": self.flagged,
@@ -118,6 +121,14 @@ class _Pending:
     deliveries: list[Inbound]
 
 
+@dataclass
+class _PendingFollowUp:
+    """A valid follow-up and every delivery of it in this batch."""
+
+    followup: FollowUp
+    deliveries: list[Inbound]
+
+
 EventKey = tuple[str, str]  # (device id, event id): two kiosks may (wrongly) share an id
 
 
@@ -127,6 +138,8 @@ class _Batch:
     def __init__(self, topics: Topics) -> None:
         self._topics = topics
         self.events: dict[EventKey, _Pending] = {}
+        self.followups: dict[EventKey, _PendingFollowUp] = {}
+        """(device id, follow-up id) -> the follow-up."""
         self.clock_offsets: dict[str, float] = {}
         self.flags: dict[str, store.Flag] = {}
         self.unknown: list[str] = []
@@ -149,9 +162,12 @@ class _Batch:
             )
         )
 
-    def drop(self, key: EventKey, reason: str, detail: str, *, refuse: bool) -> None:
-        """Take an event out of the batch, dead-letter each delivery, maybe refuse it."""
-        pending = self.events.pop(key)
+    def drop(
+        self, key: EventKey, reason: str, detail: str, *, refuse: bool, followup: bool = False
+    ) -> None:
+        """Take an event (or a follow-up) out of the batch, dead-letter each delivery, maybe
+        refuse it."""
+        pending = self.followups.pop(key) if followup else self.events.pop(key)
         for message in pending.deliveries:
             self.reject(message, reason, detail)
         if refuse:
@@ -159,7 +175,8 @@ class _Batch:
 
     def device_ids(self) -> set[str]:
         """Every device this batch has an event or a status from."""
-        return {d for d, _ in self.events} | {s.device_id for s, _ in self.statuses}
+        followups = {d for d, _ in self.followups}
+        return {d for d, _ in self.events} | followups | {s.device_id for s, _ in self.statuses}
 
     @property
     def deliveries(self) -> int:
@@ -202,6 +219,14 @@ class Ingestor:
                 flags=batch.flags,
             )
             self._check_owners(session, batch, new_ids)
+            self._check_followups(session, batch)
+            new_followups = store.store_followups(
+                session,
+                followups=[p.followup for p in batch.followups.values()],
+                received_at=received_at,
+                clock_offsets=batch.clock_offsets,
+            )
+            self._check_followup_owners(session, batch, new_followups)
             for status, message in batch.statuses:
                 if status.probe:
                     continue
@@ -213,6 +238,7 @@ class Ingestor:
                 )
             self._record_dead_letters(session, batch.rejected)
         self._count(batch, new_ids)
+        self.stats.followups += len(new_followups)
         return self._acks(batch)
 
     def dead_letter(self, message: Inbound, reason: str, detail: str) -> list[Outbound]:
@@ -283,7 +309,7 @@ class Ingestor:
     def _acks(self, batch: _Batch) -> list[Outbound]:
         """One ack per kiosk heard from live: its stored and refused events, the hub's time."""
         stored: dict[str, list[str]] = defaultdict(list)
-        for device_id, event_id in batch.events:
+        for device_id, event_id in [*batch.events, *batch.followups]:
             stored[device_id].append(event_id)
         live = {status.device_id for status, message in batch.statuses if not message.retained}
         hub_time = self._clock()
@@ -326,25 +352,24 @@ class Ingestor:
                 batch.refusals[device_id].append(Rejection(event_id=event_id, reason=exc.reason))
 
     def _triage_event(self, message: Inbound, device_id: str, batch: _Batch) -> None:
-        event = decode_event(message.payload)
+        event = decode_kiosk_message(message.payload)
         if event.device_id != device_id:
             raise ProtocolError(
                 "device_mismatch",
                 f"payload device {event.device_id!r} on the topic of {device_id!r}",
             )
         offset_s = self._clock_offset(event)
-        try:
-            occurred_at = store.corrected(event.occurred_at, offset_s)
-        except OverflowError:
-            occurred_at = datetime.min.replace(tzinfo=UTC)  # impossible, and refused below
-        latest = message.received_at + self._policy.max_clock_ahead
-        if not self._policy.earliest_event <= occurred_at <= latest:
-            raise ProtocolError(
-                "impossible_timestamp",
-                f"occurred_at {event.occurred_at.isoformat()} is before "
-                f"{self._policy.earliest_event.date()} or after {latest:%H:%M:%S}"
-                " UTC (is the kiosk's clock set?)",
-            )
+        if isinstance(event, FollowUp):
+            self._check_time(event.answered_at, offset_s, message, "answered_at")
+            followup_key = (event.device_id, event.followup_id)
+            if followup_key in batch.followups:
+                batch.followups[followup_key].deliveries.append(message)
+                return
+            batch.followups[followup_key] = _PendingFollowUp(event, [message])
+            if offset_s is not None:
+                batch.clock_offsets.setdefault(event.followup_id, offset_s)
+            return
+        self._check_time(event.occurred_at, offset_s, message, "occurred_at")
         key = (event.device_id, event.event_id)
         if key in batch.events:
             batch.events[key].deliveries.append(message)
@@ -353,7 +378,25 @@ class Ingestor:
         if offset_s is not None:
             batch.clock_offsets.setdefault(event.event_id, offset_s)  # as stored: the first
 
-    def _clock_offset(self, event: PressEvent) -> float | None:
+    def _check_time(
+        self, moment: datetime, offset_s: float | None, message: Inbound, name: str
+    ) -> None:
+        """A press's or an answer's time, corrected, lies between the policy's earliest
+        event and a little after its arrival, or a ProtocolError says so."""
+        try:
+            at = store.corrected(moment, offset_s)
+        except OverflowError:
+            at = datetime.min.replace(tzinfo=UTC)  # impossible, and refused below
+        latest = message.received_at + self._policy.max_clock_ahead
+        if not self._policy.earliest_event <= at <= latest:
+            raise ProtocolError(
+                "impossible_timestamp",
+                f"{name} {moment.isoformat()} is before "
+                f"{self._policy.earliest_event.date()} or after {latest:%H:%M:%S}"
+                " UTC (is the kiosk's clock set?)",
+            )
+
+    def _clock_offset(self, event: PressEvent | FollowUp) -> float | None:
         """Seconds to add to the kiosk's press time, when its clock is off beyond tolerance.
 
         The kiosk measures the offset itself, on the hub time in each live ack (the hub
@@ -411,6 +454,60 @@ class Ingestor:
                     f"the event says {event.location_id!r}"
                 )
                 batch.drop(key, "location_mismatch", detail, refuse=True)
+        for key, pending_followup in list(batch.followups.items()):
+            followup = pending_followup.followup
+            registration = known.get(followup.device_id)
+            if registration is not None and registration.revoked:
+                detail = f"{followup.device_id!r} is revoked"
+                self._drop_unacked(batch, key, "revoked_device", detail, followup=True)
+            elif registration is None:
+                if self._policy.require_registration:
+                    detail = f"{followup.device_id!r} is not registered"
+                    self._drop_unacked(batch, key, "unknown_device", detail, followup=True)
+            elif followup.location_id not in registration.placements:
+                detail = (
+                    f"{followup.device_id!r} is registered at {registration.location_id!r}, "
+                    f"the follow-up says {followup.location_id!r}"
+                )
+                batch.drop(key, "location_mismatch", detail, refuse=True, followup=True)
+
+    def _check_followups(self, session: Session, batch: _Batch) -> None:
+        """A follow-up whose press is stored must answer it: the same kiosk, the question of
+        its polarity (negative after unhappy or very unhappy), the survey version it showed.
+        One that does not is dead-lettered and refused (`followup_mismatch`). One whose
+        press is unknown is kept: the press may come later, or was refused (then it is
+        never counted)."""
+        if not batch.followups:
+            return
+        presses = store.presses_answered(
+            session, event_ids={p.followup.event_id for p in batch.followups.values()}
+        )
+        for key, pending in list(batch.followups.items()):
+            followup = pending.followup
+            press = presses.get(followup.event_id)
+            if press is None:
+                continue
+            problem = store.followup_mismatch(followup, press)
+            if problem is not None:
+                batch.drop(key, "followup_mismatch", problem, refuse=True, followup=True)
+
+    def _check_followup_owners(self, session: Session, batch: _Batch, new_ids: set[str]) -> None:
+        """A follow-up id stored for another kiosk is a conflict: refuse it."""
+        doubtful = [key for key in batch.followups if key[1] not in new_ids]
+        if not doubtful:
+            return
+        owners = store.followup_owners(session, followup_ids={i for _, i in doubtful})
+        for device_id, followup_id in doubtful:
+            owner = owners.get(followup_id)
+            if owner != device_id:
+                detail = f"follow-up {followup_id} is stored for {owner!r}"
+                batch.drop(
+                    (device_id, followup_id),
+                    "event_id_conflict",
+                    detail,
+                    refuse=True,
+                    followup=True,
+                )
 
     def _check_statuses(self, batch: _Batch, known: Mapping[str, Registration]) -> None:
         """A revoked device's status is dead-lettered, neither recorded nor answered; so is
@@ -426,11 +523,16 @@ class Ingestor:
                 kept.append((status, message))
         batch.statuses = kept
 
-    def _drop_unacked(self, batch: _Batch, key: EventKey, reason: str, detail: str) -> None:
-        if key[1] in self._unknown_seen:
-            del batch.events[key]  # already dead-lettered; it will come again
+    def _drop_unacked(
+        self, batch: _Batch, key: EventKey, reason: str, detail: str, *, followup: bool = False
+    ) -> None:
+        if key[1] in self._unknown_seen:  # already dead-lettered; it will come again
+            if followup:
+                del batch.followups[key]
+            else:
+                del batch.events[key]
         else:
-            batch.drop(key, reason, detail, refuse=False)
+            batch.drop(key, reason, detail, refuse=False, followup=followup)
             batch.unknown.append(key[1])
 
 
@@ -453,12 +555,16 @@ class _RecentIds:
 
 
 def _event_id_of(payload: bytes) -> str | None:
-    """The event id of an invalid event, if it has a readable one, so the kiosk can drop it."""
+    """The id of an invalid event, if it has a readable one, so the kiosk can drop it: a
+    follow-up's own id (its `event_id` names its press, which must not be dropped)."""
     try:
         document = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    event_id = document.get("event_id") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return None
+    key = "followup_id" if document.get("kind") == "followup" else "event_id"
+    event_id = document.get(key)
     readable = isinstance(event_id, str) and EVENT_ID_PATTERN.fullmatch(event_id)
     return event_id if readable else None
 

@@ -20,6 +20,7 @@ from hub.models import (
     DeadLetterTally,
     Device,
     Event,
+    FollowUpAnswer,
     HourlyFootfall,
     Location,
     Placement,
@@ -28,7 +29,7 @@ from hub.models import (
 from hub.rollups.buckets import hour_bucket
 from hub.rollups.write import fold
 from protocol.errors import ConfigError
-from protocol.messages import DeviceState, DeviceStatus, PressEvent
+from protocol.messages import BUTTONS, Button, DeviceState, DeviceStatus, FollowUp, PressEvent
 
 MAX_PASSERSBY_PER_S = 5
 """More faces a second than one camera at a touchpoint sees pass, even at a rush."""
@@ -182,6 +183,106 @@ def store_events(
     return new_ids
 
 
+NEGATIVE_BUTTONS = frozenset({Button.UNHAPPY.value, Button.VERY_UNHAPPY.value})
+POSITIVE_BUTTONS = frozenset(b.value for b in BUTTONS) - NEGATIVE_BUTTONS
+
+
+def polarity(button: str) -> str:
+    """The follow-up question a press of this button is asked: negative or positive."""
+    return "negative" if button in NEGATIVE_BUTTONS else "positive"
+
+
+def store_followups(
+    session: Session,
+    *,
+    followups: Sequence[FollowUp],
+    received_at: datetime,
+    clock_offsets: Mapping[str, float] | None = None,
+) -> set[str]:
+    """Store follow-ups once each (their own id is the key); returns the new ids. Their
+    press need not be stored: it may come later, and reports join them by event id."""
+    offsets = clock_offsets or {}
+    first_of_each: dict[str, FollowUp] = {}
+    for followup in followups:
+        first_of_each.setdefault(followup.followup_id, followup)
+    if not first_of_each:
+        return set()
+    rows = [
+        {
+            "followup_id": f.followup_id,
+            "event_id": f.event_id,
+            "device_id": f.device_id,
+            "location_id": f.location_id,
+            "survey_id": f.survey_id,
+            "survey_version": f.survey_version,
+            "question": f.question,
+            "option": f.option,
+            "language": f.language,
+            "answered_at": corrected(f.answered_at, offsets.get(f.followup_id)),
+            "received_at": received_at,
+        }
+        for f in first_of_each.values()
+    ]
+    statement = dialect_insert(session, FollowUpAnswer).on_conflict_do_nothing(
+        index_elements=["followup_id"]
+    )
+    return set(session.scalars(statement.returning(FollowUpAnswer.followup_id), rows))
+
+
+@dataclass(frozen=True)
+class AnsweredPress:
+    """What a follow-up is checked against: its stored press."""
+
+    device_id: str
+    button: str
+    survey_id: str | None
+    survey_version: int | None
+
+
+def presses_answered(session: Session, *, event_ids: Iterable[str]) -> dict[str, AnsweredPress]:
+    """event id -> its stored press, for those of `event_ids` that are stored."""
+    wanted = set(event_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(
+            Event.event_id, Event.device_id, Event.button, Event.survey_id, Event.survey_version
+        ).where(Event.event_id.in_(wanted))
+    )
+    return {
+        event_id: AnsweredPress(device_id, button, survey_id, survey_version)
+        for event_id, device_id, button, survey_id, survey_version in rows
+    }
+
+
+def followup_mismatch(followup: FollowUp, press: AnsweredPress) -> str | None:
+    """Why a follow-up cannot answer its stored press, or None when it does."""
+    if press.device_id != followup.device_id:
+        return f"press {followup.event_id} is {press.device_id!r}'s, not {followup.device_id!r}'s"
+    if polarity(press.button) != followup.question:
+        return (
+            f"a {followup.question} follow-up to press {followup.event_id} of {press.button}"
+            f" (its question is {polarity(press.button)})"
+        )
+    answered = (followup.survey_id, followup.survey_version)
+    if press.survey_id is not None and (press.survey_id, press.survey_version) != answered:
+        return (
+            f"follow-up to survey {followup.survey_id} v{followup.survey_version}, its press "
+            f"answered {press.survey_id} v{press.survey_version}"
+        )
+    return None
+
+
+def followup_owners(session: Session, *, followup_ids: Iterable[str]) -> dict[str, str]:
+    """follow-up id -> the device it is stored for."""
+    rows = session.execute(
+        select(FollowUpAnswer.followup_id, FollowUpAnswer.device_id).where(
+            FollowUpAnswer.followup_id.in_(set(followup_ids))
+        )
+    )
+    return {followup_id: device_id for followup_id, device_id in rows}
+
+
 def _store_observations(
     session: Session, *, events: Sequence[PressEvent], occurred: Mapping[str, datetime]
 ) -> None:
@@ -225,6 +326,8 @@ def _event_row(
         "button": event.button.value,
         "misuse": event.misuse or flag is not None,
         "flag": None if flag is None else flag.value,
+        "survey_id": event.survey_id,
+        "survey_version": event.survey_version,
     }
 
 

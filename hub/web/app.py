@@ -14,7 +14,14 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from hub import __version__
 from hub.clock import Clock, utc_now
 from hub.config import HubSettings
-from hub.web import routes_account, routes_alerts, routes_exports, routes_reports, routes_scores
+from hub.web import (
+    routes_account,
+    routes_alerts,
+    routes_exports,
+    routes_reports,
+    routes_scores,
+    routes_surveys,
+)
 from hub.web.auth import Anyone, NotSignedInError, csrf_guard, csrf_token
 from hub.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from hub.web.headers import SecurityHeaders
@@ -27,6 +34,7 @@ ROUTERS = (
     routes_alerts.router,
     routes_exports.router,
     routes_reports.router,
+    routes_surveys.router,
 )
 
 

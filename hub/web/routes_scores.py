@@ -19,6 +19,7 @@ from hub.reporting.analytics import (
     subtree_summary,
     trend,
 )
+from hub.reporting.reasons import reasons, top_negative_reasons
 from hub.rollups.buckets import Period
 from hub.rollups.read import local_counts
 from hub.users import Principal
@@ -32,7 +33,9 @@ from hub.web.schemas_scores import (
     PathStep,
     PeriodOut,
     PlaceOut,
+    ReasonsOut,
     SummaryOut,
+    TopReasonOut,
     TrendPoint,
 )
 
@@ -96,8 +99,14 @@ def api_overview(
     against the previous period of the same length and its kiosks' health."""
     tree, visible = visible_tree(session, user)
     period = period_of(days, since, until, now=now)
-    answer = overview(session, tree=tree, visible=visible, period=period)
-    return OverviewOut.model_validate(answer)
+    answer = OverviewOut.model_validate(
+        overview(session, tree=tree, visible=visible, period=period)
+    )
+    tops = top_negative_reasons(session, tree=tree, visible=visible, period=period)
+    for row in answer.locations:
+        top = tops.get(row.location)
+        row.top_negative_reason = None if top is None else TopReasonOut.model_validate(top)
+    return answer
 
 
 @router.get("/api/locations", tags=["scores"])
@@ -164,6 +173,9 @@ def location_view(
         trend_week=trend_by("week"),
         heatmap=HeatmapOut.model_validate(cells),
         trend_month=trend_by("month"),
+        reasons=ReasonsOut.model_validate(
+            reasons(session, tree=tree, location_id=location_id, period=period)
+        ),
     )
 
 

@@ -45,6 +45,13 @@ class Score(Read):
     small_sample: bool = Field(description="fewer responses than ranking needs")
 
 
+class TopReasonOut(Read):
+    option: str
+    label: str | None = Field(description="its text in the survey's default language")
+    count: int
+    share: float = Field(description="of the answered negative follow-ups, 0-1")
+
+
 class OverviewRow(Score):
     location: str
     name: str
@@ -58,6 +65,9 @@ class OverviewRow(Score):
     observed_index: float | None = Field(description="the cameras' reading, 0-100")
     devices: Devices
     rank: int | None = Field(description="within its kind; null for a small sample")
+    top_negative_reason: TopReasonOut | None = Field(
+        default=None, description="the reason most given after a negative answer"
+    )
 
 
 class OverviewOut(Read):
@@ -108,6 +118,52 @@ class HeatmapOut(Read):
     cells: list[list[HeatCell]] = Field(description="7 weekdays from Monday, 24 local hours each")
 
 
+class OptionShareOut(Read):
+    option: str
+    label: str | None = Field(description="its text in the survey's default language")
+    count: int
+    share: float | None = Field(description="of the answered follow-ups, 0-1")
+    ci: tuple[float, float] | None = Field(description="95 % Wilson interval")
+
+
+class VersionReasonsOut(Read):
+    survey_id: str
+    survey_version: int
+    answered: int
+    unanswered: int
+    options: list[OptionShareOut]
+
+
+class ReasonPointOut(Read):
+    start: date = Field(description="a local day")
+    answered: int
+    unanswered: int
+    options: dict[str, int]
+    versions: list[str] = Field(description="survey:version answered that day")
+    question_changed: bool = Field(description="the version differs from the day before")
+
+
+class QuestionReasonsOut(Read):
+    question: str = Field(description="negative or positive")
+    presses: int = Field(description="scored presses of this polarity")
+    followups: int = Field(description="of them, those that got a follow-up")
+    followup_share: float | None
+    followup_ci: tuple[float, float] | None = Field(description="95 % Wilson interval")
+    answered: int
+    unanswered: int = Field(description="shown, not answered: a valid outcome")
+    options: list[OptionShareOut] = Field(description="most given first")
+    top: list[str] = Field(description="the top three options given")
+    by_version: list[VersionReasonsOut] = Field(
+        description="one entry a survey version, when the period holds more than one"
+    )
+    trend: list[ReasonPointOut]
+
+
+class ReasonsOut(Read):
+    negative: QuestionReasonsOut
+    positive: QuestionReasonsOut
+
+
 class LocationOut(Read):
     location: str
     name: str
@@ -121,6 +177,7 @@ class LocationOut(Read):
     trend_week: list[TrendPoint]
     heatmap: HeatmapOut
     trend_month: list[TrendPoint]
+    reasons: ReasonsOut = Field(description="the follow-ups' answers, after each polarity")
 
 
 class CompareOut(BaseModel):

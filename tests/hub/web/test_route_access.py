@@ -97,6 +97,22 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/exports/responses.csv"): Rule(MANAGERS, location="location"),
     ("GET", "/api/exports/scores.csv"): Rule(MANAGERS, location="location"),
+    ("GET", "/api/surveys"): Rule(MANAGERS),
+    ("GET", "/api/surveys/{survey_id}"): Rule(MANAGERS, ok=404, url="/api/surveys/nothing"),
+    ("POST", "/api/surveys"): Rule(MANAGERS, ok=422, body={"toml": "id = 1"}),
+    ("POST", "/api/surveys/{survey_id}/assign"): Rule(
+        MANAGERS,
+        ok=422,
+        location="body",
+        body={"location": "{location}"},
+        url="/api/surveys/nothing/assign",
+    ),
+    ("POST", "/api/surveys/{survey_id}/retire"): Rule(
+        MANAGERS, ok=404, url="/api/surveys/nothing/retire"
+    ),
+    ("PUT", "/api/locations/{location_id}/languages"): Rule(
+        MANAGERS, location="location_id", body={"languages": ["en"]}
+    ),
 }
 
 

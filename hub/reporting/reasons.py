@@ -1,0 +1,355 @@
+"""The reasons travellers give after a press: per location subtree and period, for each
+question (after a negative answer, after a positive one), how many presses got a follow-up,
+how many answered, each option's count and share with a Wilson 95 % interval, the top three
+and their trend by local day.
+
+A follow-up counts with its press: a stored, scored press (misuse and hub-flagged presses
+are left out, as scores leave them) of the question's polarity, in the period, made by the
+same kiosk. A press answered more than once (a kiosk resending a changed answer) counts
+its latest answer once. A follow-up whose press never arrived or was refused is never
+counted. Answers to different survey versions are never summed silently: `by_version`
+splits them when the period holds more than one, and the trend marks the day it changed.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.hierarchy import LocationTree
+from hub.ingest.store import NEGATIVE_BUTTONS, polarity
+from hub.models import Event, FollowUpAnswer, SurveyVersion
+from hub.reporting.scores import wilson_interval
+from hub.rollups.buckets import Period
+from protocol.surveys import Question, Survey
+
+QUESTIONS = ("negative", "positive")
+TOP = 3
+VersionKey = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class OptionShare:
+    option: str
+    label: str | None
+    """Its text in the survey's default language, where the survey is known."""
+    count: int
+    share: float | None
+    """Of the answered follow-ups."""
+    ci: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class VersionReasons:
+    survey_id: str
+    survey_version: int
+    answered: int
+    unanswered: int
+    options: list[OptionShare]
+
+
+@dataclass(frozen=True)
+class ReasonPoint:
+    start: date
+    """A local day."""
+    answered: int
+    unanswered: int
+    options: dict[str, int]
+    versions: list[str]
+    """`survey:version` answered that day."""
+    question_changed: bool
+    """The version differs from the previous day's: the question changed here."""
+
+
+@dataclass(frozen=True)
+class QuestionReasons:
+    question: str
+    presses: int
+    """Scored presses of this polarity in the period."""
+    followups: int
+    """Of them, those that got a follow-up (answered or not)."""
+    followup_share: float | None
+    followup_ci: tuple[float, float] | None
+    answered: int
+    unanswered: int
+    options: list[OptionShare]
+    """Most given first; every option of the versions answered, none given too."""
+    top: list[str]
+    """The top three options given."""
+    by_version: list[VersionReasons] = field(default_factory=list)
+    """One entry a version when the period holds answers to more than one."""
+    trend: list[ReasonPoint] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reasons:
+    location: str
+    period: Period
+    negative: QuestionReasons
+    positive: QuestionReasons
+
+    def question(self, question: str) -> QuestionReasons:
+        return self.negative if question == "negative" else self.positive
+
+
+@dataclass(frozen=True)
+class TopReason:
+    option: str
+    label: str | None
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
+class _Answer:
+    event_id: str
+    location_id: str
+    occurred_at: datetime
+    question: str
+    option: str | None
+    version: VersionKey
+
+
+def reasons(session: Session, *, tree: LocationTree, location_id: str, period: Period) -> Reasons:
+    """The reasons given at a location and everything beneath it, in a period."""
+    places = tree.subtree(location_id)
+    presses = _press_counts(session, places, period)
+    answers = _answers(session, places, period)
+    surveys = _Surveys(session)
+    zone = ZoneInfo(tree.places[location_id].time_zone)
+    by_question = {
+        question: _question(
+            question,
+            presses[question],
+            [a for a in answers if a.question == question],
+            surveys,
+            zone,
+        )
+        for question in QUESTIONS
+    }
+    return Reasons(location_id, period, by_question["negative"], by_question["positive"])
+
+
+def top_negative_reasons(
+    session: Session, *, tree: LocationTree, visible: set[str], period: Period
+) -> dict[str, TopReason]:
+    """Each visible location's most given reason after a negative answer (its subtree's),
+    for those that have one."""
+    answers = [a for a in _answers(session, None, period) if a.question == "negative"]
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    labels: dict[str, VersionKey] = {}
+    for answer in answers:
+        if answer.option is None or answer.location_id not in tree:
+            continue
+        labels.setdefault(answer.option, answer.version)
+        for place in (answer.location_id, *tree.ancestors(answer.location_id)):
+            if place in visible:
+                counts[place][answer.option] += 1
+    surveys = _Surveys(session)
+    tops = {}
+    for place, options in counts.items():
+        option, count = sorted(options.items(), key=lambda item: (-item[1], item[0]))[0]
+        tops[place] = TopReason(
+            option=option,
+            label=surveys.label(labels[option], "negative", option),
+            count=count,
+            share=round(count / options.total(), 4),
+        )
+    return tops
+
+
+def _press_counts(session: Session, places: set[str], period: Period) -> Counter[str]:
+    rows = session.execute(
+        select(Event.button, func.count())
+        .where(
+            Event.location_id.in_(places),
+            Event.occurred_at >= period.since,
+            Event.occurred_at < period.until,
+            Event.misuse.is_(False),
+        )
+        .group_by(Event.button)
+    )
+    counts: Counter[str] = Counter()
+    for button, n in rows:
+        counts[polarity(button)] += int(n)
+    return counts
+
+
+def _answers(session: Session, places: set[str] | None, period: Period) -> list[_Answer]:
+    """Each scored press's latest follow-up of its own polarity, in the period."""
+    query = (
+        select(
+            Event.event_id,
+            Event.location_id,
+            Event.occurred_at,
+            Event.button,
+            FollowUpAnswer.question,
+            FollowUpAnswer.option,
+            FollowUpAnswer.survey_id,
+            FollowUpAnswer.survey_version,
+            FollowUpAnswer.answered_at,
+            FollowUpAnswer.followup_id,
+        )
+        .join(
+            FollowUpAnswer,
+            (FollowUpAnswer.event_id == Event.event_id)
+            & (FollowUpAnswer.device_id == Event.device_id),
+        )
+        .where(
+            Event.occurred_at >= period.since,
+            Event.occurred_at < period.until,
+            Event.misuse.is_(False),
+        )
+    )
+    if places is not None:
+        query = query.where(Event.location_id.in_(places))
+    latest: dict[str, tuple[tuple[datetime, str], _Answer]] = {}
+    for row in session.execute(query):
+        question = "negative" if row.button in NEGATIVE_BUTTONS else "positive"
+        if row.question != question:
+            continue  # stored before its press arrived, and not its question: never counted
+        answer = _Answer(
+            event_id=row.event_id,
+            location_id=row.location_id,
+            occurred_at=row.occurred_at,
+            question=question,
+            option=row.option,
+            version=(row.survey_id, row.survey_version),
+        )
+        order = (row.answered_at, row.followup_id)
+        known = latest.get(row.event_id)
+        if known is None or order > known[0]:
+            latest[row.event_id] = (order, answer)
+    return [answer for _, answer in latest.values()]
+
+
+def _question(
+    question: str, presses: int, answers: list[_Answer], surveys: "_Surveys", zone: ZoneInfo
+) -> QuestionReasons:
+    answered = [a for a in answers if a.option is not None]
+    versions = sorted({a.version for a in answers})
+    interval = wilson_interval(len(answers), presses) if presses >= len(answers) else None
+    options = _options(question, answered, versions, surveys)
+    by_version = []
+    if len(versions) > 1:
+        for version in versions:
+            of_version = [a for a in answers if a.version == version]
+            given = [a for a in of_version if a.option is not None]
+            by_version.append(
+                VersionReasons(
+                    survey_id=version[0],
+                    survey_version=version[1],
+                    answered=len(given),
+                    unanswered=len(of_version) - len(given),
+                    options=_options(question, given, [version], surveys),
+                )
+            )
+    return QuestionReasons(
+        question=question,
+        presses=presses,
+        followups=len(answers),
+        followup_share=round(len(answers) / presses, 4) if presses else None,
+        followup_ci=_rounded(interval),
+        answered=len(answered),
+        unanswered=len(answers) - len(answered),
+        options=options,
+        top=[o.option for o in options if o.count > 0][:TOP],
+        by_version=by_version,
+        trend=_trend(answers, zone),
+    )
+
+
+def _options(
+    question: str, answered: list[_Answer], versions: Iterable[VersionKey], surveys: "_Surveys"
+) -> list[OptionShare]:
+    counts = Counter(a.option for a in answered if a.option is not None)
+    keys: dict[str, VersionKey] = {}
+    for version in versions:
+        for key in surveys.options(version, question):
+            keys.setdefault(key, version)
+    for answer in answered:
+        if answer.option is not None:
+            keys.setdefault(answer.option, answer.version)
+    total = len(answered)
+    shares = [
+        OptionShare(
+            option=key,
+            label=surveys.label(version, question, key),
+            count=counts[key],
+            share=round(counts[key] / total, 4) if total else None,
+            ci=_rounded(wilson_interval(counts[key], total)),
+        )
+        for key, version in keys.items()
+    ]
+    return sorted(shares, key=lambda o: (-o.count, o.option))
+
+
+def _trend(answers: list[_Answer], zone: ZoneInfo) -> list[ReasonPoint]:
+    days: dict[date, list[_Answer]] = defaultdict(list)
+    for answer in answers:
+        days[answer.occurred_at.astimezone(zone).date()].append(answer)
+    points = []
+    previous: list[str] | None = None
+    for day in sorted(days):
+        of_day = days[day]
+        versions = sorted({f"{s}:{v}" for s, v in (a.version for a in of_day)})
+        given = Counter(a.option for a in of_day if a.option is not None)
+        points.append(
+            ReasonPoint(
+                start=day,
+                answered=given.total(),
+                unanswered=len(of_day) - given.total(),
+                options=dict(sorted(given.items())),
+                versions=versions,
+                question_changed=previous is not None and versions != previous,
+            )
+        )
+        previous = versions
+    return points
+
+
+def _rounded(interval: tuple[float, float] | None) -> tuple[float, float] | None:
+    return None if interval is None else (round(interval[0], 4), round(interval[1], 4))
+
+
+def _question_of(question: str) -> Question:
+    return "negative" if question == "negative" else "positive"
+
+
+class _Surveys:
+    """Survey versions read once each, for option keys and their texts."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._read: dict[VersionKey, Survey | None] = {}
+
+    def get(self, version: VersionKey) -> Survey | None:
+        if version not in self._read:
+            definition = self._session.scalar(
+                select(SurveyVersion.definition).where(
+                    SurveyVersion.survey_id == version[0], SurveyVersion.version == version[1]
+                )
+            )
+            self._read[version] = (
+                None if definition is None else Survey.model_validate_json(definition)
+            )
+        return self._read[version]
+
+    def options(self, version: VersionKey, question: str) -> list[str]:
+        survey = self.get(version)
+        follow_up = None if survey is None else survey.follow_up(_question_of(question))
+        return [] if follow_up is None else [o.key for o in follow_up.options]
+
+    def label(self, version: VersionKey, question: str, option: str) -> str | None:
+        survey = self.get(version)
+        follow_up = None if survey is None else survey.follow_up(_question_of(question))
+        if survey is None or follow_up is None:
+            return None
+        for candidate in follow_up.options:
+            if candidate.key == option:
+                return candidate.text.get(survey.languages[0])
+        return None

@@ -1,0 +1,1 @@
+"""Surveys: what touchpoints ask, in versions, assigned down the location tree."""
