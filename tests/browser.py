@@ -1,7 +1,11 @@
-"""Headless Chromium for the tests that drive a page (the lab's, skipped where it is absent)."""
+"""Headless Chromium for the tests that drive a page (the lab's, skipped where it is absent),
+and axe-core to hold each page to WCAG 2.2 AA."""
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -18,3 +22,50 @@ def headless_chromium(
         service_missing("chromium and chromium-driver are not installed (apt-get install them)")
     with chromium(size, prefs=prefs) as driver:
         yield driver
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"  # 4.14.1
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
+
+
+@cache
+def axe_script() -> str:
+    """axe-core's script, exactly the version the README under tests/vendor/axe-core names."""
+    source = AXE.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()
+    assert digest == AXE_SHA256, f"{AXE} is not axe-core 4.14.1 (sha256 {digest})"
+    return source.decode()
+
+
+def axe_violations(driver: WebDriver, axe_source: str | None = None) -> list[dict[str, Any]]:
+    """What axe-core finds against WCAG 2.2 A and AA on the page as it stands."""
+    if not driver.execute_script("return typeof window.axe === 'object'"):
+        # through the driver: the page's CSP does not apply
+        driver.execute_script(axe_source or axe_script())
+    found: dict[str, Any] = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]},"
+        " resultTypes: ['violations']})"
+        ".then((r) => done({violations: r.violations.map((v) => ({"
+        " id: v.id, impact: v.impact, help: v.help, tags: v.tags,"
+        " nodes: v.nodes.map((n) => ({target: n.target.join(' '), html: n.html,"
+        " summary: n.failureSummary}))}))}),"
+        " (e) => done({error: String(e)}));",
+        list(AXE_TAGS),
+    )
+    assert "error" not in found, f"axe-core did not run: {found.get('error')}"
+    violations: list[dict[str, Any]] = found["violations"]
+    return violations
+
+
+def readable(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+        for node in v["nodes"][:8]:
+            summary = " ".join((node["summary"] or "").split())
+            lines.append(f"    {node['target']}: {node['html'][:140]}\n      {summary[:300]}")
+        if len(v["nodes"]) > 8:
+            lines.append(f"    ... and {len(v['nodes']) - 8} more")
+    return "\n".join(lines)

@@ -14,7 +14,6 @@ $SEED_SCREENSHOTS_DIR when it is set): `overview.png`, `overview-phone.png`, ...
 """
 
 import base64
-import hashlib
 import json
 import os
 import shutil
@@ -45,7 +44,7 @@ from hub.users import Role, add_user
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
-from tests.browser import headless_chromium
+from tests.browser import axe_script, axe_violations, headless_chromium, readable
 from tests.hub.factories import press
 
 pytestmark = pytest.mark.browser
@@ -59,9 +58,6 @@ WAIT_S = 15
 NOT_YET_HERE: tuple[str, ...] = ()
 DESKTOP = (1280, 1600)
 PHONE = (375, 812)  # an iPhone X-class screen, in CSS pixels
-AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
-AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"  # 4.14.1
-AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 
 
 def _seed(session: Session, settings: HubSettings, now: datetime) -> None:
@@ -151,11 +147,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
-    """axe-core's script, exactly the version the README under tests/vendor/axe-core names."""
-    source = AXE.read_bytes()
-    digest = hashlib.sha256(source).hexdigest()
-    assert digest == AXE_SHA256, f"{AXE} is not axe-core 4.14.1 (sha256 {digest})"
-    return source.decode()
+    return axe_script()
 
 
 @pytest.fixture(scope="module")
@@ -212,42 +204,10 @@ def _status_of(driver: WebDriver, path: str) -> int:
     return status
 
 
-def _axe_violations(driver: WebDriver, axe_source: str) -> list[dict[str, Any]]:
-    """What axe-core finds against WCAG 2.2 A and AA on the page as it stands."""
-    if not driver.execute_script("return typeof window.axe === 'object'"):
-        driver.execute_script(axe_source)  # through the driver: the page's CSP does not apply
-    found: dict[str, Any] = driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]},"
-        " resultTypes: ['violations']})"
-        ".then((r) => done({violations: r.violations.map((v) => ({"
-        " id: v.id, impact: v.impact, help: v.help, tags: v.tags,"
-        " nodes: v.nodes.map((n) => ({target: n.target.join(' '), html: n.html,"
-        " summary: n.failureSummary}))}))}),"
-        " (e) => done({error: String(e)}));",
-        list(AXE_TAGS),
-    )
-    assert "error" not in found, f"axe-core did not run: {found.get('error')}"
-    violations: list[dict[str, Any]] = found["violations"]
-    return violations
-
-
-def _readable(violations: list[dict[str, Any]]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
-        for node in v["nodes"][:8]:
-            summary = " ".join((node["summary"] or "").split())
-            lines.append(f"    {node['target']}: {node['html'][:140]}\n      {summary[:300]}")
-        if len(v["nodes"]) > 8:
-            lines.append(f"    ... and {len(v['nodes']) - 8} more")
-    return "\n".join(lines)
-
-
 def _fits_and_is_accessible(driver: WebDriver, screenshots: Path, name: str, axe: str) -> None:
     """Screenshots at 1280 px and at 375 px; nothing sideways on a phone; no axe violation."""
     _screenshot(driver, screenshots, name)
-    found = {"desktop": _axe_violations(driver, axe)}
+    found = {"desktop": axe_violations(driver, axe)}
     driver.set_window_size(*PHONE)
     try:
         _wait(driver, lambda d: d.execute_script("return window.innerWidth") == PHONE[0], "375")
@@ -259,7 +219,7 @@ def _fits_and_is_accessible(driver: WebDriver, screenshots: Path, name: str, axe
             "return [document.documentElement.scrollWidth, window.innerWidth]"
         )
         _screenshot(driver, screenshots, f"{name}-phone")
-        found["phone"] = _axe_violations(driver, axe)
+        found["phone"] = axe_violations(driver, axe)
         wide = driver.execute_script(
             "return [...document.querySelectorAll('body *')]"
             ".filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1"
@@ -271,7 +231,7 @@ def _fits_and_is_accessible(driver: WebDriver, screenshots: Path, name: str, axe
     finally:
         driver.set_window_size(*DESKTOP)
     problems = [
-        f"at the {width} width, axe-core finds WCAG 2.2 AA violations:\n{_readable(v)}"
+        f"at the {width} width, axe-core finds WCAG 2.2 AA violations:\n{readable(v)}"
         for width, v in found.items()
         if v
     ]

@@ -1,7 +1,7 @@
 """The kiosk page in real Chromium at the touch display's 1280x800: the question and the
 smileys at rest, a press on the screen, the follow-up after a press, an answer in the
-traveller's language, thanks, and Persian laid out right to left. Screenshots land in the
-test's folder (`kiosk-*.png`)."""
+traveller's language, thanks, and Persian laid out right to left. Every screen is held to
+WCAG 2.2 AA by axe-core; screenshots land in the test's folder (`kiosk-*.png`)."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +16,7 @@ from edge.config import KioskConfig
 from edge.display.server import KioskDisplay, Prompt
 from edge.panel import mock_pin_factory
 from protocol.messages import Button, FollowUp, PressEvent
-from tests.browser import headless_chromium
+from tests.browser import axe_violations, headless_chromium, readable
 from tests.edge.display.test_server import Kiosk as PageHooks
 from tests.edge.test_app import SURVEY, messages, press, until
 from tests.fake_mqtt import FakeMqttFactory
@@ -60,8 +60,11 @@ def _visible_text(driver: WebDriver, element_id: str) -> str:
 
 
 def _shot(driver: WebDriver, folder: Path, name: str) -> None:
+    """A screenshot for the reviewer, and axe-core's word on the screen as it stands."""
     driver.save_screenshot(str(folder / f"kiosk-{name}.png"))
     print(f"screenshot: {folder / f'kiosk-{name}.png'}")
+    violations = axe_violations(driver)
+    assert not violations, f"kiosk page ({name}): WCAG 2.2 AA violations:\n{readable(violations)}"
 
 
 def test_a_press_shows_the_follow_up_and_an_answer_reaches_the_kiosk(
