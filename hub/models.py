@@ -64,6 +64,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         return as_utc(value)
 
 
+DEFAULT_LANGUAGES = "en"
+"""What a place asks in until it is given languages (or is put under a place that has)."""
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -82,8 +86,8 @@ class Location(Base):
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("locations.location_id"))
     languages: Mapped[str] = mapped_column(
         String(100),
-        default="en",
-        server_default="en",
+        default=DEFAULT_LANGUAGES,
+        server_default=DEFAULT_LANGUAGES,
         doc="BCP 47 tags, comma-separated, the first the default: what its kiosks ask in",
     )
 

@@ -7,13 +7,13 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from protocol.text import PrintableText
+from protocol.text import ProseText
 
 SurveyId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 OptionKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$")]
 """A BCP 47 tag as the kiosk page and the dashboard use it: en, nl, zh-Hans, fa."""
-Text = Annotated[PrintableText, Field(min_length=1, max_length=120)]
+Text = Annotated[ProseText, Field(min_length=1, max_length=120)]
 Texts = Annotated[dict[LanguageTag, Text], Field(min_length=1, max_length=8)]
 """One text in each language."""
 Question = Literal["negative", "positive"]

@@ -25,6 +25,14 @@ CONTROL_CHARACTER = re.compile(
 )
 
 
+# The same, less the zero-width non-joiner and joiner: words in Persian need the first
+# (می‌کند), joined emoji the second. For texts written in a language, not for names.
+CONTROL_CHARACTER_IN_PROSE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+    "\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
 def control_character_in(text: str) -> str | None:
     """The first control character in `text`, escaped for a message, or None."""
     found = CONTROL_CHARACTER.search(text)
@@ -40,6 +48,18 @@ def _printable(text: str) -> str:
 
 PrintableText = Annotated[str, AfterValidator(_printable)]
 """A pydantic field type: text without control characters."""
+
+
+def _prose(text: str) -> str:
+    found = CONTROL_CHARACTER_IN_PROSE.search(text)
+    if found is not None:
+        raise ValueError(f"control character U+{ord(found.group()):04X} is not allowed")
+    return text
+
+
+ProseText = Annotated[str, AfterValidator(_prose)]
+"""A pydantic field type: text written in a language (a survey's question, an option):
+no control characters, but the zero-width non-joiner and joiner its script may need."""
 
 
 def printable(text: str, *, what: str) -> str:

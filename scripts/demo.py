@@ -43,11 +43,12 @@ from edge.recorder import MisuseWindow
 from edge.simulate import AIRPORT_DAY, GAP_MARGIN_S, MAX_LOAD, press_schedule
 from hub.cli import format_table
 from hub.db import make_engine, open_session, session_factory
-from hub.ingest.store import store_events
+from hub.ingest.store import polarity, store_events, store_followups
 from hub.models import Event
 from hub.reporting.analytics import rolled_up_report
+from hub.surveys.definition import load_survey_file
 from protocol.ids import uuid7
-from protocol.messages import PressEvent
+from protocol.messages import FollowUp, PressEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = Path(os.environ.get("DEMO_DIR", ROOT / "var" / "demo"))
@@ -91,6 +92,24 @@ LOCATIONS = {
     "hel-gate-31": "Gate 31",
 }
 AREA_OF = {"hel-t2-security": "hel-t2", "hel-t2-washroom-b": "hel-t2", "hel-gate-31": "hel-gates"}
+SURVEYS = ROOT / "firmware_config" / "surveys"
+SURVEY_OF = {"hel-t2-security": "security", "hel-t2-washroom-b": "washroom", "hel-gate-31": "gate"}
+LANGUAGES = "en,nl,zh-Hans,fa"
+ANSWER_SHARE = 0.7  # of the follow-ups shown, the share a traveller answers
+# What each touchpoint's travellers say, as weights of the survey's options: sour hours
+# (see `sourness`) add to the first negative reason.
+REASONS = {
+    "hel-t2-security": {"queue": 3.0, "staff": 1.0, "rules": 1.0, "other": 0.5, "fast": 3.0},
+    "hel-t2-washroom-b": {"cleanliness": 3.0, "supplies": 2.0, "smell": 1.0, "queue": 0.5},
+    "hel-gate-31": {"delay": 2.0, "information": 1.5, "seats": 1.0, "boarding": 2.0},
+}
+DISPLAY_KIOSK = "hel-gate-31-01"
+DISPLAY_PORT = int(os.environ.get("DEMO_PAGE_PORT", "8765"))
+SOUR_REASON = {
+    "hel-t2-security": "queue",
+    "hel-t2-washroom-b": "cleanliness",
+    "hel-gate-31": "delay",
+}
 DEMO_USER = "demo"
 KIOSKS = [
     DemoKiosk("hel-t2-sec-01", "hel-t2-security", (0.35, 0.30, 0.20, 0.15), 20),
@@ -163,6 +182,8 @@ def _history_of(
             occurred_at=datetime.fromtimestamp(at_s, UTC),
             button=scheduled.button,
             misuse=window.is_misuse(at_s),
+            survey_id=SURVEY_OF[kiosk.location_id],
+            survey_version=1,
         )
 
 
@@ -196,15 +217,52 @@ def seed_history(sessions: sessionmaker[Session], presses: Sequence[PressEvent])
 
 
 def add_history_followups(session: Session, presses: Sequence[PressEvent]) -> int:
-    """The hook for reasons: follow-ups to the seeded presses; returns how many were added.
-
-    None yet: the hub's follow-ups (surveys, reasons) are being built. Once they are stored
-    (a survey with its reasons per touchpoint, `FollowUp` messages, the hub's store path for
-    them), this should answer a share of the non-misuse presses with reasons that fit the
-    touchpoint's sour hours (security: queue, staff; washroom: cleanliness, supplies; gate:
-    delay, information), and leave the rest shown but unanswered."""
-    del session, presses
-    return 0
+    """Each seeded press (not misuse) its follow-up, as the kiosk would have recorded it: most
+    answered, with the reasons that fit the touchpoint and its sour hours (security: the
+    queue at the morning peak; the washroom: dirty by the evening; the gate: delays), the
+    rest shown and left. Stored through the hub's own path; returns how many."""
+    rng = random.Random(HISTORY_SEED)
+    surveys = {name: load_survey_file(SURVEYS / f"{name}.toml") for name in SURVEY_OF.values()}
+    zone, end = ZoneInfo(TIME_ZONE), presses[-1].occurred_at if presses else datetime.now(UTC)
+    followups = []
+    for press in presses:
+        survey = surveys[SURVEY_OF[press.location_id]].survey
+        question = polarity(press.button.value)
+        follow_up = survey.follow_up(question)  # type: ignore[arg-type]
+        if press.misuse or follow_up is None:
+            continue
+        option = None
+        if rng.random() < ANSWER_SHARE:
+            sour = sourness(
+                press.location_id,
+                press.occurred_at.astimezone(zone),
+                (end - press.occurred_at).total_seconds() / 86_400,
+            )
+            keys = [o.key for o in follow_up.options]
+            weights = [
+                REASONS[press.location_id].get(key, 1.0)
+                + (6.0 * sour if key == SOUR_REASON[press.location_id] else 0.0)
+                for key in keys
+            ]
+            option = rng.choices(keys, weights)[0]
+        followups.append(
+            FollowUp(
+                followup_id=str(uuid7(int(press.occurred_at.timestamp() * 1000) + 4000)),
+                event_id=press.event_id,
+                device_id=press.device_id,
+                location_id=press.location_id,
+                survey_id=survey.survey_id,
+                survey_version=survey.version,
+                question=question,
+                option=option,
+                language=rng.choice(["en", "en", "nl", "zh-Hans", "fa"]),
+                answered_at=press.occurred_at + timedelta(seconds=rng.uniform(2, 7)),
+            )
+        )
+    for first in range(0, len(followups), HISTORY_BATCH):
+        batch = followups[first : first + HISTORY_BATCH]
+        store_followups(session, followups=batch, received_at=batch[-1].answered_at)
+    return len(followups)
 
 
 def _speed(hour: int | None = None) -> float:
@@ -254,15 +312,28 @@ def _kiosk_config(kiosk: DemoKiosk, index: int, faces: Path | None) -> Path:
         f'data_dir = "{kiosk.device_id}"\n'
         "heartbeat_s = 10\n"
         f"response_interval_s = {RESPONSE_INTERVAL_S}\n"
-        "[mqtt]\nack_timeout_s = 10\n"
-        "[simulation]\n"
+        "[mqtt]\nack_timeout_s = 10\n" + _display_section(kiosk) + "[simulation]\n"
         f"peak_presses_per_hour = {PEAK_PER_HOUR}\n"
+        f"answer_share = {ANSWER_SHARE}\n"
+        f"reasons = {_toml_table(REASONS[kiosk.location_id])}\n"
         f"mood = {list(kiosk.mood)}\n"
         f"misuse_share = {MISUSE_SHARE}\n"
         f'time_zone = "{TIME_ZONE}"\n'
         f"seed = {index}\n" + _camera_section(faces if kiosk.camera else None)
     )
     return path
+
+
+def _display_section(kiosk: DemoKiosk) -> str:
+    """The gate's kiosk has a touch display: its page, on `DISPLAY_PORT`, is the demo's to
+    open in a browser."""
+    if kiosk.device_id != DISPLAY_KIOSK:
+        return ""
+    return f"[display]\nport = {DISPLAY_PORT}\nlanguages = {LANGUAGES.split(',')}\n"
+
+
+def _toml_table(weights: dict[str, float]) -> str:
+    return "{ " + ", ".join(f"{key} = {value}" for key, value in weights.items()) + " }"
 
 
 def _hub_env() -> dict[str, str]:
@@ -285,7 +356,8 @@ def _seed_hub(*args: str) -> str:
 
 
 def _register_locations() -> None:
-    """The airport's tree: site, areas, touchpoints (named), and a kiosk registered at each."""
+    """The airport's tree: site, areas, touchpoints (named), the airport's languages, a survey
+    at each touchpoint, and a kiosk registered at each."""
     for location_id, name in (SITE, *AREAS.items(), *LOCATIONS.items()):
         _seed_hub("locations", "add", location_id, "--name", name, "--tz", TIME_ZONE)
     for kiosk in KIOSKS:
@@ -294,6 +366,11 @@ def _register_locations() -> None:
             "devices", "add", kiosk.device_id, "--site", SITE[0], "--area", area,
             "--location", kiosk.location_id,
         )  # fmt: skip
+    # once the tree stands: a subtree's languages reach only the places already beneath it
+    _seed_hub("surveys", "languages", SITE[0], LANGUAGES)
+    for location_id, survey in SURVEY_OF.items():
+        _seed_hub("surveys", "create", str(SURVEYS / f"{survey}.toml"))
+        _seed_hub("surveys", "assign", survey, location_id)
 
 
 def _add_demo_user() -> str:
@@ -401,6 +478,10 @@ def main() -> int:
     hub, broker_url, dashboard_url = _start_hub()
     print(f"hub up; MQTT broker at {broker_url}; data and logs in {WORKDIR}")
     print(f"dashboard at {dashboard_url}: sign in as {DEMO_USER!r} with password {password!r}")
+    print(
+        f"the gate's touch display at http://127.0.0.1:{DISPLAY_PORT}/ (press a smiley; "
+        "DEMO_PAGE_PORT=N moves it)"
+    )
     faces = _camera_faces()
     kiosks = _start_kiosks(broker_url, faces)
     camera = "the gate's kiosk reads faces from " + str(faces) if faces else "no camera"

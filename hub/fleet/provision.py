@@ -32,7 +32,7 @@ from hub.fleet.bundle import KioskIdentity, write_bundle
 from hub.fleet.pki import FleetCA
 from hub.fleet.remote_config import current_settings, write_config
 from hub.ingest import store
-from hub.models import Device, Location, RevokedCertificate
+from hub.models import DEFAULT_LANGUAGES, Device, Location, RevokedCertificate
 from hub.rollups.write import graft
 from hub.surveys.store import effective_survey, refresh_configs
 from protocol.broker_url import parse_broker_url
@@ -270,6 +270,9 @@ class Fleet:
         placed_anew = location.parent_id is None and parent is not None
         location.kind = kind
         location.parent_id = parent
+        above = self.session.get(Location, parent) if placed_anew and parent else None
+        if above is not None and location.languages in (None, DEFAULT_LANGUAGES):
+            location.languages = above.languages  # a new place speaks as the place above it
         self.session.flush()
         if placed_anew:
             graft(self.session, location_id=location_id)

@@ -132,3 +132,13 @@ def test_a_bad_kiosk_message_is_a_protocol_error(document: dict[str, Any]) -> No
     with pytest.raises(ProtocolError) as refused:
         decode_kiosk_message(json.dumps(document).encode())
     assert refused.value.reason == "invalid_payload"
+
+
+def test_persian_keeps_its_zero_width_non_joiner_and_no_other_invisible_character() -> None:
+    document = survey()
+    document["question"]["fa"] = "پاسخ شما به ما کمک می\u200cکند"
+    assert "\u200c" in Survey.model_validate(document).question["fa"]
+    for hidden in ("\u202e", "\u200b", "\u200f", "\x00"):
+        document["question"]["fa"] = f"بازرسی{hidden}"
+        with pytest.raises(ValidationError, match=f"U\\+{ord(hidden):04X}"):
+            Survey.model_validate(document)

@@ -17,8 +17,11 @@ from edge.config import load_config
 from edge.recorder import MisuseWindow
 from edge.simulate import PressSimulator
 from hub.db import make_engine, session_factory
-from hub.models import Event
+from hub.hierarchy import LocationTree
+from hub.models import Event, FollowUpAnswer
 from hub.reporting.analytics import rolled_up_report
+from hub.reporting.reasons import reasons
+from hub.rollups.buckets import Period
 from hub.rollups.checks import rollup_mismatches
 from protocol.messages import PressEvent
 
@@ -137,9 +140,20 @@ def test_history_is_stored_as_the_hub_stores_presses(demo: ModuleType, sqlite_ur
             gate = [p for p in presses if p.location_id == "hel-gate-31"]
             assert scores["hel-gate-31"]["responses"] == sum(not p.misuse for p in gate)
             assert scores["hel-gate-31"]["misuse"] == sum(p.misuse for p in gate)
+            answers = session.scalar(select(func.count()).select_from(FollowUpAnswer))
+            assert answers == sum(not p.misuse for p in presses)  # every survey asks both ways
+            tree = LocationTree.load(session)
+            washroom = reasons(
+                session,
+                tree=tree,
+                location_id="hel-t2-washroom-b",
+                period=Period(NOW - timedelta(days=8), NOW),
+            ).negative
     finally:
         engine.dispose()
-    assert demo.add_history_followups(None, presses) == 0  # the hook, until reasons are stored
+    assert washroom.top[0] == "cleanliness"  # the washroom's travellers mostly say it is dirty
+    share = washroom.answered / (washroom.answered + washroom.unanswered)
+    assert abs(share - demo.ANSWER_SHARE) < 0.05
 
 
 def test_the_live_kiosks_press_within_the_rules(

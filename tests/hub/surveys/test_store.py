@@ -11,7 +11,7 @@ from hub.config import HubSettings, IngestSettings
 from hub.fleet.broker_files import PACKET_HEADROOM_BYTES, max_packet_size
 from hub.fleet.provision import Fleet, Site
 from hub.ingest import store
-from hub.models import Device
+from hub.models import Device, Location
 from hub.surveys.definition import SurveyFile
 from hub.surveys.store import (
     assign_survey,
@@ -250,3 +250,16 @@ def test_a_new_version_must_keep_the_languages_of_the_places_asking_it(
         create_survey(session, parsed=security(without_nl), by="ana", now=NOW)
     with sessions() as session:
         assert survey_version(session, survey_id="security").version == 1
+
+
+def test_a_place_put_under_another_speaks_its_languages(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with sessions.begin() as session:
+        fleet = Fleet(session, HubSettings(data_dir=tmp_path))
+        fleet.add("k1", Site(site="hel", location="hel-gate"), auth="password", out_dir=None)
+        set_languages(session, location_id="hel", languages=["fa", "en"])
+        fleet.add("k2", Site(site="hel", location="hel-lounge"), auth="password", out_dir=None)
+    with sessions() as session:
+        assert session.get(Location, "hel-gate").languages == "fa,en"  # set for the subtree
+        assert session.get(Location, "hel-lounge").languages == "fa,en"  # placed afterwards
