@@ -25,6 +25,7 @@ from hub.config import HubSettings
 from hub.hierarchy import LocationTree
 from hub.models import Alert, CusumState, Device, Event, Location
 from hub.periodic import PeriodicJob, always
+from hub.reporting.reasons import reasons
 from hub.reporting.scores import ButtonCounts
 from hub.rollups.buckets import Period, hour_bucket
 from hub.rollups.read import hourly_counts, localised, window_counts
@@ -107,6 +108,8 @@ class AlertEngine:
         counts = window_counts(run.session, locations=targets, since=since, until=run.now)
         for location_id in sorted(targets):
             verdict = window_verdict(rule, counts.get(location_id, ButtonCounts()))
+            if verdict is not None:
+                verdict += _top_reasons(run, location_id, Period(since, run.now))
             run.settle(rule, location_id, location_id, verdict)
 
     def _health_rule(self, run: "_Round", rule: Rule, targets: set[str]) -> None:
@@ -220,6 +223,20 @@ class _Round:
         self._unresolved[(rule.id, subject)] = alert
         self.opened.append(alert.id)
         log.info("alert %d at %s: %s", alert.id, location_id, verdict)
+
+
+TOP_REASONS = 3
+
+
+def _top_reasons(run: "_Round", location_id: str, period: Period) -> str:
+    """ "; top reasons: Dirty 7, No paper or soap 3": what the window's unhappy travellers
+    said, where they said anything."""
+    negative = reasons(run.session, tree=run.tree, location_id=location_id, period=period).negative
+    given = sorted((o for o in negative.options if o.count), key=lambda o: (-o.count, o.option))
+    if not given:
+        return ""
+    named = ", ".join(f"{o.label or o.option} {o.count}" for o in given[:TOP_REASONS])
+    return f"; top reasons: {named}"
 
 
 def scored_presses(

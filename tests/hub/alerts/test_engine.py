@@ -10,10 +10,13 @@ from hub.alerts.engine import AlertEngine
 from hub.alerts.records import list_alerts
 from hub.alerts.rules import QuietHours, RuleKind
 from hub.config import AlertSettings
+from hub.ingest import store
 from hub.models import AlertDelivery, CusumState, Device
-from protocol.messages import Button
+from hub.surveys.store import create_survey
+from protocol.messages import Button, FollowUp
 from tests.hub.alerts.conftest import Presser
-from tests.hub.factories import NOON
+from tests.hub.factories import NOON, press
+from tests.hub.surveys.survey_files import security
 
 MIN = timedelta(minutes=1)
 U, H = Button.UNHAPPY, Button.HAPPY
@@ -132,3 +135,46 @@ def test_cusum_fires_on_a_run_of_unhappy_presses_and_resumes_after_a_restart(
     with places() as session:
         [alert] = list_alerts(session)
     assert alert.kind == "cusum"
+
+
+def test_an_alert_names_the_windows_top_reasons(
+    places: sessionmaker[Session],
+    make_rule: Callable[..., int],
+    engine_for: Callable[..., AlertEngine],
+) -> None:
+    make_rule(RuleKind.NEGATIVE_SHARE, 50, 15, min_responses=4)
+    unhappy = [
+        press(U, at=NOON - n * MIN, location_id="gate-a", seq=n).model_copy(
+            update={"survey_id": "security", "survey_version": 1}
+        )
+        for n in (1, 2, 3, 4)
+    ]
+    said = ["cleanliness", "queue", "cleanliness", None]  # the last shown, not answered
+    with places.begin() as session:
+        create_survey(session, parsed=security(), by="test")
+        store.store_events(session, events=unhappy, received_at=NOON)
+        store.store_followups(
+            session,
+            followups=[
+                FollowUp(
+                    followup_id=f"f{n}",
+                    event_id=event.event_id,
+                    device_id=event.device_id,
+                    location_id="gate-a",
+                    survey_id="security",
+                    survey_version=1,
+                    question="negative",
+                    option=option,
+                    answered_at=event.occurred_at + timedelta(seconds=4),
+                )
+                for n, (event, option) in enumerate(zip(unhappy, said, strict=True))
+            ],
+            received_at=NOON,
+        )
+    engine = engine_for()
+    assert len(engine.evaluate(NOON)) == 1
+    with places() as session:
+        [alert] = list_alerts(session)
+    assert alert.message == (
+        "100 % negative of 4 in the last 15 min; top reasons: Cleanliness 2, Queue too long 1"
+    )
