@@ -353,11 +353,7 @@ class Ingestor:
 
     def _triage_event(self, message: Inbound, device_id: str, batch: _Batch) -> None:
         event = decode_kiosk_message(message.payload)
-        if event.device_id != device_id:
-            raise ProtocolError(
-                "device_mismatch",
-                f"payload device {event.device_id!r} on the topic of {device_id!r}",
-            )
+        _same_device(event.device_id, device_id)
         offset_s = self._clock_offset(event)
         if isinstance(event, FollowUp):
             self._check_time(event.answered_at, offset_s, message, "answered_at")
@@ -411,11 +407,7 @@ class Ingestor:
 
     def _triage_status(self, message: Inbound, device_id: str, batch: _Batch) -> None:
         status = decode_device_status(message.payload)
-        if status.device_id != device_id:
-            raise ProtocolError(
-                "device_mismatch",
-                f"payload device {status.device_id!r} on the topic of {device_id!r}",
-            )
+        _same_device(status.device_id, device_id)
         batch.statuses.append((status, message))
 
     def _check_owners(self, session: Session, batch: _Batch, new_ids: set[str]) -> None:
@@ -740,3 +732,11 @@ def is_outage(exc: SQLAlchemyError) -> bool:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
+
+
+def _same_device(in_payload: str, in_topic: str) -> None:
+    """A kiosk speaks for itself only: its payload names the device of its topic."""
+    if in_payload != in_topic:
+        raise ProtocolError(
+            "device_mismatch", f"payload device {in_payload!r} on the topic of {in_topic!r}"
+        )
