@@ -50,16 +50,7 @@ const Charts = {
   },
 
   html(tag, attributes = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attributes)) {
-      if (value !== null && value !== undefined) node.setAttribute(key, value);
-    }
-    for (const child of children) {
-      if (child !== null && child !== undefined) {
-        node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-      }
-    }
-    return node;
+    return Seed.el(tag, attributes, ...children); // app.js, which every page loads first
   },
 
   // The width a chart in this box is drawn at.
