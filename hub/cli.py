@@ -32,7 +32,7 @@ from hub.ingest.dead_letters import add_dead_letter_commands
 from hub.ingest.store import add_location, flagged_presses
 from hub.models import Location
 from hub.reporting.analytics import rolled_up_report
-from hub.reporting.exports import BY_CHOICES, responses_csv, scores_csv
+from hub.reporting.exports import BY_CHOICES, reasons_csv, responses_csv, scores_csv
 from hub.reporting.pdf import write_site_report
 from hub.reporting.reasons import reasons
 from hub.rollups.buckets import Period
@@ -188,6 +188,8 @@ def _export(args: argparse.Namespace) -> int:
         period = _period(args)
         if args.what == "responses":
             chunks = responses_csv(session, locations, period)
+        elif args.what == "reasons":
+            chunks = reasons_csv(session, tree, locations, period)
         else:
             chunks = scores_csv(session, tree, locations, period, args.by)
         for chunk in chunks:
@@ -313,9 +315,9 @@ def _add_serve_and_report(commands: Commands) -> None:
     report.set_defaults(run=_report)
 
     export = commands.add_parser(
-        "export", help="CSV of responses or scores (streamed)", parents=[DB]
+        "export", help="CSV of responses, scores or reasons (streamed)", parents=[DB]
     )
-    export.add_argument("what", choices=("responses", "scores"))
+    export.add_argument("what", choices=("responses", "scores", "reasons"))
     export.add_argument("--location", help="a location and everything beneath it (default all)")
     export.add_argument("--since", type=_aware, help="ISO 8601, inclusive (default: 7 days ago)")
     export.add_argument("--until", type=_aware, help="ISO 8601, exclusive (default: now)")

@@ -1,9 +1,11 @@
-"""CSV exports of raw responses and of aggregated scores, as generators of text chunks.
+"""CSV exports of raw responses (with their follow-up answers), of aggregated scores and of
+the reasons given, as generators of text chunks.
 
 Rows are read from the database in chunks (a server-side cursor on PostgreSQL), so an
-export of millions of responses never holds more than one chunk in memory. Times are given
-in ISO 8601 UTC and again in the location's own time zone. A text cell that a spreadsheet
-would run as a formula (a location named `=HYPERLINK(…)`) is written with a `'` before it.
+export of millions of responses never holds more than one chunk in memory; each chunk's
+follow-ups are read by one keyed lookup. Times are given in ISO 8601 UTC and again in the
+location's own time zone. A text cell that a spreadsheet would run as a formula (a location
+named `=HYPERLINK(…)`, a survey option worded `=1+1`) is written with a `'` before it.
 """
 
 import csv
@@ -18,10 +20,15 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from hub.hierarchy import LocationTree
-from hub.models import Event, Location
+from hub.ingest.store import polarity
+from hub.models import Event, FollowUpAnswer, Location
 from hub.reporting.analytics import Summary, hourly, overview, trend
+from hub.reporting.reasons import QUESTIONS, OptionShare, QuestionReasons, reasons
 from hub.rollups.buckets import Period
+from hub.surveys.store import survey_version
+from protocol.errors import ConfigError
 from protocol.messages import BUTTONS
+from protocol.surveys import Survey
 
 CHUNK_ROWS = 2000
 """Rows fetched from the database, and written out, at a time."""
@@ -43,6 +50,13 @@ RESPONSE_COLUMNS = (
     "received_at_utc",
     "kiosk_occurred_at_utc",
     "clock_offset_s",
+    "survey_id",
+    "survey_version",
+    "followup_question",
+    "followup_option",
+    "followup_label",
+    "followup_language",
+    "followup_answered_at",
 )
 SCORE_COLUMNS = (
     "responses",
@@ -77,6 +91,27 @@ LOCATION_COLUMNS = (
     "change",
     "rank",
 )
+REASON_COLUMNS = (
+    "location_id",
+    "location_name",
+    "kind",
+    "time_zone",
+    "since_utc",
+    "until_utc",
+    "question",
+    "survey_id",
+    "survey_version",
+    "presses",
+    "followups",
+    "answered",
+    "unanswered",
+    "option",
+    "count",
+    "share",
+    "ci_low",
+    "ci_high",
+    "label",
+)
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -106,11 +141,13 @@ def inert(cell: Any) -> Any:
 
 
 def responses_csv(session: Session, locations: Collection[str], period: Period) -> Iterator[str]:
-    """Every press at the locations in the period, oldest first, misuse flagged; header first."""
+    """Every press at the locations in the period, oldest first, misuse flagged, with the
+    follow-up that answered it (the latest, if the kiosk sent more than one); header first."""
     places = {
         loc.location_id: (inert(loc.name), ZoneInfo(loc.time_zone))
         for loc in session.scalars(select(Location).where(Location.location_id.in_(locations)))
     }
+    labels = _Labels(session)
     yield csv_lines([RESPONSE_COLUMNS])
     statement = (
         select(*(getattr(Event, name) for name in _EVENT_FIELDS))
@@ -123,7 +160,14 @@ def responses_csv(session: Session, locations: Collection[str], period: Period) 
         .execution_options(yield_per=CHUNK_ROWS)  # a server-side cursor on PostgreSQL
     )
     for chunk in session.execute(statement).partitions():
-        rows = (_response_row(row, *places[row.location_id]) for row in chunk)
+        followups = _followups_of(session, chunk)
+        rows = (
+            (
+                *_response_row(row, *places[row.location_id]),
+                *_followup_cells(followups.get(row.event_id), labels),
+            )
+            for row in chunk
+        )
         yield csv_lines(rows, neutralised=True)
 
 
@@ -138,6 +182,8 @@ _EVENT_FIELDS = (
     "received_at",
     "kiosk_occurred_at",
     "clock_offset_s",
+    "survey_id",
+    "survey_version",
 )
 
 
@@ -159,7 +205,84 @@ def _response_row(row: Row[Any], name: str, zone: ZoneInfo) -> tuple[Any, ...]:
         _utc(row.received_at),
         _utc(row.kiosk_occurred_at) if row.kiosk_occurred_at else "",
         "" if row.clock_offset_s is None else row.clock_offset_s,
+        row.survey_id or "",
+        _blank(row.survey_version),
     )
+
+
+def _followups_of(session: Session, presses: Sequence[Row[Any]]) -> dict[str, Any]:
+    """The follow-up answering each press of a chunk, one keyed lookup: the same kiosk, the
+    question of the press's polarity (as reasons count them), the latest if several."""
+    wanted = {row.event_id: (row.device_id, polarity(row.button)) for row in presses}
+    statement = select(
+        FollowUpAnswer.followup_id,
+        FollowUpAnswer.event_id,
+        FollowUpAnswer.device_id,
+        FollowUpAnswer.survey_id,
+        FollowUpAnswer.survey_version,
+        FollowUpAnswer.question,
+        FollowUpAnswer.option,
+        FollowUpAnswer.language,
+        FollowUpAnswer.answered_at,
+    ).where(FollowUpAnswer.event_id.in_(wanted))
+    latest: dict[str, Any] = {}  # event id -> its follow-up row
+    for row in session.execute(statement):
+        if wanted[row.event_id] != (row.device_id, row.question):
+            continue  # not this press's answer: reasons never count it either
+        known = latest.get(row.event_id)
+        if known is None or (row.answered_at, row.followup_id) > (
+            known.answered_at,
+            known.followup_id,
+        ):
+            latest[row.event_id] = row
+    return latest
+
+
+def _followup_cells(followup: Any, labels: "_Labels") -> tuple[Any, ...]:
+    """question, option, label, language, answered_at; all empty for a press not followed
+    up, the option and label empty for one shown and not answered. The label and language
+    are neutralised here: they come from survey files and kiosks."""
+    if followup is None:
+        return ("", "", "", "", "")
+    label = None
+    if followup.option is not None:
+        version = (followup.survey_id, followup.survey_version)
+        label = labels.label(version, followup.question, followup.option)
+    return (
+        followup.question,
+        followup.option or "",
+        "" if label is None else inert(label),
+        inert(followup.language or ""),
+        _utc(followup.answered_at),
+    )
+
+
+class _Labels:
+    """Option texts in each survey version's default language, read once a version."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._surveys: dict[tuple[str, int], Survey | None] = {}
+
+    def label(self, version: tuple[str, int], question: str, option: str) -> str | None:
+        if version not in self._surveys:
+            try:
+                survey: Survey | None = survey_version(
+                    self._session, survey_id=version[0], version=version[1]
+                )
+            except ConfigError:  # a version the hub never stored: its keys stay, texts none
+                survey = None
+            self._surveys[version] = survey
+        survey = self._surveys[version]
+        follow_up = None
+        if survey is not None:
+            follow_up = survey.negative if question == "negative" else survey.positive
+        if survey is None or follow_up is None:
+            return None
+        for candidate in follow_up.options:
+            if candidate.key == option:
+                return candidate.text.get(survey.languages[0])
+        return None
 
 
 def _utc(moment: datetime) -> str:
@@ -243,3 +366,66 @@ def _location_rows(
 
 def _blank(value: object) -> object:
     return "" if value is None else value
+
+
+def reasons_csv(
+    session: Session, tree: LocationTree, locations: Collection[str], period: Period
+) -> Iterator[str]:
+    """The reasons given at each location (with everything beneath it, as the scores roll
+    up): a row per question, survey version and option; a question nobody was asked a
+    follow-up of has one row, its survey and option cells empty."""
+    yield csv_lines([REASON_COLUMNS])
+    since, until = _utc(period.since), _utc(period.until)
+    for location_id in tree.depth_first(set(locations)):
+        place = tree.places[location_id]
+        found = reasons(session, tree=tree, location_id=location_id, period=period)
+        head = (location_id, place.name, place.kind, place.time_zone, since, until)
+        rows = [
+            (*head, *cells)
+            for question in QUESTIONS
+            for cells in _reason_cells(found.question(question))
+        ]
+        yield csv_lines(rows)  # few rows, every cell neutralised
+
+
+def _reason_cells(found: QuestionReasons) -> Iterator[tuple[Any, ...]]:
+    """question, survey_id, survey_version, presses, followups, answered, unanswered, then
+    an option's count, share of the answered, interval and label; one version's counts
+    where the period holds more than one."""
+    if found.by_version:
+        versions = [
+            (v.survey_id, v.survey_version, v.answered, v.unanswered, v.options)
+            for v in found.by_version
+        ]
+    elif found.followups:
+        survey_id, version = _only_version(found)
+        versions = [(survey_id, version, found.answered, found.unanswered, found.options)]
+    else:
+        yield (found.question, "", "", found.presses, 0, 0, 0, "", "", "", "", "", "")
+        return
+    for survey_id, version, answered, unanswered, options in versions:
+        counts = (found.presses, answered + unanswered, answered, unanswered)
+        choices: list[OptionShare | None] = [*options] or [None]
+        for option in choices:
+            yield (found.question, survey_id, version, *counts, *_option_cells(option))
+
+
+def _only_version(found: QuestionReasons) -> tuple[str, int]:
+    """The one survey version a question's follow-ups answered (the trend names it as
+    `survey:version` each day; `by_version` is empty when there is one)."""
+    survey_id, version = found.trend[0].versions[0].rsplit(":", 1)
+    return survey_id, int(version)
+
+
+def _option_cells(option: OptionShare | None) -> tuple[Any, ...]:
+    if option is None:  # a version whose options the hub does not know, nobody answered
+        return ("", "", "", "", "", "")
+    low, high = option.ci or ("", "")
+    return (
+        option.option,
+        option.count,
+        _blank(option.share),
+        low,
+        high,
+        option.label or "",
+    )

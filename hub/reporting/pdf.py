@@ -1,7 +1,8 @@
-"""A site's report for a period as a PDF: ranking, daily trend, heat map, alerts.
+"""A site's report for a period as a PDF: ranking, daily trend, heat map, the reasons given
+(why), alerts.
 
-Every figure comes from hub.reporting.analytics; this module only lays them out, with reportlab's
-own drawing primitives (no plotting library, nothing fetched).
+Every figure comes from hub.reporting.analytics and hub.reporting.reasons; this module only
+lays them out, with reportlab's own drawing primitives (no plotting library, nothing fetched).
 """
 
 from collections.abc import Sequence
@@ -17,7 +18,15 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+)
 from reportlab.platypus.tables import TableStyle
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +35,7 @@ from hub.clock import Clock, as_utc, utc_now
 from hub.hierarchy import LocationTree
 from hub.models import Alert
 from hub.reporting.analytics import HeatCell, OverviewRow, TrendPoint, heatmap, overview, trend
+from hub.reporting.reasons import QUESTIONS, QuestionReasons, Reasons, reasons
 from hub.rollups.buckets import Period
 from hub.rollups.read import local_counts
 from protocol.errors import ConfigError
@@ -35,6 +45,9 @@ STYLES = getSampleStyleSheet()
 WIDTH = A4[0] - 36 * mm
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NO_ALERTS = "No alerts were raised in this period."
+NO_FOLLOWUPS = "No follow-up question was shown after this answer in this period."
+QUESTION_TITLES = {"negative": "After an unhappy answer", "positive": "After a happy answer"}
+VERSION_CHANGED = "The survey changed within this period"
 
 
 def site_alerts(session: Session, site_locations: set[str], period: Period) -> list[dict[str, Any]]:
@@ -85,6 +98,7 @@ def write_site_report(
     )
     cells = heatmap(session, location_id=site_id, period=period, time_zone=zone, local=local).cells
     alerts = site_alerts(session, locations, period)
+    why = reasons(session, tree=tree, location_id=site_id, period=period)
     story = [
         *_title(place.name, period, zone, written=clock()),
         *_ranking(rows),
@@ -92,6 +106,8 @@ def write_site_report(
         *_trend(days),
         *_heatmap(cells, zone),
         PageBreak(),
+        *_why(why),
+        Spacer(1, 6 * mm),
         *_alerts(alerts, zone),
     ]
     pdf = BytesIO()
@@ -246,6 +262,81 @@ def _heatmap(cells: Sequence[Sequence[HeatCell]], zone: str) -> list[Flowable]:
         drawing,
         Paragraph(caption, STYLES["Italic"]),
     ]
+
+
+def _why(found: Reasons) -> list[Flowable]:
+    """Per question, the site's top reasons (count, share of the answered, a bar), the share
+    of presses that got a follow-up, and a note where the survey changed in the period."""
+    parts: list[Flowable] = [Paragraph("Why: the reasons given", STYLES["Heading2"])]
+    for question in QUESTIONS:
+        parts.append(KeepTogether(_question(found.question(question))))
+    return parts
+
+
+def _question(found: QuestionReasons) -> list[Flowable]:
+    title = Paragraph(QUESTION_TITLES[found.question], STYLES["Heading4"])
+    if not found.followups:
+        return [title, Paragraph(NO_FOLLOWUPS, STYLES["Normal"])]
+    reach = f"{found.followups} of {found.presses} presses got a follow-up"
+    if found.followup_share is not None:
+        reach += f" ({_share(found.followup_share, found.followup_ci)})"
+    reach += f"; {found.answered} answered, {found.unanswered} left it unanswered."
+    parts: list[Flowable] = [title, Paragraph(reach, STYLES["Normal"])]
+    given = [option for option in found.options if option.count > 0][:3]
+    if given:
+        most = given[0].count
+        rows = [
+            [
+                Paragraph(_escape(option.label or option.option), STYLES["BodyText"]),
+                option.count,
+                "-" if option.share is None else f"{option.share:.0%}",
+                _bar(option.count / most),
+            ]
+            for option in given
+        ]
+        table = Table(
+            [["Top reasons", "Answers", "Share", ""], *rows],
+            colWidths=[70 * mm, 20 * mm, 18 * mm, 50 * mm],
+            hAlign="LEFT",
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
+                    ("FONT", (0, 1), (-1, -1), "Helvetica", 9),
+                    ("ALIGN", (1, 0), (2, -1), "RIGHT"),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+                ]
+            )
+        )
+        parts.append(table)
+    versions = [f"{v.survey_id} v{v.survey_version}" for v in found.by_version]
+    if versions:
+        days = [f", on {p.start:%a %d %b}" for p in found.trend if p.question_changed]
+        note = (
+            f"{VERSION_CHANGED}{''.join(days[:1])} (answers to {', '.join(versions)}): the "
+            "reasons above are summed by option key; the reasons CSV export splits them by "
+            "version."
+        )
+        parts.append(Paragraph(_escape(note), STYLES["Italic"]))
+    return parts
+
+
+def _share(share: float, interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return f"{share:.0%}"
+    return f"{share:.0%}, 95 % CI {interval[0]:.0%}-{interval[1]:.0%}"
+
+
+def _bar(fraction: float) -> Drawing:
+    """A horizontal bar, full width for the most given reason."""
+    width, height = 48 * mm, 3 * mm
+    drawing = Drawing(width, height)
+    drawing.add(
+        Rect(0, 0, max(width * fraction, 0.5), height, fillColor=colors.lightblue, strokeWidth=0)
+    )
+    return drawing
 
 
 def _alerts(alerts: Sequence[dict[str, Any]], zone: str) -> list[Flowable]:

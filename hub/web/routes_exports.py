@@ -1,4 +1,5 @@
-"""CSV exports for facility managers: raw responses and aggregated scores, streamed."""
+"""CSV exports for facility managers: raw responses, aggregated scores and the reasons given,
+streamed."""
 
 import re
 from collections.abc import Callable, Iterator
@@ -10,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.hierarchy import LocationTree
-from hub.reporting.exports import By, responses_csv, scores_csv
+from hub.reporting.exports import By, reasons_csv, responses_csv, scores_csv
 from hub.rollups.buckets import Period
 from hub.users import Principal
 from hub.web.auth import Db, Manager, Now, web_context
@@ -60,6 +61,27 @@ def export_scores(
         web_context(request).sessions, lambda s: scores_csv(s, tree, locations, period, by)
     )
     return _attachment(stream, export_file_name(f"scores-by-{by}", location, period))
+
+
+@router.get("/api/exports/reasons.csv", tags=["exports"], response_class=StreamingResponse)
+def export_reasons(
+    request: Request,
+    session: Db,
+    user: Manager,
+    now: Now,
+    location: Location = None,
+    days: Days = 7,
+    since: Since = None,
+    until: Until = None,
+) -> StreamingResponse:
+    """The reasons given at each location (with its subtree) in the period: a row per
+    question, survey version and option, with counts, shares and Wilson 95 % intervals."""
+    tree, locations = _selected(session, user, location)
+    period = period_of(days, since, until, now=now)
+    stream = _streamed(
+        web_context(request).sessions, lambda s: reasons_csv(s, tree, locations, period)
+    )
+    return _attachment(stream, export_file_name("reasons", location, period))
 
 
 def _selected(

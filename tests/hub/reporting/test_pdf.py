@@ -11,10 +11,14 @@ from hub.db import make_engine, session_factory
 from hub.hierarchy import LocationTree
 from hub.models import Alert
 from hub.reporting.analytics import overview
-from hub.reporting.pdf import NO_ALERTS, write_site_report
+from hub.reporting.pdf import NO_ALERTS, NO_FOLLOWUPS, VERSION_CHANGED, write_site_report
+from hub.surveys.store import create_survey
 from protocol.errors import ConfigError
+from protocol.messages import Button
+from tests.hub.reporting.followup_data import DAY, PERIOD, Traffic, add_places
 from tests.hub.reporting.pdf_text import page_count, shown_text
 from tests.hub.reporting.report_data import WEEK, Presses, add_presses, add_site
+from tests.hub.surveys.survey_files import reworded
 
 
 @pytest.fixture
@@ -57,7 +61,46 @@ def test_an_empty_week_still_makes_a_report(
         add_site(session)
     with sessions() as session:
         write_site_report(session, "hel", WEEK, tmp_path / "empty.pdf")
-    assert page_count((tmp_path / "empty.pdf").read_bytes()) == 3
+    pdf = (tmp_path / "empty.pdf").read_bytes()
+    assert page_count(pdf) == 3
+    assert shown_text(pdf).count(NO_FOLLOWUPS) == 2
+
+
+def test_the_report_says_why_top_reasons_and_how_many_were_asked(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    traffic = Traffic()
+    for option in ("queue", "queue", "queue", "staff", None):
+        traffic.add(Button.UNHAPPY, option)
+    traffic.add(Button.VERY_UNHAPPY)  # not asked
+    traffic.add(Button.UNHAPPY, "cleanliness", day=1, version=2)
+    traffic.add(Button.HAPPY, "fast", location_id="lane-2")
+    traffic.add(Button.VERY_HAPPY, location_id="lane-2")
+    with sessions.begin() as session:
+        add_places(session)
+        create_survey(session, parsed=reworded(), by="ana", now=DAY + timedelta(days=1))
+        traffic.store(session)
+    with sessions() as session:
+        write_site_report(session, "hel", PERIOD, tmp_path / "hel.pdf")
+    pdf = (tmp_path / "hel.pdf").read_bytes()
+    assert page_count(pdf) == 3
+    text = shown_text(pdf)
+    why = text[text.index("Why: the reasons given") : text.index("Alerts")]
+    assert text.index("When: hour by day of week") < text.index("Why: the reasons given")
+    negative, positive = why.split("After a happy answer")
+    assert "After an unhappy answer" in negative
+    assert "6 of 7 presses got a follow-up (86%, 95 % CI 49%-97%); 5 answered, 1 left" in negative
+    rows = negative.split("\n")
+    top = rows.index("Share") + 1
+    assert rows[top : top + 9] == [
+        *("Queue too long", "3", "60%"),
+        *("Cleanliness", "1", "20%"),
+        *("Staff", "1", "20%"),
+    ]
+    assert f"{VERSION_CHANGED}, on Sat 21 Nov (answers to security v1, security v2)" in negative
+    assert "1 of 2 presses got a follow-up (50%, 95 % CI 9%-91%)" in positive
+    assert "Fast\n1\n100%" in positive
+    assert VERSION_CHANGED not in positive and NO_FOLLOWUPS not in why
 
 
 def test_an_unknown_site_is_a_config_error(sessions: sessionmaker[Session], tmp_path: Path) -> None:

@@ -16,11 +16,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.reporting import exports
+from protocol.messages import Button
+from tests.hub.factories import place
+from tests.hub.reporting.followup_data import PERIOD as DAYS
+from tests.hub.reporting.followup_data import Traffic, add_places
 from tests.hub.reporting.report_data import WEEK, Presses, add_presses, add_site
 
 Client = Callable[[str | None], TestClient]
 PERIOD = {"since": WEEK.since.isoformat(), "until": WEEK.until.isoformat()}
-ROUTES = ("/api/exports/responses.csv", "/api/exports/scores.csv")
+ROUTES = ("/api/exports/responses.csv", "/api/exports/scores.csv", "/api/exports/reasons.csv")
 
 
 @pytest.fixture
@@ -76,6 +80,38 @@ def test_scores_download_adds_up(client_as: Client, week: Presses) -> None:
     assert "seed-scores-by-day-hel-" in response.headers["content-disposition"]
     site = [r for r in _rows(response.text) if r["location_id"] == "hel"]
     assert sum(int(r["responses"]) for r in site) == week.scored
+
+
+def test_reasons_download_is_a_manager_s_sites_reasons(
+    client_as: Client, sessions: sessionmaker[Session]
+) -> None:
+    traffic = Traffic()
+    traffic.add(Button.UNHAPPY, "queue")
+    traffic.add(Button.UNHAPPY, None)
+    traffic.add(Button.UNHAPPY, "staff", location_id="osl-1")
+    with sessions.begin() as session:
+        add_places(session)
+        place(session, "osl", kind="site", time_zone="UTC")
+        place(session, "osl-1", parent="osl", time_zone="UTC")
+        traffic.store(session)
+    period = {"since": DAYS.since.isoformat(), "until": DAYS.until.isoformat()}
+    manager = client_as("manager")
+    assert manager.get(ROUTES[2], params={"location": "osl", **period}).status_code == 404
+    response = manager.get(ROUTES[2], params=period)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="seed-reasons-all-2026-11-20-2026-11-23.csv"'
+    )
+    rows = _rows(response.text)
+    assert {r["location_id"] for r in rows} == {"hel", "lane-1", "lane-2"}
+    queue = [r for r in rows if r["location_id"] == "hel" and r["option"] == "queue"]
+    assert [
+        (r["presses"], r["followups"], r["answered"], r["count"], r["share"], r["label"])
+        for r in queue
+    ] == [("2", "2", "1", "1", "1.0", "Queue too long")]
+    everywhere = _rows(client_as("admin").get(ROUTES[2], params=period).text)
+    assert {r["location_id"] for r in everywhere} == {"hel", "lane-1", "lane-2", "osl", "osl-1"}
 
 
 def test_bad_parameters_are_refused(client_as: Client) -> None:
@@ -172,3 +208,8 @@ def test_the_page_lists_reports_and_links_the_csv_exports(
     response = manager.get(html.unescape(link.group(1)))
     assert response.status_code == 200
     assert response.text.startswith("event_id,")
+    link = re.search(r'<a id="download-reasons-csv"[^>]*href="([^"]+)"', page.text)
+    assert link
+    response = manager.get(html.unescape(link.group(1)))
+    assert response.status_code == 200
+    assert response.text.startswith("location_id,location_name,kind,time_zone,since_utc,")
