@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from hub.hierarchy import LocationTree
 from hub.models import SurveyAssignment
 from hub.surveys.definition import parse_survey
 from hub.surveys.store import (
+    Resolver,
     assign_survey,
     create_survey,
     list_surveys,
@@ -35,7 +37,12 @@ class SurveyListingOut(BaseModel):
     version: int = Field(description="the latest")
     languages: list[str]
     retired_at: datetime | None
-    assigned_to: list[str] = Field(description="locations whose subtree asks it")
+    assigned_to: list[str] = Field(
+        description="locations whose subtree asks it (a manager's: those within his sites)"
+    )
+    asked_elsewhere: bool = Field(
+        default=False, description="also assigned beyond your sites: the admins' to change"
+    )
 
 
 class SurveyFileIn(BaseModel):
@@ -60,6 +67,12 @@ class LanguagesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     languages: list[LanguageTag] = Field(min_length=1, max_length=MAX_LANGUAGES)
+
+
+class PlaceLanguagesOut(BaseModel):
+    location: str
+    languages: list[str] = Field(description="the default first")
+    asks: str | None = Field(description="the survey its nearest live assignment names")
 
 
 class PushedOut(BaseModel):
@@ -88,10 +101,24 @@ def _may_change(session: Session, user: Principal, survey_id: str) -> None:
         raise HTTPException(403, f"survey {survey_id} is also asked beyond your sites")
 
 
+@router.get("/surveys", response_class=HTMLResponse, include_in_schema=False)
+def surveys_page(request: Request, user: Manager) -> Response:
+    return web_context(request).templates.TemplateResponse(request, "surveys.html", {"user": user})
+
+
 @router.get("/api/surveys", tags=["surveys"])
-def api_surveys(session: Db, _user: Manager) -> list[SurveyListingOut]:
-    """Every survey, its latest version and where it is asked."""
-    return [SurveyListingOut.model_validate(s.__dict__) for s in list_surveys(session)]
+def api_surveys(session: Db, user: Manager) -> list[SurveyListingOut]:
+    """Every survey, its latest version and where it is asked (a manager sees the places
+    within his sites, and whether it is also asked beyond them)."""
+    listings = [SurveyListingOut.model_validate(s.__dict__) for s in list_surveys(session)]
+    if user.role is Role.ADMIN:
+        return listings
+    visible = _visible(session, user)
+    for listing in listings:
+        mine = [place for place in listing.assigned_to if place in visible]
+        listing.asked_elsewhere = len(mine) < len(listing.assigned_to)
+        listing.assigned_to = mine
+    return listings
 
 
 @router.get("/api/surveys/{survey_id}", tags=["surveys"])
@@ -158,6 +185,19 @@ def api_retire_survey(
     except ConfigError as exc:
         raise HTTPException(404, str(exc)) from exc
     return PushedOut(configs=len(configs))
+
+
+@router.get("/api/locations/{location_id}/languages", tags=["surveys"])
+def api_location_languages_get(session: Db, user: Manager, location_id: str) -> PlaceLanguagesOut:
+    """The languages one of your locations asks in, the default first, and its survey."""
+    if location_id not in _visible(session, user):
+        raise HTTPException(404, f"no location {location_id!r} among yours")
+    resolver = Resolver(session)
+    return PlaceLanguagesOut(
+        location=location_id,
+        languages=resolver.languages.get(location_id, ["en"]),
+        asks=resolver.survey_id(location_id),
+    )
 
 
 @router.put("/api/locations/{location_id}/languages", tags=["surveys"])

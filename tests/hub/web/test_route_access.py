@@ -97,7 +97,10 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/exports/responses.csv"): Rule(MANAGERS, location="location"),
     ("GET", "/api/exports/scores.csv"): Rule(MANAGERS, location="location"),
+    ("GET", "/api/exports/reasons.csv"): Rule(MANAGERS, location="location"),
+    ("GET", "/surveys"): Rule(MANAGERS),
     ("GET", "/api/surveys"): Rule(MANAGERS),
+    ("GET", "/api/locations/{location_id}/languages"): Rule(MANAGERS, location="location_id"),
     ("GET", "/api/surveys/{survey_id}"): Rule(MANAGERS, ok=404, url="/api/surveys/nothing"),
     ("POST", "/api/surveys"): Rule(MANAGERS, ok=422, body={"toml": "id = 1"}),
     ("POST", "/api/surveys/{survey_id}/assign"): Rule(
