@@ -2,9 +2,11 @@
 
 from datetime import UTC, datetime
 
+from sqlalchemy import TableClause, column, table
 from sqlalchemy.orm import Session
 
 from hub.ingest.store import add_location
+from hub.models import UtcDateTime
 from protocol.ids import uuid7
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
 
@@ -64,3 +66,17 @@ def place(
     location.kind = kind
     location.parent_id = parent
     session.flush()
+
+
+def locations_table_before_surveys() -> TableClause:
+    """`locations` as migrations 0003 to 0010 have it: tests that insert at such a revision
+    would otherwise name the model's newer columns (and their defaults)."""
+    return table(
+        "locations",
+        column("location_id"),
+        column("name"),
+        column("time_zone"),
+        column("created_at", UtcDateTime()),
+        column("kind"),
+        column("parent_id"),
+    )

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db import alembic_config, migrate
 from hub.ingest import store
-from hub.models import DailyRollup, Event, HourlyRollup, Location
+from hub.models import DailyRollup, Event, HourlyRollup
 from hub.reporting.reports import location_scores
 from hub.rollups.buckets import day_bucket
 from protocol.messages import BUTTONS
-from tests.hub.factories import NOON, press
+from tests.hub.factories import NOON, locations_table_before_surveys, press
 from tests.hub.rollups.recount import expected_totals, reported_totals
 
 HELSINKI_WINTER = timezone(timedelta(hours=2))
@@ -96,8 +96,14 @@ def test_the_migration_fills_daily_rollups_from_the_hourly_ones(engine: Engine) 
     hours = [NOON - timedelta(hours=h) for h in (0, 11, 12, 13, 30)]  # midnight is 12 h back
     with engine.begin() as connection:
         connection.execute(
-            insert(Location.__table__),
-            {"location_id": "gate-a", "name": "A", "time_zone": "UTC", "created_at": NOON},
+            insert(locations_table_before_surveys()),
+            {
+                "location_id": "gate-a",
+                "name": "A",
+                "time_zone": "UTC",
+                "created_at": NOON,
+                "kind": "touchpoint",
+            },
         )
         connection.execute(
             insert(HourlyRollup.__table__),

@@ -17,13 +17,13 @@ from hub.config import HubSettings
 from hub.db import alembic_config, migrate, session_factory
 from hub.fleet.provision import Fleet, Site
 from hub.ingest import store
-from hub.models import HourlyRollup, Location, SubtreeHourlyRollup
+from hub.models import HourlyRollup, SubtreeHourlyRollup
 from hub.reporting.scores import ButtonCounts
 from hub.rollups.buckets import Period, hour_bucket
 from hub.rollups.checks import rollup_mismatches
 from hub.rollups.read import local_counts
 from protocol.messages import BUTTONS, PressEvent
-from tests.hub.factories import NOON, place
+from tests.hub.factories import NOON, locations_table_before_surveys, place
 from tests.hub.rollups.recount import random_presses
 
 TOUCHPOINTS = {"hel-gate": "hel-t1", "hel-desk": "hel-t1", "hel-lounge": "hel-t2"}
@@ -136,7 +136,7 @@ def test_the_migration_fills_subtree_hours_from_the_hourly_ones(engine: Engine) 
     counts = {"very_happy": 0, "happy": 1, "unhappy": 2, "very_unhappy": 0}
     with engine.begin() as connection:
         connection.execute(
-            insert(Location.__table__),
+            insert(locations_table_before_surveys()),
             [
                 {
                     "location_id": i,
