@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -119,6 +120,9 @@ class Device(Base):
         String(200), doc="Mosquitto `$7$` hash; the password itself is never stored"
     )
     certificate_serial: Mapped[str | None] = mapped_column(String(64), doc="hex")
+    display: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="has a touch display (its bundle)"
+    )
     credentials_issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     desired_config: Mapped[str | None] = mapped_column(

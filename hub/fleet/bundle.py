@@ -25,6 +25,8 @@ class KioskIdentity:
     broker_url: str
     topic_prefix: str
     issued_at: datetime
+    display: bool = False
+    """A touch display: kiosk.toml gets a [display], install_kiosk.sh its browser."""
     password: str | None = None
     certificate: IssuedCertificate | None = None
 
@@ -55,6 +57,8 @@ def render_kiosk_toml(identity: KioskIdentity) -> str:
         ]
     if identity.certificate is not None:
         lines += ['cert_file = "device.crt"', 'key_file = "device.key"']
+    if identity.display:
+        lines += ["", "[display]", "port = 8765"]
     return "\n".join(lines) + "\n"
 
 

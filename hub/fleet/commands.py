@@ -78,7 +78,13 @@ def _fleet_sync(fleet: Fleet, _args: argparse.Namespace, _settings: HubSettings)
 
 
 def _devices_add(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings) -> None:
-    folder = fleet.add(args.device_id, _site(args, args.location), auth=args.auth, out_dir=args.out)
+    folder = fleet.add(
+        args.device_id,
+        _site(args, args.location),
+        auth=args.auth,
+        out_dir=args.out,
+        display=args.display,
+    )
     bundle = f"; bundle in {folder}" if folder else " (no credentials: give --out for a bundle)"
     print(f"{args.device_id} registered at {args.location}{bundle}")
 
@@ -180,6 +186,11 @@ def add_fleet_commands(commands: Commands, settings_from: SettingsFrom) -> None:
     device_commands = devices.add_subparsers(dest="action", required=True)
     add = command(device_commands, "add", _devices_add, "register a kiosk and write its bundle")
     add.add_argument("device_id")
+    add.add_argument(
+        "--display",
+        action="store_true",
+        help="the kiosk has a touch display: its bundle sets up the page and the browser",
+    )
     _placement_arguments(add)
     _credential_arguments(add)
     batch = command(device_commands, "import", _devices_import, _devices_import.__doc__ or "")

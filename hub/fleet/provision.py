@@ -133,9 +133,18 @@ class Fleet:
         self._clock = clock
         self.pending = PendingChanges()
 
-    def add(self, device_id: str, site: Site, *, auth: Auth, out_dir: Path | None) -> Path | None:
+    def add(
+        self,
+        device_id: str,
+        site: Site,
+        *,
+        auth: Auth,
+        out_dir: Path | None,
+        display: bool = False,
+    ) -> Path | None:
         """Register the kiosk; with `out_dir`, also issue credentials and write its bundle
-        (without, it connects as it may: to an embedded broker on a closed network)."""
+        (without, it connects as it may: to an embedded broker on a closed network). A kiosk
+        with a touch `display` gets a [display] in its kiosk.toml, now and at every rotate."""
         self._check_device_id(device_id)
         existing = self.session.get(Device, device_id)
         if existing is not None and existing.revoked_at is not None:
@@ -150,6 +159,7 @@ class Fleet:
             )
         location_id = self._place(site)
         device = store.register_device(self.session, device_id=device_id, location_id=location_id)
+        device.display = display
         refresh_configs(  # the survey of its place, if one is assigned
             self.session,
             now=self._clock(),
@@ -288,6 +298,7 @@ class Fleet:
             broker_url=broker_url,
             topic_prefix=self._settings.mqtt.topic_prefix,
             issued_at=now,
+            display=device.display,
         )
         device.auth = auth
         device.credentials_issued_at = now

@@ -10,6 +10,7 @@ from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from edge.config import load_config
 from hub.config import FleetSettings, HubSettings, IngestSettings, MqttSettings
 from hub.fleet.broker_files import (
     PACKET_HEADROOM_BYTES,
@@ -269,3 +270,21 @@ def test_the_fleet_s_clock_dates_credentials_bundles_and_revocations(
         assert (device.credentials_issued_at, device.revoked_at) == (issued, revoked)
         [retired] = session.scalars(select(RevokedCertificate)).all()
         assert (retired.serial, retired.revoked_at) == (f"{certificate.serial_number:x}", revoked)
+
+
+def test_a_kiosk_with_a_display_says_so_in_its_bundle_at_every_rotate(
+    sessions: sessionmaker[Session], settings: HubSettings, tmp_path: Path
+) -> None:
+    out = tmp_path / "bundles"
+    committed(
+        sessions,
+        settings,
+        lambda f: f.add("k1", SITE, auth="password", out_dir=out, display=True),
+    )
+    committed(sessions, settings, lambda f: f.add("k2", SITE, auth="password", out_dir=out))
+    first = load_config(out / "k1" / "kiosk.toml")
+    assert first.display is not None and first.display.port == 8765
+    assert load_config(out / "k2" / "kiosk.toml").display is None
+    assert (out / "k1" / "seed-kiosk-display.service").is_file()
+    committed(sessions, settings, lambda f: f.rotate("k1", out_dir=tmp_path / "rotated"))
+    assert load_config(tmp_path / "rotated" / "k1" / "kiosk.toml").display is not None
