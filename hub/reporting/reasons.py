@@ -14,17 +14,19 @@ splits them when the period holds more than one, and the trend marks the day it 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.hierarchy import LocationTree
-from hub.ingest.store import NEGATIVE_BUTTONS, polarity
+from hub.ingest.store import NEGATIVE_BUTTONS
 from hub.models import Event, FollowUpAnswer, SurveyVersion
 from hub.reporting.scores import wilson_interval
 from hub.rollups.buckets import Period
+from hub.rollups.read import Where, location_counts
 from protocol.surveys import Question, Survey
 
 QUESTIONS = ("negative", "positive")
@@ -163,59 +165,57 @@ def top_negative_reasons(
 
 
 def _press_counts(session: Session, places: set[str], period: Period) -> Counter[str]:
-    rows = session.execute(
-        select(Event.button, func.count())
-        .where(
-            Event.location_id.in_(places),
-            Event.occurred_at >= period.since,
-            Event.occurred_at < period.until,
-            Event.misuse.is_(False),
-        )
-        .group_by(Event.button)
-    )
+    """Scored presses per question (negative, positive), from the rollups: exact, and a
+    year reads months, not a year of raw presses."""
+    where = Where(sorted(places), period.since, period.until, all_locations=False)
     counts: Counter[str] = Counter()
-    for button, n in rows:
-        counts[polarity(button)] += int(n)
+    for _location, misuse, counted in location_counts(session, where):
+        if not misuse:
+            counts["negative"] += counted.unhappy + counted.very_unhappy
+            counts["positive"] += counted.very_happy + counted.happy
     return counts
 
 
+ANSWERED_WITHIN = timedelta(hours=1)
+"""A follow-up is answered within a minute of its press (`answer_s` is at most 60 s); an
+hour's margin either side covers clock corrections."""
+
+
 def _answers(session: Session, places: set[str] | None, period: Period) -> list[_Answer]:
-    """Each scored press's latest follow-up of its own polarity, in the period."""
-    query = (
-        select(
-            Event.event_id,
-            Event.location_id,
-            Event.occurred_at,
-            Event.button,
-            FollowUpAnswer.question,
-            FollowUpAnswer.option,
-            FollowUpAnswer.survey_id,
-            FollowUpAnswer.survey_version,
-            FollowUpAnswer.answered_at,
-            FollowUpAnswer.followup_id,
-        )
-        .join(
-            FollowUpAnswer,
-            (FollowUpAnswer.event_id == Event.event_id)
-            & (FollowUpAnswer.device_id == Event.device_id),
-        )
-        .where(
-            Event.occurred_at >= period.since,
-            Event.occurred_at < period.until,
-            Event.misuse.is_(False),
-        )
+    """Each scored press's latest follow-up of its own polarity, in the period.
+
+    Read from the follow-ups (by their index of location and time), then their presses by
+    id: the cost follows the answers in the period, not its presses (a join lets SQLite
+    walk a year of presses to find no answer)."""
+    answered = select(
+        FollowUpAnswer.event_id,
+        FollowUpAnswer.device_id,
+        FollowUpAnswer.question,
+        FollowUpAnswer.option,
+        FollowUpAnswer.survey_id,
+        FollowUpAnswer.survey_version,
+        FollowUpAnswer.answered_at,
+        FollowUpAnswer.followup_id,
+    ).where(
+        FollowUpAnswer.answered_at >= period.since - ANSWERED_WITHIN,
+        FollowUpAnswer.answered_at < period.until + ANSWERED_WITHIN,
     )
     if places is not None:
-        query = query.where(Event.location_id.in_(places))
+        answered = answered.where(FollowUpAnswer.location_id.in_(sorted(places)))
+    followups = session.execute(answered).all()
+    presses = _scored_presses(session, {f.event_id for f in followups}, period)
     latest: dict[str, tuple[tuple[datetime, str], _Answer]] = {}
-    for row in session.execute(query):
-        question = "negative" if row.button in NEGATIVE_BUTTONS else "positive"
+    for row in followups:
+        press = presses.get(row.event_id)
+        if press is None or press.device_id != row.device_id:
+            continue  # its press is not stored, not scored, not in the period, or not its kiosk's
+        question = "negative" if press.button in NEGATIVE_BUTTONS else "positive"
         if row.question != question:
             continue  # stored before its press arrived, and not its question: never counted
         answer = _Answer(
             event_id=row.event_id,
-            location_id=row.location_id,
-            occurred_at=row.occurred_at,
+            location_id=press.location_id,
+            occurred_at=press.occurred_at,
             question=question,
             option=row.option,
             version=(row.survey_id, row.survey_version),
@@ -225,6 +225,28 @@ def _answers(session: Session, places: set[str] | None, period: Period) -> list[
         if known is None or order > known[0]:
             latest[row.event_id] = (order, answer)
     return [answer for _, answer in latest.values()]
+
+
+PRESSES_PER_QUERY = 500
+
+
+def _scored_presses(session: Session, event_ids: set[str], period: Period) -> dict[str, Any]:
+    """The scored presses of the period among these ids, by id."""
+    found: dict[str, Any] = {}
+    ids = sorted(event_ids)
+    for first in range(0, len(ids), PRESSES_PER_QUERY):
+        rows = session.execute(
+            select(
+                Event.event_id, Event.device_id, Event.location_id, Event.occurred_at, Event.button
+            ).where(
+                Event.event_id.in_(ids[first : first + PRESSES_PER_QUERY]),
+                Event.occurred_at >= period.since,
+                Event.occurred_at < period.until,
+                Event.misuse.is_(False),
+            )
+        )
+        found.update((row.event_id, row) for row in rows)
+    return found
 
 
 def _question(
