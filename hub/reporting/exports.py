@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -159,8 +159,9 @@ def responses_csv(session: Session, locations: Collection[str], period: Period) 
         .order_by(Event.occurred_at, Event.event_id)
         .execution_options(yield_per=CHUNK_ROWS)  # a server-side cursor on PostgreSQL
     )
+    answered = _any_followup(session, places, period)
     for chunk in session.execute(statement).partitions():
-        followups = _followups_of(session, chunk)
+        followups = _followups_of(session, chunk) if answered else {}
         rows = (
             (
                 *_response_row(row, *places[row.location_id]),
@@ -169,6 +170,22 @@ def responses_csv(session: Session, locations: Collection[str], period: Period) 
             for row in chunk
         )
         yield csv_lines(rows, neutralised=True)
+
+
+def _any_followup(session: Session, places: Collection[str], period: Period) -> bool:
+    """Whether any follow-up was answered there around the period: where none was (no
+    survey asked), the export reads no follow-up for each chunk of presses."""
+    margin = timedelta(hours=1)  # answers come within a minute of their press
+    found = session.scalar(
+        select(FollowUpAnswer.followup_id)
+        .where(
+            FollowUpAnswer.location_id.in_(sorted(places)),
+            FollowUpAnswer.answered_at >= period.since - margin,
+            FollowUpAnswer.answered_at < period.until + margin,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 _EVENT_FIELDS = (
