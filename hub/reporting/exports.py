@@ -23,12 +23,9 @@ from hub.hierarchy import LocationTree
 from hub.ingest.store import polarity
 from hub.models import Event, FollowUpAnswer, Location
 from hub.reporting.analytics import Summary, hourly, overview, trend
-from hub.reporting.reasons import QUESTIONS, OptionShare, QuestionReasons, reasons
+from hub.reporting.reasons import QUESTIONS, OptionShare, QuestionReasons, SurveyTexts, reasons
 from hub.rollups.buckets import Period
-from hub.surveys.store import survey_version
-from protocol.errors import ConfigError
 from protocol.messages import BUTTONS
-from protocol.surveys import Survey
 
 CHUNK_ROWS = 2000
 """Rows fetched from the database, and written out, at a time."""
@@ -147,7 +144,7 @@ def responses_csv(session: Session, locations: Collection[str], period: Period) 
         loc.location_id: (inert(loc.name), ZoneInfo(loc.time_zone))
         for loc in session.scalars(select(Location).where(Location.location_id.in_(locations)))
     }
-    labels = _Labels(session)
+    labels = SurveyTexts(session)
     yield csv_lines([RESPONSE_COLUMNS])
     statement = (
         select(*(getattr(Event, name) for name in _EVENT_FIELDS))
@@ -255,7 +252,7 @@ def _followups_of(session: Session, presses: Sequence[Row[Any]]) -> dict[str, An
     return latest
 
 
-def _followup_cells(followup: Any, labels: "_Labels") -> tuple[Any, ...]:
+def _followup_cells(followup: Any, labels: SurveyTexts) -> tuple[Any, ...]:
     """question, option, label, language, answered_at; all empty for a press not followed
     up, the option and label empty for one shown and not answered. The label and language
     are neutralised here: they come from survey files and kiosks."""
@@ -272,34 +269,6 @@ def _followup_cells(followup: Any, labels: "_Labels") -> tuple[Any, ...]:
         inert(followup.language or ""),
         _utc(followup.answered_at),
     )
-
-
-class _Labels:
-    """Option texts in each survey version's default language, read once a version."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._surveys: dict[tuple[str, int], Survey | None] = {}
-
-    def label(self, version: tuple[str, int], question: str, option: str) -> str | None:
-        if version not in self._surveys:
-            try:
-                survey: Survey | None = survey_version(
-                    self._session, survey_id=version[0], version=version[1]
-                )
-            except ConfigError:  # a version the hub never stored: its keys stay, texts none
-                survey = None
-            self._surveys[version] = survey
-        survey = self._surveys[version]
-        follow_up = None
-        if survey is not None:
-            follow_up = survey.negative if question == "negative" else survey.positive
-        if survey is None or follow_up is None:
-            return None
-        for candidate in follow_up.options:
-            if candidate.key == option:
-                return candidate.text.get(survey.languages[0])
-        return None
 
 
 def _utc(moment: datetime) -> str:

@@ -121,7 +121,7 @@ def reasons(session: Session, *, tree: LocationTree, location_id: str, period: P
     places = tree.subtree(location_id)
     presses = _press_counts(session, places, period)
     answers = _answers(session, places, period)
-    surveys = _Surveys(session)
+    surveys = SurveyTexts(session)
     zone = ZoneInfo(tree.places[location_id].time_zone)
     by_question = {
         question: _question(
@@ -151,7 +151,7 @@ def top_negative_reasons(
         for place in (answer.location_id, *tree.ancestors(answer.location_id)):
             if place in visible:
                 counts[place][answer.option] += 1
-    surveys = _Surveys(session)
+    surveys = SurveyTexts(session)
     tops = {}
     for place, options in counts.items():
         option, count = sorted(options.items(), key=lambda item: (-item[1], item[0]))[0]
@@ -250,7 +250,7 @@ def _scored_presses(session: Session, event_ids: set[str], period: Period) -> di
 
 
 def _question(
-    question: str, presses: int, answers: list[_Answer], surveys: "_Surveys", zone: ZoneInfo
+    question: str, presses: int, answers: list[_Answer], surveys: "SurveyTexts", zone: ZoneInfo
 ) -> QuestionReasons:
     answered = [a for a in answers if a.option is not None]
     versions = sorted({a.version for a in answers})
@@ -286,7 +286,7 @@ def _question(
 
 
 def _options(
-    question: str, answered: list[_Answer], versions: Iterable[VersionKey], surveys: "_Surveys"
+    question: str, answered: list[_Answer], versions: Iterable[VersionKey], surveys: "SurveyTexts"
 ) -> list[OptionShare]:
     counts = Counter(a.option for a in answered if a.option is not None)
     keys: dict[str, VersionKey] = {}
@@ -342,7 +342,7 @@ def _question_of(question: str) -> Question:
     return "negative" if question == "negative" else "positive"
 
 
-class _Surveys:
+class SurveyTexts:
     """Survey versions read once each, for option keys and their texts."""
 
     def __init__(self, session: Session) -> None:
