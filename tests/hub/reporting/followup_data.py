@@ -36,6 +36,7 @@ class Traffic:
         day: int = 0,
         version: int = 1,
         language: str | None = "en",
+        misuse: bool = False,
     ) -> PressEvent:
         """A press; with `option` (None: shown, not answered), its follow-up 4 s later."""
         at = DAY + timedelta(days=day, hours=10, minutes=len(self.presses))
@@ -46,6 +47,7 @@ class Traffic:
             seq=len(self.presses) + 1,
             occurred_at=at,
             button=button,
+            misuse=misuse,
             survey_id="security",
             survey_version=version,
         )

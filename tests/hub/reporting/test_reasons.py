@@ -2,7 +2,7 @@
 version, their trend, and each place's top negative reason; in the API and the report."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,73 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.cli import main
 from hub.db import make_engine, session_factory
 from hub.hierarchy import LocationTree
-from hub.ingest import store
 from hub.reporting.reasons import reasons, top_negative_reasons
 from hub.reporting.scores import wilson_interval
-from hub.rollups.buckets import Period
 from hub.surveys.store import create_survey
-from protocol.ids import uuid7
-from protocol.messages import Button, FollowUp, PressEvent
+from protocol.messages import Button
 from tests.hub.factories import place
+from tests.hub.reporting.followup_data import DAY, PERIOD, Traffic
 from tests.hub.surveys.survey_files import reworded, security
-
-DAY = datetime(2026, 11, 20, tzinfo=UTC)
-PERIOD = Period(DAY, DAY + timedelta(days=3))
-
-
-class Traffic:
-    """Presses and their follow-ups at touchpoints, stored as ingest stores them."""
-
-    def __init__(self) -> None:
-        self.presses: list[PressEvent] = []
-        self.followups: list[FollowUp] = []
-
-    def add(
-        self,
-        button: Button,
-        option: str | bool | None = False,
-        *,
-        location_id: str = "lane-1",
-        day: int = 0,
-        version: int = 1,
-        misuse: bool = False,
-    ) -> None:
-        """A press; with `option` (None: shown, not answered), its follow-up."""
-        at = DAY + timedelta(days=day, hours=10, minutes=2 * len(self.presses))
-        device_id = f"k-{location_id}"
-        pressed = PressEvent(
-            event_id=str(uuid7()),
-            device_id=device_id,
-            location_id=location_id,
-            seq=len(self.presses) + 1,
-            occurred_at=at,
-            button=button,
-            misuse=misuse,
-            survey_id="security",
-            survey_version=version,
-        )
-        self.presses.append(pressed)
-        if option is False:
-            return
-        negative = button in (Button.UNHAPPY, Button.VERY_UNHAPPY)
-        self.followups.append(
-            FollowUp(
-                followup_id=str(uuid7()),
-                event_id=pressed.event_id,
-                device_id=device_id,
-                location_id=location_id,
-                survey_id="security",
-                survey_version=version,
-                question="negative" if negative else "positive",
-                option=option if isinstance(option, str) else None,
-                answered_at=at + timedelta(seconds=4),
-            )
-        )
-
-    def store(self, session: Session) -> None:
-        received = DAY + timedelta(days=5)
-        store.store_events(session, events=self.presses, received_at=received)
-        store.store_followups(session, followups=self.followups, received_at=received)
 
 
 def _places(session: Session) -> None:
