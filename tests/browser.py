@@ -1,7 +1,10 @@
 """Headless Chromium for the tests that drive a page (the lab's, skipped where it is absent),
 and axe-core to hold each page to WCAG 2.2 AA."""
 
+import base64
 import hashlib
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -69,3 +72,22 @@ def readable(violations: list[dict[str, Any]]) -> str:
         if len(v["nodes"]) > 8:
             lines.append(f"    ... and {len(v['nodes']) - 8} more")
     return "\n".join(lines)
+
+
+def full_page_screenshot(driver: WebDriver, folder: Path, name: str) -> None:
+    """The whole page, not only the window: what a reviewer scrolls through (copied to
+    $SEED_SCREENSHOTS_DIR too, where that is set)."""
+    path = folder / f"{name}.png"
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+        },
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
+    if extra := os.environ.get("SEED_SCREENSHOTS_DIR"):
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(extra) / path.name)

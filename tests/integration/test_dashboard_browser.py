@@ -13,10 +13,7 @@ Content-Security-Policy does not govern) must find no WCAG 2.2 AA violation, at 
 $SEED_SCREENSHOTS_DIR when it is set): `overview.png`, `overview-phone.png`, ...
 """
 
-import base64
 import json
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -44,7 +41,13 @@ from hub.users import Role, add_user
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
-from tests.browser import axe_script, axe_violations, headless_chromium, readable
+from tests.browser import (
+    axe_script,
+    axe_violations,
+    full_page_screenshot,
+    headless_chromium,
+    readable,
+)
 from tests.hub.factories import press
 
 pytestmark = pytest.mark.browser
@@ -176,24 +179,6 @@ def _shown(driver: WebDriver, css: str, what: str, *, at_least: int = 1) -> list
     return found
 
 
-def _screenshot(driver: WebDriver, folder: Path, name: str) -> None:
-    """The whole page, not only the window: what a reviewer scrolls through."""
-    path = folder / f"{name}.png"
-    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {
-            "format": "png",
-            "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
-        },
-    )
-    path.write_bytes(base64.b64decode(shot["data"]))
-    if extra := os.environ.get("SEED_SCREENSHOTS_DIR"):
-        Path(extra).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(extra) / path.name)
-
-
 def _status_of(driver: WebDriver, path: str) -> int:
     """What the hub answers the signed-in browser for a path."""
     status: int = driver.execute_async_script(
@@ -206,7 +191,7 @@ def _status_of(driver: WebDriver, path: str) -> int:
 
 def _fits_and_is_accessible(driver: WebDriver, screenshots: Path, name: str, axe: str) -> None:
     """Screenshots at 1280 px and at 375 px; nothing sideways on a phone; no axe violation."""
-    _screenshot(driver, screenshots, name)
+    full_page_screenshot(driver, screenshots, name)
     found = {"desktop": axe_violations(driver, axe)}
     driver.set_window_size(*PHONE)
     try:
@@ -218,7 +203,7 @@ def _fits_and_is_accessible(driver: WebDriver, screenshots: Path, name: str, axe
         widths = driver.execute_script(
             "return [document.documentElement.scrollWidth, window.innerWidth]"
         )
-        _screenshot(driver, screenshots, f"{name}-phone")
+        full_page_screenshot(driver, screenshots, f"{name}-phone")
         found["phone"] = axe_violations(driver, axe)
         wide = driver.execute_script(
             "return [...document.querySelectorAll('body *')]"
@@ -470,7 +455,7 @@ def test_a_keyboard_user_skips_to_the_content_and_opens_the_menu_on_a_phone(
             "return document.querySelector('header.top').getBoundingClientRect().height"
         )
         assert top < 60, f"the bar on top is one line on a phone ({top} px high)"
-        _screenshot(signed_in, screenshots, "menu-phone")
+        full_page_screenshot(signed_in, screenshots, "menu-phone")
         signed_in.switch_to.active_element.send_keys(Keys.ESCAPE)
         assert toggle.get_attribute("aria-expanded") == "false"
         assert not any(link.is_displayed() for link in links)
@@ -491,5 +476,5 @@ def test_the_location_page_mirrors_when_written_right_to_left(
     label = signed_in.find_element(By.CSS_SELECTOR, ".hero .label").rect
     face = signed_in.find_element(By.CSS_SELECTOR, ".hero .face").rect
     assert label["x"] < face["x"], "the smiley stands at the start, on the right"
-    _screenshot(signed_in, screenshots, "location-rtl")
+    full_page_screenshot(signed_in, screenshots, "location-rtl")
     signed_in.execute_script("document.documentElement.dir = 'ltr'")

@@ -9,9 +9,6 @@ sideways; full-page screenshots (`surveys-*.png`) land in the module's screensho
 $SEED_SCREENSHOTS_DIR when it is set.
 """
 
-import base64
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +26,13 @@ from hub.fleet.provision import Fleet, Site
 from hub.users import Role, add_user
 from hub.web.app import create_app
 from hub.web.server import WebServer
-from tests.browser import axe_script, axe_violations, headless_chromium, readable
+from tests.browser import (
+    axe_script,
+    axe_violations,
+    full_page_screenshot,
+    headless_chromium,
+    readable,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -127,23 +130,6 @@ def _field_error(driver: WebDriver, error_id: str, field_id: str, contains: str)
     return str(box.text)
 
 
-def _screenshot(driver: WebDriver, folder: Path, name: str) -> None:
-    path = folder / f"{name}.png"
-    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {
-            "format": "png",
-            "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
-        },
-    )
-    path.write_bytes(base64.b64decode(shot["data"]))
-    if extra := os.environ.get("SEED_SCREENSHOTS_DIR"):
-        Path(extra).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(extra) / path.name)
-
-
 def _clean(driver: WebDriver, screenshots: Path, name: str) -> None:
     """Screenshots at both widths; axe-core finds nothing; nothing sideways at 375 px; no
     error in the console."""
@@ -152,7 +138,7 @@ def _clean(driver: WebDriver, screenshots: Path, name: str) -> None:
     errors = [e for e in errors if not any(f" {code} " in e for code in ("403", "404", "422"))]
     assert not errors, f"{name}: errors in the console:\n" + "\n".join(errors)
     name = f"surveys-{name}"
-    _screenshot(driver, screenshots, name)
+    full_page_screenshot(driver, screenshots, name)
     found = {"desktop": axe_violations(driver, axe_script())}
     driver.set_window_size(*PHONE)
     try:
@@ -165,7 +151,7 @@ def _clean(driver: WebDriver, screenshots: Path, name: str) -> None:
             ".filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)"
             ".slice(0, 8).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''))"
         )
-        _screenshot(driver, screenshots, f"{name}-phone")
+        full_page_screenshot(driver, screenshots, f"{name}-phone")
         found["phone"] = axe_violations(driver, axe_script())
     finally:
         driver.set_window_size(*DESKTOP)
