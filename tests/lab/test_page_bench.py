@@ -17,7 +17,8 @@ def test_every_press_is_timed_to_its_follow_up_on_screen() -> None:
     shown = result["shown_ms"]
     assert result["presses"] == 12
     assert 0 < shown["p50"] <= shown["p99"] <= shown["max"]
+    # the page, its script, its style and its state; a favicon request may or may not be timed
     assert (
-        result["page_bytes"]["requests"] >= 5 and 0 < result["page_bytes"]["transferred"] < 50_000
+        result["page_bytes"]["requests"] >= 4 and 0 < result["page_bytes"]["transferred"] < 50_000
     )
     assert result["rss_mb"]["kiosk"]["rss"] > 10 and result["rss_mb"]["chromium_pss"] > 10
