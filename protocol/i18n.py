@@ -5,7 +5,7 @@ Languages are named by BCP 47 tags (`en`, `nl`, `zh-Hans`, `fa`); a catalog file
 Babel's locale id (`zh_Hans.po`).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -47,6 +47,14 @@ class Language:
 class Catalogs:
     folder: Path
     languages: dict[str, Language]
+    places: dict[str, frozenset[str]] = field(default_factory=dict)
+    """msgid -> the files that show it, as the English catalog's `#:` comments name them."""
+
+    def shown_in(self, suffix: str) -> frozenset[str]:
+        """The msgids some file ending in `suffix` shows (`.js`: the scripts' words)."""
+        return frozenset(
+            msgid for msgid, files in self.places.items() if any(f.endswith(suffix) for f in files)
+        )
 
     def language(self, tag: str) -> Language:
         """The language, or English where no catalog has it."""
@@ -66,10 +74,17 @@ class Catalogs:
 def load_catalogs(folder: Path) -> Catalogs:
     """Every `<locale>.po` in the folder; `en.po` must be there."""
     languages: dict[str, Language] = {}
+    places: dict[str, frozenset[str]] = {}
     for path in sorted(folder.glob("*.po")):
         locale = locale_of(path.stem)
         with path.open("rb") as file:
             catalog: Catalog = read_po(file, locale=locale)
+        if path.stem == SOURCE_LANGUAGE:
+            places = {
+                str(message.id): frozenset(str(place) for place, _ in message.locations)
+                for message in catalog
+                if message.id and isinstance(message.id, str)
+            }
         texts = {
             str(message.id): str(message.string)
             for message in catalog
@@ -81,4 +96,4 @@ def load_catalogs(folder: Path) -> Catalogs:
         )
     if SOURCE_LANGUAGE not in languages:
         raise ConfigError(f"{folder} has no {SOURCE_LANGUAGE}.po, the catalog others translate")
-    return Catalogs(folder, languages)
+    return Catalogs(folder, languages, places)

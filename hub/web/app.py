@@ -15,6 +15,7 @@ from hub import __version__
 from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.web import (
+    language,
     routes_account,
     routes_alerts,
     routes_exports,
@@ -29,6 +30,7 @@ from hub.web.throttle import SignInThrottle
 from protocol.files import write_private
 
 ROUTERS = (
+    language.router,
     routes_account.router,
     routes_scores.router,
     routes_alerts.router,
@@ -51,7 +53,10 @@ def create_app(
         openapi_url=None,  # served below, to signed-in users only
         dependencies=[Depends(csrf_guard)],
     )
-    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    templates = Jinja2Templates(
+        directory=TEMPLATES_DIR, context_processors=[language.template_context]
+    )
+    language.install(templates.env)
     templates.env.globals["csrf_token"] = csrf_token
     throttle = SignInThrottle(clock=clock)
     app.state.context = WebContext(settings, sessions, templates, throttle=throttle, clock=clock)

@@ -1,7 +1,39 @@
-// Shared by every page: the API client (with the CSRF token) and small formatters.
+// Shared by every page: the API client (with the CSRF token), the page's words in its
+// language, and formatters for numbers and dates that follow that language.
 "use strict";
 
 const Seed = {
+  // The page's language (a BCP 47 tag on <html lang>), as Intl formatters take it.
+  lang() {
+    return document.documentElement.lang || "en";
+  },
+
+  // The scripts' words in the page's language, from the JSON the template writes (only the
+  // texts that differ from the English): Seed.t("%(count)s answered", { count: "12" }).
+  // A text is marked with Seed.t("…") on a plain string literal so that
+  // `python -m hub.web.messages` finds it; the values are formatted by the caller.
+  messages: null,
+
+  t(text, values = {}) {
+    if (Seed.messages === null) {
+      const block = document.getElementById("seed-messages");
+      Seed.messages = block ? JSON.parse(block.textContent) : {};
+    }
+    const translated = Seed.messages[text] || text;
+    return translated.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+  },
+
+  formatters: new Map(),
+
+  format(options) {
+    const key = JSON.stringify(options);
+    if (!Seed.formatters.has(key)) {
+      const Kind = "dateStyle" in options || "month" in options || "weekday" in options || "hour" in options
+        ? Intl.DateTimeFormat : Intl.NumberFormat;
+      Seed.formatters.set(key, new Kind(Seed.lang(), options));
+    }
+    return Seed.formatters.get(key);
+  },
   csrf() {
     return document.querySelector('meta[name="csrf-token"]').content;
   },
@@ -35,16 +67,38 @@ const Seed = {
     return node;
   },
 
+  // 1234.5 -> "1,234.5" in English, "1.234,5" in Dutch, "۱٬۲۳۴٫۵" in Persian.
   number(value, digits = 0) {
-    return value === null || value === undefined ? "–" : Number(value).toFixed(digits);
+    if (value === null || value === undefined || Number.isNaN(Number(value))) return "–";
+    return Seed.format({ minimumFractionDigits: digits, maximumFractionDigits: digits }).format(Number(value));
   },
 
+  // A number with its sign, for changes: "+3", "−2".
+  signed(value, digits = 0) {
+    if (value === null || value === undefined) return "–";
+    return Seed.format({ signDisplay: "exceptZero", minimumFractionDigits: digits, maximumFractionDigits: digits })
+      .format(Number(value));
+  },
+
+  // A share (0.48) as the language writes a percentage: "48%", "48 %", "٪۴۸".
   percent(value) {
-    return value === null || value === undefined ? "–" : `${Math.round(value * 100)} %`;
+    if (value === null || value === undefined || Number.isNaN(Number(value))) return "–";
+    return Seed.format({ style: "percent", maximumFractionDigits: 0 }).format(Number(value));
   },
 
+  // An interval of shares: "41%–55%".
+  interval(pair) {
+    return Array.isArray(pair) && pair.length === 2 ? `${Seed.percent(pair[0])}–${Seed.percent(pair[1])}` : "";
+  },
+
+  // A moment, in the reader's time zone and the page's language (and its calendar).
   when(iso) {
-    return iso ? new Date(iso).toLocaleString() : "never";
+    return iso ? Seed.format({ dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)) : Seed.t("never");
+  },
+
+  // A day, without the time: "1 Dec 2026".
+  day(iso, options = { dateStyle: "medium" }) {
+    return iso ? Seed.format(options).format(new Date(iso)) : "–";
   },
 
   query() {

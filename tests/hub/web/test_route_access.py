@@ -59,6 +59,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/login"): Rule(None, ok=303, form={"username": "{user}", "password": PASSWORD}),
     # Signing out without a session harms no one.
     ("POST", "/logout"): Rule(None, ok=303, ends_sessions=True),
+    ("POST", "/language"): Rule(None, ok=303, form={"language": "nl"}),
     ("GET", "/api/me"): Rule(EVERYONE),
     ("GET", "/openapi.json"): Rule(EVERYONE),
     ("GET", "/users"): Rule(ADMINS),
