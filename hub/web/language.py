@@ -7,6 +7,7 @@ the language its reader chose with the switch (a cookie), else the best one thei
 asks for, else English.
 """
 
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,11 +16,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from protocol.i18n import SOURCE_LANGUAGE, Catalogs, Language, load_catalogs, locale_of
 
 LOCALES = Path(__file__).parent / "locales"
 COOKIE = "seed_language"
+NO_VALUE = "\u2013"  # an en dash where a figure or a moment is unknown
 COOKIE_MAX_AGE_S = 365 * 24 * 3600
 ACCEPT_LANGUAGE_LIMIT = 20
 """Tags read from one Accept-Language header: a longer one is someone's fuzzing."""
@@ -95,8 +98,30 @@ def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
     return translate(context["language"], singular if count == 1 else plural)
 
 
+def number_element(value: float | None, digits: int = 0) -> Markup:
+    """`{{ size | number(1) }}`: the number, which app.js writes the way the page's language
+    does (one formatter, Intl's, for the templates' numbers and the scripts')."""
+    if value is None:
+        return Markup(NO_VALUE)
+    return Markup('<data class="number" value="{0}" data-digits="{1}">{2}</data>').format(
+        value, digits, f"{value:.{digits}f}"
+    )
+
+
+def moment_element(moment: datetime | None, never: str = NO_VALUE) -> Markup:
+    """`{{ sent_at | when }}`: a moment that app.js writes in the reader's time zone and
+    language (and the language's calendar)."""
+    if moment is None:
+        return Markup("{0}").format(never)
+    stamp = moment.isoformat()
+    return Markup('<time class="moment" datetime="{0}">{0}</time>').format(stamp)
+
+
 def install(environment: Environment) -> None:
-    """`{% trans %}` and `_()` in the templates, in the language of the page's request."""
+    """`{% trans %}` and `_()` in the templates, in the language of the page's request; the
+    `number` and `when` filters for figures and moments."""
+    environment.filters["number"] = number_element
+    environment.filters["when"] = moment_element
     environment.add_extension("jinja2.ext.i18n")
     environment.policies["ext.i18n.trimmed"] = True
     environment.install_gettext_callables(  # type: ignore[attr-defined]

@@ -101,6 +101,17 @@ const Seed = {
     return iso ? Seed.format(options).format(new Date(iso)) : "–";
   },
 
+  // What the templates write for app.js to format: <data class="number" value data-digits>
+  // and <time class="moment" datetime> (the `number` and `when` filters).
+  localize(root = document) {
+    for (const node of root.querySelectorAll("data.number")) {
+      node.textContent = Seed.number(node.value, Number(node.dataset.digits || 0));
+    }
+    for (const node of root.querySelectorAll("time.moment")) {
+      node.textContent = Seed.when(node.getAttribute("datetime"));
+    }
+  },
+
   query() {
     return new URLSearchParams(window.location.search);
   },
@@ -148,4 +159,7 @@ const Seed = {
   },
 };
 
-document.addEventListener("DOMContentLoaded", () => Seed.menu());
+document.addEventListener("DOMContentLoaded", () => {
+  Seed.menu();
+  Seed.localize();
+});
