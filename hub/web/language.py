@@ -18,6 +18,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from protocol.errors import ConfigError
 from protocol.i18n import SOURCE_LANGUAGE, Catalogs, Language, load_catalogs, locale_of
 
 LOCALES = Path(__file__).parent / "locales"
@@ -71,7 +72,7 @@ def _match(tag: str, languages: dict[str, Language]) -> Language | None:
         return lowered[tag.lower()]
     try:
         wanted = locale_of(tag).language
-    except ValueError:  # ConfigError is a ValueError: a tag Babel does not know
+    except ConfigError:  # a tag Babel does not know
         return None
     for known, language in languages.items():
         if locale_of(known).language == wanted:
