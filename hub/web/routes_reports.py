@@ -1,7 +1,7 @@
 """The weekly PDF reports kept on the hub, and the page to download them and CSV exports."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,22 @@ def api_report(request: Request, session: Db, user: Manager, site: str, name: st
     return FileResponse(pdf, media_type="application/pdf", filename=name)
 
 
+def _moment(stamp: Any) -> datetime | None:
+    """A sidecar's ISO moment as a datetime, for the page's `when` filter; None if unreadable."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+
+
+def _page_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reports as the page shows them: moments as datetimes, which the page formats in
+    its reader's language (the API keeps its ISO strings)."""
+    return [{**report, "emailed_at": _moment(report["emailed_at"])} for report in reports]
+
+
 @router.get("/reports", response_class=HTMLResponse, include_in_schema=False)
 def reports_page(request: Request, session: Db, user: Manager, now: Now) -> Response:
     tree, visible = visible_tree(session, user)
@@ -72,7 +88,9 @@ def reports_page(request: Request, session: Db, user: Manager, now: Now) -> Resp
         "reports.html",
         {
             "user": user,
-            "reports": [r for site in _sites(session, user) for r in _listing(root, site)],
+            "reports": _page_rows(
+                [r for site in _sites(session, user) for r in _listing(root, site)]
+            ),
             "locations": [tree.places[i] for i in tree.depth_first(visible)],
             "since": (today - timedelta(days=7)).isoformat(),
             "until": today.isoformat(),
