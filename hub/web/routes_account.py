@@ -10,6 +10,7 @@ from hub.first_admin import FIRST_ADMIN, forget_first_password
 from hub.users import Principal, Role, add_user, authenticate, list_users
 from hub.web.auth import Admin, Anyone, Db, sign_in, sign_out, web_context
 from hub.web.context import WebContext
+from hub.web.language import N_
 from hub.web.throttle import SignInThrottle
 from protocol.errors import ConfigError
 
@@ -30,12 +31,13 @@ def _safe_next(target: str | None) -> str | None:
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(request: Request, next: str | None = None) -> Response:
     return web_context(request).templates.TemplateResponse(
-        request, "login.html", {"next": _safe_next(next) or "", "error": None}
+        request, "login.html", {"next": _safe_next(next) or "", "error": None, "seconds": None}
     )
 
 
 class Refusal(NamedTuple):
     error: str
+    """A marked text, which login.html translates; `%(seconds)s` there is retry_after_s."""
     status: int
     retry_after_s: int | None = None
 
@@ -53,7 +55,11 @@ def login(
         response = web_context(request).templates.TemplateResponse(
             request,
             "login.html",
-            {"next": _safe_next(next) or "", "error": outcome.error},
+            {
+                "next": _safe_next(next) or "",
+                "error": outcome.error,
+                "seconds": outcome.retry_after_s,
+            },
             status_code=outcome.status,
         )
         if outcome.retry_after_s is not None:
@@ -76,12 +82,12 @@ def _try_password(
         return refusal
     with throttle.hashing_slot() as free:  # waits a moment for one
         if not free:
-            return Refusal("Too many sign-ins at once: try again in a moment.", 429, 1)
+            return Refusal(N_("Too many sign-ins at once: try again in a moment."), 429, 1)
         with context.sessions.begin() as session:
             user = authenticate(session, username=username, password=password)
             record = throttle.record_failure if user is None else throttle.record_success
             record(session, username=username, address=address)
-    return user or Refusal("Wrong user name or password.", 401)
+    return user or Refusal(N_("Wrong user name or password."), 401)
 
 
 def _throttled(
@@ -90,10 +96,12 @@ def _throttled(
     """Why this sign-in must wait, or None: then it counts against its address."""
     wait_s = throttle.retry_after(session, username=username, address=address)
     if wait_s is not None:
-        return Refusal(f"Too many failed sign-ins: try again in {wait_s} s.", 429, wait_s)
+        # Translators: a sign-in refused for a while; "s" is seconds
+        return Refusal(N_("Too many failed sign-ins: try again in %(seconds)s s."), 429, wait_s)
     wait_s = throttle.count_sign_in(session, address=address)
     if wait_s is not None:
-        return Refusal(f"Too many sign-ins from here: try again in {wait_s} s.", 429, wait_s)
+        # Translators: a sign-in refused for a while; "s" is seconds
+        return Refusal(N_("Too many sign-ins from here: try again in %(seconds)s s."), 429, wait_s)
     return None
 
 
@@ -115,7 +123,13 @@ def users_page(request: Request, session: Db, user: Admin) -> Response:
     return web_context(request).templates.TemplateResponse(
         request,
         "users.html",
-        {"user": user, "users": list_users(session), "roles": list(Role), "message": None},
+        {
+            "user": user,
+            "users": list_users(session),
+            "roles": list(Role),
+            "message": None,
+            "message_values": {},
+        },
     )
 
 
@@ -138,11 +152,19 @@ def create_user(
             sites=site_ids,
             clock=web_context(request).clock,
         )
-        message = f"{username} can sign in with the password {password} (shown once)."
+        message = N_("%(username)s can sign in with the password %(password)s (shown once).")
+        values = {"username": username, "password": password}
     except ConfigError as exc:
-        message = f"Not saved: {exc}"
+        # Translators: a user not added; the reason follows, in English
+        message, values = N_("Not saved: %(reason)s"), {"reason": str(exc)}
     return web_context(request).templates.TemplateResponse(
         request,
         "users.html",
-        {"user": user, "users": list_users(session), "roles": list(Role), "message": message},
+        {
+            "user": user,
+            "users": list_users(session),
+            "roles": list(Role),
+            "message": message,
+            "message_values": values,
+        },
     )

@@ -11,7 +11,8 @@ const Seed = {
   // The scripts' words in the page's language, from the JSON the template writes (only the
   // texts that differ from the English): Seed.t("%(count)s answered", { count: "12" }).
   // A text is marked with Seed.t("…") on a plain string literal so that
-  // `python -m hub.web.messages` finds it; the values are formatted by the caller.
+  // `python -m hub.web.messages` finds it; the values are formatted by the caller. As in the
+  // templates (Python's format), a percent sign is written %%.
   messages: null,
 
   t(text, values = {}) {
@@ -20,7 +21,7 @@ const Seed = {
       Seed.messages = block ? JSON.parse(block.textContent) : {};
     }
     const translated = Seed.messages[text] || text;
-    return translated.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+    return translated.replace(/%\((\w+)\)s|%%/g, (found, name) => (name ? String(values[name] ?? "") : "%"));
   },
 
   formatters: new Map(),

@@ -6,7 +6,8 @@ async function showOverview() {
   const view = document.getElementById("view").value;
   const data = await Seed.get(`/api/overview?days=${days}`);
   document.getElementById("period").textContent =
-    `${Seed.when(data.period.since)} – ${Seed.when(data.period.until)}`;
+    // Translators: the period shown, from one moment to another
+    Seed.t("%(since)s – %(until)s", { since: Seed.when(data.period.since), until: Seed.when(data.period.until) });
   let rows = data.locations;
   if (view === "ranking") {
     rows = rows.filter((row) => row.kind === "touchpoint");
@@ -16,36 +17,71 @@ async function showOverview() {
   body.replaceChildren(...rows.map((row) => overviewRow(row, view === "tree")));
 }
 
+// The column headings as the template writes them, for the phone's stacked rows.
+function overviewLabels() {
+  return {
+    // Translators: a column heading: a location's place among the others of its kind
+    rank: Seed.t("Rank"),
+    location: Seed.t("Location"),
+    index: Seed.t("Happy Index"),
+    positive: Seed.t("Positive (95 %% CI)"),
+    responses: Seed.t("Responses"),
+    // Translators: a column heading: the Happy Index against the previous period
+    change: Seed.t("Change"),
+    // Translators: a column heading: the Happy Index the cameras read from faces
+    observed: Seed.t("Observed"),
+    kiosks: Seed.t("Kiosks"),
+  };
+}
+
+// The kinds of place the hub names in English.
+function placeKinds() {
+  return { site: Seed.t("site"), area: Seed.t("area"), touchpoint: Seed.t("touchpoint") };
+}
+
 function overviewRow(row, indented) {
+  const labels = overviewLabels();
   const ci = row.positive_ci
-    ? `${Seed.percent(row.positive_share)} (${Seed.percent(row.positive_ci[0])}–${Seed.percent(row.positive_ci[1])})`
+    // Translators: a share of positive answers and its 95 % confidence interval: 48% (41%–55%)
+    ? Seed.t("%(share)s (%(interval)s)", { share: Seed.percent(row.positive_share), interval: Seed.interval(row.positive_ci) })
     : "–";
   const arrow = row.change > 0 ? "▲" : row.change < 0 ? "▼" : "";
-  const words = row.change > 0 ? "up" : row.change < 0 ? "down" : "";
+  const size = row.change === null ? "" : Seed.number(Math.abs(row.change), Number.isInteger(row.change) ? 0 : 1);
+  // Translators: for a screen reader, the Happy Index rose by this many points
+  const words = row.change > 0 ? Seed.t("up by %(change)s", { change: size })
+    // Translators: for a screen reader, the Happy Index fell by this many points
+    : row.change < 0 ? Seed.t("down by %(change)s", { change: size }) : "";
   const change = row.change === null
     ? "–"
-    : Seed.el("span", {}, Seed.el("span", { "aria-hidden": "true" }, `${arrow} `),
-      words ? Seed.el("span", { class: "visually-hidden" }, `${words} `) : null, Math.abs(row.change));
+    : Seed.el("span", {}, Seed.el("span", { "aria-hidden": words ? "true" : null }, arrow ? `${arrow} ${size}` : size),
+      words ? Seed.el("span", { class: "visually-hidden" }, words) : null);
   const changeClass = row.change > 0 ? "num up" : row.change < 0 ? "num down" : "num";
-  const name = Seed.el("td", { class: "primary", "data-label": "Location" },
+  const name = Seed.el("td", { class: "primary", "data-label": labels.location },
     Seed.el("a", { href: `/locations/${encodeURIComponent(row.location)}` }, row.name));
-  name.append(" ", Seed.el("span", { class: "badge" }, row.kind));
-  if (row.small_sample && row.responses) name.append(" ", Seed.el("span", { class: "badge small-sample" }, "small sample"));
+  name.append(" ", Seed.el("span", { class: "badge" }, placeKinds()[row.kind] ?? row.kind));
+  if (row.small_sample && row.responses) {
+    name.append(" ", Seed.el("span", { class: "badge small-sample" }, Seed.t("small sample")));
+  }
   const reason = topReason(row.top_negative_reason);
   if (reason) name.append(Seed.el("span", { class: "top-reason" }, reason));
   const devices = row.devices;
-  const health = Seed.el("td", { class: "wide", "data-label": "Kiosks" },
-    Seed.el("span", { class: "badge online" }, `${devices.online} online`), " ",
-    devices.offline ? Seed.el("span", { class: "badge offline" }, `${devices.offline} offline`) : null,
-    Seed.el("div", { class: "muted" }, `last seen ${Seed.when(devices.last_seen)}`));
+  const health = Seed.el("td", { class: "wide", "data-label": labels.kiosks },
+    Seed.el("span", { class: "badge online" }, Seed.t("%(count)s online", { count: Seed.number(devices.online) })), " ",
+    devices.offline
+      ? Seed.el("span", { class: "badge offline" }, Seed.t("%(count)s offline", { count: Seed.number(devices.offline) }))
+      : null,
+    Seed.el("div", { class: "muted" }, devices.last_seen
+      ? Seed.t("last seen %(moment)s", { moment: Seed.when(devices.last_seen) })
+      // Translators: no kiosk of this location has ever been heard from
+      : Seed.t("never seen")));
   return Seed.el("tr", { class: indented ? `depth-${Math.min(row.depth, 2)}` : "", "data-location": row.location },
-    Seed.el("td", { class: "num", "data-label": "Rank" }, row.rank ?? "–"),
+    Seed.el("td", { class: "num", "data-label": labels.rank }, Seed.number(row.rank)),
     name,
-    Seed.el("td", { class: "num lead", "data-label": "Happy Index" }, Seed.index(row.happy_index)),
-    Seed.el("td", { class: "num", "data-label": "Positive (95 % CI)" }, ci),
-    Seed.el("td", { class: "num", "data-label": "Responses" }, row.responses),
-    Seed.el("td", { class: changeClass, "data-label": "Change" }, change),
-    Seed.el("td", { class: "num", "data-label": "Observed" }, Seed.number(row.observed_index)),
+    Seed.el("td", { class: "num lead", "data-label": labels.index }, Seed.index(row.happy_index)),
+    Seed.el("td", { class: "num", "data-label": labels.positive }, ci),
+    Seed.el("td", { class: "num", "data-label": labels.responses }, Seed.number(row.responses)),
+    Seed.el("td", { class: changeClass, "data-label": labels.change }, change),
+    Seed.el("td", { class: "num", "data-label": labels.observed }, Seed.number(row.observed_index)),
     health);
 }
 
@@ -53,11 +89,11 @@ function overviewRow(row, indented) {
 // {option, label, count, share}. Nothing when it is absent.
 function topReason(reason) {
   if (!reason) return null;
-  if (typeof reason !== "object") return `Top complaint: ${reason}`;
+  if (typeof reason !== "object") return Seed.t("Top complaint: %(reason)s", { reason });
   const text = Seed.text(reason.label ?? reason.text) || reason.option || reason.key;
   if (!text) return null;
-  const share = typeof reason.share === "number" ? ` (${Seed.percent(reason.share)})` : "";
-  return `Top complaint: ${text}${share}`;
+  if (typeof reason.share !== "number") return Seed.t("Top complaint: %(reason)s", { reason: text });
+  return Seed.t("Top complaint: %(reason)s (%(share)s)", { reason: text, share: Seed.percent(reason.share) });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
