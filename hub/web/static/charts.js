@@ -5,6 +5,11 @@
 // has a text alternative: a summary in its aria-label and, beside it, a table of its numbers
 // behind a "Show the numbers" disclosure. Colours never carry meaning alone: each chart has a
 // legend and axis titles, and the numbers are in the table.
+//
+// Words, numbers, weekdays and months follow the page's language (Seed.t, Seed.number, Intl);
+// the plots themselves run left to right on every page (time, 0 to 100), right to left ones
+// included: the SVG keeps `direction: ltr`, while the legends and tables around it follow the
+// page.
 "use strict";
 
 const Charts = {
@@ -37,8 +42,95 @@ const Charts = {
     svg.setAttribute("height", height);
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", label);
+    svg.setAttribute("direction", "ltr"); // style.css says so too: axes never mirror
     svg.classList.add("chart-svg");
     return svg;
+  },
+
+  // The weekdays, Monday first, as the page's language writes them ("short" or "long").
+  weekdays(style = "short") {
+    return Array.from({ length: 7 }, (_, i) =>
+      Seed.format({ weekday: style, timeZone: "UTC" }).format(new Date(Date.UTC(2024, 0, 1 + i))));
+  },
+
+  // An hour of the day: "09:00" on an axis (padded), "9:00" in a sentence, in the language's
+  // digits.
+  hour(hour, padded = false) {
+    if (padded) {
+      return Seed.format({ hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" })
+        .format(new Date(Date.UTC(2024, 0, 1, hour)));
+    }
+    return `${Seed.number(hour)}:${Seed.format({ minimumIntegerDigits: 2 }).format(0)}`;
+  },
+
+  // A number on an axis: whole numbers bare, others with one decimal.
+  tick(value) {
+    return Seed.number(value, Number.isInteger(value) ? 0 : 1);
+  },
+
+  // "a, b and c" as the page's language lists things.
+  list(items) {
+    return typeof Intl.ListFormat === "function"
+      ? new Intl.ListFormat(Seed.lang(), { style: "long", type: "conjunction" }).format(items)
+      : items.join(", ");
+  },
+
+  // How wide the widest of these texts is drawn (px), to make room for a label column: the
+  // words of some languages are longer than the English ones.
+  textWidth(texts, size = 12, weight = 400) {
+    if (!Charts.canvas) Charts.canvas = document.createElement("canvas");
+    const context = Charts.canvas.getContext("2d");
+    if (!context) return 0;
+    context.font = `${weight} ${size}px ${getComputedStyle(document.body).fontFamily || "sans-serif"}`;
+    return Math.ceil(Math.max(0, ...texts.map((text) => context.measureText(String(text)).width)));
+  },
+
+  // The four buttons, in the page's language.
+  buttonNames() {
+    return {
+      very_happy: Seed.t("Very happy"),
+      happy: Seed.t("Happy"),
+      unhappy: Seed.t("Unhappy"),
+      very_unhappy: Seed.t("Very unhappy"),
+    };
+  },
+
+  // The 26 EMOTIC categories (protocol/emotions.py's EMOTIC_CATEGORIES, the keys of the
+  // location JSON's `summary.observed.emotions`), in the page's language.
+  emotionNames: null,
+  emotion(name) {
+    if (!Charts.emotionNames) {
+      Charts.emotionNames = {
+        // Translators: the 26 EMOTIC emotion categories (Kosti et al., 2019), as the cameras read them
+        Affection: Seed.t("Affection"),
+        Anger: Seed.t("Anger"),
+        Annoyance: Seed.t("Annoyance"),
+        Anticipation: Seed.t("Anticipation"),
+        Aversion: Seed.t("Aversion"),
+        Confidence: Seed.t("Confidence"),
+        Disapproval: Seed.t("Disapproval"),
+        Disconnection: Seed.t("Disconnection"),
+        Disquietment: Seed.t("Disquietment"),
+        "Doubt/Confusion": Seed.t("Doubt/Confusion"),
+        Embarrassment: Seed.t("Embarrassment"),
+        Engagement: Seed.t("Engagement"),
+        Esteem: Seed.t("Esteem"),
+        Excitement: Seed.t("Excitement"),
+        Fatigue: Seed.t("Fatigue"),
+        Fear: Seed.t("Fear"),
+        Happiness: Seed.t("Happiness"),
+        Pain: Seed.t("Pain"),
+        Peace: Seed.t("Peace"),
+        Pleasure: Seed.t("Pleasure"),
+        Sadness: Seed.t("Sadness"),
+        Sensitivity: Seed.t("Sensitivity"),
+        Suffering: Seed.t("Suffering"),
+        Surprise: Seed.t("Surprise"),
+        Sympathy: Seed.t("Sympathy"),
+        Yearning: Seed.t("Yearning"),
+      };
+    }
+    return Charts.emotionNames[name] ?? name;
   },
 
   add(parent, tag, attributes = {}, text = null) {
@@ -116,20 +208,21 @@ const Charts = {
       bar.append(marker);
     }
     box.append(bar, Charts.html("div", { class: "scale-ticks" },
-      Charts.html("span", {}, "0"), Charts.html("span", {}, "50"), Charts.html("span", {}, "100")));
+      Charts.html("span", {}, Seed.number(0)), Charts.html("span", {}, Seed.number(50)),
+      Charts.html("span", {}, Seed.number(100))));
     return box;
   },
 
   // The legend of the Happy Index's colours, for the heat map and the trend's dots.
   scaleLegend(withEmpty = true) {
     return Charts.html("div", { class: "legend" },
-      Charts.html("span", { class: "legend-item" }, "Happy Index",
+      Charts.html("span", { class: "legend-item" }, Seed.t("Happy Index"),
         Charts.html("span", { class: "legend-scale" },
-          Charts.html("span", {}, "0"), Charts.html("span", { class: "scale-bar small" }),
-          Charts.html("span", {}, "100"))),
+          Charts.html("span", {}, Seed.number(0)), Charts.html("span", { class: "scale-bar small" }),
+          Charts.html("span", {}, Seed.number(100)))),
       withEmpty
         ? Charts.html("span", { class: "legend-item" },
-          Charts.html("span", { class: "swatch empty" }), "no responses")
+          Charts.html("span", { class: "swatch empty" }), Seed.t("no responses"))
         : null);
   },
 
@@ -142,17 +235,30 @@ const Charts = {
       Charts.html("tbody", {}, ...rows.map((row) => Charts.html("tr", {}, ...row.map((cell, i) =>
         i ? Charts.html("td", { class: "num" }, cell) : Charts.html("th", { scope: "row" }, cell))))));
     return Charts.html("details", { class: "numbers" },
-      Charts.html("summary", {}, "Show the numbers"),
+      Charts.html("summary", {}, Seed.t("Show the numbers")),
       Charts.html("div", { class: "scroll-x" }, table));
   },
 
+  // A trend point's day, week or month, in the page's language (and its calendar).
   label(date, step) {
     const [y, m, d] = String(date).split("-").map(Number);
     const day = new Date(Date.UTC(y, m - 1, d));
     const options = step === "month"
       ? { month: "short", year: "numeric", timeZone: "UTC" }
       : { month: "short", day: "numeric", timeZone: "UTC" };
-    return day.toLocaleDateString(undefined, options);
+    return Seed.format(options).format(day);
+  },
+
+  // The name of a trend's step, for its axis and its table.
+  stepName(step) {
+    return {
+      // Translators: a trend's axis and table column, by day
+      day: Seed.t("Day"),
+      // Translators: a trend's axis and table column, by week: the week's first day
+      week: Seed.t("Week starting"),
+      // Translators: a trend's axis and table column, by month
+      month: Seed.t("Month"),
+    }[step] ?? "";
   },
 
   // Happy Index per step (line and dots, left axis 0-100) over the responses (bars, right axis).
@@ -170,16 +276,20 @@ const Charts = {
     const plotWidth = width - left - right, plotHeight = height - top - bottom;
     const scored = points.filter((p) => p.happy_index !== null && p.happy_index !== undefined);
     const total = points.reduce((sum, p) => sum + p.responses, 0);
-    let summary = `${title}: no responses in this period.`;
+    let summary = Seed.t("%(title)s: no responses in this period.", { title });
     if (scored.length) {
       const low = scored.reduce((a, b) => (b.happy_index < a.happy_index ? b : a));
       const high = scored.reduce((a, b) => (b.happy_index > a.happy_index ? b : a));
       const last = scored[scored.length - 1];
-      summary = `${title}, ${Charts.label(points[0].start, step)} to ` +
-        `${Charts.label(points[points.length - 1].start, step)}: lowest ${Math.round(low.happy_index)} ` +
-        `(${Charts.label(low.start, step)}), highest ${Math.round(high.happy_index)} ` +
-        `(${Charts.label(high.start, step)}), latest ${Math.round(last.happy_index)}; ` +
-        `${total} responses in all.`;
+      summary = Seed.t("%(title)s, %(first)s to %(last)s: lowest %(lowest)s (%(lowest_at)s), highest %(highest)s (%(highest_at)s), latest %(latest)s; responses in all: %(responses)s.", {
+          title,
+          first: Charts.label(points[0].start, step),
+          last: Charts.label(points[points.length - 1].start, step),
+          lowest: Seed.number(low.happy_index), lowest_at: Charts.label(low.start, step),
+          highest: Seed.number(high.happy_index), highest_at: Charts.label(high.start, step),
+          latest: Seed.number(last.happy_index),
+          responses: Seed.number(total),
+        });
     }
     const svg = Charts.svg(width, height, summary);
     const most = Math.max(1, ...points.map((p) => p.responses));
@@ -195,23 +305,23 @@ const Charts = {
         x1: left, x2: left + plotWidth, y1: y(value), y2: y(value),
         stroke: value % 50 ? "#edf0f4" : "#d9dee6",
       });
-      Charts.add(svg, "text", { x: left - 11, y: y(value) + 4, "text-anchor": "end" }, value);
+      Charts.add(svg, "text", { x: left - 11, y: y(value) + 4, "text-anchor": "end" }, Seed.number(value));
       if (value % 50 === 0) {
         Charts.add(svg, "text", { x: left + plotWidth + 6, y: y(value) + 4, class: "secondary" },
-          (niceMost * value) / 100);
+          Charts.tick((niceMost * value) / 100));
       }
     }
     Charts.add(svg, "text", {
       x: 0, y: 0, transform: `translate(13 ${top + plotHeight / 2}) rotate(-90)`,
       "text-anchor": "middle", class: "axis-title",
-    }, "Happy Index");
+    }, Seed.t("Happy Index"));
     Charts.add(svg, "text", {
       x: 0, y: 0, transform: `translate(${width - 6} ${top + plotHeight / 2}) rotate(-90)`,
       "text-anchor": "middle", class: "axis-title secondary",
-    }, "Responses");
+    }, Seed.t("Responses"));
     Charts.add(svg, "text", {
       x: left + plotWidth / 2, y: height - 4, "text-anchor": "middle", class: "axis-title",
-    }, { day: "Day", week: "Week starting", month: "Month" }[step] ?? "");
+    }, Charts.stepName(step));
     const slot = plotWidth / Math.max(points.length, 1);
     const every = Math.max(1, Math.ceil(points.length / Math.max(1, Math.floor(plotWidth / 64))));
     let path = "";
@@ -223,7 +333,9 @@ const Charts = {
         x: x + slot * 0.18, y: top + plotHeight - barHeight, width: Math.max(1, slot * 0.64),
         height: barHeight, fill: "#cfd8ea", class: "bar",
       });
-      Charts.add(bar, "title", {}, `${Charts.label(point.start, step)}: ${point.responses} responses`);
+      Charts.add(bar, "title", {}, Seed.t("%(when)s: responses: %(responses)s", {
+        when: Charts.label(point.start, step), responses: Seed.number(point.responses),
+      }));
       if (point.happy_index !== null && point.happy_index !== undefined) {
         const cy = y(point.happy_index);
         path += `${path ? "L" : "M"}${x + slot / 2},${cy}`;
@@ -242,17 +354,24 @@ const Charts = {
       const dot = Charts.add(svg, "circle", {
         cx, cy, r: narrow ? 4 : 5, fill: Charts.colour(point.happy_index), stroke: "#1d2430", "stroke-width": 1.2,
       });
-      Charts.add(dot, "title", {},
-        `${Charts.label(point.start, step)}: Happy Index ${Math.round(point.happy_index)}, ${point.responses} responses`);
+      Charts.add(dot, "title", {}, Seed.t("%(when)s: Happy Index %(index)s, responses: %(responses)s", {
+        when: Charts.label(point.start, step), index: Seed.number(point.happy_index),
+        responses: Seed.number(point.responses),
+      }));
     }
     const legend = Charts.html("div", { class: "legend" },
       Charts.html("span", { class: "legend-item" }, Charts.html("span", { class: "swatch line" }),
-        "Happy Index (left axis, 0–100); each dot in its colour"),
+        Seed.t("Happy Index (left axis, %(low)s–%(high)s); each dot in its colour", {
+          low: Seed.number(0), high: Seed.number(100),
+        })),
       Charts.html("span", { class: "legend-item" }, Charts.html("span", { class: "swatch bar" }),
-        "Responses (right axis)"));
+        Seed.t("Responses (right axis)")));
     const rows = points.map((p) => [Charts.label(p.start, step),
-      p.happy_index === null || p.happy_index === undefined ? "–" : Math.round(p.happy_index), p.responses]);
-    container.replaceChildren(legend, svg, Charts.table(summary, [step === "week" ? "Week starting" : step === "month" ? "Month" : "Day", "Happy Index", "Responses"], rows));
+      p.happy_index === null || p.happy_index === undefined ? "–" : Seed.number(p.happy_index),
+      Seed.number(p.responses)]);
+    container.replaceChildren(legend, svg, Charts.table(summary,
+      [Charts.stepName(step === "week" || step === "month" ? step : "day"), Seed.t("Happy Index"),
+        Seed.t("Responses")], rows));
   },
 
   // A round number at or above `value`, for an axis's top.
@@ -270,8 +389,8 @@ const Charts = {
   },
 
   drawHeatmap(container, heatmap) {
-    const days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const longDays = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    const days = Charts.weekdays("short");
+    const longDays = Charts.weekdays("long");
     const width = Charts.widthOf(container, 700);
     // On a narrow screen 24 columns would be slivers: the hours run down and the days across.
     const upright = width < 560;
@@ -282,26 +401,33 @@ const Charts = {
       if (!worst || value.happy_index < worst[0]) worst = [value.happy_index, weekday, hour];
     }));
     const summary = best
-      ? `Happy Index by hour and weekday (${heatmap.time_zone}): best ${Math.round(best[0])} on ` +
-        `${longDays[best[1]]} at ${best[2]}:00, worst ${Math.round(worst[0])} on ${longDays[worst[1]]} ` +
-        `at ${worst[2]}:00.`
-      : `Happy Index by hour and weekday (${heatmap.time_zone}): no responses in this period.`;
-    const hourLabel = (hour) => `${String(hour).padStart(2, "0")}:00`;
+      ? Seed.t("Happy Index by hour and weekday (%(zone)s): best %(best)s on %(best_day)s at %(best_hour)s, worst %(worst)s on %(worst_day)s at %(worst_hour)s.", {
+        zone: heatmap.time_zone,
+        best: Seed.number(best[0]), best_day: longDays[best[1]], best_hour: Charts.hour(best[2]),
+        worst: Seed.number(worst[0]), worst_day: longDays[worst[1]], worst_hour: Charts.hour(worst[2]),
+      })
+      : Seed.t("Happy Index by hour and weekday (%(zone)s): no responses in this period.", {
+        zone: heatmap.time_zone,
+      });
+    const hourLabel = (hour) => Charts.hour(hour, true);
     let svg, place;
     if (upright) {
-      const left = 46, top = 22, cellHeight = 19;
+      const left = Math.max(46, Charts.textWidth([hourLabel(0), hourLabel(20)]) + 6), top = 22, cellHeight = 19;
       const cellWidth = Math.min(56, (width - left - 2) / 7);
       svg = Charts.svg(Math.ceil(left + 7 * cellWidth + 2), top + 24 * cellHeight + 4, summary);
-      days.forEach((day, weekday) => Charts.add(svg, "text", {
+      // the weekdays across the top, in their narrowest form where the short one is too wide
+      const heads = Charts.textWidth(days) > cellWidth - 4 ? Charts.weekdays("narrow") : days;
+      heads.forEach((day, weekday) => Charts.add(svg, "text", {
         x: left + weekday * cellWidth + (cellWidth - 2) / 2, y: 14, "text-anchor": "middle",
       }, day));
-      Charts.add(svg, "text", { x: 0, y: 14, class: "axis-title" }, "Hour");
+      // Translators: the heat map's axis of the hours of the day, on a phone
+      Charts.add(svg, "text", { x: 0, y: 14, class: "axis-title" }, Seed.t("Hour"));
       for (let hour = 0; hour < 24; hour += 2) {
         Charts.add(svg, "text", { x: 0, y: top + hour * cellHeight + cellHeight / 2 + 4 }, hourLabel(hour));
       }
       place = (weekday, hour) => [left + weekday * cellWidth, top + hour * cellHeight, cellWidth - 2, cellHeight - 2];
     } else {
-      const left = 42, top = 22, bottom = 34, cellHeight = 28;
+      const left = Math.max(42, Charts.textWidth(days) + 8), top = 22, bottom = 34, cellHeight = 28;
       const cellWidth = Math.min(52, (width - left - 4) / 24);
       const height = top + 7 * cellHeight + bottom;
       svg = Charts.svg(Math.ceil(left + 24 * cellWidth + 4), height, summary);
@@ -313,7 +439,7 @@ const Charts = {
       }, day));
       Charts.add(svg, "text", {
         x: left + (24 * cellWidth) / 2, y: height - 6, "text-anchor": "middle", class: "axis-title",
-      }, "Hour of day, local time");
+      }, Seed.t("Hour of day, local time"));
       place = (weekday, hour) => [left + hour * cellWidth, top + weekday * cellHeight, cellWidth - 2, cellHeight - 2];
     }
     svg.classList.add("heatmap");
@@ -327,16 +453,20 @@ const Charts = {
           class: filled ? "heat-cell filled" : "heat-cell",
         });
         const label = value.responses
-          ? `${days[weekday]} ${hour}:00: Happy Index ${value.happy_index}, ${value.responses} responses`
-          : `${days[weekday]} ${hour}:00: no responses`;
+          ? Seed.t("%(day)s %(hour)s: Happy Index %(index)s, responses: %(responses)s", {
+            day: days[weekday], hour: Charts.hour(hour),
+            index: Seed.number(value.happy_index), responses: Seed.number(value.responses),
+          })
+          : Seed.t("%(day)s %(hour)s: no responses", { day: days[weekday], hour: Charts.hour(hour) });
         Charts.add(rect, "title", {}, label);
       });
     });
-    const head = ["Weekday", ...Array.from({ length: 24 }, (_, h) => `${h}:00`)];
+    const head = [Seed.t("Weekday"), ...Array.from({ length: 24 }, (_, h) => Charts.hour(h))];
     const rows = heatmap.cells.map((row, weekday) => [longDays[weekday],
-      ...row.map((v) => (v.responses && v.happy_index !== null ? `${Math.round(v.happy_index)} (${v.responses})` : "–"))]);
+      ...row.map((v) => (v.responses && v.happy_index !== null
+        ? `${Seed.number(v.happy_index)} (${Seed.number(v.responses)})` : "–"))]);
     container.replaceChildren(Charts.scaleLegend(), Charts.html("div", { class: "scroll-x" }, svg),
-      Charts.table(`${summary} Each cell: Happy Index (responses).`, head, rows));
+      Charts.table(Seed.t("%(summary)s Each cell: Happy Index (responses).", { summary }), head, rows));
   },
 
   // One horizontal bar per button: its share of the responses.
@@ -347,34 +477,40 @@ const Charts = {
   },
 
   drawButtons(container, counts) {
+    const words = Charts.buttonNames();
     const names = [
-      ["very_happy", "Very happy", 100], ["happy", "Happy", 67],
-      ["unhappy", "Unhappy", 33], ["very_unhappy", "Very unhappy", 0],
+      ["very_happy", words.very_happy, 100], ["happy", words.happy, 67],
+      ["unhappy", words.unhappy, 33], ["very_unhappy", words.very_unhappy, 0],
     ];
     const sum = names.reduce((s, [key]) => s + counts[key], 0);
     const total = Math.max(1, sum);
     const width = Charts.widthOf(container, 420);
     // On a phone each button's name and count stand above a bar as wide as the card.
     const narrow = width < 440;
-    const row = narrow ? 46 : 34, left = narrow ? 0 : 124, right = narrow ? 2 : 96, top = 6, bottom = 36;
+    // the names' column: as wide as the longest name needs (some languages' are long)
+    const room = Math.min(width - 96 - 120, Math.max(124, 28 + Charts.textWidth(names.map(([, label]) => label), 13) + 8));
+    const row = narrow ? 46 : 34, left = narrow ? 0 : room, right = narrow ? 2 : 96, top = 6, bottom = 36;
     const barTop = narrow ? 24 : 5;
     const plot = width - left - right;
     const height = top + names.length * row + bottom;
-    const summary = `Buttons pressed, of ${sum} responses: ` +
-      names.map(([key, label]) => `${label} ${counts[key]} (${Math.round((counts[key] / total) * 100)} %)`).join(", ") + ".";
+    const share = (key) => Seed.percent(counts[key] / total);
+    const summary = Seed.t("Buttons pressed (responses: %(responses)s): %(buttons)s.", {
+      responses: Seed.number(sum),
+      buttons: Charts.list(names.map(([key, label]) => `${label} ${Seed.number(counts[key])} (${share(key)})`)),
+    });
     const svg = Charts.svg(width, height, summary);
-    for (const share of [0, 0.25, 0.5, 0.75, 1]) {
-      const x = left + share * plot;
+    for (const part of [0, 0.25, 0.5, 0.75, 1]) {
+      const x = left + part * plot;
       Charts.add(svg, "line", {
         x1: x, x2: x, y1: top + (narrow ? barTop - 2 : 0), y2: top + names.length * row, stroke: "#e3e7ee",
       });
-      if (!narrow || share % 0.5 === 0) {
-        const anchor = narrow && share === 0 ? "start" : narrow && share === 1 ? "end" : "middle";
-        Charts.add(svg, "text", { x, y: top + names.length * row + 14, "text-anchor": anchor }, `${share * 100} %`);
+      if (!narrow || part % 0.5 === 0) {
+        const anchor = narrow && part === 0 ? "start" : narrow && part === 1 ? "end" : "middle";
+        Charts.add(svg, "text", { x, y: top + names.length * row + 14, "text-anchor": anchor }, Seed.percent(part));
       }
     }
     names.forEach(([key, label, index], i) => {
-      const share = counts[key] / total;
+      const part = counts[key] / total;
       const face = Charts.face(index, 22);
       face.setAttribute("x", 0);
       face.setAttribute("y", top + i * row + (narrow ? 0 : 4));
@@ -382,16 +518,16 @@ const Charts = {
       const textY = top + i * row + (narrow ? 16 : 20);
       Charts.add(svg, "text", { x: 28, y: textY, class: "label" }, label);
       Charts.add(svg, "rect", {
-        x: left, y: top + i * row + barTop, width: Math.max(2, share * plot), height: narrow ? 14 : 20, rx: 3,
+        x: left, y: top + i * row + barTop, width: Math.max(2, part * plot), height: narrow ? 14 : 20, rx: 3,
         fill: Charts.colour(index), stroke: "#1d2430", "stroke-opacity": 0.25,
       });
       Charts.add(svg, "text", { x: width - 2, y: textY, class: "value", "text-anchor": "end" },
-        `${counts[key]} (${Math.round(share * 100)} %)`);
+        `${Seed.number(counts[key])} (${share(key)})`);
     });
     Charts.add(svg, "text", { x: left + plot / 2, y: height - 4, "text-anchor": "middle", class: "axis-title" },
-      "Share of responses");
-    container.replaceChildren(svg, Charts.table(summary, ["Button", "Responses", "Share"],
-      names.map(([key, label]) => [label, counts[key], `${Math.round((counts[key] / total) * 100)} %`])));
+      Seed.t("Share of responses"));
+    container.replaceChildren(svg, Charts.table(summary, [Seed.t("Button"), Seed.t("Responses"), Seed.t("Share")],
+      names.map(([key, label]) => [label, Seed.number(counts[key]), share(key)])));
   },
 
   // The cameras' strongest emotion categories, as bars of their mean score.
@@ -402,14 +538,20 @@ const Charts = {
   },
 
   drawEmotions(container, emotions, shown) {
-    const entries = Object.entries(emotions).slice(0, shown);
+    // the API's keys are EMOTIC's English category names: shown in the page's language
+    const entries = Object.entries(emotions).slice(0, shown).map(([name, score]) => [Charts.emotion(name), score]);
     const most = Math.max(0.01, ...entries.map(([, score]) => score));
     const width = Charts.widthOf(container, 420);
-    const row = 26, left = width < 440 ? 108 : 128, right = 48, bottom = 34;
+    const row = 26, right = 48, bottom = 34;
+    // the names' column: as wide as the longest name needs, leaving the bars room
+    const left = Math.min(width - right - 100,
+      Math.max(width < 440 ? 108 : 128, Charts.textWidth(entries.map(([name]) => name), 13) + 10));
     const plot = width - left - right;
     const height = entries.length * row + bottom;
-    const summary = `The cameras' strongest readings (mean score 0–1): ` +
-      entries.map(([name, score]) => `${name} ${score.toFixed(2)}`).join(", ") + ".";
+    const summary = Seed.t("The cameras' strongest readings (mean score %(low)s–%(high)s): %(readings)s.", {
+      low: Seed.number(0), high: Seed.number(1),
+      readings: Charts.list(entries.map(([name, score]) => `${name} ${Seed.number(score, 2)}`)),
+    });
     const svg = Charts.svg(width, height, summary);
     entries.forEach(([name, score], i) => {
       Charts.add(svg, "text", { x: 0, y: i * row + 17, class: "label" }, name);
@@ -417,13 +559,15 @@ const Charts = {
         x: left, y: i * row + 4, width: Math.max(1, (score / most) * plot), height: 16, rx: 3,
         fill: "#6f86cc",
       });
-      Charts.add(svg, "text", { x: left + (score / most) * plot + 5, y: i * row + 17, class: "value" }, score.toFixed(2));
+      Charts.add(svg, "text", { x: left + (score / most) * plot + 5, y: i * row + 17, class: "value" },
+        Seed.number(score, 2));
     });
-    Charts.add(svg, "text", { x: left, y: entries.length * row + 12 }, "0");
-    Charts.add(svg, "text", { x: left + plot, y: entries.length * row + 12, "text-anchor": "end" }, most.toFixed(2));
+    Charts.add(svg, "text", { x: left, y: entries.length * row + 12 }, Seed.number(0));
+    Charts.add(svg, "text", { x: left + plot, y: entries.length * row + 12, "text-anchor": "end" },
+      Seed.number(most, 2));
     Charts.add(svg, "text", { x: left + plot / 2, y: height - 4, "text-anchor": "middle", class: "axis-title" },
-      "Mean score of the category");
-    container.replaceChildren(svg, Charts.table(summary, ["Category", "Mean score"],
-      entries.map(([name, score]) => [name, score.toFixed(2)])));
+      Seed.t("Mean score of the category"));
+    container.replaceChildren(svg, Charts.table(summary, [Seed.t("Category"), Seed.t("Mean score")],
+      entries.map(([name, score]) => [name, Seed.number(score, 2)])));
   },
 };

@@ -25,6 +25,12 @@ async function showLocation() {
   showAlerts(id);
 }
 
+// A 95 % confidence interval of shares: "95% CI 41%–55%".
+function confidence(pair) {
+  // Translators: CI is a confidence interval; level is "95%", interval e.g. "41%–55%"
+  return Seed.t("%(level)s CI %(interval)s", { level: Seed.percent(0.95), interval: Seed.interval(pair) });
+}
+
 function card(label, value, note) {
   return Seed.el("div", { class: "card" }, Seed.el("div", { class: "muted" }, label),
     Seed.el("div", { class: "figure" }, value), note ? Seed.el("div", { class: "muted" }, note) : null);
@@ -36,17 +42,19 @@ function showSummary(summary) {
   const index = summary.happy_index;
   const hero = Seed.el("div", { class: "card hero" },
     Charts.face(index, 104),
-    Seed.el("div", { class: "label" }, "Happy Index"),
+    Seed.el("div", { class: "label" }, Seed.t("Happy Index")),
     Seed.el("div", { class: "big" }, Seed.index(index),
-      summary.small_sample ? Seed.el("span", { class: "badge small-sample" }, "small sample") : null,
-      Seed.el("span", { class: "muted" }, "out of 100")),
+      summary.small_sample ? Seed.el("span", { class: "badge small-sample" }, Seed.t("small sample")) : null,
+      Seed.el("span", { class: "muted" }, Seed.t("out of %(most)s", { most: Seed.number(100) }))),
     Charts.gauge(index));
-  const ci = summary.positive_ci
-    ? `95 % CI ${Seed.percent(summary.positive_ci[0])}–${Seed.percent(summary.positive_ci[1])}` : "";
+  const ci = summary.positive_ci ? confidence(summary.positive_ci) : "";
   const stats = Seed.el("div", { class: "stats" },
-    card("Positive", Seed.percent(summary.positive_share), ci),
-    card("Responses", summary.responses, summary.passersby ? `response rate ${Seed.percent(summary.responses / summary.passersby)}` : null),
-    card("Misuse", summary.misuse, "presses flagged and left out"));
+    // Translators: the share of happy presses, over a percentage
+    card(Seed.t("Positive"), Seed.percent(summary.positive_share), ci),
+    card(Seed.t("Responses"), Seed.number(summary.responses), summary.passersby
+      ? Seed.t("response rate %(rate)s", { rate: Seed.percent(summary.responses / summary.passersby) }) : null),
+    // Translators: presses judged not to be a traveller's answer (a child playing, a bag leaning)
+    card(Seed.t("Misuse"), Seed.number(summary.misuse), Seed.t("presses flagged and left out")));
   document.getElementById("summary").replaceChildren(hero, stats);
 }
 
@@ -81,12 +89,15 @@ function showReasons(reasons) {
     document.getElementById("reasons-body").replaceChildren();
     return;
   }
-  const names = { negative: "What went wrong", positive: "What went well" };
+  const names = { negative: Seed.t("What went wrong"), positive: Seed.t("What went well") };
   document.getElementById("reasons-body").replaceChildren(...groups.map((group) => {
     const kind = group.question === "positive" ? "positive" : "negative";
     const most = Math.max(0, ...group.options.map((o) => Number(o.share) || 0));
-    const asked = group.answered === null ? null
-      : `${group.answered} answered` + (group.unanswered ? `, ${group.unanswered} skipped` : "");
+    const asked = group.answered === null ? null : group.unanswered
+      ? Seed.t("%(answered)s answered, %(skipped)s skipped", {
+        answered: Seed.number(group.answered), skipped: Seed.number(group.unanswered),
+      })
+      : Seed.t("%(answered)s answered", { answered: Seed.number(group.answered) });
     return Seed.el("div", { class: "reason-group", "data-question": group.question },
       Seed.el("h3", {}, names[group.question] ?? group.question,
         asked ? Seed.el("span", { class: "muted reason-asked" }, ` · ${asked}`) : null),
@@ -94,10 +105,11 @@ function showReasons(reasons) {
         const key = option.option ?? option.key ?? "";
         const share = typeof option.share === "number" ? option.share : null;
         const ci = Array.isArray(option.ci) && option.ci.length === 2
-          ? `${typeof option.count === "number" ? " · " : ""}95 % CI ${Seed.percent(option.ci[0])}–${Seed.percent(option.ci[1])}` : "";
+          ? `${typeof option.count === "number" ? " · " : ""}${confidence(option.ci)}` : "";
         const bar = Seed.el("span");
         if (share !== null && most > 0) bar.style.inlineSize = `${Math.round((share / most) * 100)}%`;
-        const count = typeof option.count === "number" ? `${option.count} chose it` : "";
+        const count = typeof option.count === "number"
+          ? Seed.t("%(count)s chose it", { count: Seed.number(option.count) }) : "";
         return Seed.el("li", { "data-reason": key },
           Seed.el("span", { class: "reason-text" }, Seed.text(option.label ?? option.text) || key || "–"),
           Seed.el("strong", { class: "reason-share" }, share === null ? "–" : Seed.percent(share)),
@@ -111,18 +123,30 @@ function showReasons(reasons) {
 function showTrend() {
   const step = document.getElementById("step").value;
   const points = view[`trend_${step}`];
-  Charts.trend(document.getElementById("trend"), points, `Happy Index by ${step}`, step);
+  const titles = {
+    day: Seed.t("Happy Index by day"),
+    week: Seed.t("Happy Index by week"),
+    month: Seed.t("Happy Index by month"),
+  };
+  Charts.trend(document.getElementById("trend"), points, titles[step] ?? Seed.t("Happy Index"), step);
 }
 
 function showObserved(observed) {
   const box = document.getElementById("observed");
   if (!observed) {
-    box.replaceChildren(Seed.el("p", { class: "muted" }, "No camera readings here in this period."));
+    box.replaceChildren(Seed.el("p", { class: "muted" }, Seed.t("No camera readings here in this period.")));
     return;
   }
-  const gap = observed.gap === null ? "" : ` (${observed.gap > 0 ? "+" : ""}${observed.gap} against the buttons)`;
+  const values = {
+    index: Seed.number(observed.observed_index, 1),
+    gap: Seed.signed(observed.gap, 1),
+    readings: Seed.number(observed.readings),
+  };
+  const reading = observed.gap === null
+    ? Seed.t("Observed index %(index)s; readings: %(readings)s.", values)
+    : Seed.t("Observed index %(index)s (%(gap)s against the buttons); readings: %(readings)s.", values);
   const chart = Seed.el("div", { class: "chart" });
-  box.replaceChildren(Seed.el("p", {}, `Observed index ${observed.observed_index}${gap} from ${observed.readings} readings.`), chart);
+  box.replaceChildren(Seed.el("p", {}, reading), chart);
   Charts.emotions(chart, observed.emotions);
 }
 
@@ -139,10 +163,14 @@ async function showAlerts(id) {
     box.replaceChildren(alerts.length
       ? Seed.el("ul", {}, ...alerts.slice(0, 20).map((a) => Seed.el("li", {},
           `${Seed.when(a.opened_at)}: ${a.message} `,
-          Seed.el("span", { class: a.acknowledged_at ? "badge" : "badge open" }, a.acknowledged_at ? "acknowledged" : "open"))))
-      : Seed.el("p", { class: "muted" }, "No alerts."));
+          Seed.el("span", { class: a.acknowledged_at ? "badge" : "badge open" }, a.acknowledged_at
+            // Translators: an alert someone has seen and acknowledged
+            ? Seed.t("acknowledged")
+            // Translators: an alert not yet acknowledged
+            : Seed.t("open")))))
+      : Seed.el("p", { class: "muted" }, Seed.t("No alerts.")));
   } catch (error) {
-    box.replaceChildren(Seed.el("p", { class: "muted" }, "Alerts are not available."));
+    box.replaceChildren(Seed.el("p", { class: "muted" }, Seed.t("Alerts are not available.")));
   }
 }
 
