@@ -262,13 +262,14 @@ const Charts = {
   },
 
   // Happy Index per step (line and dots, left axis 0-100) over the responses (bars, right axis).
-  trend(container, points, title, step = "day") {
-    const draw = () => Charts.drawTrend(container, points, title, step);
+  // `changes`: the days (ISO dates) the survey's question changed, marked on the plot.
+  trend(container, points, title, step = "day", changes = []) {
+    const draw = () => Charts.drawTrend(container, points, title, step, changes);
     draw();
     Charts.keep(container, draw);
   },
 
-  drawTrend(container, points, title, step) {
+  drawTrend(container, points, title, step, changes = []) {
     const width = Charts.widthOf(container);
     const narrow = width < 520;
     const height = narrow ? 240 : 280;
@@ -359,19 +360,140 @@ const Charts = {
         responses: Seed.number(point.responses),
       }));
     }
+    const marked = Charts.markChanges(svg, points, changes, { left, top, slot, plotHeight });
     const legend = Charts.html("div", { class: "legend" },
       Charts.html("span", { class: "legend-item" }, Charts.html("span", { class: "swatch line" }),
         Seed.t("Happy Index (left axis, %(low)s–%(high)s); each dot in its colour", {
           low: Seed.number(0), high: Seed.number(100),
         })),
       Charts.html("span", { class: "legend-item" }, Charts.html("span", { class: "swatch bar" }),
-        Seed.t("Responses (right axis)")));
+        Seed.t("Responses (right axis)")),
+      marked.length ? Charts.changeLegend(marked, step) : null);
     const rows = points.map((p) => [Charts.label(p.start, step),
       p.happy_index === null || p.happy_index === undefined ? "–" : Seed.number(p.happy_index),
       Seed.number(p.responses)]);
     container.replaceChildren(legend, svg, Charts.table(summary,
       [Charts.stepName(step === "week" || step === "month" ? step : "day"), Seed.t("Happy Index"),
         Seed.t("Responses")], rows));
+  },
+
+  // The steps in which the survey's question changed: a dashed line at each one's start.
+  // Returns the steps marked (their start dates).
+  markChanges(svg, points, changes, { left, top, slot, plotHeight }) {
+    const marked = [];
+    for (const change of [...new Set(changes)].sort()) {
+      const i = points.findLastIndex((p) => String(p.start) <= change);
+      if (i < 0 || (i === points.length - 1 && Charts.after(points[i].start, change))) continue;
+      if (marked.includes(points[i].start)) continue;
+      marked.push(points[i].start);
+      const x = left + i * slot;
+      Charts.add(svg, "line", {
+        x1: x, x2: x, y1: top, y2: top + plotHeight, stroke: "#1d2430", "stroke-width": 1.5,
+        "stroke-dasharray": "4 3", class: "question-changed",
+      });
+    }
+    return marked;
+  },
+
+  // Whether a change lies more than a month after a step's start (beyond the last step).
+  after(start, change) {
+    return (Date.parse(change) - Date.parse(start)) / 86400000 > 31;
+  },
+
+  changeLegend(marked, step) {
+    return Charts.html("span", { class: "legend-item" }, Charts.html("span", { class: "swatch changed" }),
+      Seed.t("The survey's question changed: %(when)s", {
+        when: Charts.list(marked.map((start) => Charts.label(start, step))),
+      }));
+  },
+
+  // The top reasons' share of the answers, by day (by week over longer periods), with the
+  // days the question changed. `group`: one question of the location JSON's reasons, with
+  // its `trend` ([{start, answered, options: {key: count}, question_changed}]) and `top`.
+  reasonTrend(container, group, nameOf) {
+    const draw = () => Charts.drawReasonTrend(container, group, nameOf);
+    draw();
+    Charts.keep(container, draw);
+  },
+
+  drawReasonTrend(container, group, nameOf) {
+    const weekly = group.trend.length > 35;
+    const points = weekly ? Charts.byWeek(group.trend) : group.trend;
+    const step = weekly ? "week" : "day";
+    const keys = (group.top?.length ? group.top : group.options.map((o) => o.option)).slice(0, 3);
+    if (!points.length || !keys.length) {
+      container.replaceChildren();
+      return;
+    }
+    const width = Charts.widthOf(container);
+    const height = 170, left = 44, right = 12, top = 10, bottom = 30;
+    const plotWidth = width - left - right, plotHeight = height - top - bottom;
+    const share = (point, key) => (point.answered ? (point.options[key] ?? 0) / point.answered : null);
+    const summary = Seed.t("Share of the answers for %(reasons)s, by %(step)s, %(first)s to %(last)s.", {
+      reasons: Charts.list(keys.map(nameOf)),
+      step: Charts.stepName(step).toLocaleLowerCase(Seed.lang()),
+      first: Charts.label(points[0].start, step),
+      last: Charts.label(points[points.length - 1].start, step),
+    });
+    const svg = Charts.svg(width, height, summary);
+    const y = (value) => top + plotHeight * (1 - value);
+    for (const value of [0, 0.5, 1]) {
+      Charts.add(svg, "line", {
+        x1: left, x2: left + plotWidth, y1: y(value), y2: y(value), stroke: value ? "#edf0f4" : "#5d6776",
+      });
+      Charts.add(svg, "text", { x: left - 6, y: y(value) + 4, "text-anchor": "end" }, Seed.percent(value));
+    }
+    const slot = plotWidth / points.length;
+    const every = Math.max(1, Math.ceil(points.length / Math.max(1, Math.floor(plotWidth / 64))));
+    points.forEach((point, i) => {
+      if (i % every === 0) {
+        Charts.add(svg, "text", { x: left + (i + 0.5) * slot, y: height - 8, "text-anchor": "middle" },
+          Charts.label(point.start, step));
+      }
+    });
+    const changes = points.filter((p) => p.question_changed).map((p) => String(p.start));
+    const marked = Charts.markChanges(svg, points, changes, { left, top, slot, plotHeight });
+    keys.forEach((key, k) => {
+      let path = "";
+      points.forEach((point, i) => {
+        const value = share(point, key);
+        if (value === null) return;
+        path += `${path ? "L" : "M"}${left + (i + 0.5) * slot},${y(value)}`;
+      });
+      Charts.add(svg, "path", {
+        d: path, fill: "none", stroke: Charts.REASON_INK[k], "stroke-width": 2.5,
+        "stroke-dasharray": Charts.REASON_DASH[k],
+      });
+    });
+    const legend = Charts.html("div", { class: "legend" },
+      ...keys.map((key, k) => Charts.html("span", { class: "legend-item" },
+        Charts.html("span", { class: `swatch reason-line reason-line-${k}` }), nameOf(key))),
+      marked.length ? Charts.changeLegend(marked, step) : null);
+    const rows = points.map((p) => [Charts.label(p.start, step),
+      ...keys.map((key) => Seed.percent(share(p, key))), Seed.number(p.answered)]);
+    container.replaceChildren(legend, svg, Charts.table(summary,
+      [Charts.stepName(step), ...keys.map(nameOf), Seed.t("Answered")], rows));
+  },
+
+  // Three lines told apart by colour and by dash (colour never carries meaning alone).
+  REASON_INK: ["#1d3f8f", "#a3400b", "#146c3c"],
+  REASON_DASH: ["none", "7 4", "2 3"],
+
+  // Days summed into weeks starting on Monday: {start, answered, options, question_changed}.
+  byWeek(days) {
+    const weeks = new Map();
+    for (const day of days) {
+      const [y, m, d] = String(day.start).split("-").map(Number);
+      const date = new Date(Date.UTC(y, m - 1, d));
+      date.setUTCDate(date.getUTCDate() - ((date.getUTCDay() + 6) % 7));
+      const start = date.toISOString().slice(0, 10);
+      const week = weeks.get(start) ?? { start, answered: 0, options: {}, question_changed: false };
+      week.answered += day.answered;
+      for (const [key, count] of Object.entries(day.options)) week.options[key] = (week.options[key] ?? 0) + count;
+      week.question_changed ||= Boolean(day.question_changed);
+      weeks.set(start, week);
+    }
+    return [...weeks.values()].sort((a, b) => (a.start < b.start ? -1 : 1));
   },
 
   // A round number at or above `value`, for an axis's top.

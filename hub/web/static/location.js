@@ -76,6 +76,8 @@ function reasonGroups(reasons) {
       question: String(question ?? ""), options,
       answered: typeof value?.answered === "number" ? value.answered : null,
       unanswered: typeof value?.unanswered === "number" ? value.unanswered : null,
+      top: Array.isArray(value?.top) ? value.top : [],
+      trend: Array.isArray(value?.trend) ? value.trend.filter((p) => p && p.options) : [],
     };
   }).filter((g) => g.options.length);
 }
@@ -111,12 +113,35 @@ function showReasons(reasons) {
         const count = typeof option.count === "number"
           ? Seed.t("%(count)s chose it", { count: Seed.number(option.count) }) : "";
         return Seed.el("li", { "data-reason": key },
-          Seed.el("span", { class: "reason-text" }, Seed.text(option.label ?? option.text) || key || "–"),
+          Seed.el("span", { class: "reason-text" }, reasonName(option) || "–"),
           Seed.el("strong", { class: "reason-share" }, share === null ? "–" : Seed.percent(share)),
           Seed.el("span", { class: `reason-bar ${kind}`, "aria-hidden": "true" }, bar),
           count || ci ? Seed.el("span", { class: "reason-note muted" }, `${count}${ci}`) : null);
-      })));
+      })),
+      reasonTrend(group));
   }));
+}
+
+function reasonName(option) {
+  return Seed.text(option.labels ?? option.label ?? option.text) || option.option || option.key || "";
+}
+
+// How the top reasons moved over the period, where more than one day has answers.
+function reasonTrend(group) {
+  if (group.trend.filter((p) => p.answered).length < 2) return null;
+  const names = new Map(group.options.map((o) => [o.option ?? o.key, reasonName(o)]));
+  const box = Seed.el("div", { class: "chart reason-trend" });
+  const wrapper = Seed.el("div", { class: "reason-trend-box" },
+    Seed.el("h4", {}, Seed.t("How the top reasons moved")), box);
+  requestAnimationFrame(() => Charts.reasonTrend(box, group, (key) => names.get(key) || key));
+  return wrapper;
+}
+
+// The days the survey's question changed, as the reasons' trend records them (each answer
+// names the survey version it answered).
+function questionChanges() {
+  return reasonGroups(view.reasons).flatMap((group) =>
+    group.trend.filter((p) => p.question_changed).map((p) => String(p.start)));
 }
 // ---------------------------------------------------------------------------------------------
 
@@ -128,7 +153,8 @@ function showTrend() {
     week: Seed.t("Happy Index by week"),
     month: Seed.t("Happy Index by month"),
   };
-  Charts.trend(document.getElementById("trend"), points, titles[step] ?? Seed.t("Happy Index"), step);
+  Charts.trend(document.getElementById("trend"), points, titles[step] ?? Seed.t("Happy Index"), step,
+    questionChanges());
 }
 
 function showObserved(observed) {
