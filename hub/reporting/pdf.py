@@ -35,6 +35,9 @@ from hub.clock import Clock, as_utc, utc_now
 from hub.hierarchy import LocationTree
 from hub.models import Alert
 from hub.reporting.analytics import HeatCell, OverviewRow, TrendPoint, heatmap, overview, trend
+from hub.reporting.pdf_fonts import cell as script_cell
+from hub.reporting.pdf_fonts import label_direction
+from hub.reporting.pdf_fonts import paragraph as script_paragraph
 from hub.reporting.reasons import QUESTIONS, QuestionReasons, Reasons, reasons
 from hub.rollups.buckets import Period
 from hub.rollups.read import local_counts
@@ -130,7 +133,7 @@ def _local(moment: datetime, zone: str) -> str:
 def _title(name: str, period: Period, zone: str, *, written: datetime) -> list[Flowable]:
     last = period.until - timedelta(microseconds=1)
     return [
-        Paragraph(f"{_escape(name)}: perception report", STYLES["Title"]),
+        script_paragraph(f"{name}: perception report", STYLES["Title"], direction="ltr"),
         Paragraph(
             f"{_local(period.since, zone)} to {_local(last, zone)} ({zone}); "
             f"written {as_utc(written):%Y-%m-%d %H:%M} UTC",
@@ -157,7 +160,7 @@ def _ranking(rows: Sequence[OverviewRow]) -> list[Flowable]:
     ]
     body = [
         [
-            "  " * row.depth + row.name,
+            script_cell(row.name, 9, indent="  " * row.depth),
             row.kind,
             row.responses,
             _number(row.happy_index) + (" *" if row.small_sample else ""),
@@ -287,7 +290,11 @@ def _question(found: QuestionReasons) -> list[Flowable]:
         most = given[0].count
         rows = [
             [
-                Paragraph(_escape(option.label or option.option), STYLES["BodyText"]),
+                script_paragraph(
+                    option.label or option.option,
+                    STYLES["BodyText"],
+                    direction=label_direction(option.label or option.option),
+                ),
                 option.count,
                 "-" if option.share is None else f"{option.share:.0%}",
                 _bar(option.count / most),
@@ -344,7 +351,13 @@ def _alerts(alerts: Sequence[dict[str, Any]], zone: str) -> list[Flowable]:
     if not alerts:
         return [heading, Paragraph(NO_ALERTS, STYLES["Normal"])]
     rows = [
-        [_local(a["raised_at"], zone), a["location"], a["kind"], a["state"], a["detail"][:70]]
+        [
+            _local(a["raised_at"], zone),
+            script_cell(a["location"], 8),
+            a["kind"],
+            a["state"],
+            script_cell(a["detail"][:70], 8),
+        ]
         for a in alerts
     ]
     header = ["Raised", "Location", "Alert", "State", "Detail"]
