@@ -14,6 +14,7 @@ $SEED_SCREENSHOTS_DIR when it is set): `overview.png`, `overview-phone.png`, ...
 """
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -36,11 +37,14 @@ from hub.alerts.rules import Rule, RuleKind
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.provision import Fleet, Site
-from hub.ingest.store import apply_status, store_events
+from hub.ingest.store import apply_status, store_events, store_followups
+from hub.surveys.store import assign_survey, create_survey
 from hub.users import Role, add_user
 from hub.web.app import create_app
+from hub.web.language import catalogs
 from hub.web.server import WebServer
-from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
+from protocol.ids import uuid7
+from protocol.messages import Button, DeviceState, DeviceStatus, FollowUp, PressEvent
 from tests.browser import (
     axe_script,
     axe_violations,
@@ -49,6 +53,7 @@ from tests.browser import (
     readable,
 )
 from tests.hub.factories import press
+from tests.hub.surveys.survey_files import reworded, security
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +93,9 @@ def _seed(session: Session, settings: HubSettings, now: datetime) -> None:
                         at=at + timedelta(minutes=i),
                     )
                 )
+    events = _with_survey(session, events, now)
     store_events(session, events=events, received_at=now)
+    store_followups(session, followups=_answers(events), received_at=now)
     for device_id, heard, outbox in (("k1", now, 2), ("k2", now - timedelta(hours=2), 40)):
         status = DeviceStatus(
             device_id=device_id,
@@ -103,6 +110,54 @@ def _seed(session: Session, settings: HubSettings, now: datetime) -> None:
     add_user(session, username="admin", role=Role.ADMIN, password=PASSWORD)
     offline = Rule(0, "osl", RuleKind.DEVICE_OFFLINE, threshold=60, window_min=0)
     add_rule(session, rule=offline, created_by="admin", now=now)
+
+
+QUESTION_CHANGED_DAYS_AGO = 10
+"""The security survey's wording changed this many days before the test: version 2 since."""
+NEGATIVE_REASONS = ("queue", "queue", "staff", "cleanliness")
+POSITIVE_REASONS = ("fast", "friendly")
+
+
+def _with_survey(session: Session, events: list[PressEvent], now: datetime) -> list[PressEvent]:
+    """The security lane asks the security survey: version 1 until ten days ago, then its
+    reworded version 2; each of k1's presses records the version it answered."""
+    changed = now - timedelta(days=QUESTION_CHANGED_DAYS_AGO)
+    create_survey(session, parsed=security(), by="admin", now=now - timedelta(days=40))
+    assign_survey(session, survey_id="security", location_id=SECURITY, by="admin", now=now)
+    create_survey(session, parsed=reworded(), by="admin", now=changed)
+    return [
+        e.model_copy(
+            update={"survey_id": "security", "survey_version": 1 + (e.occurred_at >= changed)}
+        )
+        if e.device_id == "k1"
+        else e
+        for e in events
+    ]
+
+
+def _answers(events: list[PressEvent]) -> list[FollowUp]:
+    """Most of k1's presses answered: queue the top complaint, fast the top praise."""
+    followups = []
+    given = {True: 0, False: 0}
+    for event in (e for e in events if e.survey_id):
+        negative = event.button in (Button.UNHAPPY, Button.VERY_UNHAPPY)
+        reasons = NEGATIVE_REASONS if negative else POSITIVE_REASONS
+        n = given[negative] = given[negative] + 1
+        followups.append(
+            FollowUp(
+                followup_id=str(uuid7()),
+                event_id=event.event_id,
+                device_id=event.device_id,
+                location_id=event.location_id,
+                survey_id="security",
+                survey_version=event.survey_version or 1,
+                question="negative" if negative else "positive",
+                option=None if n % 7 == 0 else reasons[n % len(reasons)],
+                language="en",
+                answered_at=event.occurred_at + timedelta(seconds=5),
+            )
+        )
+    return followups
 
 
 @pytest.fixture(scope="module")
@@ -382,43 +437,25 @@ def test_the_users_page_lists_the_users_and_offers_to_add_one(
     _page_is_clean(signed_in, hub_url, screenshots, "users", axe_source)
 
 
-def _option(
-    option: str, label: str | None, count: int, share: float, ci: tuple[float, float]
-) -> dict[str, Any]:
-    return {"option": option, "label": label, "count": count, "share": share, "ci": list(ci)}
-
-
-def _question(options: list[dict[str, Any]], unanswered: int) -> dict[str, Any]:
-    answered = sum(o["count"] for o in options)
-    return {"answered": answered, "unanswered": unanswered, "options": options}
-
-
-REASONS = {  # as /api/locations/{id} answers when its location has a survey
-    "negative": _question(
-        [
-            _option("queue", "Queue too long", 12, 0.48, (0.3, 0.66)),
-            _option("staff", "Staff unfriendly", 8, 0.32, (0.17, 0.52)),
-            _option("other", None, 5, 0.2, (0.09, 0.39)),
-        ],
-        unanswered=6,
-    ),
-    "positive": _question([_option("fast", "Fast", 30, 0.75, (0.6, 0.86))], 2),
-}
-
-
-def test_the_reasons_stand_beside_the_score_when_the_hub_sends_them(
+def test_the_reasons_stand_beside_the_score_with_their_trend_and_the_change_of_question(
     signed_in: WebDriver, hub_url: str, screenshots: Path, axe_source: str
 ) -> None:
-    """The location JSON's `reasons` (surveys) is drawn beside the score; without it, nothing."""
+    """The follow-ups' reasons beside the score, the top ones' trend below them, and the day
+    the survey's wording changed marked on that trend and on the Happy Index's."""
     signed_in.get(f"{hub_url}/locations/{SECURITY}")
-    _shown(signed_in, "#summary .hero", "the score")
-    if not signed_in.find_elements(By.CSS_SELECTOR, "#reasons li"):
-        assert not signed_in.find_element(By.ID, "reasons").is_displayed()
-    signed_in.execute_script("showReasons(arguments[0])", REASONS)
-    shown = signed_in.find_elements(By.CSS_SELECTOR, "#reasons li[data-reason]")
-    assert [li.get_attribute("data-reason") for li in shown] == ["queue", "staff", "other", "fast"]
-    assert "Queue too long" in shown[0].text and "48 %" in shown[0].text
-    assert signed_in.find_element(By.ID, "reasons").is_displayed()
+    _shown(signed_in, "#reasons li[data-reason]", "the reasons", at_least=5)
+    negative = signed_in.find_elements(
+        By.CSS_SELECTOR, '#reasons [data-question="negative"] li[data-reason]'
+    )
+    assert negative[0].get_attribute("data-reason") == "queue", "the most given comes first"
+    assert re.search(r"\d+%", negative[0].text), negative[0].text
+    trends = _shown(signed_in, "#reasons .reason-trend svg", "the reasons' trends", at_least=2)
+    for trend in trends:
+        assert trend.find_elements(By.CSS_SELECTOR, "line.question-changed")
+    assert signed_in.find_elements(By.CSS_SELECTOR, "#trend line.question-changed"), (
+        "the Happy Index's trend marks the day the question changed"
+    )
+    assert "question changed" in signed_in.find_element(By.CSS_SELECTOR, "#trend .legend").text
     _fits_and_is_accessible(signed_in, screenshots, "location-reasons", axe_source)
     signed_in.execute_script("showReasons(undefined)")
     assert not signed_in.find_element(By.ID, "reasons").is_displayed()
@@ -463,18 +500,55 @@ def test_a_keyboard_user_skips_to_the_content_and_opens_the_menu_on_a_phone(
         signed_in.set_window_size(*DESKTOP)
 
 
-def test_the_location_page_mirrors_when_written_right_to_left(
-    signed_in: WebDriver, hub_url: str, screenshots: Path
+PERSIAN_DIGITS = re.compile("[\u06f0-\u06f9]")
+
+
+def _choose_language(driver: WebDriver, tag: str) -> None:
+    """Press the language's button in the header (in the menu, on a phone)."""
+    toggle = driver.find_element(By.CSS_SELECTOR, ".menu-toggle")
+    if toggle.is_displayed():
+        toggle.click()
+    driver.find_element(By.CSS_SELECTOR, f'.language-switch button[value="{tag}"]').click()
+    _wait(
+        driver,
+        lambda d: d.execute_script("return document.documentElement.lang") == tag,
+        f"the page in {tag}",
+    )
+
+
+@pytest.mark.parametrize("tag", ["fa", "zh-Hans", "nl"])
+def test_the_dashboard_speaks_the_language_its_reader_chooses(
+    signed_in: WebDriver, hub_url: str, screenshots: Path, axe_source: str, tag: str
 ) -> None:
-    """Logical CSS only: with dir="rtl" the page mirrors (ready for Persian or Arabic texts)."""
+    """The reader's choice, from the header: the location page's words, numbers and dates in
+    that language, Persian right to left and in its own digits; clean for axe and a phone."""
     signed_in.get(f"{hub_url}/locations/{SECURITY}")
     _shown(signed_in, "#summary .hero", "the score")
-    signed_in.execute_script("document.documentElement.dir = 'rtl'")
-    width = signed_in.execute_script("return document.documentElement.clientWidth")
-    brand = signed_in.find_element(By.CSS_SELECTOR, "header.top .brand").rect
-    assert brand["x"] + brand["width"] > width * 0.8, "the brand moves to the right"
-    label = signed_in.find_element(By.CSS_SELECTOR, ".hero .label").rect
-    face = signed_in.find_element(By.CSS_SELECTOR, ".hero .face").rect
-    assert label["x"] < face["x"], "the smiley stands at the start, on the right"
-    full_page_screenshot(signed_in, screenshots, "location-rtl")
-    signed_in.execute_script("document.documentElement.dir = 'ltr'")
+    try:
+        _choose_language(signed_in, tag)
+        _shown(signed_in, "#reasons li[data-reason]", "the reasons", at_least=5)
+        catalog = catalogs().language(tag)
+        assert signed_in.title.startswith(SECURITY)
+        assert signed_in.find_element(By.ID, "trend-title").text == catalog.texts["Trend"]
+        overview = signed_in.find_element(By.CSS_SELECTOR, '#site-nav a[href="/"]')
+        assert overview.get_attribute("textContent") == catalog.texts["Overview"] != "Overview"
+        hero = signed_in.find_element(By.CSS_SELECTOR, "#summary .hero .label").text
+        assert hero == catalog.texts["Happy Index"]
+        period = signed_in.find_element(By.ID, "period").text
+        if tag == "fa":
+            assert signed_in.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
+            assert PERSIAN_DIGITS.search(period), period
+            width = signed_in.execute_script("return document.documentElement.clientWidth")
+            brand = signed_in.find_element(By.CSS_SELECTOR, "header.top .brand").rect
+            assert brand["x"] + brand["width"] > width * 0.8, "the brand stands at the right"
+            label = signed_in.find_element(By.CSS_SELECTOR, ".hero .label").rect
+            face = signed_in.find_element(By.CSS_SELECTOR, ".hero .face").rect
+            assert label["x"] < face["x"], "the smiley stands at the start, on the right"
+        full_page_screenshot(signed_in, screenshots, f"location-{tag}")
+        _page_is_clean(signed_in, hub_url, screenshots, f"location-{tag}", axe_source)
+        signed_in.get(f"{hub_url}/")
+        _shown(signed_in, "#overview tbody tr", "the overview's rows")
+        _page_is_clean(signed_in, hub_url, screenshots, f"overview-{tag}", axe_source)
+    finally:
+        signed_in.set_window_size(*DESKTOP)
+        _choose_language(signed_in, "en")
