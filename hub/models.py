@@ -1,13 +1,14 @@
 """SQLAlchemy 2.0 tables. Every schema change comes with an Alembic migration."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -559,3 +560,78 @@ class FollowUpAnswer(Base):
         UtcDateTime, doc="corrected for a skewed kiosk clock, as a press's time is"
     )
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+REASON_KEY = ("question", "survey_id", "survey_version", "option")
+"""What a reasons rollup counts apart, after its place and bucket."""
+NO_OPTION = ""
+"""The `option` of a follow-up shown and left unanswered (no option key is empty)."""
+
+
+class _ReasonCounts:
+    """Answered presses (each counted once, with its latest follow-up of its own question)
+    per question, survey version and option."""
+
+    question: Mapped[str] = mapped_column(String(16), primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    survey_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    option: Mapped[str] = mapped_column(String(32), primary_key=True, doc="'': not answered")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReasonHourlyRollup(_ReasonCounts, Base):
+    """The reasons of one location's own presses per UTC hour of the press (not of the
+    answer): where a period's ends cut days, and for short windows."""
+
+    __tablename__ = "reason_hourly_rollups"
+    __table_args__ = (
+        Index(
+            "ix_reason_hourly_rollups_bucket", "bucket_start", "location_id", *REASON_KEY, "count"
+        ),
+    )
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+
+
+class ReasonDailyRollup(_ReasonCounts, Base):
+    """The hourly reasons summed per UTC day."""
+
+    __tablename__ = "reason_daily_rollups"
+    __table_args__ = (
+        Index(
+            "ix_reason_daily_rollups_bucket", "bucket_start", "location_id", *REASON_KEY, "count"
+        ),
+    )
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True, doc="00:00 UTC")
+
+
+class ReasonMonthlyRollup(_ReasonCounts, Base):
+    """The hourly reasons summed per UTC month: the overview's year reads twelve rows a
+    location and option."""
+
+    __tablename__ = "reason_monthly_rollups"
+    __table_args__ = (
+        Index(
+            "ix_reason_monthly_rollups_bucket", "bucket_start", "location_id", *REASON_KEY, "count"
+        ),
+    )
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(
+        UtcDateTime, primary_key=True, doc="the 1st, 00:00 UTC"
+    )
+
+
+class SubtreeReasonDay(_ReasonCounts, Base):
+    """The reasons of a place and everything beneath it per day of the place's own calendar
+    (its time zone's, as it stands): a site's year of reasons and their trend reads its own
+    365 days, however many touchpoints it has. Counted again when the place's time zone
+    changes or a place is put beneath it."""
+
+    __tablename__ = "subtree_reason_days"
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, doc="a local day")

@@ -33,6 +33,7 @@ from hub.fleet.pki import FleetCA
 from hub.fleet.remote_config import current_settings, write_config
 from hub.ingest import store
 from hub.models import DEFAULT_LANGUAGES, Device, Location, RevokedCertificate
+from hub.rollups.reasons import graft_reasons
 from hub.rollups.write import graft
 from hub.surveys.store import effective_survey, refresh_configs
 from protocol.broker_url import parse_broker_url
@@ -286,6 +287,7 @@ class Fleet:
         self.session.flush()
         if placed_anew:
             graft(self.session, location_id=location_id)
+            graft_reasons(self.session, location_id=location_id)
         return location_id
 
     def _issue(self, device: Device, auth: Auth, out_dir: Path) -> Path:

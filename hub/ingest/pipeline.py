@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.clock import Clock, utc_now
 from hub.ingest import store
 from hub.ingest.store import Registration
+from hub.rollups.reasons import lock_answers
 from protocol.errors import ProtocolError, StoreError
 from protocol.messages import (
     EVENT_ID_PATTERN,
@@ -206,6 +207,9 @@ class Ingestor:
         for message in messages:
             self._triage(message, batch)
         with self._sessions.begin() as session:
+            answered = [p.event.event_id for p in batch.events.values()]
+            answered += [p.followup.event_id for p in batch.followups.values()]
+            lock_answers(session, event_ids=answered)  # all at once, before any row is locked
             known = store.registrations(session, device_ids=batch.device_ids())
             self._check_registration(batch, known)
             self._check_statuses(batch, known)

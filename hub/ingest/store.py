@@ -27,6 +27,7 @@ from hub.models import (
     observations,
 )
 from hub.rollups.buckets import hour_bucket
+from hub.rollups.reasons import fold_followups, fold_presses, lock_answers, rebuild_subtree_days
 from hub.rollups.write import fold
 from protocol.errors import ConfigError
 from protocol.messages import BUTTONS, Button, DeviceState, DeviceStatus, FollowUp, PressEvent
@@ -82,6 +83,10 @@ def add_location(
     if location is None:
         location = Location(location_id=location_id, created_at=now or utc_now())
         session.add(location)
+    elif location.time_zone != time_zone:
+        location.time_zone = time_zone
+        session.flush()
+        rebuild_subtree_days(session, location_ids=[location_id])  # its days are others now
     location.name = name
     location.time_zone = time_zone
     return location
@@ -163,6 +168,7 @@ def store_events(
     events = list(first_of_each.values())
     if not events:
         return set()
+    lock_answers(session, event_ids=first_of_each)
     _ensure_locations(session, location_ids={e.location_id for e in events}, now=received_at)
     rows = [
         _event_row(e, received_at, offsets.get(e.event_id), flagged.get(e.event_id)) for e in events
@@ -170,7 +176,9 @@ def store_events(
     _mark_seen(session, rows=rows, received_at=received_at)
     statement = dialect_insert(session, Event).on_conflict_do_nothing(index_elements=["event_id"])
     new_ids = set(session.scalars(statement.returning(Event.event_id), rows))
-    fold(session, rows=[row for row in rows if row["event_id"] in new_ids])
+    new_rows = [row for row in rows if row["event_id"] in new_ids]
+    fold(session, rows=new_rows)
+    fold_presses(session, rows=new_rows)
     _store_observations(
         session,
         events=[
@@ -199,14 +207,16 @@ def store_followups(
     received_at: datetime,
     clock_offsets: Mapping[str, float] | None = None,
 ) -> set[str]:
-    """Store follow-ups once each (their own id is the key); returns the new ids. Their
-    press need not be stored: it may come later, and reports join them by event id."""
+    """Store follow-ups once each (their own id is the key) and count the presses they
+    answer anew in the reasons rollups; returns the new ids. Their press need not be
+    stored: it may come later, and is counted with them then."""
     offsets = clock_offsets or {}
     first_of_each: dict[str, FollowUp] = {}
     for followup in followups:
         first_of_each.setdefault(followup.followup_id, followup)
     if not first_of_each:
         return set()
+    lock_answers(session, event_ids={f.event_id for f in first_of_each.values()})
     rows = [
         {
             "followup_id": f.followup_id,
@@ -226,7 +236,10 @@ def store_followups(
     statement = dialect_insert(session, FollowUpAnswer).on_conflict_do_nothing(
         index_elements=["followup_id"]
     )
-    return set(session.scalars(statement.returning(FollowUpAnswer.followup_id), rows))
+    new_ids = set(session.scalars(statement.returning(FollowUpAnswer.followup_id), rows))
+    answered = {f.event_id for f in first_of_each.values() if f.followup_id in new_ids}
+    fold_followups(session, event_ids=answered, new_ids=new_ids)
+    return new_ids
 
 
 @dataclass(frozen=True)

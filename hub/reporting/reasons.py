@@ -9,24 +9,29 @@ same kiosk. A press answered more than once (a kiosk resending a changed answer)
 its latest answer once. A follow-up whose press never arrived or was refused is never
 counted. Answers to different survey versions are never summed silently: `by_version`
 splits them when the period holds more than one, and the trend marks the day it changed.
+
+Read from the reasons rollups (hub.rollups.reasons_read: a place's subtree per local day,
+every place's own per UTC month, day and hour), exact to the microsecond: the press counts
+where and when it was made, with the follow-up hub.rollups.answers says it counts with.
+(Raw reads also looked a follow-up up by its own location and by an answer time within an
+hour of the period; a follow-up is answered within a minute of its press, at its kiosk's
+location, so both agree. The overview names an option in the oldest version answering it.)
 """
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.hierarchy import LocationTree
-from hub.ingest.store import NEGATIVE_BUTTONS
-from hub.models import Event, FollowUpAnswer, SurveyVersion
+from hub.models import SurveyVersion
 from hub.reporting.scores import wilson_interval
 from hub.rollups.buckets import Period
 from hub.rollups.read import Where, location_counts
+from hub.rollups.reasons_read import Tally, own_counts, place_days
 from protocol.surveys import Question, Survey
 
 QUESTIONS = ("negative", "positive")
@@ -106,31 +111,17 @@ class TopReason:
     share: float
 
 
-@dataclass(frozen=True)
-class _Answer:
-    event_id: str
-    location_id: str
-    occurred_at: datetime
-    question: str
-    option: str | None
-    version: VersionKey
-
-
 def reasons(session: Session, *, tree: LocationTree, location_id: str, period: Period) -> Reasons:
     """The reasons given at a location and everything beneath it, in a period."""
     places = tree.subtree(location_id)
     presses = _press_counts(session, places, period)
-    answers = _answers(session, places, period)
+    zone = tree.places[location_id].time_zone
+    days = place_days(
+        session, location_id=location_id, members=places, period=period, time_zone=zone
+    )
     surveys = SurveyTexts(session)
-    zone = ZoneInfo(tree.places[location_id].time_zone)
     by_question = {
-        question: _question(
-            question,
-            presses[question],
-            [a for a in answers if a.question == question],
-            surveys,
-            zone,
-        )
+        question: _question(question, presses[question], _of_question(days, question), surveys)
         for question in QUESTIONS
     }
     return Reasons(location_id, period, by_question["negative"], by_question["positive"])
@@ -141,16 +132,18 @@ def top_negative_reasons(
 ) -> dict[str, TopReason]:
     """Each visible location's most given reason after a negative answer (its subtree's),
     for those that have one."""
-    answers = [a for a in _answers(session, None, period) if a.question == "negative"]
+    own = own_counts(  # by location: the raw part-hours use the events' location index
+        session, locations=tree.places, since=period.since, until=period.until, question="negative"
+    )
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     labels: dict[str, VersionKey] = {}
-    for answer in answers:
-        if answer.option is None or answer.location_id not in tree:
+    for (location_id, (_question, version, option)), n in own.items():
+        if option is None or location_id not in tree:
             continue
-        labels.setdefault(answer.option, answer.version)
-        for place in (answer.location_id, *tree.ancestors(answer.location_id)):
+        labels[option] = min(labels.get(option, version), version)
+        for place in (location_id, *tree.ancestors(location_id)):
             if place in visible:
-                counts[place][answer.option] += 1
+                counts[place][option] += n
     surveys = SurveyTexts(session)
     tops = {}
     for place, options in counts.items():
@@ -176,127 +169,74 @@ def _press_counts(session: Session, places: set[str], period: Period) -> Counter
     return counts
 
 
-ANSWERED_WITHIN = timedelta(hours=1)
-"""A follow-up is answered within a minute of its press (`answer_s` is at most 60 s); an
-hour's margin either side covers clock corrections."""
+Answers = Counter[tuple[VersionKey, str | None]]
+"""(survey version, option or None) -> presses answered so."""
 
 
-def _answers(session: Session, places: set[str] | None, period: Period) -> list[_Answer]:
-    """Each scored press's latest follow-up of its own polarity, in the period.
-
-    Read from the follow-ups (by their index of location and time), then their presses by
-    id: the cost follows the answers in the period, not its presses (a join lets SQLite
-    walk a year of presses to find no answer)."""
-    answered = select(
-        FollowUpAnswer.event_id,
-        FollowUpAnswer.device_id,
-        FollowUpAnswer.question,
-        FollowUpAnswer.option,
-        FollowUpAnswer.survey_id,
-        FollowUpAnswer.survey_version,
-        FollowUpAnswer.answered_at,
-        FollowUpAnswer.followup_id,
-    ).where(
-        FollowUpAnswer.answered_at >= period.since - ANSWERED_WITHIN,
-        FollowUpAnswer.answered_at < period.until + ANSWERED_WITHIN,
-    )
-    if places is not None:
-        answered = answered.where(FollowUpAnswer.location_id.in_(sorted(places)))
-    followups = session.execute(answered).all()
-    presses = _scored_presses(session, {f.event_id for f in followups}, period)
-    latest: dict[str, tuple[tuple[datetime, str], _Answer]] = {}
-    for row in followups:
-        press = presses.get(row.event_id)
-        if press is None or press.device_id != row.device_id:
-            continue  # its press is not stored, not scored, not in the period, or not its kiosk's
-        question = "negative" if press.button in NEGATIVE_BUTTONS else "positive"
-        if row.question != question:
-            continue  # stored before its press arrived, and not its question: never counted
-        answer = _Answer(
-            event_id=row.event_id,
-            location_id=press.location_id,
-            occurred_at=press.occurred_at,
-            question=question,
-            option=row.option,
-            version=(row.survey_id, row.survey_version),
-        )
-        order = (row.answered_at, row.followup_id)
-        known = latest.get(row.event_id)
-        if known is None or order > known[0]:
-            latest[row.event_id] = (order, answer)
-    return [answer for _, answer in latest.values()]
-
-
-PRESSES_PER_QUERY = 500
-
-
-def _scored_presses(session: Session, event_ids: set[str], period: Period) -> dict[str, Any]:
-    """The scored presses of the period among these ids, by id."""
-    found: dict[str, Any] = {}
-    ids = sorted(event_ids)
-    for first in range(0, len(ids), PRESSES_PER_QUERY):
-        rows = session.execute(
-            select(
-                Event.event_id, Event.device_id, Event.location_id, Event.occurred_at, Event.button
-            ).where(
-                Event.event_id.in_(ids[first : first + PRESSES_PER_QUERY]),
-                Event.occurred_at >= period.since,
-                Event.occurred_at < period.until,
-                Event.misuse.is_(False),
-            )
-        )
-        found.update((row.event_id, row) for row in rows)
-    return found
+def _of_question(days: dict[date, Tally], question: str) -> dict[date, Answers]:
+    of_question: dict[date, Answers] = {}
+    for day, tally in days.items():
+        answers: Answers = Counter()
+        for (asked, version, option), n in tally.items():
+            if asked == question and n:
+                answers[(version, option)] += n
+        if answers:
+            of_question[day] = answers
+    return of_question
 
 
 def _question(
-    question: str, presses: int, answers: list[_Answer], surveys: "SurveyTexts", zone: ZoneInfo
+    question: str, presses: int, days: dict[date, Answers], surveys: "SurveyTexts"
 ) -> QuestionReasons:
-    answered = [a for a in answers if a.option is not None]
-    versions = sorted({a.version for a in answers})
-    interval = wilson_interval(len(answers), presses) if presses >= len(answers) else None
-    options = _options(question, answered, versions, surveys)
+    answers: Answers = sum(days.values(), Counter())
+    followups = answers.total()
+    given = Counter({key: n for key, n in answers.items() if key[1] is not None})
+    versions = sorted({version for version, _option in answers})
+    interval = wilson_interval(followups, presses) if presses >= followups else None
+    options = _options(question, given, versions, surveys)
     by_version = []
     if len(versions) > 1:
         for version in versions:
-            of_version = [a for a in answers if a.version == version]
-            given = [a for a in of_version if a.option is not None]
+            of_version = Counter({k: n for k, n in answers.items() if k[0] == version})
+            answered = Counter({k: n for k, n in of_version.items() if k[1] is not None})
             by_version.append(
                 VersionReasons(
                     survey_id=version[0],
                     survey_version=version[1],
-                    answered=len(given),
-                    unanswered=len(of_version) - len(given),
-                    options=_options(question, given, [version], surveys),
+                    answered=answered.total(),
+                    unanswered=of_version.total() - answered.total(),
+                    options=_options(question, answered, [version], surveys),
                 )
             )
     return QuestionReasons(
         question=question,
         presses=presses,
-        followups=len(answers),
-        followup_share=round(len(answers) / presses, 4) if presses else None,
+        followups=followups,
+        followup_share=round(followups / presses, 4) if presses else None,
         followup_ci=_rounded(interval),
-        answered=len(answered),
-        unanswered=len(answers) - len(answered),
+        answered=given.total(),
+        unanswered=followups - given.total(),
         options=options,
         top=[o.option for o in options if o.count > 0][:TOP],
         by_version=by_version,
-        trend=_trend(answers, zone),
+        trend=_trend(days),
     )
 
 
 def _options(
-    question: str, answered: list[_Answer], versions: Iterable[VersionKey], surveys: "SurveyTexts"
+    question: str, given: Answers, versions: Iterable[VersionKey], surveys: "SurveyTexts"
 ) -> list[OptionShare]:
-    counts = Counter(a.option for a in answered if a.option is not None)
+    """`given` holds answered keys only."""
+    counts: Counter[str] = Counter()
     keys: dict[str, VersionKey] = {}
     for version in versions:
         for key in surveys.options(version, question):
             keys.setdefault(key, version)
-    for answer in answered:
-        if answer.option is not None:
-            keys.setdefault(answer.option, answer.version)
-    total = len(answered)
+    for (version, option), n in sorted(given.items(), key=lambda item: item[0]):
+        if option is not None:
+            counts[option] += n
+            keys.setdefault(option, version)
+    total = counts.total()
     shares = [
         OptionShare(
             option=key,
@@ -310,21 +250,21 @@ def _options(
     return sorted(shares, key=lambda o: (-o.count, o.option))
 
 
-def _trend(answers: list[_Answer], zone: ZoneInfo) -> list[ReasonPoint]:
-    days: dict[date, list[_Answer]] = defaultdict(list)
-    for answer in answers:
-        days[answer.occurred_at.astimezone(zone).date()].append(answer)
+def _trend(days: dict[date, Answers]) -> list[ReasonPoint]:
     points = []
     previous: list[str] | None = None
     for day in sorted(days):
         of_day = days[day]
-        versions = sorted({f"{s}:{v}" for s, v in (a.version for a in of_day)})
-        given = Counter(a.option for a in of_day if a.option is not None)
+        versions = sorted({f"{s}:{v}" for (s, v), _option in of_day})
+        given: Counter[str] = Counter()
+        for (_version, option), n in of_day.items():
+            if option is not None:
+                given[option] += n
         points.append(
             ReasonPoint(
                 start=day,
                 answered=given.total(),
-                unanswered=len(of_day) - given.total(),
+                unanswered=of_day.total() - given.total(),
                 options=dict(sorted(given.items())),
                 versions=versions,
                 question_changed=previous is not None and versions != previous,

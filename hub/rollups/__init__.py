@@ -11,4 +11,9 @@ Four levels, each a sum of the one before, misuse kept apart:
 An hour belongs to the local day, weekday and hour its start falls in, so every level agrees
 with the hourly one. `buckets` says where a moment falls, `write` folds presses in, `read`
 answers reports, `checks` recounts the raw events.
+
+The reasons rollups count answered presses (a press with the follow-up it counts with, as
+`answers` says) per question, survey version and option: each location's own per UTC hour,
+day and month, and each place's subtree per local day. `reasons` writes them as presses and
+follow-ups are stored, `reasons_read` answers the reasons reports, `checks` recounts them.
 """

@@ -1,22 +1,30 @@
-"""Recounts: the rollups held against the raw events, for benchmarks, chaos runs and tests."""
+"""Recounts: the rollups held against the raw events (and the reasons rollups against the raw
+presses and follow-ups), for benchmarks, chaos runs and tests."""
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.hierarchy import LocationTree
 from hub.models import (
+    REASON_KEY,
     ROLLUP_COUNTS,
     DailyRollup,
     Event,
     HourlyRollup,
     MonthlyRollup,
+    ReasonDailyRollup,
+    ReasonHourlyRollup,
+    ReasonMonthlyRollup,
     SubtreeHourlyRollup,
+    SubtreeReasonDay,
 )
+from hub.rollups.answers import raw_answers
 from hub.rollups.buckets import day_bucket, hour_bucket, month_bucket
 
 Cells = Counter[tuple[Any, ...]]
@@ -82,3 +90,50 @@ def _stored(session: Session, model: Any, location_id: str, *, misuse: bool) -> 
             if n:
                 stored[(*key, button)] = n
     return stored
+
+
+def reason_mismatches(session: Session, *, location_ids: Iterable[str]) -> int:
+    """Reasons rollup cells of these locations that differ from a recount of the raw presses
+    and follow-ups: their own hours, days and months, and their subtrees' local days."""
+    tree = LocationTree.load(session)
+    mismatches = 0
+    for location_id in location_ids:
+        own = raw_answers(session, locations=[location_id])
+        own_levels = (
+            (ReasonHourlyRollup, hour_bucket),
+            (ReasonDailyRollup, day_bucket),
+            (ReasonMonthlyRollup, month_bucket),
+        )
+        for model, bucket_of in own_levels:
+            recount: Cells = Counter(
+                (bucket_of(a.occurred_at), a.question, a.survey_id, a.survey_version, a.option)
+                for a in own
+            )
+            stored = _stored_reasons(session, model, model.bucket_start, location_id)
+            mismatches += _differing(recount, stored)
+        if location_id not in tree:
+            continue
+        zone = ZoneInfo(tree.places[location_id].time_zone)
+        members = raw_answers(session, locations=tree.subtree(location_id))
+        days: Cells = Counter(
+            (
+                a.occurred_at.astimezone(zone).date(),
+                a.question,
+                a.survey_id,
+                a.survey_version,
+                a.option,
+            )
+            for a in members
+        )
+        stored = _stored_reasons(session, SubtreeReasonDay, SubtreeReasonDay.day, location_id)
+        mismatches += _differing(days, stored)
+    return mismatches
+
+
+def _stored_reasons(session: Session, model: Any, bucket: Any, location_id: str) -> Cells:
+    """The reasons rollup's non-zero cells of one place: (bucket, *REASON_KEY) -> count."""
+    keys = [getattr(model, name) for name in REASON_KEY]
+    rows = session.execute(
+        select(bucket, *keys, model.count).where(model.location_id == location_id)
+    )
+    return Counter({tuple(row[:-1]): row[-1] for row in rows if row[-1]})
