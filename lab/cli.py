@@ -59,7 +59,7 @@ def _bench_reports(args: argparse.Namespace) -> int:
     )
     result = run_reports_bench(plan)
     _print_json_or_repr(result, args.json)
-    return 1 if result["rollup_mismatches"] else 0
+    return 1 if result["rollup_mismatches"] or result["reason_mismatches"] else 0
 
 
 def _bench_cusum(args: argparse.Namespace) -> int:

@@ -3,9 +3,13 @@
 Fills a fresh database (migrated, then bulk-loaded: executemany on SQLite, COPY on
 PostgreSQL) with N simulated presses at 200 touchpoints under 4 sites x 5 areas, each site
 in its own time zone, over the year ending now (a diurnal and weekly pattern, a Happy Index
-of its own per touchpoint, some misuse). The hourly rollups are computed from the same
-generated rows, the daily ones from those. Then it serves the dashboard (WebServer, a port
-of its own), signs in as an admin through the login form, and times the JSON views over HTTP.
+of its own per touchpoint, some misuse). About 35 % of the negative presses and 20 % of the
+positive ones (misuse left out) get a follow-up to the security survey (firmware_config/),
+a tenth of them shown and left unanswered. The hourly rollups are computed from the same
+generated rows, the daily ones from those, the reasons rollups from the stored follow-ups.
+Then it serves the dashboard (WebServer, a port of its own), signs in as an admin through
+the login form, and times the JSON views over HTTP (the location and overview views include
+the reasons).
 """
 
 import gc
@@ -28,14 +32,27 @@ from zoneinfo import ZoneInfo
 import httpx
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine, Table, text
+from sqlalchemy import Engine, Table, func, select, text
+from sqlalchemy.orm import Session
 
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
-from hub.models import Device, Event, Location, Placement
+from hub.models import (
+    Device,
+    Event,
+    Location,
+    Placement,
+    ReasonDailyRollup,
+    ReasonHourlyRollup,
+    ReasonMonthlyRollup,
+    SubtreeReasonDay,
+)
 from hub.rollups.buckets import hour_bucket
-from hub.rollups.checks import rollup_mismatches
+from hub.rollups.checks import reason_mismatches, rollup_mismatches
+from hub.rollups.reasons import rebuild_reasons
 from hub.rollups.write import rebuild_from_hourly
+from hub.surveys.definition import load_survey_file
+from hub.surveys.store import assign_survey, create_survey
 from hub.users import Role, add_user
 from hub.web.app import create_app
 from hub.web.server import WebServer
@@ -66,6 +83,26 @@ EVENT_COLUMNS = (
     "misuse",
 )
 ROLLUP_COLUMNS = ("location_id", "bucket_start", "misuse", *BUTTON_NAMES)
+FOLLOWUP_COLUMNS = (
+    "followup_id",
+    "event_id",
+    "device_id",
+    "location_id",
+    "survey_id",
+    "survey_version",
+    "question",
+    "option",
+    "language",
+    "answered_at",
+    "received_at",
+)
+SURVEY_FILE = Path(__file__).resolve().parents[1] / "firmware_config" / "surveys" / "security.toml"
+FOLLOWED_UP = {"negative": 0.35, "positive": 0.20}
+"""The share of scored presses of each polarity that get a follow-up (shown, answered or not)."""
+UNANSWERED = 0.10
+"""Of the follow-ups, those shown and left."""
+NEGATIVE_BUTTON = 2
+"""Buttons 2 and 3 (unhappy, very unhappy) are asked the negative question."""
 
 Ints = npt.NDArray[np.int64]
 
@@ -199,6 +236,47 @@ def event_rows(
         )
 
 
+def followup_rows(
+    generated: Generated,
+    start: datetime,
+    rng: np.random.Generator,
+    options: dict[str, list[str]],
+    *,
+    postgres: bool,
+) -> Iterator[tuple[Any, ...]]:
+    """The follow-ups of a share of one touchpoint's scored presses, in FOLLOWUP_COLUMNS
+    order, answered 2 to 7 s after the press; each touchpoint favours its own reasons."""
+    negative = generated.buttons >= NEGATIVE_BUTTON
+    share = np.where(negative, FOLLOWED_UP["negative"], FOLLOWED_UP["positive"])
+    chosen = np.nonzero((rng.random(len(negative)) < share) & ~generated.misuse)[0]
+    answered_us = generated.offsets_us[chosen] + rng.integers(2_000_000, 7_000_000, len(chosen))
+    epoch = np.datetime64(start.replace(tzinfo=None), "us")
+    answered = np.datetime_as_string(epoch + answered_us.astype("timedelta64[us]"))
+    received = np.datetime_as_string(epoch + (answered_us + 900_000).astype("timedelta64[us]"))
+    suffix, none = ("+00", "\\N") if postgres else ("", None)
+    weights = {q: rng.dirichlet(np.ones(len(keys)) * 2) for q, keys in options.items()}
+    left = rng.random(len(chosen)) < UNANSWERED
+    location = generated.location.location_id
+    device = f"k-{location}"
+    for n, i in enumerate(chosen.tolist()):
+        question = "negative" if negative[i] else "positive"
+        keys = options[question]
+        option = none if left[n] else keys[int(rng.choice(len(keys), p=weights[question]))]
+        yield (
+            f"f-{device}-{i + 1:08d}",
+            f"{device}-{i + 1:08d}",
+            device,
+            location,
+            "security",
+            1,
+            question,
+            option,
+            "en",
+            answered[n].replace("T", " ") + suffix,
+            received[n].replace("T", " ") + suffix,
+        )
+
+
 def split(total: int, parts: int, rng: np.random.Generator) -> list[int]:
     """`total` presses over `parts` touchpoints, some busier than others."""
     shares = rng.lognormal(0.0, 0.6, size=parts)
@@ -284,12 +362,15 @@ def fill(engine: Engine, plan: ReportsPlan, start: datetime) -> dict[str, Any]:
         for index in _secondary_indexes():
             index.drop(connection)
     rollups: list[dict[str, Any]] = []
+    followups: list[tuple[Any, ...]] = []
+    options = _survey_options()
     progress = Progress(plan.events)
 
     def batches() -> Iterator[list[tuple[Any, ...]]]:
         for touchpoint, n in zip(touchpoints, counts, strict=True):
             generated = generate(rng, touchpoint, n, weights[touchpoint.time_zone])
             rollups.extend(rollup_rows(generated, start))
+            followups.extend(followup_rows(generated, start, rng, options, postgres=postgres))
             rows = list(event_rows(generated, start, postgres=postgres))
             for i in range(0, len(rows), CHUNK):
                 yield rows[i : i + CHUNK]
@@ -298,10 +379,23 @@ def fill(engine: Engine, plan: ReportsPlan, start: datetime) -> dict[str, Any]:
     write = _write_postgres if postgres else _write_sqlite
     write(engine, "events", EVENT_COLUMNS, batches())
     write(engine, "hourly_rollups", ROLLUP_COLUMNS, _rollup_batches(rollups, postgres=postgres))
+    chunks = (followups[i : i + CHUNK] for i in range(0, len(followups), CHUNK))
+    write(engine, "followups", FOLLOWUP_COLUMNS, chunks)
     with session_factory(engine)() as session, session.begin():
         rebuild_from_hourly(session)
+        rebuild_reasons(session)
     _index_and_analyze(engine)
-    return {"rollup_rows": len(rollups)}
+    return {"rollup_rows": len(rollups), "followups": len(followups)}
+
+
+def _survey_options() -> dict[str, list[str]]:
+    survey = load_survey_file(SURVEY_FILE).survey
+    options = {}
+    for question in ("negative", "positive"):
+        follow_up = survey.follow_up(question)
+        assert follow_up is not None, f"{SURVEY_FILE} asks no {question} question"
+        options[question] = [o.key for o in follow_up.options]
+    return options
 
 
 def _add_places(engine: Engine, locations: list[Location], touchpoints: list[Touchpoint]) -> None:
@@ -326,6 +420,9 @@ def _add_places(engine: Engine, locations: list[Location], touchpoints: list[Tou
                 Placement(device_id=device, location_id=touchpoint.location_id, placed_at=now)
             )
         add_user(session, username="admin", role=Role.ADMIN, password=PASSWORD)
+        create_survey(session, parsed=load_survey_file(SURVEY_FILE), by="bench", now=now)
+        for site in SITES:
+            assign_survey(session, survey_id="security", location_id=site, by="bench", now=now)
 
 
 def _index_and_analyze(engine: Engine) -> None:
@@ -431,6 +528,15 @@ def time_export(client: httpx.Client, plan: ReportsPlan, start: datetime) -> dic
     return timed(run, plan.requests)
 
 
+def _reason_rows(session: Session) -> dict[str, int]:
+    """Rows in each reasons rollup."""
+    models = (ReasonHourlyRollup, ReasonDailyRollup, ReasonMonthlyRollup, SubtreeReasonDay)
+    return {
+        model.__tablename__: int(session.scalar(select(func.count()).select_from(model)) or 0)
+        for model in models
+    }
+
+
 def machine(engine: Engine) -> dict[str, Any]:
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
@@ -466,6 +572,9 @@ def run_reports_bench(plan: ReportsPlan) -> dict[str, Any]:
         with session_factory(engine)() as session:
             sample = [t.location_id for t in touchpoints[:: max(1, len(touchpoints) // 3)]]
             mismatches = rollup_mismatches(session, location_ids=sample)
+            sample_places = [*sample, *SITES]
+            reasons_off = reason_mismatches(session, location_ids=sample_places)
+            reason_rows = _reason_rows(session)
         settings = HubSettings(data_dir=workdir, db=url)
         server = WebServer(create_app(settings, session_factory(engine)), "127.0.0.1", 0)
         base_url = server.start()
@@ -483,7 +592,11 @@ def run_reports_bench(plan: ReportsPlan) -> dict[str, Any]:
             "machine": machine(engine),
             "fill_s": round(fill_s, 1),
             "rollup_rows": filled["rollup_rows"],
+            "followups": filled["followups"],
             "rollup_mismatches": mismatches,
             "rollups_checked": sample,
+            "reason_mismatches": reasons_off,
+            "reasons_checked": sample_places,
+            "reason_rows": reason_rows,
             "views": timings,
         }
