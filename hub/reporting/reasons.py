@@ -48,6 +48,8 @@ class OptionShare:
     share: float | None
     """Of the answered follow-ups."""
     ci: tuple[float, float] | None
+    labels: dict[str, str] = field(default_factory=dict)
+    """Its text in each of the survey's languages: the dashboard shows its reader's."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class ReasonPoint:
     versions: list[str]
     """`survey:version` answered that day."""
     question_changed: bool
-    """The version differs from the previous day's: the question changed here."""
+    """A version answered that day was not answered the day before: the question changed."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class TopReason:
     label: str | None
     count: int
     share: float
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def reasons(session: Session, *, tree: LocationTree, location_id: str, period: Period) -> Reasons:
@@ -151,6 +154,7 @@ def top_negative_reasons(
         tops[place] = TopReason(
             option=option,
             label=surveys.label(labels[option], "negative", option),
+            labels=surveys.texts(labels[option], "negative", option),
             count=count,
             share=round(count / options.total(), 4),
         )
@@ -241,6 +245,7 @@ def _options(
         OptionShare(
             option=key,
             label=surveys.label(version, question, key),
+            labels=surveys.texts(version, question, key),
             count=counts[key],
             share=round(counts[key] / total, 4) if total else None,
             ci=_rounded(wilson_interval(counts[key], total)),
@@ -267,7 +272,7 @@ def _trend(days: dict[date, Answers]) -> list[ReasonPoint]:
                 unanswered=of_day.total() - given.total(),
                 options=dict(sorted(given.items())),
                 versions=versions,
-                question_changed=previous is not None and versions != previous,
+                question_changed=previous is not None and not set(versions) <= set(previous),
             )
         )
         previous = versions
@@ -307,11 +312,19 @@ class SurveyTexts:
         return [] if follow_up is None else [o.key for o in follow_up.options]
 
     def label(self, version: VersionKey, question: str, option: str) -> str | None:
+        """The option's text in the survey's default language."""
+        survey = self.get(version)
+        return (
+            None
+            if survey is None
+            else self.texts(version, question, option).get(survey.languages[0])
+        )
+
+    def texts(self, version: VersionKey, question: str, option: str) -> dict[str, str]:
+        """The option's text in each of the survey's languages (none where unknown)."""
         survey = self.get(version)
         follow_up = None if survey is None else survey.follow_up(_question_of(question))
-        if survey is None or follow_up is None:
-            return None
-        for candidate in follow_up.options:
+        for candidate in [] if follow_up is None else follow_up.options:
             if candidate.key == option:
-                return candidate.text.get(survey.languages[0])
-        return None
+                return dict(candidate.text)
+        return {}

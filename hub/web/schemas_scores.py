@@ -48,6 +48,7 @@ class Score(Read):
 class TopReasonOut(Read):
     option: str
     label: str | None = Field(description="its text in the survey's default language")
+    labels: dict[str, str] = Field(description="its text in each of the survey's languages")
     count: int
     share: float = Field(description="of the answered negative follow-ups, 0-1")
 
@@ -121,6 +122,7 @@ class HeatmapOut(Read):
 class OptionShareOut(Read):
     option: str
     label: str | None = Field(description="its text in the survey's default language")
+    labels: dict[str, str] = Field(description="its text in each of the survey's languages")
     count: int
     share: float | None = Field(description="of the answered follow-ups, 0-1")
     ci: tuple[float, float] | None = Field(description="95 % Wilson interval")
@@ -140,7 +142,9 @@ class ReasonPointOut(Read):
     unanswered: int
     options: dict[str, int]
     versions: list[str] = Field(description="survey:version answered that day")
-    question_changed: bool = Field(description="the version differs from the day before")
+    question_changed: bool = Field(
+        description="a version answered that day was not answered the day before"
+    )
 
 
 class QuestionReasonsOut(Read):

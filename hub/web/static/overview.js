@@ -90,7 +90,7 @@ function overviewRow(row, indented) {
 function topReason(reason) {
   if (!reason) return null;
   if (typeof reason !== "object") return Seed.t("Top complaint: %(reason)s", { reason });
-  const text = Seed.text(reason.label ?? reason.text) || reason.option || reason.key;
+  const text = Seed.text(reason.labels ?? reason.label ?? reason.text) || reason.option || reason.key;
   if (!text) return null;
   if (typeof reason.share !== "number") return Seed.t("Top complaint: %(reason)s", { reason: text });
   return Seed.t("Top complaint: %(reason)s (%(share)s)", { reason: text, share: Seed.percent(reason.share) });

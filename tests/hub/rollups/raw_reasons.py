@@ -87,6 +87,7 @@ def raw_top_negative_reasons(
         tops[place] = TopReason(
             option=option,
             label=surveys.label(labels[option], "negative", option),
+            labels=surveys.texts(labels[option], "negative", option),
             count=count,
             share=round(count / options.total(), 4),
         )
@@ -230,6 +231,7 @@ def _options(
         OptionShare(
             option=key,
             label=surveys.label(version, question, key),
+            labels=surveys.texts(version, question, key),
             count=counts[key],
             share=round(counts[key] / total, 4) if total else None,
             ci=_rounded(wilson_interval(counts[key], total)),
@@ -256,7 +258,7 @@ def _trend(answers: list[_Answer], zone: ZoneInfo) -> list[ReasonPoint]:
                 unanswered=len(of_day) - given.total(),
                 options=dict(sorted(given.items())),
                 versions=versions,
-                question_changed=previous is not None and versions != previous,
+                question_changed=previous is not None and not set(versions) <= set(previous),
             )
         )
         previous = versions
