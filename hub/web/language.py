@@ -135,23 +135,26 @@ def template_context(request: Request) -> dict[str, Any]:
     language = language_of(request)
     return {
         "language": language,
-        "languages": sorted(catalogs().languages.values(), key=lambda lang: lang.tag),
-        "script_messages": script_messages(language),
-    }
-
-
-def script_messages(language: Language) -> dict[str, str]:
-    """The words the dashboard's scripts show, in the language: only where it differs."""
-    return {
-        message: text
-        for message, text in language.texts.items()
-        if message in _scripts_words() and text and text != message
+        "languages": _choices(),
+        "script_messages": script_messages(language.tag),
     }
 
 
 @cache
-def _scripts_words() -> frozenset[str]:
-    return catalogs().shown_in(".js")
+def _choices() -> list[Language]:
+    return sorted(catalogs().languages.values(), key=lambda language: language.tag)
+
+
+@cache
+def script_messages(tag: str) -> dict[str, str]:
+    """The words the dashboard's scripts show, in the language: only where it differs.
+    Worked out once a language, not on every page."""
+    scripts = catalogs().shown_in(".js")
+    return {
+        message: text
+        for message, text in catalogs().language(tag).texts.items()
+        if message in scripts and text and text != message
+    }
 
 
 @router.post("/language")
