@@ -343,7 +343,9 @@ camera_readings = st.fixed_dictionaries(
 STATUS_FIELDS: dict[str, st.SearchStrategy[Any]] = {  # optional, valid, often at their edges
     "location_id": st.sampled_from(LOCATIONS),
     "version": st.text(PRINTABLE, max_size=64),
-    "uptime_s": st.floats(min_value=0, allow_nan=False),  # infinity too: JSON's Infinity
+    # finite only: the protocol refuses JSON's Infinity (allow_inf_nan=False), which the
+    # "status-uptime-infinity-with-passersby" example sends as the invalid payload it is
+    "uptime_s": st.floats(min_value=0, allow_nan=False, allow_infinity=False),
     "outbox_depth": _up_to(0, INT32_MAX),
     "outbox_capacity": _up_to(1, INT32_MAX),
     "outbox_dropped": _up_to(0, INT32_MAX),
