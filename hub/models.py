@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -169,6 +170,17 @@ class RevokedCertificate(Base):
     revoked_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class Channel(StrEnum):
+    """How a response arrived: a kiosk's button, or the survey on a traveller's phone."""
+
+    KIOSK = "kiosk"
+    WEB = "web"
+
+
+WEB_DEVICE_ID = "web"
+"""The device id of every phone response: no kiosk may be registered under it."""
+
+
 class Event(Base):
     """One press, stored once whatever is redelivered (the kiosk-made id is the key)."""
 
@@ -199,13 +211,16 @@ class Event(Base):
     )
     survey_id: Mapped[str | None] = mapped_column(String(64), doc="the survey it answered")
     survey_version: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(
+        String(8), default="kiosk", server_default="kiosk", doc="a Channel: kiosk or web"
+    )
 
 
 ROLLUP_COUNTS = ("very_happy", "happy", "unhappy", "very_unhappy")
 
 
 class HourlyRollup(Base):
-    """Counts per button for one location, one UTC hour, misuse kept apart.
+    """Counts per button for one location, one UTC hour, misuse and channel kept apart.
 
     Two covering indexes let reports sum counts without reading the table: by hour (the
     overview: every location over a period) and by location (a location page's subtree).
@@ -218,6 +233,7 @@ class HourlyRollup(Base):
             "bucket_start",
             "location_id",
             "misuse",
+            "channel",
             *ROLLUP_COUNTS,
         ),
         Index(
@@ -225,6 +241,7 @@ class HourlyRollup(Base):
             "location_id",
             "bucket_start",
             "misuse",
+            "channel",
             *ROLLUP_COUNTS,
         ),
     )
@@ -232,6 +249,9 @@ class HourlyRollup(Base):
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     misuse: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    channel: Mapped[str] = mapped_column(
+        String(8), primary_key=True, default="kiosk", server_default="kiosk"
+    )
     very_happy: Mapped[int] = mapped_column(Integer, default=0)
     happy: Mapped[int] = mapped_column(Integer, default=0)
     unhappy: Mapped[int] = mapped_column(Integer, default=0)
@@ -249,6 +269,7 @@ class DailyRollup(Base):
             "bucket_start",
             "location_id",
             "misuse",
+            "channel",
             *ROLLUP_COUNTS,
         ),
     )
@@ -256,6 +277,9 @@ class DailyRollup(Base):
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True, doc="00:00 UTC")
     misuse: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    channel: Mapped[str] = mapped_column(
+        String(8), primary_key=True, default="kiosk", server_default="kiosk"
+    )
     very_happy: Mapped[int] = mapped_column(Integer, default=0)
     happy: Mapped[int] = mapped_column(Integer, default=0)
     unhappy: Mapped[int] = mapped_column(Integer, default=0)
@@ -273,6 +297,7 @@ class MonthlyRollup(Base):
             "bucket_start",
             "location_id",
             "misuse",
+            "channel",
             *ROLLUP_COUNTS,
         ),
     )
@@ -282,6 +307,9 @@ class MonthlyRollup(Base):
         UtcDateTime, primary_key=True, doc="the 1st, 00:00 UTC"
     )
     misuse: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    channel: Mapped[str] = mapped_column(
+        String(8), primary_key=True, default="kiosk", server_default="kiosk"
+    )
     very_happy: Mapped[int] = mapped_column(Integer, default=0)
     happy: Mapped[int] = mapped_column(Integer, default=0)
     unhappy: Mapped[int] = mapped_column(Integer, default=0)
@@ -635,3 +663,43 @@ class SubtreeReasonDay(_ReasonCounts, Base):
 
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True, doc="a local day")
+
+
+class PhoneLink(Base):
+    """A link to the survey on a traveller's phone (`/t/<token>`), printed on a poster at a
+    touchpoint, or at one kiosk. Revoked, it shows a friendly page; a reprint gets a new one."""
+
+    __tablename__ = "phone_links"
+    __table_args__ = (Index("ix_phone_links_location", "location_id"),)
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
+    device_id: Mapped[str | None] = mapped_column(
+        String(64), doc="the kiosk it is printed beside, if one"
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Comment(Base):
+    """A traveller's open comment on a phone response, personal data masked before it was
+    stored. Past the retention its text is erased and the row kept, so counts stay."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_location_created", "location_id", "created_at"),)
+
+    event_id: Mapped[str] = mapped_column(
+        ForeignKey("events.event_id"), primary_key=True, doc="one comment per response"
+    )
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    language: Mapped[str] = mapped_column(String(35))
+    text: Mapped[str | None] = mapped_column(Text, doc="masked; None once erased")
+    masked: Mapped[str] = mapped_column(
+        String(64), default="", doc="the kinds of personal data masked in it, comma-separated"
+    )
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    hidden_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    hidden_by: Mapped[str | None] = mapped_column(String(64))

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.clock import Clock, utc_now
 from hub.ingest import store
 from hub.ingest.store import Registration
+from hub.models import WEB_DEVICE_ID
 from hub.rollups.reasons import lock_answers
 from protocol.errors import ProtocolError, StoreError
 from protocol.messages import (
@@ -345,6 +346,8 @@ class Ingestor:
             return
         device_id, kind = parsed
         try:
+            if device_id == WEB_DEVICE_ID:
+                raise ProtocolError("reserved_device", f"{WEB_DEVICE_ID!r} is the phone survey's")
             if kind == "events":
                 self._triage_event(message, device_id, batch)
             else:

@@ -16,6 +16,8 @@ from hub.db import dialect_insert
 from hub.hierarchy import checked_location_id, checked_name
 from hub.models import (
     EMOTION_COLUMNS,
+    WEB_DEVICE_ID,
+    Channel,
     DeadLetter,
     DeadLetterTally,
     Device,
@@ -95,6 +97,10 @@ def add_location(
 def register_device(
     session: Session, *, device_id: str, location_id: str, now: datetime | None = None
 ) -> Device:
+    if device_id == WEB_DEVICE_ID:
+        raise ConfigError(
+            f"{WEB_DEVICE_ID!r} names the survey on travellers' phones; give the kiosk another id"
+        )
     if session.get(Location, location_id) is None:
         raise ConfigError(
             f"no location {location_id!r}; add it first with "
@@ -153,12 +159,14 @@ def store_events(
     received_at: datetime,
     clock_offsets: Mapping[str, float] | None = None,
     flags: Mapping[str, Flag] | None = None,
+    channel: Channel = Channel.KIOSK,
 ) -> set[str]:
     """Store events once each and fold the new ones into the rollups; returns the new ids.
 
     `clock_offsets` (event id -> seconds to add) corrects presses stamped by a skewed kiosk
     clock; scores count a corrected press in the hour it really happened. A press in `flags`
-    is kept as misuse is: counted apart, out of scores.
+    is kept as misuse is: counted apart, out of scores. A kiosk's presses mark it seen; the
+    phone survey's (`Channel.WEB`) come from no kiosk.
     """
     offsets = clock_offsets or {}
     flagged = flags or {}
@@ -171,9 +179,12 @@ def store_events(
     lock_answers(session, event_ids=first_of_each)
     _ensure_locations(session, location_ids={e.location_id for e in events}, now=received_at)
     rows = [
-        _event_row(e, received_at, offsets.get(e.event_id), flagged.get(e.event_id)) for e in events
+        _event_row(e, received_at, offsets.get(e.event_id), flagged.get(e.event_id))
+        | {"channel": channel.value}
+        for e in events
     ]
-    _mark_seen(session, rows=rows, received_at=received_at)
+    if channel is Channel.KIOSK:
+        _mark_seen(session, rows=rows, received_at=received_at)
     statement = dialect_insert(session, Event).on_conflict_do_nothing(index_elements=["event_id"])
     new_ids = set(session.scalars(statement.returning(Event.event_id), rows))
     new_rows = [row for row in rows if row["event_id"] in new_ids]

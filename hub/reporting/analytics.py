@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, load_only
 
 from hub.clock import Clock, utc_now
 from hub.hierarchy import LocationTree, Place
-from hub.models import Device
+from hub.models import Channel, Device
 from hub.reporting.reports import LocationScore, Observed, location_scores, ranked
 from hub.reporting.scores import ButtonCounts, happy_index, positive_share, wilson_interval
 from hub.rollups.buckets import Period
@@ -172,7 +172,16 @@ def _merged(place: Place, scores: list[LocationScore]) -> LocationScore:
         include_misuse=any(s.include_misuse for s in scores),
         observed=_merged_observed(scores),
         passersby=sum(passersby) if passersby else None,
+        by_channel=_merged_channels(scores),
     )
+
+
+def _merged_channels(scores: list[LocationScore]) -> dict[tuple[Channel, bool], ButtonCounts]:
+    merged: dict[tuple[Channel, bool], ButtonCounts] = {}
+    for score in scores:
+        for key, counts in score.by_channel.items():
+            merged[key] = merged.get(key, ButtonCounts()) + counts
+    return merged
 
 
 def rolled_up_report(

@@ -166,7 +166,7 @@ def _press_counts(session: Session, places: set[str], period: Period) -> Counter
     year reads months, not a year of raw presses."""
     where = Where(sorted(places), period.since, period.until, all_locations=False)
     counts: Counter[str] = Counter()
-    for _location, misuse, counted in location_counts(session, where):
+    for _location, misuse, _channel, counted in location_counts(session, where):
         if not misuse:
             counts["negative"] += counted.unhappy + counted.very_unhappy
             counts["positive"] += counted.very_happy + counted.happy

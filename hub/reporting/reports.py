@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hub.models import (
     EMOTION_COLUMNS,
+    Channel,
     HourlyFootfall,
     Location,
     observations,
@@ -58,31 +59,58 @@ class LocationScore:
     include_misuse: bool = False
     observed: Observed | None = None
     passersby: int | None = None
+    by_channel: dict[tuple[Channel, bool], ButtonCounts] = field(default_factory=dict)
+    """(channel, misuse) -> counts: what `counts` and `misuse_counts` add up."""
 
     @property
     def scored(self) -> ButtonCounts:
         return self.counts + self.misuse_counts if self.include_misuse else self.counts
 
+    def add(self, channel: Channel, *, misuse: bool, counts: ButtonCounts) -> None:
+        if misuse:
+            self.misuse_counts += counts
+        else:
+            self.counts += counts
+        key = (channel, misuse)
+        self.by_channel[key] = self.by_channel.get(key, ButtonCounts()) + counts
+
+    def channel_scored(self, channel: Channel) -> ButtonCounts:
+        counts = self.by_channel.get((channel, False), ButtonCounts())
+        if self.include_misuse:
+            counts += self.by_channel.get((channel, True), ButtonCounts())
+        return counts
+
     def as_dict(self) -> dict[str, Any]:
         counts = self.scored
         index = happy_index(counts)
-        share = positive_share(counts)
-        interval = wilson_interval(counts.positive, counts.total)
         return {
             "location": self.location,
             "name": self.name,
             "time_zone": self.time_zone,
-            "responses": counts.total,
-            "counts": counts.as_dict(),
-            "happy_index": None if index is None else round(index, 1),
-            "positive_share": None if share is None else round(share, 4),
-            "positive_ci": None if interval is None else [round(v, 4) for v in interval],
+            **score_fields(counts),
+            "channels": {
+                channel.value: score_fields(self.channel_scored(channel)) for channel in Channel
+            },
             "misuse": self.misuse_counts.total,
             "misuse_included": self.include_misuse,
             "observed": None if self.observed is None else self.observed.as_dict(index),
             "passersby": self.passersby,
             "response_rate": (round(counts.total / self.passersby, 4) if self.passersby else None),
         }
+
+
+def score_fields(counts: ButtonCounts) -> dict[str, Any]:
+    """Responses, counts, Happy Index and % positive with its interval, as the API gives them."""
+    index = happy_index(counts)
+    share = positive_share(counts)
+    interval = wilson_interval(counts.positive, counts.total)
+    return {
+        "responses": counts.total,
+        "counts": counts.as_dict(),
+        "happy_index": None if index is None else round(index, 1),
+        "positive_share": None if share is None else round(share, 4),
+        "positive_ci": None if interval is None else [round(v, 4) for v in interval],
+    }
 
 
 def location_scores(
@@ -114,12 +142,8 @@ def location_scores(
         select(Location.location_id) if everywhere else sorted(scores)
     )
     where = Where(ids, since, until, all_locations=everywhere)
-    for location_id, misuse, counts in location_counts(session, where):
-        score = scores[location_id]
-        if misuse:
-            score.misuse_counts += counts
-        else:
-            score.counts += counts
+    for location_id, misuse, channel, counts in location_counts(session, where):
+        scores[location_id].add(Channel(channel), misuse=misuse, counts=counts)
     if not buttons_only:
         for location_id, observed in _observed(session, where).items():
             scores[location_id].observed = observed

@@ -88,7 +88,7 @@ def _stored(session: Session, model: Any, location_id: str, *, misuse: bool) -> 
         key = (key[0], bool(key[1])) if misuse else key
         for button, n in zip(ROLLUP_COUNTS, counts, strict=True):
             if n:
-                stored[(*key, button)] = n
+                stored[(*key, button)] += n  # a cell per channel
     return stored
 
 

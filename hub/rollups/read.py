@@ -30,8 +30,8 @@ from hub.rollups.buckets import (
 )
 from protocol.messages import BUTTONS, Button
 
-Counted = list[tuple[str, bool, ButtonCounts]]
-"""(location, misuse, counts) rows; a location may appear more than once (add them)."""
+Counted = list[tuple[str, bool, str, ButtonCounts]]
+"""(location, misuse, channel, counts) rows; a location may appear more than once (add them)."""
 
 Hourly = Sequence[tuple[datetime, ButtonCounts]]
 """Scored counts per UTC hour (its start), summed over some locations."""
@@ -61,7 +61,7 @@ LEVELS: tuple[Level, ...] = (
 
 
 def location_counts(session: Session, where: Where) -> Counted:
-    """Counts per location and misuse over the period, exact to the microsecond."""
+    """Counts per location, misuse and channel over the period, exact to the microsecond."""
     since, until = where.since, where.until
     whole_from = ceil_hour(since) if since else None
     whole_to = hour_bucket(until) if until else None
@@ -106,8 +106,8 @@ def _rollup_sums(
     start: datetime | None,
     end: datetime | None,
 ) -> Counted:
-    statement = select(model.location_id, model.misuse, *_sums(model)).group_by(
-        model.location_id, model.misuse
+    statement = select(model.location_id, model.misuse, model.channel, *_sums(model)).group_by(
+        model.location_id, model.misuse, model.channel
     )
     if not where.all_locations:
         statement = statement.where(model.location_id.in_(where.locations))
@@ -115,7 +115,10 @@ def _rollup_sums(
         statement = statement.where(model.bucket_start >= start)
     if end:
         statement = statement.where(model.bucket_start < end)
-    return [(loc, bool(misuse), _counts(sums)) for loc, misuse, *sums in session.execute(statement)]
+    return [
+        (loc, bool(misuse), channel, _counts(sums))
+        for loc, misuse, channel, *sums in session.execute(statement)
+    ]
 
 
 def event_counts(
@@ -128,9 +131,9 @@ def event_counts(
 ) -> Counted:
     """Counts of the raw presses: for the part-hours a period cuts, and for short windows."""
     statement = (
-        select(Event.location_id, Event.misuse, Event.button, func.count())
+        select(Event.location_id, Event.misuse, Event.channel, Event.button, func.count())
         .where(Event.location_id.in_(locations))
-        .group_by(Event.location_id, Event.misuse, Event.button)
+        .group_by(Event.location_id, Event.misuse, Event.channel, Event.button)
     )
     if since:
         statement = statement.where(Event.occurred_at >= since)
@@ -138,10 +141,11 @@ def event_counts(
         statement = statement.where(Event.occurred_at < until)
     if scored_only:
         statement = statement.where(Event.misuse.is_(False))
-    grouped: dict[tuple[str, bool], ButtonCounts] = defaultdict(ButtonCounts)
-    for loc, misuse, button, n in session.execute(statement):
-        grouped[(loc, bool(misuse))] = grouped[(loc, bool(misuse))].add(Button(button), n)
-    return [(loc, misuse, counts) for (loc, misuse), counts in grouped.items()]
+    grouped: dict[tuple[str, bool, str], ButtonCounts] = defaultdict(ButtonCounts)
+    for loc, misuse, channel, button, n in session.execute(statement):
+        key = (loc, bool(misuse), channel)
+        grouped[key] = grouped[key].add(Button(button), n)
+    return [(loc, misuse, channel, counts) for (loc, misuse, channel), counts in grouped.items()]
 
 
 def window_counts(
@@ -151,7 +155,10 @@ def window_counts(
     counted = event_counts(
         session, locations=sorted(locations), since=since, until=until, scored_only=True
     )
-    return {location_id: counts for location_id, _misuse, counts in counted}
+    totals: dict[str, ButtonCounts] = defaultdict(ButtonCounts)
+    for location_id, _misuse, _channel, counts in counted:
+        totals[location_id] += counts
+    return dict(totals)
 
 
 def hourly_counts(session: Session, *, locations: Collection[str], period: Period) -> Hourly:

@@ -25,15 +25,17 @@ Key = tuple[Any, ...]
 Deltas = dict[Key, dict[str, int]]
 """A rollup's key (its primary key's values, in order) -> button -> presses to add."""
 
-OWN_KEY = ("location_id", "bucket_start", "misuse")
+OWN_KEY = ("location_id", "bucket_start", "misuse", "channel")
 SUBTREE_KEY = ("location_id", "bucket_start")
 
 
 def fold(session: Session, *, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Add stored presses (`location_id`, `occurred_at`, `misuse`, `button`) to the rollups."""
+    """Add stored presses (`location_id`, `occurred_at`, `misuse`, `channel`, `button`) to the
+    rollups."""
     hours: Deltas = _deltas()
     for row in rows:
-        key = (row["location_id"], hour_bucket(row["occurred_at"]), bool(row["misuse"]))
+        hour = hour_bucket(row["occurred_at"])
+        key = (row["location_id"], hour, bool(row["misuse"]), row["channel"])
         hours[key][row["button"]] += 1
     if not hours:
         return
@@ -42,7 +44,7 @@ def fold(session: Session, *, rows: Sequence[Mapping[str, Any]]) -> None:
     _upsert(session, DailyRollup, OWN_KEY, _regrouped(hours, _utc_day))
     _upsert(session, MonthlyRollup, OWN_KEY, _regrouped(hours, _utc_month))
     subtree: Deltas = _deltas()
-    for (location_id, bucket_start, misuse), counts in hours.items():
+    for (location_id, bucket_start, misuse, _channel), counts in hours.items():
         if not misuse:
             for place in lineage[location_id]:
                 _add(subtree[(place, bucket_start)], counts)
@@ -103,8 +105,9 @@ def rebuild_from_hourly(session: Session) -> None:
             HourlyRollup.location_id,
             start,
             HourlyRollup.misuse,
+            HourlyRollup.channel,
             *(func.sum(getattr(HourlyRollup, name)) for name in ROLLUP_COUNTS),
-        ).group_by(HourlyRollup.location_id, start, HourlyRollup.misuse)
+        ).group_by(HourlyRollup.location_id, start, HourlyRollup.misuse, HourlyRollup.channel)
         session.execute(delete(model))
         session.execute(insert(model).from_select(list(OWN_KEY) + list(ROLLUP_COUNTS), sums))
     rebuild_subtrees(session)
@@ -157,13 +160,13 @@ def subtree_sums(places: Sequence[str] | None) -> Select[Any]:
 
 
 def _utc_day(key: Key) -> Key:
-    location_id, bucket_start, misuse = key
-    return (location_id, day_bucket(bucket_start), misuse)
+    location_id, bucket_start, *rest = key
+    return (location_id, day_bucket(bucket_start), *rest)
 
 
 def _utc_month(key: Key) -> Key:
-    location_id, bucket_start, misuse = key
-    return (location_id, month_bucket(bucket_start), misuse)
+    location_id, bucket_start, *rest = key
+    return (location_id, month_bucket(bucket_start), *rest)
 
 
 def _deltas() -> Deltas:

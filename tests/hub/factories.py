@@ -6,7 +6,7 @@ from sqlalchemy import TableClause, column, table
 from sqlalchemy.orm import Session
 
 from hub.ingest.store import add_location
-from hub.models import UtcDateTime
+from hub.models import ROLLUP_COUNTS, UtcDateTime
 from protocol.ids import uuid7
 from protocol.messages import Button, DeviceState, DeviceStatus, PressEvent
 
@@ -79,4 +79,15 @@ def locations_table_before_surveys() -> TableClause:
         column("created_at", UtcDateTime()),
         column("kind"),
         column("parent_id"),
+    )
+
+
+def hourly_rollups_before_channels() -> TableClause:
+    """`hourly_rollups` as migrations before 0014 have it (no channel)."""
+    return table(
+        "hourly_rollups",
+        column("location_id"),
+        column("bucket_start", UtcDateTime()),
+        column("misuse"),
+        *(column(name) for name in ROLLUP_COUNTS),
     )

@@ -10,11 +10,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db import alembic_config, migrate
 from hub.ingest import store
-from hub.models import DailyRollup, Event, HourlyRollup
+from hub.models import DailyRollup, Event
 from hub.reporting.reports import location_scores
 from hub.rollups.buckets import day_bucket
 from protocol.messages import BUTTONS
-from tests.hub.factories import NOON, locations_table_before_surveys, press
+from tests.hub.factories import (
+    NOON,
+    hourly_rollups_before_channels,
+    locations_table_before_surveys,
+    press,
+)
 from tests.hub.rollups.recount import expected_totals, reported_totals
 
 HELSINKI_WINTER = timezone(timedelta(hours=2))
@@ -106,7 +111,7 @@ def test_the_migration_fills_daily_rollups_from_the_hourly_ones(engine: Engine) 
             },
         )
         connection.execute(
-            insert(HourlyRollup.__table__),
+            insert(hourly_rollups_before_channels()),
             [
                 {"location_id": "gate-a", "bucket_start": at, "misuse": False, **COUNTS}
                 for at in hours

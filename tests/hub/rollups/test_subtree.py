@@ -17,13 +17,18 @@ from hub.config import HubSettings
 from hub.db import alembic_config, migrate, session_factory
 from hub.fleet.provision import Fleet, Site
 from hub.ingest import store
-from hub.models import HourlyRollup, SubtreeHourlyRollup
+from hub.models import SubtreeHourlyRollup
 from hub.reporting.scores import ButtonCounts
 from hub.rollups.buckets import Period, hour_bucket
 from hub.rollups.checks import rollup_mismatches
 from hub.rollups.read import local_counts
 from protocol.messages import BUTTONS, PressEvent
-from tests.hub.factories import NOON, locations_table_before_surveys, place
+from tests.hub.factories import (
+    NOON,
+    hourly_rollups_before_channels,
+    locations_table_before_surveys,
+    place,
+)
 from tests.hub.rollups.recount import random_presses
 
 TOUCHPOINTS = {"hel-gate": "hel-t1", "hel-desk": "hel-t1", "hel-lounge": "hel-t2"}
@@ -155,7 +160,7 @@ def test_the_migration_fills_subtree_hours_from_the_hourly_ones(engine: Engine) 
             ],
         )
         connection.execute(
-            insert(HourlyRollup.__table__),
+            insert(hourly_rollups_before_channels()),
             [
                 {"location_id": loc, "bucket_start": NOON, "misuse": misuse, **counts}
                 for loc, misuse in (("gate", False), ("desk", False), ("desk", True))
