@@ -1,0 +1,1 @@
+"""The survey on a traveller's phone: links, posters, responses, comments."""
