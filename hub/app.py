@@ -19,6 +19,7 @@ from hub.ingest.broker import EmbeddedBroker
 from hub.ingest.dead_letters import DeadLetterRetention
 from hub.ingest.pipeline import Ingestor, IngestPolicy, IngestWorker, Outbound
 from hub.lease import Lease
+from hub.phone.comments import CommentRetention
 from hub.reporting.schedule import ReportScheduler
 from hub.web.app import create_app
 from hub.web.server import WebServer
@@ -111,6 +112,9 @@ class Hub:
         self.retention = DeadLetterRetention(
             self.sessions, settings, clock=clock, may_run=self.lease.held
         )
+        self.comment_retention = CommentRetention(
+            self.sessions, settings, clock=clock, may_run=self.lease.held
+        )
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttLink | None = None
         self._stopped = threading.Event()
@@ -135,6 +139,7 @@ class Hub:
         self.configs.start()
         self.alerts.start()
         self.retention.start()
+        self.comment_retention.start()
         if self.reports is not None:
             self.reports.start()
         log.info(
@@ -200,6 +205,7 @@ class Hub:
     def _stop_ingest(self) -> None:
         self.alerts.stop()
         self.retention.stop()
+        self.comment_retention.stop()
         if self.reports is not None:
             self.reports.stop()
         self.configs.stop()

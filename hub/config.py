@@ -13,6 +13,7 @@ import re
 import socket
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -345,6 +346,45 @@ class SmtpSettings(SettingsGroup):
         return _real_secret(cls, password, info)
 
 
+class PhoneSettings(SettingsGroup):
+    """The survey on travellers' phones, behind a QR code: its links, misuse and comments."""
+
+    model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_PHONE_"))
+
+    public_url: str | None = Field(
+        default=None,
+        description="where phones reach the hub, e.g. https://feedback.example.com; "
+        "QR codes link there (default: the dashboard's own address)",
+    )
+    response_interval_s: float = Field(
+        default=300,
+        ge=0,
+        description="a browser's second response to a place within this is flagged misuse",
+    )
+    requests_per_minute: int = Field(
+        default=30, ge=1, description="answers one address may send a minute; more get 429"
+    )
+    concurrent_writes: int = Field(
+        default=8,
+        ge=1,
+        description="phone answers stored at once per process; more get 503, the dashboard "
+        "keeps its threads",
+    )
+    comment_retention_days: float = Field(
+        default=90, gt=0, description="a comment's text is erased this long after it is written"
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} needs http:// or https:// and a host")
+        return url.rstrip("/")
+
+
 class HubSettings(SettingsGroup):
     """All of the hub's settings, each group read from its own SEED_HUB_* variables.
 
@@ -363,6 +403,7 @@ class HubSettings(SettingsGroup):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    phone: PhoneSettings = Field(default_factory=PhoneSettings)
 
     @property
     def fleet_folder(self) -> Path:

@@ -19,6 +19,7 @@ from hub.web import (
     routes_account,
     routes_alerts,
     routes_exports,
+    routes_phone,
     routes_reports,
     routes_scores,
     routes_surveys,
@@ -37,6 +38,7 @@ ROUTERS = (
     routes_exports.router,
     routes_reports.router,
     routes_surveys.router,
+    routes_phone.router,
 )
 
 
@@ -60,7 +62,9 @@ def create_app(
     templates.env.globals["csrf_token"] = csrf_token
     throttle = SignInThrottle(clock=clock)
     app.state.context = WebContext(settings, sessions, templates, throttle=throttle, clock=clock)
-    _add_middleware(app, settings)
+    secret = session_secret(settings)
+    app.state.phone = routes_phone.phone_pages(settings, secret, clock)
+    _add_middleware(app, secret, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
@@ -69,11 +73,11 @@ def create_app(
     return app
 
 
-def _add_middleware(app: FastAPI, settings: HubSettings) -> None:
+def _add_middleware(app: FastAPI, secret: str, settings: HubSettings) -> None:
     """Innermost first: each one added wraps those added before it."""
     app.add_middleware(
         SessionMiddleware,
-        secret_key=session_secret(settings),
+        secret_key=secret,
         session_cookie="seed_session",
         max_age=int(settings.web.session_hours * 3600),
         same_site="lax",

@@ -41,14 +41,14 @@ def language_of(request: Request) -> Language:
     chosen = request.cookies.get(COOKIE, "")
     if chosen in languages:
         return languages[chosen]
-    for tag in _preferred(request.headers.get("accept-language", "")):
+    for tag in preferred(request.headers.get("accept-language", "")):
         match = _match(tag, languages)
         if match:
             return match
     return languages[SOURCE_LANGUAGE]
 
 
-def _preferred(header: str) -> list[str]:
+def preferred(header: str) -> list[str]:
     """Accept-Language's tags, most wanted first (`fa-IR,fa;q=0.9,en;q=0.5`)."""
     weighted: list[tuple[float, int, str]] = []
     for position, part in enumerate(header.split(",")[:ACCEPT_LANGUAGE_LIMIT]):
