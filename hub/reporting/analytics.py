@@ -99,6 +99,8 @@ class OverviewRow(Summary):
     observed_index: float | None
     devices: Health = field(default_factory=Health)
     rank: int | None = None
+    channels: dict[str, int] = field(default_factory=dict)
+    """Scored responses per channel (kiosk, web)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ class SubtreeSummary(Summary):
     misuse: int
     observed: ObservedSummary | None
     passersby: int | None
+    channels: dict[str, Summary] = field(default_factory=dict)
+    """The same figures per channel: kiosk, web."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,6 +252,7 @@ def _overview_row(
         change=change,
         observed_index=None if observed is None else round(observed, 1),
         devices=health.get(location_id, Health()),
+        channels={channel.value: now.channel_scored(channel).total for channel in Channel},
     )
 
 
@@ -304,6 +309,9 @@ def subtree_summary(
         misuse=rollup.misuse_counts.total,
         observed=None if observed is None else ObservedSummary(**observed),
         passersby=rollup.passersby or None,
+        channels={
+            channel.value: score_summary(rollup.channel_scored(channel)) for channel in Channel
+        },
     )
 
 

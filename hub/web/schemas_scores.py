@@ -69,6 +69,9 @@ class OverviewRow(Score):
     top_negative_reason: TopReasonOut | None = Field(
         default=None, description="the reason most given after a negative answer"
     )
+    channels: dict[str, int] = Field(
+        default_factory=dict, description="scored responses per channel: kiosk, web (phones)"
+    )
 
 
 class OverviewOut(Read):
@@ -102,6 +105,9 @@ class SummaryOut(Score):
     misuse: int
     observed: ObservedOut | None
     passersby: int | None
+    channels: dict[str, Score] = Field(
+        default_factory=dict, description="the same score per channel: kiosk, web (phones)"
+    )
 
 
 class TrendPoint(Score):
