@@ -116,6 +116,17 @@ def test_bad_events_are_dead_lettered_with_their_reason(
     assert [r.reason for r in ack.rejected] == ([reason] if refused_to_kiosk else [])
 
 
+def test_no_kiosk_may_speak_as_the_phone_survey(
+    ingest: Callable[..., Ingestor], sessions: sessionmaker[Session]
+) -> None:
+    forged = press(device_id="web", at=NOW)
+    acks = _acks(ingest(), _inbound(encode(forged), "web"))
+    assert _dead(sessions) == [("reserved_device", "seed/devices/web/events")]
+    assert [r.reason for r in acks["seed/devices/web/ack"].rejected] == ["reserved_device"]
+    with sessions() as session:
+        assert session.scalars(select(Event)).all() == []
+
+
 def test_registration_refuses_strangers_until_registered_and_wrong_locations_for_good(
     ingest: Callable[..., Ingestor], sessions: sessionmaker[Session]
 ) -> None:
