@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -136,6 +137,24 @@ def page_language(tag: str) -> Language:
         return Language(tag, tag, "ltr", texts)
 
 
+NATIVE_DIGITS = {"arabext": "\u06f0", "arab": "\u0660", "deva": "\u0966", "beng": "\u09e6"}
+"""The zero of the digit sets Unicode numbers in order, by CLDR's numbering system name."""
+
+
+def local_number(tag: str, value: int) -> str:
+    """A whole number as the language writes it, in its own digits (Persian's for fa), as
+    the dashboard's Intl writes them, with no script on the phone page."""
+    try:
+        locale = locale_of(tag)
+    except ConfigError:
+        return str(value)
+    written = format_decimal(value, locale=locale)
+    zero = NATIVE_DIGITS.get(locale.default_numbering_system)
+    if zero is None:
+        return written
+    return written.translate({ord("0") + n: chr(ord(zero) + n) for n in range(10)})
+
+
 def _chosen(request: Request, place: Place, asked: str | None) -> str:
     """The language asked for, else the browser's best among the place's, else its first."""
     if asked in place.languages:
@@ -174,7 +193,9 @@ def _render(
             "switches": [
                 (other, "?" + urlencode({**query, "lang": other.tag})) for other in others
             ],
-            "interval_minutes": max(1, round(_pages(request).recent.interval_s / 60)),
+            "interval_minutes": local_number(
+                lang, max(1, round(_pages(request).recent.interval_s / 60))
+            ),
             **context,
         },
         status_code=status_code,
@@ -409,15 +430,17 @@ def comment_page(
     step = _step(request, token, ticket)
     if isinstance(step, Response):
         return step
+    chosen = _chosen(request, step.place, lang)
     return _render(
         request,
         "comment",
         place=step.place,
-        lang=_chosen(request, step.place, lang),
+        lang=chosen,
         switch={"ticket": ticket},
         token=token,
         ticket=ticket,
         max_chars=MAX_COMMENT_CHARS,
+        max_chars_text=local_number(chosen, MAX_COMMENT_CHARS),
     )
 
 
