@@ -52,6 +52,7 @@ router = APIRouter(prefix="/t", include_in_schema=False)
 PREFIX = PHONE_PREFIX
 TOKEN = re.compile(TOKEN_PATTERN)
 SURVEY_CACHE_S = 10.0
+PAGES_PER_ANSWER = 4
 DEFAULT_QUESTION = N_("How was your experience today?")
 FACES = {  # each smiley's name, and its mouth as the kiosk draws it
     Button.VERY_HAPPY: (N_("Very happy"), "M30 62 Q50 84 70 62"),
@@ -82,6 +83,9 @@ class PhonePages:
     tickets: Tickets
     recent: RecentResponses
     limiter: AddressLimiter
+    """Answers (posts) per address."""
+    views: AddressLimiter
+    """Pages (gets) per address: a traveller reads a few for each answer."""
     slots: WriteSlots
     templates: Jinja2Templates
     _places: dict[str, tuple[float, Place]] = field(default_factory=dict)
@@ -116,6 +120,7 @@ def phone_pages(settings: HubSettings, secret: str, clock: Clock) -> PhonePages:
         tickets=Tickets(secret, clock=clock),
         recent=RecentResponses(secret, interval_s=interval_s, clock=clock),
         limiter=AddressLimiter(settings.phone.requests_per_minute),
+        views=AddressLimiter(settings.phone.requests_per_minute * PAGES_PER_ANSWER),
         slots=WriteSlots(settings.phone.concurrent_writes),
         templates=templates,
     )
@@ -235,6 +240,15 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def _flooded(request: Request) -> HTMLResponse | None:
+    """429 for an address past its answers (posts) or pages (gets) a minute, else None."""
+    pages = _pages(request)
+    limiter = pages.limiter if request.method == "POST" else pages.views
+    if limiter.allow(_client(request)):
+        return None
+    return _refused(request, status_code=429, retry_after_s=limiter.retry_after_s())
+
+
 def _next(token: str, step: str, ticket: str, lang: str) -> RedirectResponse:
     query = urlencode({"ticket": ticket, "lang": lang})
     return RedirectResponse(f"{PREFIX}{token}/{step}?{query}", status_code=303)
@@ -248,7 +262,7 @@ def _start_again(token: str, lang: str) -> RedirectResponse:
 def question_page(
     request: Request, token: Token, lang: Annotated[str | None, Query(max_length=35)] = None
 ) -> Response:
-    found = _link_or_page(request, token)
+    found = _flooded(request) or _link_or_page(request, token)
     if not isinstance(found, Link):
         return found
     place = _place(request, found)
@@ -338,8 +352,9 @@ def _step(request: Request, token: str, ticket: str, *, answered: bool = True) -
     """The step's place and ticket; or the page for a dead link, a refusal of a flood (a
     post), or a redirect to the start for a forged, stale or unanswered ticket."""
     pages = _pages(request)
-    if request.method == "POST" and not pages.limiter.allow(_client(request)):
-        return _refused(request, status_code=429, retry_after_s=pages.limiter.retry_after_s())
+    refused = _flooded(request)
+    if refused is not None:
+        return refused
     found = _link_or_page(request, token)
     if not isinstance(found, Link):
         return found
@@ -479,7 +494,7 @@ def comment(
 def thanks_page(
     request: Request, token: Token, lang: Annotated[str | None, Query(max_length=35)] = None
 ) -> Response:
-    found = _link_or_page(request, token)
+    found = _flooded(request) or _link_or_page(request, token)
     if not isinstance(found, Link):
         return found
     place = _place(request, found)

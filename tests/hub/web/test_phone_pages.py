@@ -170,6 +170,8 @@ def test_a_flood_from_one_address_is_refused_before_the_database(
     assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
     with sessions() as session:
         assert len(session.scalars(select(Event)).all()) == 3
+    client.app.state.phone.views = AddressLimiter(2, clock=lambda: 0.0)  # type: ignore[attr-defined]
+    assert [client.get(f"/t/{token}").status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_the_page_is_light_and_its_own(phone: Callable[[datetime], TestClient], token: str) -> None:
