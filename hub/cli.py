@@ -31,6 +31,7 @@ from hub.hierarchy import LocationTree
 from hub.ingest.dead_letters import add_dead_letter_commands
 from hub.ingest.store import add_location, flagged_presses
 from hub.models import Location
+from hub.phone.commands import add_qr_commands
 from hub.reporting.analytics import rolled_up_report
 from hub.reporting.exports import BY_CHOICES, reasons_csv, responses_csv, scores_csv
 from hub.reporting.pdf import write_site_report
@@ -340,6 +341,7 @@ def _add_registry(commands: Commands) -> None:
     add_fleet_commands(commands, _settings)
     add_alert_commands(commands, _settings)
     add_survey_commands(commands, _settings)
+    add_qr_commands(commands, _settings)
 
     _add_users(commands)
     _add_db(commands)

@@ -20,6 +20,7 @@ from hub.web import (
     routes_alerts,
     routes_exports,
     routes_phone,
+    routes_phone_admin,
     routes_reports,
     routes_scores,
     routes_surveys,
@@ -39,6 +40,7 @@ ROUTERS = (
     routes_reports.router,
     routes_surveys.router,
     routes_phone.router,
+    routes_phone_admin.router,
 )
 
 

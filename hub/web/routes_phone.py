@@ -380,7 +380,7 @@ def _write(request: Request, store: Callable[[Session], object]) -> Response | N
 def reason_page(
     request: Request,
     token: Token,
-    ticket: Annotated[str, Query(max_length=400)],
+    ticket: Annotated[str, Query(max_length=400)] = "",
     lang: Annotated[str | None, Query(max_length=35)] = None,
 ) -> Response:
     step = _step(request, token, ticket)
@@ -439,7 +439,7 @@ def reason(
 def comment_page(
     request: Request,
     token: Token,
-    ticket: Annotated[str, Query(max_length=400)],
+    ticket: Annotated[str, Query(max_length=400)] = "",
     lang: Annotated[str | None, Query(max_length=35)] = None,
 ) -> Response:
     step = _step(request, token, ticket)

@@ -1,5 +1,6 @@
-// A location's page: score, trend, heat map, buttons, the cameras' reading, its alerts, and
-// (when the hub sends them) the reasons travellers gave, beside the score.
+// A location's page: score, trend, heat map, buttons, the cameras' reading, its alerts,
+// (when the hub sends them) the reasons travellers gave, beside the score, and the phone
+// survey: its QR links and posters, its score per channel and travellers' comments.
 "use strict";
 
 let view = null;
@@ -23,6 +24,8 @@ async function showLocation() {
   showObserved(view.summary.observed);
   showChildren(view.children);
   showAlerts(id);
+  showChannels(view.summary.channels);
+  showComments(id, days);
 }
 
 // A 95 % confidence interval of shares: "95% CI 41%–55%".
@@ -200,8 +203,203 @@ async function showAlerts(id) {
   }
 }
 
+// ---- The phone survey -----------------------------------------------------------------------
+// Its links (/api/locations/{id}/phone-links), posters, score per channel (the summary's
+// `channels`) and comments (/api/locations/{id}/comments, with Hide and Show).
+const Phone = {
+  id: null,
+
+  path(suffix) {
+    return `/api/locations/${encodeURIComponent(Phone.id)}/${suffix}`;
+  },
+
+  say(text, ok = true) {
+    const box = document.getElementById("phone-status");
+    box.textContent = text;
+    box.classList.toggle("refused", !ok);
+    box.hidden = false;
+  },
+
+  // Runs a change; says what was done, or why it was not.
+  async change(path, done) {
+    try {
+      const answer = await Seed.post(path);
+      Phone.say(done);
+      return answer;
+    } catch (error) {
+      // Translators: a change on the location page failed; error is the hub's answer
+      Phone.say(Seed.t("Not done: %(error)s", { error: error.message }), false);
+      return null;
+    }
+  },
+};
+
+async function showPhoneLinks() {
+  const list = document.getElementById("phone-links");
+  let links;
+  try {
+    links = await Seed.get(Phone.path("phone-links"));
+  } catch (error) {
+    list.replaceChildren(Seed.el("li", { class: "muted" }, Seed.t("Links are not available.")));
+    return;
+  }
+  const live = links.filter((link) => link.live);
+  const revoked = links.length - live.length;
+  list.replaceChildren(...live.map(linkItem),
+    live.length ? null : Seed.el("li", { class: "muted" },
+      Seed.t("No live link yet: a poster download or “New link” makes one.")),
+    revoked ? Seed.el("li", { class: "muted small" },
+      Seed.t("%(count)s revoked", { count: Seed.number(revoked) })) : null);
+}
+
+function linkItem(link) {
+  const url = Seed.el("code", { class: "link-url", dir: "ltr", id: `url-${link.token}` }, link.url);
+  const by = link.kiosk
+    // Translators: a link on a kiosk's sticker, made at a moment by someone
+    ? Seed.t("kiosk %(kiosk)s · made %(moment)s by %(who)s", { kiosk: link.kiosk, moment: Seed.when(link.created_at), who: link.created_by })
+    // Translators: a link on a poster, made at a moment by someone
+    : Seed.t("made %(moment)s by %(who)s", { moment: Seed.when(link.created_at), who: link.created_by });
+  const reissue = Seed.el("button", { type: "button", class: "secondary danger", "aria-describedby": url.id },
+    Seed.t("Revoke and reissue…"));
+  reissue.addEventListener("click", () => confirmReissue(link, reissue));
+  const actions = Seed.el("div", { class: "actions" }, reissue);
+  if (navigator.clipboard) {
+    const copy = Seed.el("button", { type: "button", class: "secondary", "aria-describedby": url.id }, Seed.t("Copy"));
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(link.url);
+        Phone.say(Seed.t("Link copied."));
+      } catch {
+        Phone.say(Seed.t("Could not copy: select the link and copy it."), false);
+      }
+    });
+    actions.prepend(copy);
+  }
+  return Seed.el("li", { class: "phone-link", "data-token": link.token }, url,
+    Seed.el("span", { class: "muted small" }, by), actions);
+}
+
+function confirmReissue(link, opener) {
+  const box = document.getElementById("phone-confirm");
+  const question = Seed.el("p", { id: "reissue-question", tabindex: "-1" },
+    Seed.el("strong", {}, Seed.t("Revoke this link and make a new one?")), " ",
+    Seed.t("Posters that carry it stop working: their page says the link was taken down. Print the new poster and put it up in their place."));
+  const yes = Seed.el("button", { type: "button", class: "danger" }, Seed.t("Yes, revoke and reissue"));
+  const no = Seed.el("button", { type: "button", class: "secondary" }, Seed.t("Keep it"));
+  box.replaceChildren(Seed.el("div", { class: "confirm", role: "group", "aria-labelledby": "reissue-question" },
+    question, Seed.el("div", { class: "actions" }, yes, no)));
+  no.addEventListener("click", () => {
+    box.replaceChildren();
+    opener.focus();
+  });
+  yes.addEventListener("click", async () => {
+    box.replaceChildren();
+    const made = await Phone.change(`/api/phone-links/${encodeURIComponent(link.token)}/reissue`,
+      Seed.t("Link revoked; a new link is made. Download the new poster."));
+    await showPhoneLinks();
+    if (made) document.getElementById("poster-a4").focus();
+  });
+  question.focus();
+}
+
+async function newLink() {
+  await Phone.change(Phone.path("phone-links"), Seed.t("New link made."));
+  await showPhoneLinks();
+}
+
+function posterLinks() {
+  const posters = { "poster-a4": "poster.pdf?size=a4", "poster-a5": "poster.pdf?size=a5", "poster-svg": "poster.svg?size=a4" };
+  for (const [id, file] of Object.entries(posters)) {
+    const link = document.getElementById(id);
+    link.href = Phone.path(file);
+    // A poster of a place without a live link makes one: list it once the download began.
+    link.addEventListener("click", () => setTimeout(showPhoneLinks, 1500));
+  }
+}
+
+// Kiosk and phone answers side by side: responses, Happy Index, % positive with its interval.
+function showChannels(channels) {
+  const names = { kiosk: Seed.t("Kiosk"), web: Seed.t("Phone") };
+  const rows = Object.keys(names).map((channel) => {
+    const score = channels?.[channel];
+    const positive = score?.positive_ci
+      ? Seed.t("%(share)s (%(interval)s)", { share: Seed.percent(score.positive_share), interval: Seed.interval(score.positive_ci) })
+      : "–";
+    return Seed.el("tr", { "data-channel": channel },
+      Seed.el("th", { scope: "row" }, names[channel]),
+      Seed.el("td", { class: "num" }, Seed.number(score?.responses ?? 0)),
+      Seed.el("td", { class: "num" }, Seed.index(score?.happy_index ?? null)),
+      Seed.el("td", { class: "num" }, positive));
+  });
+  document.querySelector("#channels tbody").replaceChildren(...rows);
+}
+
+// The smileys' names, by the API's answer.
+function answerNames() {
+  return {
+    very_happy: Seed.t("Very happy"), happy: Seed.t("Happy"),
+    unhappy: Seed.t("Unhappy"), very_unhappy: Seed.t("Very unhappy"),
+  };
+}
+
+const languageNames = (() => {
+  try {
+    return new Intl.DisplayNames([Seed.lang()], { type: "language" });
+  } catch {
+    return null;
+  }
+})();
+
+async function showComments(id, days) {
+  const list = document.getElementById("comments");
+  const count = document.getElementById("comments-count");
+  document.getElementById("comments-csv").href = Phone.path(`comments.csv?days=${days}`);
+  let found;
+  try {
+    found = await Seed.get(Phone.path(`comments?days=${days}`));
+  } catch (error) {
+    count.textContent = Seed.t("Comments are not available.");
+    list.replaceChildren();
+    return;
+  }
+  count.textContent = found.count
+    ? Seed.t("%(count)s in this period; %(total)s written here in all.", { count: Seed.number(found.count), total: Seed.number(found.total) })
+    : Seed.t("No comments in this period.");
+  list.replaceChildren(...found.comments.map((c) => commentItem(c, found.retention_days)));
+}
+
+function commentItem(comment, retentionDays) {
+  const textId = `comment-${comment.response_id}`;
+  const text = comment.text === null
+    ? Seed.el("p", { class: "comment-text muted", id: textId },
+      Seed.t("(erased after %(days)s days)", { days: Seed.number(retentionDays) }))
+    : Seed.el("p", { class: "comment-text", id: textId, lang: comment.language, dir: "auto" }, comment.text);
+  const language = languageNames?.of(comment.language) ?? comment.language;
+  const facts = Seed.el("p", { class: "muted small" },
+    [answerNames()[comment.button] ?? comment.button, language, Seed.when(comment.created_at),
+      comment.location_name].join(" · "),
+    comment.masked.length ? Seed.el("span", { class: "badge" }, Seed.t("personal data masked")) : null,
+    comment.hidden ? Seed.el("span", { class: "badge retired" }, Seed.t("hidden")) : null);
+  const toggle = Seed.el("button", { type: "button", class: "secondary", "aria-describedby": textId },
+    comment.hidden ? Seed.t("Show") : Seed.t("Hide"));
+  toggle.addEventListener("click", async () => {
+    const action = comment.hidden ? "show" : "hide";
+    const done = comment.hidden ? Seed.t("Comment shown again.") : Seed.t("Comment hidden; exports leave it out.");
+    const answer = await Phone.change(`/api/comments/${encodeURIComponent(comment.response_id)}/${action}`, done);
+    if (!answer) return;
+    const item = commentItem({ ...comment, hidden: answer.hidden }, retentionDays);
+    toggle.closest("li").replaceWith(item);
+    item.querySelector("button").focus();
+  });
+  return Seed.el("li", { class: comment.hidden ? "comment hidden-comment" : "comment" }, text, facts, toggle);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  Phone.id = document.getElementById("name").dataset.location;
   document.getElementById("days").addEventListener("change", showLocation);
   document.getElementById("step").addEventListener("change", showTrend);
+  document.getElementById("phone-new-link").addEventListener("click", newLink);
+  posterLinks();
   showLocation();
+  showPhoneLinks();
 });

@@ -1,4 +1,5 @@
-// Overview: every location with its Happy Index, interval, change and kiosks.
+// Overview: every location with its Happy Index, interval, change and kiosks, and where its
+// answers came from (kiosks, phones).
 "use strict";
 
 async function showOverview() {
@@ -8,6 +9,7 @@ async function showOverview() {
   document.getElementById("period").textContent =
     // Translators: the period shown, from one moment to another
     Seed.t("%(since)s – %(until)s", { since: Seed.when(data.period.since), until: Seed.when(data.period.until) });
+  showChannels(data.locations);
   let rows = data.locations;
   if (view === "ranking") {
     rows = rows.filter((row) => row.kind === "touchpoint");
@@ -62,6 +64,8 @@ function overviewRow(row, indented) {
   if (row.small_sample && row.responses) {
     name.append(" ", Seed.el("span", { class: "badge small-sample" }, Seed.t("small sample")));
   }
+  const channels = channelLine(row.channels);
+  if (channels && row.channels?.web) name.append(Seed.el("span", { class: "top-reason" }, channels));
   const reason = topReason(row.top_negative_reason);
   if (reason) name.append(Seed.el("span", { class: "top-reason" }, reason));
   const devices = row.devices;
@@ -83,6 +87,28 @@ function overviewRow(row, indented) {
     Seed.el("td", { class: changeClass, "data-label": labels.change }, change),
     Seed.el("td", { class: "num", "data-label": labels.observed }, Seed.number(row.observed_index)),
     health);
+}
+
+// "N from kiosks, M from phones", from a row's scored responses per channel; null without any.
+function channelLine(channels) {
+  const kiosk = channels?.kiosk ?? 0;
+  const web = channels?.web ?? 0;
+  if (!kiosk && !web) return null;
+  // Translators: where the period's answers came from: "120 from kiosks, 14 from phones"
+  return Seed.t("%(kiosk)s from kiosks, %(web)s from phones", { kiosk: Seed.number(kiosk), web: Seed.number(web) });
+}
+
+// Every answer of the period by channel, over the top places shown
+// (their subtrees hold the rest).
+function showChannels(rows) {
+  const totals = { kiosk: 0, web: 0 };
+  const shown = new Set(rows.map((r) => r.location));
+  for (const row of rows.filter((r) => !shown.has(r.parent))) {
+    for (const channel of Object.keys(totals)) totals[channel] += row.channels?.[channel] ?? 0;
+  }
+  const line = channelLine(totals);
+  // Translators: before "120 from kiosks, 14 from phones", over every place shown
+  document.getElementById("channels").textContent = line ? Seed.t("Answers in this period: %(channels)s.", { channels: line }) : "";
 }
 
 // The reason most given after an unhappy press, when the hub sends one (surveys):

@@ -60,7 +60,38 @@ ACCESS: dict[tuple[str, str], Rule] = {
     # Signing out without a session harms no one.
     ("POST", "/logout"): Rule(None, ok=303, ends_sessions=True),
     ("POST", "/language"): Rule(None, ok=303, form={"language": "nl"}),
+    # The phone survey is public; a link that does not exist leads to its friendly 404.
+    ("GET", "/t/{token}"): Rule(None, ok=404),
+    ("POST", "/t/{token}"): Rule(
+        None, ok=404, form={"ticket": "x", "button": "happy", "lang": "en"}
+    ),
+    ("GET", "/t/{token}/reason"): Rule(None, ok=404),
+    ("POST", "/t/{token}/reason"): Rule(None, ok=404, form={"ticket": "x", "lang": "en"}),
+    ("GET", "/t/{token}/comment"): Rule(None, ok=404),
+    ("POST", "/t/{token}/comment"): Rule(None, ok=404, form={"ticket": "x", "lang": "en"}),
+    ("GET", "/t/{token}/thanks"): Rule(None, ok=404),
     ("GET", "/api/me"): Rule(EVERYONE),
+    ("GET", "/api/locations/{location_id}/phone-links"): Rule(MANAGERS, location="location_id"),
+    ("POST", "/api/locations/{location_id}/phone-links"): Rule(
+        MANAGERS, ok=201, location="location_id", body={}
+    ),
+    # No link "nothing" exists: the right role gets as far as looking it up.
+    ("POST", "/api/phone-links/{token}/revoke"): Rule(
+        MANAGERS, ok=404, url="/api/phone-links/nothing/revoke", body={}
+    ),
+    ("POST", "/api/phone-links/{token}/reissue"): Rule(
+        MANAGERS, ok=404, url="/api/phone-links/nothing/reissue", body={}
+    ),
+    ("GET", "/api/locations/{location_id}/poster.pdf"): Rule(MANAGERS, location="location_id"),
+    ("GET", "/api/locations/{location_id}/poster.svg"): Rule(MANAGERS, location="location_id"),
+    ("GET", "/api/locations/{location_id}/comments"): Rule(MANAGERS, location="location_id"),
+    ("GET", "/api/locations/{location_id}/comments.csv"): Rule(MANAGERS, location="location_id"),
+    ("POST", "/api/comments/{response_id}/hide"): Rule(
+        MANAGERS, ok=404, url="/api/comments/nothing/hide", body={}
+    ),
+    ("POST", "/api/comments/{response_id}/show"): Rule(
+        MANAGERS, ok=404, url="/api/comments/nothing/show", body={}
+    ),
     ("GET", "/openapi.json"): Rule(EVERYONE),
     ("GET", "/users"): Rule(ADMINS),
     ("POST", "/users"): Rule(ADMINS, form={"username": "new-{user}", "role": "technician"}),
