@@ -39,6 +39,7 @@ document.addEventListener("submit", (event) => {
   const status = document.querySelector(".sending");
   say(status, "sending");
   form.querySelectorAll("button").forEach((button) => { button.disabled = true; });
+  if (event.submitter) event.submitter.classList.add("chosen"); // which answer is on its way
   send(form, body, status);
 });
 
@@ -46,6 +47,9 @@ window.addEventListener("pageshow", (event) => {
   if (!event.persisted) return; // back from the next step: the page is live again
   document.querySelectorAll("form").forEach((form) => {
     delete form.dataset.busy;
-    form.querySelectorAll("button").forEach((button) => { button.disabled = false; });
+    form.querySelectorAll("button").forEach((button) => {
+      button.disabled = false;
+      button.classList.remove("chosen");
+    });
   });
 });
