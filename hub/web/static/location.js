@@ -245,11 +245,12 @@ async function showPhoneLinks() {
   }
   const live = links.filter((link) => link.live);
   const revoked = links.length - live.length;
-  list.replaceChildren(...live.map(linkItem),
+  const items = [...live.map(linkItem),
     live.length ? null : Seed.el("li", { class: "muted" },
       Seed.t("No live link yet: a poster download or “New link” makes one.")),
     revoked ? Seed.el("li", { class: "muted small" },
-      Seed.t("%(count)s revoked", { count: Seed.number(revoked) })) : null);
+      Seed.t("%(count)s revoked", { count: Seed.number(revoked) })) : null];
+  list.replaceChildren(...items.filter(Boolean)); // replaceChildren would write "null"
 }
 
 function linkItem(link) {
