@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,26 @@ def open_session(url: str) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def adding_upsert(
+    session: Session, model: type[Any], key_names: tuple[str, ...], counts: tuple[str, ...]
+) -> Any:
+    """INSERT … ON CONFLICT (the key) DO UPDATE that adds each of `counts` to the row there;
+    made once per dialect and table (building one costs more than running it)."""
+    table: Table = model.__table__
+    return _adding_upsert(session.get_bind().dialect.name, table, key_names, counts)
+
+
+@cache
+def _adding_upsert(
+    dialect: str, table: Table, key_names: tuple[str, ...], counts: tuple[str, ...]
+) -> Any:
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(key_names),
+        set_={name: table.c[name] + statement.excluded[name] for name in counts},
+    )
 
 
 def dialect_insert(session: Session, model: type[Any]) -> Any:

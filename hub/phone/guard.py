@@ -39,6 +39,8 @@ IPV6_PREFIX = 56
 @dataclass(frozen=True)
 class Ticket:
     token: str
+    location_id: str
+    """Where the link led when the question was shown: later steps need not look it up."""
     response_id: str
     button: Button | None = None
 
@@ -66,16 +68,24 @@ class Tickets:
 
     def sign(self, ticket: Ticket) -> str:
         button = None if ticket.button is None else ticket.button.value
-        return self._serializer.dumps([ticket.token, ticket.response_id, button])
+        return self._serializer.dumps(
+            [ticket.token, ticket.location_id, ticket.response_id, button]
+        )
 
     def read(self, signed: str, *, token: str) -> Ticket | None:
         """The ticket, if it is genuine, fresh and for this link; else None."""
         try:
             found = self._serializer.loads(signed, max_age=TICKET_MAX_AGE_S)
-            link, response_id, button = found
-            if link != token or not isinstance(response_id, str):
+            link, location_id, response_id, button = found
+            if (
+                link != token
+                or not isinstance(response_id, str)
+                or not isinstance(location_id, str)
+            ):
                 return None
-            return Ticket(link, response_id, None if button is None else Button(button))
+            return Ticket(
+                link, location_id, response_id, None if button is None else Button(button)
+            )
         except (BadSignature, ValueError, TypeError):
             return None
 
@@ -155,12 +165,15 @@ class BusyError(SeedError):
 
 
 class WriteSlots:
-    def __init__(self, slots: int) -> None:
+    """At most `slots` writes at once; one waits up to `wait_s` for a slot, then is refused."""
+
+    def __init__(self, slots: int, *, wait_s: float = 2.0) -> None:
         self._slots = threading.BoundedSemaphore(slots)
+        self._wait_s = wait_s
 
     @contextmanager
     def taken(self) -> Iterator[None]:
-        if not self._slots.acquire(blocking=False):
+        if not self._slots.acquire(timeout=self._wait_s):
             raise BusyError
         try:
             yield

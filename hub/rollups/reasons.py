@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from hub.db import dialect_insert
+from hub.db import adding_upsert
 from hub.hierarchy import LocationTree
 from hub.models import (
     REASON_KEY,
@@ -192,11 +192,7 @@ def _upsert(session: Session, model: type[Any], key_names: Sequence[str], rows: 
     """Add each key's count to its row (made at 0), in one order in every transaction."""
     if not rows:
         return
-    statement = dialect_insert(session, model)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key_names),
-        set_={"count": model.__table__.c["count"] + statement.excluded["count"]},
-    )
+    statement = adding_upsert(session, model, tuple(key_names), ("count",))
     values = [
         {**dict(zip(key_names, key, strict=True)), "count": n}
         for key, n in sorted(rows.items(), key=lambda item: _sort_key(item[0]))

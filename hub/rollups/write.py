@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, String, delete, false, func, insert, literal_column, select
 from sqlalchemy.orm import Session
 
-from hub.db import dialect_insert
+from hub.db import adding_upsert
 from hub.models import (
     ROLLUP_COUNTS,
     DailyRollup,
@@ -189,12 +189,7 @@ def _upsert(session: Session, model: type[Any], key_names: Sequence[str], deltas
     """Insert each key's counts, or add them to the row already there."""
     if not deltas:
         return
-    statement = dialect_insert(session, model)
-    table = model.__table__.c
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key_names),
-        set_={name: table[name] + statement.excluded[name] for name in ROLLUP_COUNTS},
-    )
+    statement = adding_upsert(session, model, tuple(key_names), ROLLUP_COUNTS)
     rows = [
         {**dict(zip(key_names, key, strict=True)), **counts}
         for key, counts in sorted(deltas.items(), key=lambda item: _sort_key(item[0]))

@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -20,7 +20,7 @@ from babel.numbers import format_decimal
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import Clock
 from hub.config import HubSettings
@@ -91,20 +91,22 @@ class PhonePages:
     _places: dict[str, tuple[float, Place]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def place(self, session: Session, location_id: str) -> Place:
+    def place(self, sessions: sessionmaker[Session], location_id: str) -> Place:
+        """The place's name, languages and survey, read again after SURVEY_CACHE_S."""
         now = time.monotonic()
         with self._lock:
             cached = self._places.get(location_id)
         if cached is not None and now - cached[0] < SURVEY_CACHE_S:
             return cached[1]
-        location = session.get(Location, location_id)
-        name = location.name if location is not None else location_id
-        resolver = Resolver(session)
-        try:
-            survey = resolver.survey(location_id)
-        except ConfigError:
-            survey = None  # a survey without the place's languages: ask the question alone
-        languages = resolver.languages.get(location_id) or ["en"]
+        with sessions() as session:
+            location = session.get(Location, location_id)
+            name = location.name if location is not None else location_id
+            resolver = Resolver(session)
+            try:
+                survey = resolver.survey(location_id)
+            except ConfigError:
+                survey = None  # a survey without the place's languages: the question alone
+            languages = resolver.languages.get(location_id) or ["en"]
         found = Place(location_id, name, languages, survey)
         with self._lock:
             self._places[location_id] = (now, found)  # one entry per place: bounded
@@ -216,16 +218,14 @@ def _link_or_page(request: Request, token: str) -> Link | HTMLResponse:
     if link is None:
         return _render(request, "gone", place=None, lang="en", status_code=404, revoked=False)
     if not link.live:
-        with web_context(request).sessions() as session:
-            place = _pages(request).place(session, link.location_id)
+        place = _place(request, link.location_id)
         lang = _chosen(request, place, request.query_params.get("lang"))
         return _render(request, "gone", place=place, lang=lang, status_code=410, revoked=True)
     return link
 
 
-def _place(request: Request, link: Link) -> Place:
-    with web_context(request).sessions() as session:
-        return _pages(request).place(session, link.location_id)
+def _place(request: Request, location_id: str) -> Place:
+    return _pages(request).place(web_context(request).sessions, location_id)
 
 
 def _refused(request: Request, *, status_code: int, retry_after_s: int) -> HTMLResponse:
@@ -265,10 +265,10 @@ def question_page(
     found = _flooded(request) or _link_or_page(request, token)
     if not isinstance(found, Link):
         return found
-    place = _place(request, found)
+    place = _place(request, found.location_id)
     chosen = _chosen(request, place, lang)
     language = page_language(chosen)
-    ticket = _pages(request).tickets.sign(Ticket(token, str(uuid7())))
+    ticket = _pages(request).tickets.sign(Ticket(token, place.location_id, str(uuid7())))
     question = (
         place.survey.question.get(chosen, _say(language, DEFAULT_QUESTION))
         if place.survey
@@ -316,7 +316,7 @@ def answer(
     )
     if stored is not None:
         return stored
-    onward = pages.tickets.sign(Ticket(token, step.ticket.response_id, button))
+    onward = pages.tickets.sign(replace(step.ticket, button=button))
     asks = step.place.survey and step.place.survey.follow_up(_question(button))
     response = _next(token, "reason" if asks else "comment", onward, lang)
     if not misuse:
@@ -349,19 +349,19 @@ def _question(button: Button) -> Question:
 
 
 def _step(request: Request, token: str, ticket: str, *, answered: bool = True) -> Step | Response:
-    """The step's place and ticket; or the page for a dead link, a refusal of a flood (a
-    post), or a redirect to the start for a forged, stale or unanswered ticket."""
-    pages = _pages(request)
+    """The step's place and ticket; or a refusal of a flood, or, for a forged, stale or
+    unanswered ticket, the page of a dead link or a redirect to the start. A genuine ticket
+    names its place: the link was live when its question was shown, which is enough."""
     refused = _flooded(request)
     if refused is not None:
         return refused
-    found = _link_or_page(request, token)
-    if not isinstance(found, Link):
-        return found
-    signed = pages.tickets.read(ticket, token=token)
+    signed = _pages(request).tickets.read(ticket, token=token)
     if signed is None or (answered and signed.button is None):
+        found = _link_or_page(request, token)
+        if not isinstance(found, Link):
+            return found
         return _start_again(token, request.query_params.get("lang", ""))
-    return Step(_place(request, found), signed)
+    return Step(_place(request, signed.location_id), signed)
 
 
 def _write(request: Request, store: Callable[[Session], object]) -> Response | None:
@@ -497,5 +497,5 @@ def thanks_page(
     found = _flooded(request) or _link_or_page(request, token)
     if not isinstance(found, Link):
         return found
-    place = _place(request, found)
+    place = _place(request, found.location_id)
     return _render(request, "thanks", place=place, lang=_chosen(request, place, lang))
