@@ -62,6 +62,23 @@ def _bench_reports(args: argparse.Namespace) -> int:
     return 1 if result["rollup_mismatches"] or result["reason_mismatches"] else 0
 
 
+def _bench_phone(args: argparse.Namespace) -> int:
+    from lab.phone_bench import PhonePlan, run_phone_bench  # noqa: PLC0415
+
+    plan = PhonePlan(
+        backend=args.backend,
+        postgres_url=args.postgres_url,
+        phones=args.phones,
+        seconds=args.seconds,
+        concurrent_writes=args.concurrent_writes,
+        workers=args.workers,
+    )
+    result = run_phone_bench(plan)
+    _print_json_or_repr(result, args.json)
+    refused = result["errors"] or result["busy_503"] or result["limited_429"]
+    return 1 if refused or not result["events_match"] else 0
+
+
 def _bench_cusum(args: argparse.Namespace) -> int:
     from lab.cusum_bench import CusumBenchPlan, run_cusum_bench  # noqa: PLC0415
 
@@ -201,6 +218,24 @@ def _add_hub_benches(bench_commands: Commands) -> None:
     reports.add_argument("--events", type=int, default=20_000, help="responses in all")
     reports.add_argument("--requests", type=int, default=30, help="timed requests per view")
     reports.set_defaults(run=_bench_reports)
+    phone = bench_commands.add_parser(
+        "phone", help="the phone survey under many phones, and the dashboard's overview meanwhile"
+    )
+    phone.add_argument("--json", action="store_true")
+    phone.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    phone.add_argument("--postgres-url", default=SCRATCH_POSTGRES_URL)
+    phone.add_argument("--phones", type=int, default=50, help="phones walking the survey at once")
+    phone.add_argument("--seconds", type=float, default=20, help="how long they walk it")
+    phone.add_argument(
+        "--concurrent-writes",
+        type=int,
+        metavar="K",
+        help="the hub's SEED_HUB_PHONE_CONCURRENT_WRITES (default: its own, 8)",
+    )
+    phone.add_argument(
+        "--workers", type=int, default=1, metavar="K", help="web processes sharing the port"
+    )
+    phone.set_defaults(run=_bench_phone)
     cusum = bench_commands.add_parser(
         "cusum", help="CUSUM detection delay and false alarms on simulated locations"
     )
