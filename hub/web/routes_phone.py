@@ -229,8 +229,14 @@ def _place(request: Request, location_id: str) -> Place:
 
 
 def _refused(request: Request, *, status_code: int, retry_after_s: int) -> HTMLResponse:
+    lang = request.query_params.get("lang") or dashboard_language.language_of(request).tag
     response = _render(
-        request, "busy", place=None, lang="en", status_code=status_code, retry=retry_after_s
+        request,
+        "busy",
+        place=None,
+        lang=lang,
+        status_code=status_code,
+        retry=local_number(lang, retry_after_s),
     )
     response.headers["Retry-After"] = str(retry_after_s)
     return response

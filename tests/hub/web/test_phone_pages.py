@@ -172,6 +172,8 @@ def test_a_flood_from_one_address_is_refused_before_the_database(
         assert len(session.scalars(select(Event)).all()) == 3
     client.app.state.phone.views = AddressLimiter(2, clock=lambda: 0.0)  # type: ignore[attr-defined]
     assert [client.get(f"/t/{token}").status_code for _ in range(3)] == [200, 200, 429]
+    persian = client.get(f"/t/{token}", headers={"Accept-Language": "fa"})
+    assert persian.status_code == 429 and 'dir="rtl"' in persian.text  # in the phone's language
 
 
 def test_the_page_is_light_and_its_own(phone: Callable[[datetime], TestClient], token: str) -> None:
