@@ -79,7 +79,6 @@ class Place:
 class PhonePages:
     """The phone survey's state in one web process."""
 
-    settings: HubSettings
     tickets: Tickets
     recent: RecentResponses
     limiter: AddressLimiter
@@ -118,7 +117,6 @@ def phone_pages(settings: HubSettings, secret: str, clock: Clock) -> PhonePages:
     dashboard_language.install(templates.env)
     interval_s = settings.phone.response_interval_s
     return PhonePages(
-        settings=settings,
         tickets=Tickets(secret, clock=clock),
         recent=RecentResponses(secret, interval_s=interval_s, clock=clock),
         limiter=AddressLimiter(settings.phone.requests_per_minute),
