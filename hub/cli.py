@@ -37,9 +37,9 @@ from hub.reporting.exports import BY_CHOICES, reasons_csv, responses_csv, scores
 from hub.reporting.pdf import write_site_report
 from hub.reporting.reasons import reasons
 from hub.rollups.buckets import Period
+from hub.signing import session_secret
 from hub.surveys.commands import add_survey_commands
 from hub.users import Role, add_user, disable_user, list_users
-from hub.web.app import session_secret
 from hub.workers import plan_workers, supervise
 from protocol.errors import ConfigError, SeedError
 from protocol.lab_aliases import add_lab_aliases

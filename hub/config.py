@@ -346,6 +346,16 @@ class SmtpSettings(SettingsGroup):
         return _real_secret(cls, password, info)
 
 
+def _base_url(url: str | None) -> str | None:
+    """An http(s) address people reach the hub at, without its trailing slash."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} needs http:// or https:// and a host")
+    return url.rstrip("/")
+
+
 class PhoneSettings(SettingsGroup):
     """The survey on travellers' phones, behind a QR code: its links, misuse and comments."""
 
@@ -377,12 +387,33 @@ class PhoneSettings(SettingsGroup):
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
-        if url is None:
-            return None
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{url!r} needs http:// or https:// and a host")
-        return url.rstrip("/")
+        return _base_url(url)
+
+
+class TaskSettings(SettingsGroup):
+    """Tasks for staff: their links, and how recovery is judged."""
+
+    model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_TASK_"))
+
+    public_url: str | None = Field(
+        default=None,
+        description="where staff phones reach the hub, e.g. https://hub.example.com; "
+        "links in notifications point there (default: the phone survey's, else the dashboard's)",
+    )
+    link_hours: float = Field(
+        default=24, gt=0, le=24 * 14, description="a task link in a notification works this long"
+    )
+    recovery_min_answers: int = Field(
+        default=5, ge=1, description="fewer answers before or after a fix: too few to tell"
+    )
+    interval_s: float = Field(
+        default=15, gt=0, description="how often escalations, recoveries and notices are checked"
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        return _base_url(url)
 
 
 class HubSettings(SettingsGroup):
@@ -404,10 +435,17 @@ class HubSettings(SettingsGroup):
     reports: ReportSettings = Field(default_factory=ReportSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     phone: PhoneSettings = Field(default_factory=PhoneSettings)
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
 
     @property
     def fleet_folder(self) -> Path:
         return self.fleet.dir or self.data_dir / "fleet"
+
+    @property
+    def staff_base_url(self) -> str:
+        """Where links in staff notifications point."""
+        web = self.web
+        return self.tasks.public_url or self.phone.public_url or f"http://{web.host}:{web.port}"
 
     @property
     def web_secret_file(self) -> Path:

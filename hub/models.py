@@ -703,3 +703,127 @@ class Comment(Base):
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     hidden_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     hidden_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Team(Base):
+    """Staff who can fix a place: responsible for a location and everything beneath it, and
+    for the alert rules listed in `team_rules` (every rule there, when none is listed)."""
+
+    __tablename__ = "teams"
+
+    team_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), index=True)
+    working_hours: Mapped[str | None] = mapped_column(
+        String(11), doc="HH:MM-HH:MM in the location's time; None: around the clock"
+    )
+    ack_minutes: Mapped[int] = mapped_column(Integer, doc="acknowledge within this, or escalate")
+    resolve_minutes: Mapped[int] = mapped_column(Integer, doc="resolve within this, or escalate")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TeamMember(Base):
+    """Someone a team's tasks reach, by one route; an `escalation` contact hears of tasks the
+    team missed, and of those opened outside its working hours."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (Index("ix_team_members_team", "team_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.team_id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), doc="member or escalation")
+    route: Mapped[str] = mapped_column(String(16), doc="email, slack, teams, ntfy, webhook, mqtt")
+    target: Mapped[str] = mapped_column(String(2000), doc="an address, a URL or a topic")
+    removed_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, doc="kept, so a task's history still names who acted"
+    )
+
+
+class TeamRule(Base):
+    __tablename__ = "team_rules"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("teams.team_id", ondelete="CASCADE"), primary_key=True
+    )
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Task(Base):
+    """Work for a team at a place: opened by an alert (later alerts there join it) or by hand;
+    open -> acknowledged -> resolved, escalated when a target time is missed. Once resolved,
+    the place's unhappy share after it is set against the share before the alert."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_team_location_state", "team_id", "location_id", "state"),
+        Index("ix_tasks_location_opened", "location_id", "opened_at"),
+        Index("ix_tasks_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.team_id"))
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
+    device_id: Mapped[str | None] = mapped_column(String(64), doc="the kiosk it is about, if one")
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id"), doc="the alert that opened it; None when opened by hand"
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[str] = mapped_column(Text, default="", doc="what travellers said")
+    negative_share: Mapped[float | None] = mapped_column(Float)
+    responses: Mapped[int | None] = mapped_column(Integer)
+    window_min: Mapped[int] = mapped_column(Integer, doc="the span compared before and after")
+    state: Mapped[str] = mapped_column(String(16), doc="open, acknowledged or resolved")
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    opened_by: Mapped[str] = mapped_column(String(200))
+    ack_due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolve_due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    before_unhappy: Mapped[int | None] = mapped_column(Integer)
+    before_total: Mapped[int | None] = mapped_column(Integer)
+    after_unhappy: Mapped[int | None] = mapped_column(Integer)
+    after_total: Mapped[int | None] = mapped_column(Integer)
+    recovery: Mapped[str | None] = mapped_column(
+        String(16), doc="recovered, not_recovered or too_few; None until measured"
+    )
+
+
+class TaskEvent(Base):
+    """A task's history, appended to and never changed: who did what, when."""
+
+    __tablename__ = "task_events"
+    __table_args__ = (Index("ix_task_events_task", "task_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(
+        String(16), doc="opened, joined, acknowledged, resolved, note, escalated"
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    alert_id: Mapped[int | None] = mapped_column(Integer, doc="the alert that joined, if one")
+
+
+class TaskNotification(Base):
+    """The notification queue: one row per task, member and reason, written with the change
+    that calls for it, marked once the route took it (as alert deliveries are)."""
+
+    __tablename__ = "task_notifications"
+    __table_args__ = (Index("ix_task_notifications_due", "state", "next_attempt_at"),)
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16), primary_key=True, doc="opened or escalated")
+    state: Mapped[str] = mapped_column(String(16), doc="pending, delivered or failed")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))

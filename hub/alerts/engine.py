@@ -29,6 +29,7 @@ from hub.reporting.reasons import reasons
 from hub.reporting.scores import ButtonCounts
 from hub.rollups.buckets import Period, hour_bucket
 from hub.rollups.read import hourly_counts, localised, window_counts
+from hub.tasks.records import open_for_alert
 from protocol.messages import Button
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,8 @@ class _Round:
         )
         self._unresolved[(rule.id, subject)] = alert
         self.opened.append(alert.id)
-        log.info("alert %d at %s: %s", alert.id, location_id, verdict)
+        tasks = open_for_alert(self.session, alert=alert, rule=rule, tree=self.tree, now=self.now)
+        log.info("alert %d at %s: %s (tasks %s)", alert.id, location_id, verdict, tasks or "none")
 
 
 TOP_REASONS = 3

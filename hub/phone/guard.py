@@ -20,11 +20,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature
 
 from hub.clock import Clock, utc_now
+from hub.signing import timed_serializer
 from protocol.errors import SeedError
 from protocol.messages import Button
 
@@ -45,26 +45,9 @@ class Ticket:
     button: Button | None = None
 
 
-class _ClockSigner(TimestampSigner):
-    """Signs with the hub's clock, so that tests can move it."""
-
-    def __init__(self, *args: Any, clock: Clock, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clock = clock
-
-    def get_timestamp(self) -> int:
-        return int(self._clock().timestamp())
-
-
-def _serializer(secret: str, salt: str, clock: Clock) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        secret, salt=salt, signer=_ClockSigner, signer_kwargs={"clock": clock}
-    )
-
-
 class Tickets:
     def __init__(self, secret: str, *, clock: Clock = utc_now) -> None:
-        self._serializer = _serializer(secret, "seed-phone-ticket", clock)
+        self._serializer = timed_serializer(secret, "seed-phone-ticket", clock)
 
     def sign(self, ticket: Ticket) -> str:
         button = None if ticket.button is None else ticket.button.value
@@ -94,7 +77,7 @@ class RecentResponses:
     """The cookie's contents: place -> when this browser last answered there (epoch s)."""
 
     def __init__(self, secret: str, *, interval_s: float, clock: Clock = utc_now) -> None:
-        self._serializer = _serializer(secret, "seed-phone-recent", clock)
+        self._serializer = timed_serializer(secret, "seed-phone-recent", clock)
         self.interval_s = interval_s
 
     def read(self, cookie: str | None) -> dict[str, float]:

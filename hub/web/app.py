@@ -1,6 +1,5 @@
 """The FastAPI application: middleware, routers, static assets, and the OpenAPI document."""
 
-import secrets
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -14,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from hub import __version__
 from hub.clock import Clock, utc_now
 from hub.config import HubSettings
+from hub.signing import session_secret
 from hub.web import (
     language,
     routes_account,
@@ -29,7 +29,6 @@ from hub.web.auth import Anyone, NotSignedInError, csrf_guard, csrf_token
 from hub.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from hub.web.headers import SecurityHeaders
 from hub.web.throttle import SignInThrottle
-from protocol.files import write_private
 
 ROUTERS = (
     language.router,
@@ -87,16 +86,6 @@ def _add_middleware(app: FastAPI, secret: str, settings: HubSettings) -> None:
     app.add_middleware(SecurityHeaders, secure_cookies=settings.web.secure_cookies)
     # The client's address and scheme, as a trusted reverse proxy reports them.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
-
-
-def session_secret(settings: HubSettings) -> str:
-    """The key that signs cookies: from the settings, else a file every web process shares."""
-    if settings.web.secret:
-        return settings.web.secret.get_secret_value()
-    path = settings.web_secret_file
-    if not path.exists():
-        write_private(path, secrets.token_urlsafe(48).encode())
-    return path.read_text().strip()
 
 
 def _serve_openapi(app: FastAPI) -> None:

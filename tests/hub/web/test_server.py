@@ -7,7 +7,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.config import HubSettings
-from hub.web.app import create_app, session_secret
+from hub.signing import session_secret
+from hub.web.app import create_app
 from hub.web.server import WebServer
 
 
