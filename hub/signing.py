@@ -28,7 +28,8 @@ def timed_serializer(secret: str, salt: str, clock: Clock) -> URLSafeTimedSerial
 
 
 def session_secret(settings: HubSettings) -> str:
-    """The key that signs cookies and staff links: from the settings, else a file every web process shares."""
+    """The key that signs cookies and staff links: from the settings, else a file that
+    every web process shares."""
     if settings.web.secret:
         return settings.web.secret.get_secret_value()
     path = settings.web_secret_file

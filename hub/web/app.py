@@ -14,6 +14,7 @@ from hub import __version__
 from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.signing import session_secret
+from hub.tasks.links import StaffLinks
 from hub.web import (
     language,
     routes_account,
@@ -23,7 +24,9 @@ from hub.web import (
     routes_phone_admin,
     routes_reports,
     routes_scores,
+    routes_staff,
     routes_surveys,
+    routes_tasks,
 )
 from hub.web.auth import Anyone, NotSignedInError, csrf_guard, csrf_token
 from hub.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
@@ -40,6 +43,8 @@ ROUTERS = (
     routes_surveys.router,
     routes_phone.router,
     routes_phone_admin.router,
+    routes_tasks.router,
+    routes_staff.router,
 )
 
 
@@ -65,6 +70,9 @@ def create_app(
     app.state.context = WebContext(settings, sessions, templates, throttle=throttle, clock=clock)
     secret = session_secret(settings)
     app.state.phone = routes_phone.phone_pages(settings, secret, clock)
+    app.state.staff_links = StaffLinks(
+        secret, max_age_s=settings.tasks.link_hours * 3600, clock=clock
+    )
     _add_middleware(app, secret, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
