@@ -33,9 +33,10 @@ CONTROL_CHARACTER_IN_PROSE = re.compile(
 )
 
 
-def control_character_in(text: str) -> str | None:
-    """The first control character in `text`, escaped for a message, or None."""
-    found = CONTROL_CHARACTER.search(text)
+def control_character_in(text: str, *, prose: bool = False) -> str | None:
+    """The first control character in `text`, escaped for a message, or None; in `prose`
+    (text written in a language) the zero-width non-joiner and joiner are letters' kin."""
+    found = (CONTROL_CHARACTER_IN_PROSE if prose else CONTROL_CHARACTER).search(text)
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
@@ -51,9 +52,9 @@ PrintableText = Annotated[str, AfterValidator(_printable)]
 
 
 def _prose(text: str) -> str:
-    found = CONTROL_CHARACTER_IN_PROSE.search(text)
-    if found is not None:
-        raise ValueError(f"control character U+{ord(found.group()):04X} is not allowed")
+    character = control_character_in(text, prose=True)
+    if character is not None:
+        raise ValueError(f"control character {character} is not allowed")
     return text
 
 
@@ -62,9 +63,9 @@ ProseText = Annotated[str, AfterValidator(_prose)]
 no control characters, but the zero-width non-joiner and joiner its script may need."""
 
 
-def printable(text: str, *, what: str) -> str:
+def printable(text: str, *, what: str, prose: bool = False) -> str:
     """`text` itself, or a ConfigError naming `what` and the character to remove."""
-    character = control_character_in(text)
+    character = control_character_in(text, prose=prose)
     if character is not None:
         raise ConfigError(
             f"{what} {for_log(text)!s} holds the control character {character}; "

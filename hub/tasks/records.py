@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from hub.alerts.rules import WINDOW_KINDS, Rule, zone
+from hub.alerts.rules import MAX_WINDOW_MIN, WINDOW_KINDS, Rule, zone
 from hub.hierarchy import LocationTree
 from hub.models import Alert, Location, Task, TaskEvent, TaskNotification, Team
 from hub.rollups.read import window_counts
@@ -20,6 +20,7 @@ from protocol.text import printable
 
 MAX_NOTE_CHARS = 1000
 MAX_TITLE_CHARS = 300
+MAX_ACTOR_CHARS = 200
 DEFAULT_WINDOW_MIN = 60
 """The span compared before and after, when the alert's rule has no window of its own."""
 MAX_OPEN_TASKS = 10_000
@@ -135,6 +136,8 @@ def open_by_hand(
     title = _text(title, what="a task's title", limit=MAX_TITLE_CHARS)
     if not title:
         raise TaskError("say what needs doing: a task needs a title")
+    if not 1 <= window_min <= MAX_WINDOW_MIN:
+        raise TaskError(f"the span compared before and after is 1 to {MAX_WINDOW_MIN} minutes")
     if _unresolved_count(session) >= MAX_OPEN_TASKS:
         raise TaskError(f"{MAX_OPEN_TASKS} tasks are unresolved; resolve some first")
     return _open(
@@ -178,7 +181,7 @@ def _open(
         window_min=window_min,
         state="open",
         opened_at=now,
-        opened_by=by,
+        opened_by=_actor(by),
         ack_due_at=now + timedelta(minutes=team.ack_minutes),
         resolve_due_at=now + timedelta(minutes=team.resolve_minutes),
     )
@@ -205,11 +208,12 @@ def acknowledge(
     """ "On my way": the first acknowledgement counts; a later one only adds its note."""
     task = _task(session, task_id)
     _not_resolved(task)
+    text = _note(note)
     if task.acknowledged_at is None:
-        task.state, task.acknowledged_at, task.acknowledged_by = "acknowledged", now, actor
-        _record(session, task, now, actor, "acknowledged", note=_note(note))
-    elif note:
-        _record(session, task, now, actor, "note", note=_note(note))
+        task.state, task.acknowledged_at, task.acknowledged_by = "acknowledged", now, _actor(actor)
+        _record(session, task, now, actor, "acknowledged", note=text)
+    elif text:
+        _record(session, task, now, actor, "note", note=text)
     return task_view(session, task_id=task_id)
 
 
@@ -221,10 +225,11 @@ def resolve(
     task = _task(session, task_id)
     if task.resolved_at is not None:
         return task_view(session, task_id=task_id)
+    text = _note(note)
     if task.acknowledged_at is None:
-        task.acknowledged_at, task.acknowledged_by = now, actor
-    task.state, task.resolved_at, task.resolved_by = "resolved", now, actor
-    _record(session, task, now, actor, "resolved", note=_note(note))
+        task.acknowledged_at, task.acknowledged_by = now, _actor(actor)
+    task.state, task.resolved_at, task.resolved_by = "resolved", now, _actor(actor)
+    _record(session, task, now, actor, "resolved", note=text)
     return task_view(session, task_id=task_id)
 
 
@@ -239,15 +244,15 @@ def add_note(session: Session, *, task_id: int, actor: str, now: datetime, note:
 
 def escalate_overdue(session: Session, *, now: datetime) -> list[int]:
     """Escalate, once each, the tasks whose team missed the time to acknowledge or to
-    resolve; returns their ids."""
+    resolve (a task done at its due time is in time); returns their ids."""
     overdue = session.scalars(
         select(Task)
         .where(
             Task.state != "resolved",
             Task.escalated_at.is_(None),
             or_(
-                (Task.acknowledged_at.is_(None)) & (Task.ack_due_at <= now),
-                Task.resolve_due_at <= now,
+                (Task.acknowledged_at.is_(None)) & (Task.ack_due_at < now),
+                Task.resolve_due_at < now,
             ),
         )
         .order_by(Task.id)
@@ -293,7 +298,12 @@ def _record(
 ) -> None:
     session.add(
         TaskEvent(
-            task_id=task.id, at=now, actor=actor[:200], action=action, note=note, alert_id=alert_id
+            task_id=task.id,
+            at=now,
+            actor=_actor(actor),
+            action=action,
+            note=note,
+            alert_id=alert_id,
         )
     )
 
@@ -310,6 +320,11 @@ def _not_resolved(task: Task) -> None:
         raise TaskError(f"task {task.id} is resolved already")
 
 
+def _actor(actor: str) -> str:
+    """Who acted, as stored: a member's name with " (by link)" may run past the column."""
+    return actor[:MAX_ACTOR_CHARS]
+
+
 def _note(note: str) -> str:
     return _text(note, what="a note", limit=MAX_NOTE_CHARS)
 
@@ -318,7 +333,10 @@ def _text(text: str, *, what: str, limit: int) -> str:
     text = text.strip()
     if len(text) > limit:
         raise TaskError(f"{what} has at most {limit} characters, not {len(text)}")
-    return printable(text.replace("\r\n", "\n").replace("\n", " "), what=what)
+    try:
+        return printable(text.replace("\r\n", "\n").replace("\n", " "), what=what, prose=True)
+    except ConfigError as exc:  # a TaskError, so that a page shows it as it shows the others
+        raise TaskError(str(exc)) from None
 
 
 def _unresolved(session: Session, *, team_id: str, location_id: str) -> Task | None:
@@ -331,7 +349,7 @@ def _unresolved(session: Session, *, team_id: str, location_id: str) -> Task | N
 
 
 def _unresolved_count(session: Session) -> int:
-    return len(session.scalars(select(Task.id).where(Task.state != "resolved")).all())
+    return session.scalar(select(func.count()).where(Task.state != "resolved")) or 0
 
 
 def _time_zone(session: Session, location_id: str) -> str:
@@ -387,11 +405,13 @@ def _views(session: Session, tasks: list[Task]) -> list[TaskView]:
             )
         )
     }
-    teams = dict(
-        session.execute(
+    # not dict(result): a Result has keys(), so dict() would take it for a mapping
+    teams = {
+        team_id: name
+        for team_id, name in session.execute(
             select(Team.team_id, Team.name).where(Team.team_id.in_({t.team_id for t in tasks}))
-        ).tuples()
-    )
+        )
+    }
     return [_view(t, places.get(t.location_id, (t.location_id, "UTC")), teams) for t in tasks]
 
 

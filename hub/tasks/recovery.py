@@ -70,7 +70,8 @@ def verdict(before: Share, after: Share, *, min_answers: int = DEFAULT_MIN_ANSWE
     if before.total < min_answers or after.total < min_answers:
         return Recovery.TOO_FEW
     measured = change(before, after)
-    assert measured is not None  # both sides have answers
+    if measured is None:  # a side without answers, with a minimum of none
+        return Recovery.TOO_FEW
     return Recovery.RECOVERED if measured.high < 0 else Recovery.NOT_RECOVERED
 
 
@@ -84,27 +85,24 @@ def windows(task: Task) -> tuple[tuple[datetime, datetime], tuple[datetime, date
 def measure_due(
     session: Session, *, now: datetime, min_answers: int = DEFAULT_MIN_ANSWERS, limit: int = 200
 ) -> list[int]:
-    """Measure each resolved task whose window after resolution has passed; returns their ids."""
-    due = [
-        task
-        for task in session.scalars(
-            select(Task)
-            .where(Task.state == "resolved", Task.recovery.is_(None))
-            .order_by(Task.resolved_at)
-            .limit(limit)
-        )
-        if windows(task)[1][1] <= now
-    ]
+    """Measure, oldest first, up to `limit` resolved tasks whose window after resolution has
+    passed; returns their ids."""
+    # their windows differ, so the filter is here: a long one must not hold up the short ones
+    # (the unmeasured are few: those resolved within the longest window)
+    waiting = session.scalars(
+        select(Task)
+        .where(Task.state == "resolved", Task.recovery.is_(None), Task.resolved_at <= now)
+        .order_by(Task.resolved_at, Task.id)
+    ).all()
+    due = [task for task in waiting if windows(task)[1][1] <= now][:limit]
     for task in due:
-        (b0, b1), (a0, a1) = windows(task)
-        places = [task.location_id]
-        before = Share.of(
-            window_counts(session, locations=places, since=b0, until=b1).get(places[0])
-        )
-        after = Share.of(
-            window_counts(session, locations=places, since=a0, until=a1).get(places[0])
-        )
+        before, after = (_share(session, task.location_id, span) for span in windows(task))
         task.before_unhappy, task.before_total = before.unhappy, before.total
         task.after_unhappy, task.after_total = after.unhappy, after.total
         task.recovery = verdict(before, after, min_answers=min_answers).value
     return [t.id for t in due]
+
+
+def _share(session: Session, location_id: str, span: tuple[datetime, datetime]) -> Share:
+    counts = window_counts(session, locations=[location_id], since=span[0], until=span[1])
+    return Share.of(counts.get(location_id))

@@ -53,14 +53,16 @@ def task_figures(
     if within is not None:
         query = query.where(Task.location_id.in_(within))
     tasks = list(session.scalars(query))
-    teams = dict(session.execute(select(Team.team_id, Team.name)).tuples())
-    names = dict(
-        session.execute(
+    # not dict(result): a Result has keys(), so dict() would take it for a mapping
+    teams = {team_id: name for team_id, name in session.execute(select(Team.team_id, Team.name))}
+    names = {
+        location_id: name
+        for location_id, name in session.execute(
             select(Location.location_id, Location.name).where(
                 Location.location_id.in_({t.location_id for t in tasks})
             )
-        ).tuples()
-    )
+        )
+    }
     grouped: dict[str, dict[str, list[Task]]] = defaultdict(lambda: defaultdict(list))
     for task in tasks:
         grouped[task.team_id][task.location_id].append(task)
@@ -121,8 +123,9 @@ def p90(values: list[float]) -> float | None:
 
 
 def _in_time(pairs: Iterable[tuple[datetime | None, datetime]], now: datetime) -> float | None:
-    """Of the tasks done, or whose due time has passed, the share done by the due time."""
-    judged = [(done, due) for done, due in pairs if done is not None or due <= now]
+    """Of the tasks done, or whose due time has passed, the share done by the due time (a
+    task not done at its due time can still be done in time, as escalation waits too)."""
+    judged = [(done, due) for done, due in pairs if done is not None or due < now]
     if not judged:
         return None
     return sum(done is not None and done <= due for done, due in judged) / len(judged)

@@ -5,12 +5,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.alerts.rules import QuietHours
-from hub.hierarchy import LocationTree, checked_name
+from hub.hierarchy import NAME_MAX_CHARS, LocationTree
 from hub.models import AlertRule, Location, Task, Team, TeamMember, TeamRule
 from protocol.errors import ConfigError
 from protocol.messages import LOCATION_ID_PATTERN
@@ -22,8 +23,11 @@ MAX_MEMBERS = 50
 DEFAULT_ACK_MINUTES = 15
 DEFAULT_RESOLVE_MINUTES = 60
 MAX_TARGET_MINUTES = 7 * 24 * 60
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
-MQTT_TOPIC = re.compile(r"^[^#+\s]{1,200}$")
+EMAIL = re.compile(r"^[^@\s,;<>\"]{1,64}@[^@\s,;<>\"]{1,255}$")
+"""One address: no list (`,` `;`), no display name (`<>` `"`)."""
+MQTT_TOPIC = re.compile(r"^[^#+\s$][^#+\s]{0,199}$")
+"""A topic to publish to: no wildcards, and not the broker's own `$SYS` tree."""
+MAX_URL_CHARS = 2000
 
 
 class Route(StrEnum):
@@ -75,10 +79,36 @@ def checked_route(route: Route, target: str) -> str:
             raise ConfigError(f"{target!r} is no e-mail address (name@example.org)")
     elif route is Route.MQTT:
         if not MQTT_TOPIC.match(target):
-            raise ConfigError(f"MQTT topic {target!r}: no '#', '+' or spaces, at most 200")
-    elif not target.startswith(("https://", "http://")) or len(target) > 2000:
-        raise ConfigError(f"a {route} route needs an http:// or https:// URL, not {target!r}")
+            raise ConfigError(
+                f"MQTT topic {target!r}: 1 to 200 characters, no '#', '+', spaces or leading '$'"
+            )
+    elif not _http_url(target, path_needed=route is Route.NTFY):
+        where = "https://ntfy.example.org/<topic>" if route is Route.NTFY else "an http(s):// URL"
+        raise ConfigError(f"a {route} route needs {where}, not {target!r}")
     return target
+
+
+def _http_url(target: str, *, path_needed: bool) -> bool:
+    if len(target) > MAX_URL_CHARS or any(c.isspace() for c in target):
+        return False
+    try:
+        url = urlsplit(target)
+        url.port  # noqa: B018 (it reads the port, refusing one that is no number)
+    except ValueError:  # a malformed port or IPv6 host
+        return False
+    path = url.path.strip("/")
+    return (
+        url.scheme in ("http", "https") and bool(url.hostname) and (bool(path) or not path_needed)
+    )
+
+
+def _name(name: str, *, what: str) -> str:
+    """A display name fit for a message, a CSV cell and a log line, or a ConfigError."""
+    printable(name, what=what)
+    name = name.strip()
+    if not name or len(name) > NAME_MAX_CHARS:
+        raise ConfigError(f"a {what} has 1 to {NAME_MAX_CHARS} characters, not only spaces")
+    return name
 
 
 def add_team(
@@ -100,17 +130,17 @@ def add_team(
         raise ConfigError(f"a team {team_id!r} exists; remove it first or pick another id")
     if session.get(Location, location_id) is None:
         raise ConfigError(f"no location {location_id!r}; see `seed-hub locations list`")
-    if len(session.scalars(select(Team.team_id)).all()) >= MAX_TEAMS:
+    if (session.scalar(select(func.count()).select_from(Team)) or 0) >= MAX_TEAMS:
         raise ConfigError(f"this hub has {MAX_TEAMS} teams already")
+    name = _name(name, what="team name")
     _check_minutes(ack_minutes, resolve_minutes)
-    if working_hours is not None:
-        QuietHours.parse(working_hours)
+    hours = None if working_hours is None else str(_working_hours(working_hours))
     session.add(
         Team(
             team_id=team_id,
-            name=checked_name(name),
+            name=name,
             location_id=location_id,
-            working_hours=working_hours,
+            working_hours=hours,
             ack_minutes=ack_minutes,
             resolve_minutes=resolve_minutes,
             created_at=now,
@@ -119,6 +149,13 @@ def add_team(
     session.flush()
     set_rules(session, team_id=team_id, rules=rules)
     return team_view(session, team_id=team_id)
+
+
+def _working_hours(text: str) -> QuietHours:
+    hours = QuietHours.parse(text)
+    if hours.start == hours.end:
+        raise ConfigError(f"working hours {text!r} are no time at all; leave them out for 24 h")
+    return hours
 
 
 def _check_minutes(ack: int, resolve: int) -> None:
@@ -130,6 +167,8 @@ def _check_minutes(ack: int, resolve: int) -> None:
 
 def set_rules(session: Session, *, team_id: str, rules: Collection[int]) -> None:
     """The rules the team answers (none: every rule at its places)."""
+    if session.get(Team, team_id) is None:
+        raise ConfigError(f"no team {team_id!r}; see `seed-hub teams list`")
     for rule_id in rules:
         if session.get(AlertRule, rule_id) is None:
             raise ConfigError(f"no alert rule {rule_id}; see `seed-hub alerts rules list`")
@@ -148,7 +187,7 @@ def add_member(
         raise ConfigError(f"team {team_id!r} has {MAX_MEMBERS} members already")
     row = TeamMember(
         team_id=team_id,
-        name=checked_name(name),
+        name=_name(name, what="member name"),
         role=role.value,
         route=route.value,
         target=checked_route(route, target),
@@ -218,7 +257,7 @@ def remove_team(session: Session, *, team_id: str) -> None:
     team = session.get(Team, team_id)
     if team is None:
         raise ConfigError(f"no team {team_id!r}; see `seed-hub teams list`")
-    if session.scalars(select(Task.id).where(Task.team_id == team_id).limit(1)).first():
+    if session.scalars(select(Task.id).where(Task.team_id == team_id).limit(1)).first() is not None:
         raise ConfigError(
             f"team {team_id!r} has tasks; their history needs it. Remove its members instead"
         )
