@@ -21,6 +21,7 @@ from hub.ingest.pipeline import Ingestor, IngestPolicy, IngestWorker, Outbound
 from hub.lease import Lease
 from hub.phone.comments import CommentRetention
 from hub.reporting.schedule import ReportScheduler
+from hub.tasks.desk import TaskDesk
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from protocol.broker_url import BrokerAddress, parse_broker_url
@@ -101,8 +102,16 @@ class Hub:
             if role.serves_web
             else None
         )
-        self.alerts = AlertEngine(
+        self.desk = TaskDesk(
             self.sessions, settings, self._publish_alert, clock=clock, may_run=self.lease.held
+        )
+        self.alerts = AlertEngine(
+            self.sessions,
+            settings,
+            self._publish_alert,
+            clock=clock,
+            may_run=self.lease.held,
+            on_opened=self.desk.wake,
         )
         self.reports = (
             ReportScheduler(settings, self.sessions, clock=clock, may_run=self.lease.held)
@@ -138,6 +147,7 @@ class Hub:
         self.connection.start()
         self.configs.start()
         self.alerts.start()
+        self.desk.start()
         self.retention.start()
         self.comment_retention.start()
         if self.reports is not None:
@@ -204,6 +214,7 @@ class Hub:
 
     def _stop_ingest(self) -> None:
         self.alerts.stop()
+        self.desk.stop()
         self.retention.stop()
         self.comment_retention.stop()
         if self.reports is not None:

@@ -1,4 +1,5 @@
-"""`seed-hub`: run ingest, print reports, manage locations, devices, users and alerts."""
+"""`seed-hub`: run ingest, print reports, manage locations, devices, users, alerts, teams and
+tasks."""
 
 import argparse
 import dataclasses
@@ -39,6 +40,7 @@ from hub.reporting.reasons import reasons
 from hub.rollups.buckets import Period
 from hub.signing import session_secret
 from hub.surveys.commands import add_survey_commands
+from hub.tasks.commands import add_task_commands, add_team_commands
 from hub.users import Role, add_user, disable_user, list_users
 from hub.workers import plan_workers, supervise
 from protocol.errors import ConfigError, SeedError
@@ -340,6 +342,8 @@ def _add_registry(commands: Commands) -> None:
 
     add_fleet_commands(commands, _settings)
     add_alert_commands(commands, _settings)
+    add_team_commands(commands, _settings)
+    add_task_commands(commands, _settings)
     add_survey_commands(commands, _settings)
     add_qr_commands(commands, _settings)
 

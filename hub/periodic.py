@@ -29,13 +29,19 @@ class PeriodicJob:
         self._interval_s = interval_s
         self._may_run = may_run
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def wake(self) -> None:
+        """Run the next step now rather than at the end of the interval."""
+        self._wake.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join()
 
@@ -46,4 +52,5 @@ class PeriodicJob:
                     self._step()
             except Exception:
                 log.exception("%s failed; trying again in %.0f s", self._name, self._interval_s)
-            self._stop.wait(self._interval_s)
+            self._wake.wait(self._interval_s)
+            self._wake.clear()

@@ -51,8 +51,12 @@ class AlertEngine:
         clock: Clock = utc_now,
         cusum: CusumParams | None = None,
         may_run: Callable[[], bool] = always,
+        on_opened: Callable[[], object] | None = None,
     ) -> None:
+        """`on_opened` is called after a round that opened alerts has been committed (the
+        task desk, to send their tasks' notices at once)."""
         self._sessions = sessions
+        self._on_opened = on_opened
         self._interval_s = settings.alerts.interval_s
         self._clock = clock
         channels = channels_from(settings, publish)
@@ -83,7 +87,8 @@ class AlertEngine:
         if time.monotonic() >= self._next_evaluation:
             self._next_evaluation = time.monotonic() + self._interval_s
             try:
-                self.evaluate()
+                if self.evaluate() and self._on_opened is not None:
+                    self._on_opened()
             except Exception:
                 log.exception("alert rules could not be evaluated; trying again later")
         self.deliveries.deliver_due(self._clock())

@@ -1,0 +1,417 @@
+"""The staff notification queue: each `TaskNotification` goes once to its member's route.
+
+The rows are written in the transaction that opens or escalates a task; this queue sends
+what is due and marks it delivered in its own transaction once the route took it, retrying
+with the alert deliveries' backoff and giving up after their last attempt. A hub stopped or
+killed between sending and marking sends it again when it starts: at least once, and once in
+the usual case. Webhook-style routes carry `Idempotency-Key: task-<id>-<reason>-<member>`
+(the `idempotency_key` of the JSON and MQTT payloads too), by which receivers deduplicate.
+
+Every notice names the task, its place, team and what travellers said, and carries a signed
+link to the task's one-screen page (`hub.tasks.links`), made when it is sent so that it
+works `tasks.link_hours` from then. Texts from the database are escaped for each format;
+webhook URLs, which often hold secrets, are only ever shown `redacted`.
+"""
+
+import json
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.alerts.delivery import Backoff, DeliveryError, Publisher
+from hub.alerts.rules import zone
+from hub.alerts.webhook import Webhook, redacted
+from hub.clock import Clock, utc_now
+from hub.config import HubSettings
+from hub.mailer import send_mail
+from hub.models import Location, Task, TaskNotification, Team, TeamMember
+from hub.signing import session_secret
+from hub.tasks.links import StaffLinks
+from hub.tasks.teams import Route
+from protocol.errors import ConfigError, SeedError
+from protocol.text import for_log
+
+log = logging.getLogger(__name__)
+
+SENDERS = 8
+BATCH = 50
+ESCALATED = "escalated"
+NOT_SENT = "not sent: "
+"""Starts `last_error` of a notice given up without trying (the task resolved, the member gone)."""
+MARKDOWN = re.compile(r"([\\`*_\[\]])")
+"""What formats or links in an Adaptive Card's text: backslash-escaped there."""
+
+
+@dataclass(frozen=True)
+class StaffNotice:
+    """What a member is told about a task."""
+
+    task_id: int
+    reason: str
+    """opened or escalated"""
+    member_id: int
+    member_name: str
+    route: Route
+    target: str
+    team_id: str
+    team_name: str
+    location_id: str
+    location_name: str
+    title: str
+    detail: str
+    negative_share: float | None
+    responses: int | None
+    window_min: int
+    device_id: str | None
+    opened_at: datetime
+    local_opened_at: datetime
+    missed: str | None
+    """For an escalation, what the team missed: "acknowledge" or "resolve"."""
+    link: str
+
+    @property
+    def key(self) -> str:
+        return f"task-{self.task_id}-{self.reason}-{self.member_id}"
+
+    @property
+    def escalated(self) -> bool:
+        return self.reason == ESCALATED
+
+    @property
+    def headline(self) -> str:
+        """ "Task 12 at Gate A (gate-a)", "Escalated: task 12 …" for an escalation."""
+        place = f"{self.location_name} ({self.location_id})"
+        if self.escalated:
+            return f"Escalated: task {self.task_id} at {place}"
+        return f"Task {self.task_id} at {place}"
+
+    @property
+    def said(self) -> str:
+        """What travellers said in the window before the task opened."""
+        if not self.responses or self.negative_share is None:
+            return f"no answers in the {self.window_min} min before it opened"
+        share = round(100 * self.negative_share)
+        return f"{share} % negative of {self.responses} answers in {self.window_min} min"
+
+    @property
+    def opened(self) -> str:
+        return f"{self.local_opened_at:%Y-%m-%d %H:%M} {self.local_opened_at.tzname()}"
+
+    @property
+    def why(self) -> str | None:
+        """Why an escalation reached this member."""
+        if self.missed is None:
+            return None
+        return f"{self.team_name} did not {self.missed} it in time"
+
+    def facts(self) -> list[tuple[str, str]]:
+        """(label, value) pairs every format shows."""
+        facts = [
+            ("Team", self.team_name),
+            ("Place", f"{self.location_name} ({self.location_id})"),
+            ("Travellers", self.said),
+            ("Opened", self.opened),
+        ]
+        if self.device_id:
+            facts.append(("Kiosk", self.device_id))
+        if self.why:
+            facts.append(("Escalated", self.why))
+        return facts
+
+    def as_dict(self) -> dict[str, Any]:
+        """The task as the webhook and MQTT routes send it."""
+        return {
+            "idempotency_key": self.key,
+            "reason": self.reason,
+            "task_id": self.task_id,
+            "title": self.title,
+            "detail": self.detail,
+            "team": {"id": self.team_id, "name": self.team_name},
+            "location": {"id": self.location_id, "name": self.location_name},
+            "device_id": self.device_id,
+            "negative_share": self.negative_share,
+            "responses": self.responses,
+            "window_min": self.window_min,
+            "opened_at": self.opened_at.isoformat(),
+            "opened_at_local": self.local_opened_at.isoformat(),
+            "missed": self.missed,
+            "member": {"id": self.member_id, "name": self.member_name},
+            "link": self.link,
+        }
+
+
+def slack_text(text: str) -> str:
+    """Text for Slack's mrkdwn: its three control characters escaped, no control characters."""
+    return for_log(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def card_text(text: str) -> str:
+    """Text for an Adaptive Card's markdown: what would format or link, escaped."""
+    return MARKDOWN.sub(r"\\\1", for_log(text))
+
+
+def slack_message(notice: StaffNotice) -> dict[str, Any]:
+    """A Slack incoming-webhook message (Mattermost and Rocket.Chat read it too)."""
+    lines = [f"*{slack_text(notice.headline)}*", slack_text(notice.title)]
+    facts = [(label, value) for label, value in notice.facts() if label != "Place"]
+    lines += [f"{label}: {slack_text(value)}" for label, value in facts]
+    button = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Open the task"},
+        "url": notice.link,
+        "style": "danger" if notice.escalated else "primary",
+    }
+    return {
+        "text": f"{slack_text(notice.headline)}: {slack_text(notice.title)}",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+            {"type": "actions", "elements": [button]},
+        ],
+    }
+
+
+def teams_message(notice: StaffNotice) -> dict[str, Any]:
+    """A Microsoft Teams workflow webhook message: one Adaptive Card."""
+    card = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.4",
+        "body": [
+            {
+                "type": "TextBlock",
+                "text": card_text(notice.headline),
+                "size": "Large",
+                "weight": "Bolder",
+                "color": "Attention" if notice.escalated else "Default",
+                "wrap": True,
+            },
+            {"type": "TextBlock", "text": card_text(notice.title), "wrap": True},
+            {
+                "type": "FactSet",
+                "facts": [{"title": t, "value": card_text(v)} for t, v in notice.facts()],
+            },
+        ],
+        "actions": [{"type": "Action.OpenUrl", "title": "Open the task", "url": notice.link}],
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
+        ],
+    }
+
+
+def plain_text(notice: StaffNotice) -> str:
+    """The notice as plain text (e-mail and ntfy), each line escaped."""
+    lines = [for_log(notice.title), ""]
+    lines += [f"{label}: {for_log(value)}" for label, value in notice.facts()]
+    return "\n".join(lines)
+
+
+def ntfy_request(notice: StaffNotice) -> tuple[str, dict[str, Any]]:
+    """(the server's root URL, the JSON publish) for a route `https://server/<topic>`."""
+    parts = urlsplit(notice.target)
+    base, _, topic = parts.path.rstrip("/").rpartition("/")
+    if not topic:
+        raise ConfigError(
+            f"the ntfy route {redacted(notice.target)} names no topic: https://ntfy.example.org/TOPIC"
+        )
+    root = urlunsplit((parts.scheme, parts.netloc, base or "/", "", ""))
+    body = {
+        "topic": topic,
+        "title": for_log(notice.headline),
+        "message": plain_text(notice),
+        "click": notice.link,
+        "tags": ["rotating_light"] if notice.escalated else ["warning"],
+        "priority": 4 if notice.escalated else 3,
+        "actions": [{"action": "view", "label": "Open the task", "url": notice.link}],
+    }
+    return root, body
+
+
+def email_message(notice: StaffNotice, *, link_hours: float) -> tuple[str, str]:
+    """(subject, plain-text body)."""
+    escalated = "escalated: " if notice.escalated else ""
+    subject = f"[Seed task {notice.task_id}] {escalated}{notice.location_name}: {notice.title}"
+    body = (
+        f"{for_log(notice.headline)}\n\n{plain_text(notice)}\n\n"
+        f"Acknowledge, resolve or add a note here:\n{notice.link}\n"
+        f"(the link works for {link_hours:g} hours and needs no sign-in)\n"
+    )
+    return for_log(subject)[:200], body
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Hands a notice to its member's route, or raises a SeedError saying why not."""
+
+    settings: HubSettings
+    publish: Publisher
+
+    def send(self, notice: StaffNotice) -> None:
+        if notice.route is Route.EMAIL:
+            subject, body = email_message(notice, link_hours=self.settings.tasks.link_hours)
+            send_mail(self.settings, [notice.target], subject, body)
+        elif notice.route is Route.MQTT:
+            topic = f"{self.settings.mqtt.topic_prefix}/tasks/{notice.target}"
+            if not self.publish(topic, json.dumps(notice.as_dict()).encode()):
+                raise DeliveryError("the broker did not acknowledge the notice (not connected?)")
+        elif notice.route is Route.NTFY:
+            self._post(*ntfy_request(notice), notice=notice)
+        elif notice.route is Route.SLACK:
+            self._post(notice.target, slack_message(notice), notice=notice)
+        elif notice.route is Route.TEAMS:
+            self._post(notice.target, teams_message(notice), notice=notice)
+        else:
+            self._post(notice.target, notice.as_dict(), notice=notice)
+
+    def _post(self, url: str, body: dict[str, Any], *, notice: StaffNotice) -> None:
+        hook = Webhook(url, allow_private=self.settings.alerts.webhook_allow_private)
+        hook.post(json.dumps(body).encode(), idempotency_key=notice.key)
+
+
+class NotificationQueue:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: HubSettings,
+        publish: Publisher,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._sessions = sessions
+        self._routes = Routes(settings, publish)
+        self._base_url = settings.staff_base_url
+        self._links = StaffLinks(
+            session_secret(settings), max_age_s=settings.tasks.link_hours * 3600, clock=clock
+        )
+        alerts = settings.alerts
+        self._backoff = Backoff(alerts.retry_base_s, alerts.retry_max_s, alerts.max_attempts)
+
+    def deliver_due(self, now: datetime) -> int:
+        """Send every notice that is due, up to SENDERS at once (one slow receiver holds up
+        no other), and record each outcome; returns how many were delivered."""
+        due = self._due(now)
+        if not due:
+            return 0
+        with ThreadPoolExecutor(min(SENDERS, len(due)), "task-notice") as senders:
+            outcomes = list(senders.map(self._outcome, due))
+        for (notice, not_sent), error in zip(due, outcomes, strict=True):
+            self._record(notice, error, now, final=bool(not_sent))
+        return outcomes.count(None)
+
+    def _outcome(self, due: tuple["StaffNotice", str | None]) -> str | None:
+        """None once sent, else why not."""
+        notice, not_sent = due
+        return NOT_SENT + not_sent if not_sent else self._try(notice)
+
+    def _due(self, now: datetime) -> list[tuple[StaffNotice, str | None]]:
+        """(notice, why it is not to be sent, if so) for each due row."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(TaskNotification, Task, TeamMember, Team.name, Location)
+                .join(Task, Task.id == TaskNotification.task_id)
+                .join(TeamMember, TeamMember.id == TaskNotification.member_id)
+                .join(Team, Team.team_id == Task.team_id)
+                .join(Location, Location.location_id == Task.location_id)
+                .where(TaskNotification.state == "pending", TaskNotification.next_attempt_at <= now)
+                .order_by(TaskNotification.next_attempt_at, TaskNotification.task_id)
+                .limit(BATCH)
+            ).all()
+            return [
+                (self._notice(n, task, member, team, place), _not_sent(task, member))
+                for n, task, member, team, place in rows
+            ]
+
+    def _notice(
+        self, row: TaskNotification, task: Task, member: TeamMember, team: str, place: Location
+    ) -> StaffNotice:
+        missed = None
+        if row.reason == ESCALATED:
+            acked = task.acknowledged_at is not None and (
+                task.escalated_at is None or task.acknowledged_at < task.escalated_at
+            )
+            missed = "resolve" if acked else "acknowledge"
+        path = self._links.path(task_id=task.id, member_id=member.id)
+        return StaffNotice(
+            task_id=task.id,
+            reason=row.reason,
+            member_id=member.id,
+            member_name=for_log(member.name),
+            route=Route(member.route),
+            target=member.target,
+            team_id=task.team_id,
+            team_name=for_log(team),
+            location_id=task.location_id,
+            location_name=for_log(place.name),
+            title=for_log(task.title),
+            detail=for_log(task.detail),
+            negative_share=task.negative_share,
+            responses=task.responses,
+            window_min=task.window_min,
+            device_id=task.device_id,
+            opened_at=task.opened_at,
+            local_opened_at=task.opened_at.astimezone(zone(place.time_zone)),
+            missed=missed,
+            link=self._base_url + path,
+        )
+
+    def _try(self, notice: StaffNotice) -> str | None:
+        what = f"task {notice.task_id} ({notice.reason}) to member {notice.member_id}"
+        try:
+            self._routes.send(notice)
+        except SeedError as exc:
+            error = _scrubbed(notice, exc)
+            log.warning("%s via %s failed: %s", what, notice.route, error)
+            return error
+        except Exception as exc:  # a fault of one notice must not stop the others
+            log.exception("%s via %s failed unexpectedly", what, notice.route)
+            return _scrubbed(notice, f"{type(exc).__name__}: {exc}")
+        return None
+
+    def _record(
+        self, notice: StaffNotice, error: str | None, now: datetime, *, final: bool
+    ) -> None:
+        with self._sessions.begin() as session:
+            row = session.get(TaskNotification, (notice.task_id, notice.member_id, notice.reason))
+            if row is None:
+                return
+            if final:
+                row.state, row.last_error = "failed", (error or "")[:500]
+                return
+            row.attempts += 1
+            if error is None:
+                row.state, row.delivered_at, row.last_error = "delivered", now, None
+                return
+            row.last_error = error[:500]
+            if row.attempts >= self._backoff.max_attempts:
+                row.state = "failed"
+            else:
+                row.next_attempt_at = now + self._backoff.delay(row.attempts)
+
+
+def _not_sent(task: Task, member: TeamMember) -> str | None:
+    if task.state == "resolved":
+        return "the task was resolved before this notice could go out"
+    if member.removed_at is not None:
+        return "the member left the team before this notice could go out"
+    return None
+
+
+def _scrubbed(notice: StaffNotice, error: object) -> str:
+    """The error with the member's URL, which may hold a secret, shown redacted."""
+    text = str(error)
+    if notice.route not in (Route.EMAIL, Route.MQTT):
+        text = text.replace(notice.target, redacted(notice.target))
+    return for_log(text)
