@@ -79,6 +79,20 @@ def _bench_phone(args: argparse.Namespace) -> int:
     return 1 if refused or not result["events_match"] else 0
 
 
+def _bench_tasks(args: argparse.Namespace) -> int:
+    from lab.tasks_bench import TasksPlan, run_tasks_bench  # noqa: PLC0415
+
+    plan = TasksPlan(
+        backend=args.backend,
+        postgres_url=args.postgres_url,
+        rounds=args.rounds,
+        interval_s=args.interval,
+    )
+    result = run_tasks_bench(plan)
+    _print_json_or_repr(result, args.json)
+    return 1 if result["missing"] or result["failed"] else 0
+
+
 def _bench_cusum(args: argparse.Namespace) -> int:
     from lab.cusum_bench import CusumBenchPlan, run_cusum_bench  # noqa: PLC0415
 
@@ -236,6 +250,20 @@ def _add_hub_benches(bench_commands: Commands) -> None:
         "--workers", type=int, default=1, metavar="K", help="web processes sharing the port"
     )
     phone.set_defaults(run=_bench_phone)
+    tasks = bench_commands.add_parser(
+        "tasks",
+        help="alert to staff notification: latency with 200 touchpoints and 20 teams",
+    )
+    tasks.add_argument("--json", action="store_true")
+    tasks.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    tasks.add_argument("--postgres-url", default=SCRATCH_POSTGRES_URL)
+    tasks.add_argument(
+        "--rounds", type=int, default=5, help="batches the 200 touchpoints turn sour in"
+    )
+    tasks.add_argument(
+        "--interval", type=float, default=2.0, metavar="S", help="how often alert rules run"
+    )
+    tasks.set_defaults(run=_bench_tasks)
     cusum = bench_commands.add_parser(
         "cusum", help="CUSUM detection delay and false alarms on simulated locations"
     )

@@ -341,8 +341,8 @@ def run_phone_bench(plan: PhonePlan) -> dict[str, Any]:
             "flows": tally.flows,
             "reasons": tally.reasons,
             "comments": tally.comments,
-            "answer_ms": _percentiles(tally.answer_ms),
-            "flow_ms": _percentiles(tally.flow_ms),
+            "answer_ms": percentiles(tally.answer_ms),
+            "flow_ms": percentiles(tally.flow_ms),
             "errors": tally.errors,
             "error_samples": tally.error_samples,
             "busy_503": tally.busy_503,
@@ -360,7 +360,8 @@ def run_phone_bench(plan: PhonePlan) -> dict[str, Any]:
     raise AssertionError("unreachable")  # pragma: no cover (ExitStack swallows nothing)
 
 
-def _percentiles(times_ms: list[float]) -> dict[str, float]:
+def percentiles(times_ms: list[float]) -> dict[str, float]:
+    """Nearest-rank p50 and p99, the largest and the mean, in ms to 0.1."""
     return {
         "p50": _rank(times_ms, 0.50),
         "p99": _rank(times_ms, 0.99),
