@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from hub.tasks.links import PREFIX as STAFF_PREFIX
 from hub.users import Principal, Role, end_sessions, principal
 from hub.web.context import WebContext
 from protocol.errors import SeedError
@@ -64,8 +65,10 @@ def csrf_token(request: Request) -> str:
 
 async def csrf_guard(request: Request) -> None:
     """Every state-changing request must echo the session's token, but the phone survey's
-    (`/t/`): it has no session, and its steps carry their own signed tickets."""
-    if request.method in SAFE_METHODS or request.url.path.startswith(PHONE_PREFIX):
+    (`/t/`): it has no session, and its steps carry their own signed tickets; and a staff
+    task page's (`/s/`): it has no session either, and the signed token in its path is the
+    capability itself (a forged request would have to know it already)."""
+    if request.method in SAFE_METHODS or request.url.path.startswith((PHONE_PREFIX, STAFF_PREFIX)):
         return
     expected = request.session.get("csrf")
     given = request.headers.get(CSRF_HEADER)

@@ -27,6 +27,8 @@ SECURITY_HEADERS = {
 }
 STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 STATIC_PREFIX = "/static/"
+CAPABILITY_PREFIXES = ("/s/",)
+"""Pages whose address is the key (a staff task's signed link): no referrer, anywhere."""
 
 
 class SecurityHeaders:
@@ -50,6 +52,8 @@ class SecurityHeaders:
                     ]
                 headers = MutableHeaders(scope=message)
                 headers.update(SECURITY_HEADERS)
+                if scope["path"].startswith(CAPABILITY_PREFIXES):
+                    headers["Referrer-Policy"] = "no-referrer"
                 if https:
                     headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
                 if not scope["path"].startswith(STATIC_PREFIX):
