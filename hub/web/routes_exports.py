@@ -1,5 +1,5 @@
-"""CSV exports for facility managers: raw responses, aggregated scores and the reasons given,
-streamed."""
+"""CSV exports for facility managers: raw responses, aggregated scores, the reasons given,
+and the tasks with their figures, streamed."""
 
 import re
 from collections.abc import Callable, Iterator
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.hierarchy import LocationTree
 from hub.reporting.exports import By, reasons_csv, responses_csv, scores_csv
+from hub.reporting.task_exports import figures_csv, tasks_csv
 from hub.rollups.buckets import Period
 from hub.users import Principal
 from hub.web.auth import Db, Manager, Now, web_context
@@ -82,6 +83,46 @@ def export_reasons(
         web_context(request).sessions, lambda s: reasons_csv(s, tree, locations, period)
     )
     return _attachment(stream, export_file_name("reasons", location, period))
+
+
+@router.get("/api/exports/tasks.csv", tags=["exports"], response_class=StreamingResponse)
+def export_tasks(
+    request: Request,
+    session: Db,
+    user: Manager,
+    now: Now,
+    location: Location = None,
+    days: Days = 7,
+    since: Since = None,
+    until: Until = None,
+) -> StreamingResponse:
+    """Every task opened at the locations in the period, oldest first: its times (UTC and
+    local), state, who acted, and its recovery with the counts before and after."""
+    _tree, locations = _selected(session, user, location)
+    period = period_of(days, since, until, now=now)
+    stream = _streamed(web_context(request).sessions, lambda s: tasks_csv(s, locations, period))
+    return _attachment(stream, export_file_name("tasks", location, period))
+
+
+@router.get("/api/exports/task-figures.csv", tags=["exports"], response_class=StreamingResponse)
+def export_task_figures(
+    request: Request,
+    session: Db,
+    user: Manager,
+    now: Now,
+    location: Location = None,
+    days: Days = 7,
+    since: Since = None,
+    until: Until = None,
+) -> StreamingResponse:
+    """Over the tasks opened in the period, per team and place and each team's total: tasks,
+    median and p90 minutes to acknowledge and to resolve, shares in time and recovered."""
+    _tree, locations = _selected(session, user, location)
+    period = period_of(days, since, until, now=now)
+    stream = _streamed(
+        web_context(request).sessions, lambda s: figures_csv(s, locations, period, now)
+    )
+    return _attachment(stream, export_file_name("task-figures", location, period))
 
 
 def _selected(

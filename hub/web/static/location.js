@@ -1,4 +1,4 @@
-// A location's page: score, trend, heat map, buttons, the cameras' reading, its alerts,
+// A location's page: score, trend, heat map, buttons, the cameras' reading, its tasks and alerts,
 // (when the hub sends them) the reasons travellers gave, beside the score, and the phone
 // survey: its QR links and posters, its score per channel and travellers' comments.
 "use strict";
@@ -23,6 +23,7 @@ async function showLocation() {
   Charts.buttons(document.getElementById("buttons"), view.summary.counts);
   showObserved(view.summary.observed);
   showChildren(view.children);
+  showTasks(id, days);
   showAlerts(id);
   showChannels(view.summary.channels);
   showComments(id, days);
@@ -183,6 +184,34 @@ function showChildren(children) {
   document.getElementById("children-card").hidden = children.length === 0;
   document.getElementById("children").replaceChildren(...children.map((child) =>
     Seed.el("li", {}, Seed.el("a", { href: `/locations/${encodeURIComponent(child)}` }, child))));
+}
+
+// The place's unresolved tasks and its task figures over the page's period (tasks.js's
+// TaskText and Tasks.figureRow draw them as the Tasks page does).
+async function showTasks(id, days) {
+  const place = `location=${encodeURIComponent(id)}`;
+  const [open, figures] = await Promise.all([
+    TaskText.call("GET", `/api/tasks?state=unresolved&limit=20&${place}`),
+    TaskText.call("GET", `/api/tasks/figures?days=${days}&${place}`),
+  ]);
+  const list = document.getElementById("tasks-open");
+  if (!open.ok) {
+    list.replaceChildren(Seed.el("p", { class: "muted" }, open.message));
+  } else if (!open.data.length) {
+    list.replaceChildren(Seed.el("p", { class: "muted" }, Seed.t("No unresolved tasks.")));
+  } else {
+    list.replaceChildren(Seed.el("ul", { class: "plain task-panel-list" }, ...open.data.map((t) =>
+      Seed.el("li", { "data-task-id": t.id },
+        Seed.el("strong", {}, Seed.t("%(place)s: %(title)s", { place: t.location_name, title: t.title })), " ",
+        TaskText.state(t), ...TaskText.flags(t).flatMap((flag) => [" ", flag]),
+        Seed.el("span", { class: "small muted" },
+          // Translators: under a task on a location's page: its team, and when it was opened
+          Seed.t("%(team)s · opened %(moment)s", { team: t.team_name, moment: TaskText.when(t.opened_at, t.time_zone) }))))));
+  }
+  const body = document.querySelector("#tasks-figures tbody");
+  const rows = figures.ok ? Tasks.teamsFirst(figures.data.rows).map(Tasks.figureRow) : [];
+  body.replaceChildren(...(rows.length ? rows : [Seed.el("tr", {},
+    Seed.el("td", { colspan: "7", class: "muted" }, figures.ok ? Seed.t("No tasks in this period.") : figures.message))]));
 }
 
 async function showAlerts(id) {

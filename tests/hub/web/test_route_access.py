@@ -70,6 +70,11 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/t/{token}/comment"): Rule(None, ok=404),
     ("POST", "/t/{token}/comment"): Rule(None, ok=404, form={"ticket": "x", "lang": "en"}),
     ("GET", "/t/{token}/thanks"): Rule(None, ok=404),
+    # A staff task's page is public: its signed link is the key; "dummy" opens nothing.
+    ("GET", "/s/{token}"): Rule(None, ok=403),
+    ("POST", "/s/{token}/acknowledge"): Rule(None, ok=403),
+    ("POST", "/s/{token}/resolve"): Rule(None, ok=403),
+    ("POST", "/s/{token}/note"): Rule(None, ok=403, form={"note": "x"}),
     ("GET", "/api/me"): Rule(EVERYONE),
     ("GET", "/api/locations/{location_id}/phone-links"): Rule(MANAGERS, location="location_id"),
     ("POST", "/api/locations/{location_id}/phone-links"): Rule(
@@ -130,6 +135,29 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/exports/responses.csv"): Rule(MANAGERS, location="location"),
     ("GET", "/api/exports/scores.csv"): Rule(MANAGERS, location="location"),
     ("GET", "/api/exports/reasons.csv"): Rule(MANAGERS, location="location"),
+    ("GET", "/tasks"): Rule(MANAGERS),
+    ("GET", "/api/tasks"): Rule(MANAGERS, location="location"),
+    ("GET", "/api/tasks/figures"): Rule(MANAGERS, location="location"),
+    ("GET", "/api/teams"): Rule(MANAGERS),
+    # No task 999999 and no team "nothing" exist: the right role gets as far as looking.
+    ("GET", "/api/tasks/{task_id}"): Rule(MANAGERS, ok=404, url="/api/tasks/999999"),
+    ("POST", "/api/tasks"): Rule(
+        MANAGERS,
+        ok=404,
+        location="body",
+        body={"team": "nothing", "location": "{location}", "title": "Spill"},
+    ),
+    ("POST", "/api/tasks/{task_id}/acknowledge"): Rule(
+        MANAGERS, ok=404, url="/api/tasks/999999/acknowledge", body={}
+    ),
+    ("POST", "/api/tasks/{task_id}/resolve"): Rule(
+        MANAGERS, ok=404, url="/api/tasks/999999/resolve", body={}
+    ),
+    ("POST", "/api/tasks/{task_id}/notes"): Rule(
+        MANAGERS, ok=404, url="/api/tasks/999999/notes", body={"note": "seen"}
+    ),
+    ("GET", "/api/exports/tasks.csv"): Rule(MANAGERS, location="location"),
+    ("GET", "/api/exports/task-figures.csv"): Rule(MANAGERS, location="location"),
     ("GET", "/surveys"): Rule(MANAGERS),
     ("GET", "/api/surveys"): Rule(MANAGERS),
     ("GET", "/api/locations/{location_id}/languages"): Rule(MANAGERS, location="location_id"),
