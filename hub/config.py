@@ -12,7 +12,7 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -40,21 +40,68 @@ def _mosquitto_group() -> str | None:
 
 
 EMAIL = re.compile(r"[^@\s,;=]+@[^@\s,;=]+")
+Cadence = Literal["daily", "weekly", "monthly"]
+CADENCES: tuple[Cadence, ...] = ("daily", "weekly", "monthly")
+RECIPIENTS_FORM = (
+    "write site=address,daily:address,monthly:address;site2=address (weekly without a word "
+    'before it), or JSON: {"hel": ["a@x.org", "daily:b@x.org"]} or '
+    '{"hel": {"daily": ["b@x.org"], "weekly": ["a@x.org"]}}'
+)
 
 
 def parse_recipients(text: str) -> dict[str, list[str]]:
-    """'hel=a@x.fi,b@x.fi;osl=c@x.no' (or the same as a JSON object) -> site -> addresses."""
+    """'hel=a@x.fi,daily:b@x.fi;osl=c@x.no' (or the same as JSON) -> site -> entries."""
     text = text.strip()
     if text.startswith("{"):
-        parsed: dict[str, list[str]] = json.loads(text)
-        return parsed
+        try:
+            parsed: object = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"not JSON ({exc}); {RECIPIENTS_FORM}") from exc
+        return recipient_entries(parsed)
     recipients: dict[str, list[str]] = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
         site, equals, addresses = part.partition("=")
         if not equals or not site.strip():
-            raise ValueError(f"{part!r}: write site=address,address;site2=address")
+            raise ValueError(f"{part!r}: {RECIPIENTS_FORM}")
         recipients[site.strip()] = [a.strip() for a in addresses.split(",") if a.strip()]
     return recipients
+
+
+def recipient_entries(value: object) -> dict[str, list[str]]:
+    """Site -> entries ('a@x.org' weekly, 'daily:b@x.org'), from a list of entries or a
+    mapping of cadence to addresses per site."""
+    if not isinstance(value, dict):
+        raise ValueError(f"a mapping of site to recipients is wanted; {RECIPIENTS_FORM}")
+    entries: dict[str, list[str]] = {}
+    for site, given in value.items():
+        listed = given
+        if isinstance(given, dict):
+            listed = [
+                address if cadence == "weekly" else f"{cadence}:{address}"
+                for cadence, addresses in given.items()
+                for address in _strings(site, addresses)
+            ]
+        entries[str(site)] = _strings(site, listed)
+    return entries
+
+
+def _strings(site: object, value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"site {site!r}: a list of addresses is wanted; {RECIPIENTS_FORM}")
+    return [v.strip() for v in value]
+
+
+def recipient(entry: str) -> tuple[Cadence, str]:
+    """'daily:b@x.org' -> ('daily', 'b@x.org'); an address alone is weekly."""
+    word, colon, address = entry.partition(":")
+    if not colon:
+        return "weekly", entry
+    for cadence in CADENCES:
+        if word.strip().lower() == cadence:
+            return cadence, address.strip()
+    raise ValueError(
+        f"{entry!r}: write daily:, weekly: or monthly: before an address, or the address alone"
+    )
 
 
 def _default_data_dir() -> Path:
@@ -296,32 +343,49 @@ class AlertSettings(SettingsGroup):
 
 
 class ReportSettings(SettingsGroup):
-    """Each site's weekly PDF: whether it is written, and who gets it."""
+    """Each site's PDF reports: whether they are written, and who gets them how often."""
 
     model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_REPORT_"))
 
     schedule: bool = Field(
         default=False,
-        description="write each site's weekly PDF after Monday 00:00 local, e-mail it",
+        description="write each site's weekly PDF after Monday 00:00 local, and the daily and "
+        "monthly ones its recipients ask for; e-mail them",
     )
     recipients: Annotated[dict[str, list[str]], NoDecode] = Field(
         default_factory=dict,
-        description="who gets each site's weekly PDF: 'hel=a@x.fi,b@x.fi;osl=c@x.no' or JSON",
+        description="who gets each site's reports: 'hel=a@x.fi,daily:b@x.fi,monthly:c@x.fi;"
+        "osl=d@x.no' (an address alone gets the weekly one) or the same as JSON",
     )
 
     @field_validator("recipients", mode="before")
     @classmethod
     def _recipients(cls, value: object) -> object:
-        return parse_recipients(value) if isinstance(value, str) else value
+        return parse_recipients(value) if isinstance(value, str) else recipient_entries(value)
 
     @field_validator("recipients")
     @classmethod
     def _addresses(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for site, addresses in value.items():
-            for address in addresses:
+        """Each entry an address, with a known cadence; kept as given less 'weekly:'."""
+        checked: dict[str, list[str]] = {}
+        for site, entries in value.items():
+            checked[site] = []
+            for entry in entries:
+                try:
+                    cadence, address = recipient(entry)
+                except ValueError as exc:
+                    raise ValueError(f"{exc} (for site {site!r})") from exc
                 if not EMAIL.fullmatch(address):
                     raise ValueError(f"{address!r} (for site {site!r}) is not an e-mail address")
-        return value
+                normal = address if cadence == "weekly" else f"{cadence}:{address}"
+                if normal not in checked[site]:
+                    checked[site].append(normal)
+        return checked
+
+    def addresses(self, site: str, cadence: Cadence) -> list[str]:
+        """Who gets the site's reports of this cadence."""
+        found = (recipient(entry) for entry in self.recipients.get(site, []))
+        return [address for of, address in found if of == cadence]
 
 
 class SmtpSettings(SettingsGroup):

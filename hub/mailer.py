@@ -39,14 +39,17 @@ def send_mail(
     subject: str,
     body: str,
     attachments: Iterable[Attachment] = (),
+    *,
+    html: str | None = None,
 ) -> None:
-    """Send one plain-text message (with attachments) to every address in `to`."""
+    """Send one message to every address in `to`: plain text, with `html` beside it as the
+    alternative a mail reader may show instead, and the attachments."""
     if not settings.smtp.host:
         raise ConfigError("no SMTP server: set SEED_HUB_SMTP_HOST (and _PORT, _FROM, …)")
     if not to:
         raise ConfigError("an e-mail needs at least one recipient")
     try:
-        message = _message(settings.smtp.from_, to, subject, body, attachments)
+        message = _message(settings.smtp.from_, to, subject, (body, html), attachments)
     except Exception as exc:  # the e-mail package raises several kinds for an odd address
         raise MailError(f"the e-mail could not be built: {for_log(exc)}") from exc
     try:
@@ -56,13 +59,21 @@ def send_mail(
 
 
 def _message(
-    sender: str, to: list[str], subject: str, body: str, attachments: Iterable[Attachment]
+    sender: str,
+    to: list[str],
+    subject: str,
+    body: tuple[str, str | None],
+    attachments: Iterable[Attachment],
 ) -> EmailMessage:
+    """multipart/mixed of (multipart/alternative of the text and the HTML) and the files."""
     message = EmailMessage()
     message["From"] = header_text(sender)
     message["To"] = header_text(", ".join(to))
     message["Subject"] = header_text(subject)
-    message.set_content(body_text(body))
+    text, html = body
+    message.set_content(body_text(text))
+    if html is not None:
+        message.add_alternative(body_text(html), subtype="html")
     for attachment in attachments:
         main, _, sub = attachment.mime_type.partition("/")
         message.add_attachment(

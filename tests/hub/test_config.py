@@ -52,9 +52,9 @@ VARIABLES = {
     ),
     "SEED_HUB_REPORT_SCHEDULE": ("true", lambda s: s.reports.schedule, True),
     "SEED_HUB_REPORT_RECIPIENTS": (
-        "hel=a@example.org",
+        "hel=a@example.org,daily:b@example.org",
         lambda s: s.reports.recipients,
-        {"hel": ["a@example.org"]},
+        {"hel": ["a@example.org", "daily:b@example.org"]},
     ),
     "SEED_HUB_SMTP_HOST": ("mail.example.org", lambda s: s.smtp.host, "mail.example.org"),
     "SEED_HUB_SMTP_FROM": ("hub@example.org", lambda s: s.smtp.from_, "hub@example.org"),
@@ -90,6 +90,7 @@ def test_every_group_reads_the_variables_it_always_did(monkeypatch: pytest.Monke
         ("SEED_HUB_SMTP_PASSWORD", "changeme", "placeholder"),
         ("SEED_HUB_DEAD_LETTER_MAX_AGE_DAYS", "0", "greater than 0"),
         ("SEED_HUB_REPORT_RECIPIENTS", "hel=nope", "not an e-mail address"),
+        ("SEED_HUB_REPORT_RECIPIENTS", "hel=hourly:a@example.org", "daily:, weekly: or monthly:"),
     ],
 )
 def test_an_invalid_value_is_refused_naming_its_variable(

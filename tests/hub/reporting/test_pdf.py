@@ -12,9 +12,11 @@ from hub.hierarchy import LocationTree
 from hub.models import Alert
 from hub.reporting.analytics import overview
 from hub.reporting.pdf import NO_ALERTS, NO_FOLLOWUPS, VERSION_CHANGED, write_site_report
+from hub.reporting.summary import signed
 from hub.surveys.store import create_survey
 from protocol.errors import ConfigError
 from protocol.messages import Button
+from tests.hub.reporting.director_data import add_all
 from tests.hub.reporting.followup_data import DAY, PERIOD, Traffic, add_places
 from tests.hub.reporting.pdf_text import page_count, shown_text
 from tests.hub.reporting.report_data import WEEK, Presses, add_presses, add_site
@@ -40,17 +42,19 @@ def test_the_report_opens_with_ranking_trend_heat_map_and_alerts(
     pdf = path.read_bytes()
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")
-    assert page_count(pdf) == 3
+    assert page_count(pdf) == 2  # the summary, then the rest
     text = shown_text(pdf)
-    for heading in ("HEL: perception report", "Ranking", "Daily trend", "Alerts", NO_ALERTS):
+    headings = ("HEL: perception report", "Trend by local day", "Ranking", "Alerts", NO_ALERTS)
+    for heading in headings:
         assert heading in text
+    assert text.index("Best and worst touchpoints") < text.index("Ranking")
     assert "Mon 16 Nov 2026 00:00 to Sun 22 Nov 2026 23:59 (Europe/Helsinki)" in text
     assert f"written {written:%Y-%m-%d %H:%M} UTC" in text
     site = rows[0]
     assert site.responses == week.scored
     assert str(week.scored) in text
     assert f"{site.happy_index:.0f}" in text
-    for day in ("11-16", "11-22"):
+    for day in ("Mon 16", "Sun 22"):
         assert day in text
 
 
@@ -62,7 +66,7 @@ def test_an_empty_week_still_makes_a_report(
     with sessions() as session:
         write_site_report(session, "hel", WEEK, tmp_path / "empty.pdf")
     pdf = (tmp_path / "empty.pdf").read_bytes()
-    assert page_count(pdf) == 3
+    assert page_count(pdf) == 2  # the summary, then the rest
     assert shown_text(pdf).count(NO_FOLLOWUPS) == 2
 
 
@@ -83,7 +87,7 @@ def test_the_report_says_why_top_reasons_and_how_many_were_asked(
     with sessions() as session:
         write_site_report(session, "hel", PERIOD, tmp_path / "hel.pdf")
     pdf = (tmp_path / "hel.pdf").read_bytes()
-    assert page_count(pdf) == 3
+    assert page_count(pdf) == 2  # the summary, then the rest
     text = shown_text(pdf)
     why = text[text.index("Why: the reasons given") : text.index("Alerts")]
     assert text.index("When: hour by day of week") < text.index("Why: the reasons given")
@@ -144,3 +148,31 @@ def test_the_site_alerts_of_the_period_are_listed(
     assert "Tue 17 Nov 2026 06:00" in text
     assert "hel turned sour" not in text  # raised after the period
     assert NO_ALERTS not in text
+
+
+def test_the_first_page_is_the_directors_summary(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with sessions.begin() as session:
+        add_all(session, every_min=20)
+    with sessions() as session:
+        summary = write_site_report(session, "hel", WEEK, tmp_path / "hel.pdf")
+    text = shown_text((tmp_path / "hel.pdf").read_bytes())
+    first = text[: text.index("Ranking")]
+    score = summary.score
+    for shown in (
+        f"{score.happy_index:.0f}",
+        f"{signed(summary.change)} against the week before ({summary.before.happy_index:.0f})",
+        f"{score.positive_share:.0%}",
+        f"{score.responses:,}",
+        f"{summary.channels['kiosk']:,} kiosk, {summary.channels['web']:,} phone",
+        "Best touchpoints",
+        *(t.name for t in summary.best + summary.worst if t.name.isascii()),
+        "Why travellers were unhappy",
+        *(r.label or r.option for r in summary.reasons),
+        "Cleaning T2",
+        "Security team",
+        "Washroom B (Cleaning T2): ",
+    ):
+        assert shown in first
+    assert [team.tasks for team in summary.teams] == [2, 1]
