@@ -34,10 +34,11 @@ from sqlalchemy.orm import Session
 from hub.alerts.engine import AlertEngine
 from hub.alerts.records import add_rule
 from hub.alerts.rules import Rule, RuleKind
-from hub.config import HubSettings
+from hub.config import HubSettings, ReportSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.provision import Fleet, Site
 from hub.ingest.store import apply_status, store_events, store_followups
+from hub.reporting.schedule import ReportScheduler
 from hub.surveys.store import assign_survey, create_survey
 from hub.users import Role, add_user
 from hub.web.app import create_app
@@ -161,9 +162,15 @@ def _answers(events: list[PressEvent]) -> list[FollowUp]:
 
 
 @pytest.fixture(scope="module")
-def hub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def hub_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hub's data folder: its database, and the PDF reports it keeps."""
+    return tmp_path_factory.mktemp("hub")
+
+
+@pytest.fixture(scope="module")
+def hub_url(hub_folder: Path) -> Iterator[str]:
     """The hub's web server on a free port, over a database with four weeks of presses."""
-    folder = tmp_path_factory.mktemp("hub")
+    folder = hub_folder
     url = f"sqlite:///{folder / 'hub.sqlite3'}"
     engine = make_engine(url)
     migrate(engine)
@@ -399,6 +406,68 @@ def test_the_responses_csv_downloads_from_the_reports_page(
     assert done, f"no CSV in {downloads} after {WAIT_S} s: {list(downloads.iterdir())}"
     lines = done[0].read_text().splitlines()
     assert len(lines) > 1, "a header and at least one response"
+
+
+def _write_reports(folder: Path) -> list[tuple[str, str, str]]:
+    """The scheduler's reports for the week, day and month just ended: Helsinki's all
+    three (someone gets its daily and monthly ones), Oslo's weekly one."""
+    url = f"sqlite:///{folder / 'hub.sqlite3'}"
+    engine = make_engine(url)
+    recipients = ReportSettings(recipients="hel=daily:day@example.org,monthly:month@example.org")
+    try:
+        settings = HubSettings(data_dir=folder, db=url, reports=recipients)
+        written = ReportScheduler(settings, session_factory(engine)).run_once()
+    finally:
+        engine.dispose()
+    return [(report.site, report.cadence, report.label) for report in written]
+
+
+def test_the_reports_page_lists_every_cadence_and_filters_by_one(
+    signed_in: WebDriver,
+    hub_url: str,
+    hub_folder: Path,
+    screenshots: Path,
+    downloads: Path,
+    axe_source: str,
+) -> None:
+    """Daily, weekly and monthly PDFs, each with its period in words; the filter, used from
+    the keyboard, keeps one cadence; a report downloads."""
+    written = _write_reports(hub_folder)
+    assert {(site, cadence) for site, cadence, _ in written} >= {
+        ("hel", "daily"),
+        ("hel", "weekly"),
+        ("hel", "monthly"),
+        ("osl", "weekly"),
+    }
+    signed_in.get(f"{hub_url}/reports")
+    rows = _shown(signed_in, "#reports tbody tr", "the reports", at_least=len(written))
+    assert {r.get_attribute("data-cadence") for r in rows} == {"daily", "weekly", "monthly"}
+    periods = signed_in.find_elements(By.CSS_SELECTOR, "#reports time.period")
+    for period in periods:
+        label = period.get_attribute("datetime") or ""
+        assert period.text and period.text != label, f"{label} not written out in words"
+        assert label[:4] in period.text, f"{label}: {period.text}"
+    monthly = signed_in.find_element(By.CSS_SELECTOR, 'time.period[data-cadence="monthly"]')
+    first = datetime.fromisoformat(monthly.get_attribute("data-first") or "")
+    assert monthly.text == f"{first:%B %Y}"
+    _page_is_clean(signed_in, hub_url, screenshots, "reports-listed", axe_source)
+
+    Select(signed_in.find_element(By.ID, "cadence")).select_by_value("monthly")
+    signed_in.find_element(By.CSS_SELECTOR, "#reports-filter button").send_keys(Keys.ENTER)
+    _wait(signed_in, lambda d: "cadence=monthly" in d.current_url, "the monthly reports")
+    [row] = _shown(signed_in, "#reports tbody tr", "the monthly report")
+    assert row.get_attribute("data-cadence") == "monthly"
+    selected = Select(signed_in.find_element(By.ID, "cadence")).first_selected_option
+    assert selected.get_attribute("value") == "monthly"
+    _page_is_clean(signed_in, hub_url, screenshots, "reports-monthly", axe_source)
+
+    link = row.find_element(By.CSS_SELECTOR, "a[href^='/api/reports/']")
+    name = link.text
+    link.click()
+    deadline = time.monotonic() + WAIT_S
+    while not (downloads / name).is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (downloads / name).read_bytes().startswith(b"%PDF"), list(downloads.iterdir())
 
 
 def test_an_alert_is_acknowledged_from_the_alerts_page(
