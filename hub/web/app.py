@@ -29,6 +29,7 @@ from hub.web import (
     routes_tasks,
 )
 from hub.web.auth import Anyone, NotSignedInError, csrf_guard, csrf_token
+from hub.web.body_limit import BodyLimit
 from hub.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from hub.web.headers import SecurityHeaders
 from hub.web.throttle import SignInThrottle
@@ -91,6 +92,7 @@ def _add_middleware(app: FastAPI, secret: str, settings: HubSettings) -> None:
         max_age=int(settings.web.session_hours * 3600),
         same_site="lax",
     )
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.web.secure_cookies)
     # The client's address and scheme, as a trusted reverse proxy reports them.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
