@@ -69,7 +69,12 @@ class Kiosk:
         self.followups = FollowUps(self.outbox, survey=config.survey, on_recorded=self.uplink.wake)
         self.recorder.add_listener(self.followups.pressed)
         self.page = (
-            DisplayLink(config.display, recorder=self.recorder, followups=self.followups)
+            DisplayLink(
+                config.display,
+                recorder=self.recorder,
+                followups=self.followups,
+                notices=lambda: self.remote.notices,
+            )
             if config.display is not None and config.display.enabled
             else None
         )

@@ -4,9 +4,15 @@ The hub publishes a retained `RemoteConfig` on the kiosk's config topic. A newer
 is validated against the kiosk's own rules (the same as for its TOML file), saved to
 `data_dir/remote-config.json` and applied; anything else is refused with a reason that
 goes into the next status, and the kiosk keeps its last good config.
+
+A config is whole: each one replaces the last over the file's settings. Its `notices` (what
+the display tells travellers is being handled here) are not a setting of the file: the
+keeper holds them for the page, and a config without them (or with an empty list) clears
+them.
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -14,7 +20,7 @@ from pydantic import ValidationError
 from edge.config import KioskConfig
 from protocol.errors import ConfigError, ProtocolError
 from protocol.files import write_private
-from protocol.messages import RemoteConfig, decode_remote_config
+from protocol.messages import KioskNotice, RemoteConfig, decode_remote_config
 from protocol.validation import summarise
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,7 @@ def merged(base: KioskConfig, remote: RemoteConfig) -> KioskConfig:
         raise ConfigError(f"it is for {remote.device_id!r}, this kiosk is {base.device_id!r}")
     document = base.model_dump()
     settings = remote.settings()
+    settings.pop("notices", None)  # for the display, not the kiosk's config
     camera_enabled = settings.pop("camera_enabled", None)
     document.update(settings)
     if camera_enabled is not None:
@@ -52,6 +59,8 @@ class RemoteConfigKeeper:
         self._base = base
         self._path = base.data_dir / REMOTE_CONFIG_FILE
         self.version: int | None = None
+        self.notices: Sequence[KioskNotice] = ()
+        """What the display tells travellers, from the config running now."""
 
     def effective(self) -> KioskConfig:
         """The config to start with: the file's, under the last good remote one if any."""
@@ -63,7 +72,7 @@ class RemoteConfigKeeper:
         except ConfigError as exc:
             log.error("ignored the saved remote config v%d: %s", remote.version, exc)
             return self._base
-        self.version = remote.version
+        self.version, self.notices = remote.version, tuple(remote.notices or ())
         log.info("running on remote config v%d from %s", remote.version, self._path)
         return config
 
@@ -83,7 +92,7 @@ class RemoteConfigKeeper:
             write_private(self._path, payload)
         except OSError as exc:
             return self._refuse(f"config v{remote.version} not applied: cannot save it: {exc}")
-        self.version = remote.version
+        self.version, self.notices = remote.version, tuple(remote.notices or ())
         log.info("applied remote config v%d: %s", remote.version, remote.settings())
         return Verdict(config=config)
 

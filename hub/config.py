@@ -471,13 +471,32 @@ class TaskSettings(SettingsGroup):
         default=5, ge=1, description="fewer answers before or after a fix: too few to tell"
     )
     interval_s: float = Field(
-        default=15, gt=0, description="how often escalations, recoveries and notices are checked"
+        default=15, gt=0, description="how often escalations and recoveries are checked"
+    )
+    kiosk_notice: bool = Field(
+        default=False,
+        description="kiosks with a display tell travellers at a place with an unresolved task "
+        "that staff are called or on their way (the team's name and a time only), until it is "
+        "resolved; turn it on once every such kiosk runs a release that reads notices (an older "
+        "one refuses the config and keeps its last good one)",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="sign each notice to a plain webhook route: "
+        "X-Seed-Signature: sha256=<hex HMAC-SHA256 of the body with this secret>",
     )
 
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
         return _base_url(url)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _real_webhook_secret(
+        cls, secret: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        return _real_secret(cls, secret, info)
 
 
 class HubSettings(SettingsGroup):

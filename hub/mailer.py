@@ -86,8 +86,9 @@ def _message(
 
 
 def header_text(text: str) -> str:
-    """One line, control characters escaped (a CR/LF cannot start a header of its own)."""
-    return for_log(text)
+    """One line, control characters escaped (a CR/LF cannot start a header of its own); the
+    joiners a Persian word needs are kept."""
+    return for_log(text, prose=True)
 
 
 def body_text(text: str) -> str:

@@ -188,6 +188,24 @@ class DeviceStatus(_Message):
     )
 
 
+NOTICE_TEAM_MAX_CHARS = 80
+MAX_NOTICES = 3
+TIME_ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+/-]{0,63}$"
+
+
+class KioskNotice(BaseModel):
+    """What a kiosk's display tells travellers is being done at its place: staff have been
+    called (`requested`) or are on their way (`on_the_way`). A team's name and a time only,
+    never a person; the kiosk shows `since` as HH:MM in `time_zone`, the place's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["requested", "on_the_way"]
+    team: PrintableText = Field(min_length=1, max_length=NOTICE_TEAM_MAX_CHARS)
+    since: Timestamp
+    time_zone: str = Field(pattern=TIME_ZONE_PATTERN, description="IANA, e.g. Europe/Helsinki")
+
+
 class RemoteConfig(_Message):
     """Settings the hub pushes to one kiosk, retained on its config topic.
 
@@ -204,6 +222,14 @@ class RemoteConfig(_Message):
     camera_enabled: bool | None = None
     survey: Survey | None = Field(
         default=None, description="what the kiosk asks; kept (offline too) until the next"
+    )
+    notices: list[KioskNotice] | None = Field(
+        default=None,
+        max_length=MAX_NOTICES,
+        description="what its display tells travellers is being handled at its place; an "
+        "empty list clears them (sent once the last task there is resolved). Only hubs with "
+        "SEED_HUB_TASK_KIOSK_NOTICE on send it: a kiosk older than notices refuses a config "
+        "that has it (unknown field) and keeps its last good one",
     )
 
     def settings(self) -> dict[str, Any]:

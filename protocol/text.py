@@ -74,9 +74,11 @@ def printable(text: str, *, what: str, prose: bool = False) -> str:
     return text
 
 
-def for_log(value: object) -> str:
-    """`str(value)` with every control character written as an escape (`\\n`, `\\u202e`)."""
-    return CONTROL_CHARACTER.sub(_escape, str(value))
+def for_log(value: object, *, prose: bool = False) -> str:
+    """`str(value)` with every control character written as an escape (`\\n`, `\\u202e`);
+    in `prose` the zero-width non-joiner and joiner are kept, as `control_character_in` does."""
+    pattern = CONTROL_CHARACTER_IN_PROSE if prose else CONTROL_CHARACTER
+    return pattern.sub(_escape, str(value))
 
 
 def _escape(found: re.Match[str]) -> str:

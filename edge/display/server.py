@@ -1,7 +1,8 @@
 """The page's server: the standard library's threaded HTTP server on loopback.
 
     GET  /                 the page        GET /static/<file>   its script and style
-    GET  /api/state        the survey in the location's languages, the page's own words
+    GET  /api/state        the survey in the location's languages, the page's own words,
+                           the notices (what is being handled here)
     GET  /api/events       Server-Sent Events: a prompt after each press, "state" on change
     POST /api/press        {"button": "happy"}: a smiley pressed on the screen
     POST /api/answer       {"event_id": ..., "option": "queue" | null, "language": "fa"}
@@ -14,8 +15,8 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol.i18n import Catalogs, load_catalogs
-from protocol.messages import Button
+from protocol.messages import Button, KioskNotice
 from protocol.surveys import Question, Survey
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class DisplayHooks:
     """(event_id, option or None, language) -> whether the follow-up was still open."""
     languages: Callable[[], list[str]]
     """The location's languages when there is no survey (first = default)."""
+    notices: Callable[[], Sequence[KioskNotice]] = field(default=lambda: ())
+    """What the hub says is being handled at this place (none: nothing shown)."""
 
 
 class KioskDisplay:
@@ -132,7 +135,16 @@ class KioskDisplay:
                 tag: language.texts for tag, language in zip(tags or ["en"], languages, strict=True)
             },
             "survey": None if survey is None else survey.model_dump(mode="json"),
+            "notices": self._notices(),
         }
+
+    def _notices(self) -> list[dict[str, Any]]:
+        """The notices for the page; none when they cannot be had (the survey goes on)."""
+        try:
+            return [notice.model_dump(mode="json") for notice in self._hooks.notices()]
+        except Exception:
+            log.exception("the kiosk's notices could not be read; the page shows none")
+            return []
 
     def _broadcast(self, message: dict[str, Any]) -> None:
         with self._lock:

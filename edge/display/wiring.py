@@ -3,12 +3,13 @@ answers taken. Nothing here may stop a press: the page's hooks log what fails.""
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 
 from edge.config import DisplayConfig
 from edge.display.server import DisplayHooks, KioskDisplay, Prompt
 from edge.followups import FollowUpError, FollowUps
 from edge.recorder import PressRecorder
-from protocol.messages import Button, PressEvent
+from protocol.messages import Button, KioskNotice, PressEvent
 from protocol.surveys import Survey
 
 log = logging.getLogger(__name__)
@@ -16,10 +17,16 @@ log = logging.getLogger(__name__)
 
 class DisplayLink:
     """Tells the page of each press (with its follow-up, if one opened) and hands the page's
-    presses to the recorder and its answers to the follow-ups."""
+    presses to the recorder and its answers to the follow-ups; `notices` says what the hub
+    says is being handled here (the remote config's, re-read at each `survey_changed`)."""
 
     def __init__(
-        self, config: DisplayConfig, *, recorder: PressRecorder, followups: FollowUps
+        self,
+        config: DisplayConfig,
+        *,
+        recorder: PressRecorder,
+        followups: FollowUps,
+        notices: Callable[[], Sequence[KioskNotice]] = lambda: (),
     ) -> None:
         self._config = config
         self._recorder = recorder
@@ -30,6 +37,7 @@ class DisplayLink:
                 press=self._press,
                 answer=self._answer,
                 languages=lambda: list(self._config.languages),
+                notices=notices,
             ),
             port=config.port,
         )

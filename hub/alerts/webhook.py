@@ -23,7 +23,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,9 +161,16 @@ class Webhook:
             return  # a name: checked when it is resolved, at each delivery
         self._check(literal, ConfigError)
 
-    def post(self, body: bytes, *, idempotency_key: str) -> None:
+    def post(
+        self, body: bytes, *, idempotency_key: str, extra_headers: Mapping[str, str] | None = None
+    ) -> None:
+        """POST the JSON `body`; `extra_headers` (a signature, say) go out beside ours."""
         target = self.target
-        headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
+        headers = {
+            **(extra_headers or {}),
+            "Content-Type": "application/json",
+            "Idempotency-Key": idempotency_key,
+        }
         if target.authorization:
             headers["Authorization"] = target.authorization
         try:

@@ -60,7 +60,11 @@ def render_kiosk_acl(*, topic_prefix: str, revoked: Iterable[str] = ()) -> bytes
 
 
 def render_hub_acl(*, topic_prefix: str, hub_username: str) -> bytes:
-    """For the loopback listener: the hub reads every kiosk and answers each."""
+    """For the loopback listener: the hub reads every kiosk and answers each, and publishes
+    alerts and staff task notices (whose topics a member's route may nest: `tasks/#`).
+
+    Task notices carry signed links to act on a task: no kiosk may read them, and the kiosk
+    listeners' ACL gives kiosks nothing outside their own subtree."""
     devices = f"{topic_prefix}/devices"
     return (
         f"# Written by seed-hub; edits are overwritten.\n"
@@ -70,6 +74,7 @@ def render_hub_acl(*, topic_prefix: str, hub_username: str) -> bytes:
         f"topic write {devices}/+/ack\n"
         f"topic write {devices}/+/config\n"
         f"topic write {topic_prefix}/alerts/+\n"
+        f"topic write {topic_prefix}/tasks/#\n"
     ).encode()
 
 

@@ -1,10 +1,11 @@
-"""The task desk: one thread that sends due staff notifications every second and, every
-`tasks.interval_s`, escalates overdue tasks and measures the recovery of resolved ones."""
+"""The task desk: one thread that sends due staff notifications every second (at once when
+woken), another that every `tasks.interval_s` escalates overdue tasks and measures the
+recovery of resolved ones. However long a receiver keeps the first waiting, the second
+escalates on time; it wakes the first when it has queued escalation notices."""
 
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,7 @@ from hub.alerts.delivery import Publisher
 from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.periodic import PeriodicJob, always
+from hub.tasks.kiosk_notice import sync_kiosk_notices
 from hub.tasks.notify import NotificationQueue
 from hub.tasks.records import escalate_overdue
 from hub.tasks.recovery import measure_due
@@ -28,6 +30,8 @@ class Rounds:
 
     escalated: list[int]
     measured: list[int]
+    kiosks: list[str] = field(default_factory=list)
+    """Kiosks whose display notice changed."""
 
 
 class TaskDesk:
@@ -44,12 +48,16 @@ class TaskDesk:
         self._clock = clock
         self._interval_s = settings.tasks.interval_s
         self._min_answers = settings.tasks.recovery_min_answers
+        self._kiosk_notice = settings.tasks.kiosk_notice
+        self._max_config_bytes = settings.ingest.max_payload_bytes
         self.notices = NotificationQueue(sessions, settings, publish, clock=clock)
         self._guessed_url = None
         if not settings.tasks.public_url and not settings.phone.public_url:
             self._guessed_url = settings.staff_base_url
-        self._next_check = 0.0
-        self._job = PeriodicJob("task-desk", self._tick, DELIVERY_POLL_S, may_run=may_run)
+        self._sender = PeriodicJob("task-notices", self._deliver, DELIVERY_POLL_S, may_run=may_run)
+        self._checker = PeriodicJob(
+            "task-desk", self._check_and_wake, self._interval_s, may_run=may_run
+        )
 
     def start(self) -> None:
         if self._guessed_url:
@@ -58,33 +66,42 @@ class TaskDesk:
                 "where staff phones reach the hub",
                 self._guessed_url,
             )
-        self._job.start()
+        self._checker.start()
+        self._sender.start()
 
     def wake(self) -> None:
         """Send what is due now: the alert engine has just opened tasks."""
-        self._job.wake()
+        self._sender.wake()
 
     def stop(self) -> None:
-        self._job.stop()
+        self._checker.stop()
+        self._sender.stop()
 
-    def _tick(self) -> None:
-        """Check every `interval_s`; deliver what is due every tick. A failed check is tried
-        again at the next interval and holds no notice back."""
-        if time.monotonic() >= self._next_check:
-            self._next_check = time.monotonic() + self._interval_s
-            try:
-                self.check()
-            except Exception:
-                log.exception("overdue tasks and recoveries could not be checked; trying later")
+    def _deliver(self) -> None:
         self.notices.deliver_due(self._clock())
 
+    def _check_and_wake(self) -> None:
+        """A failed check is logged and tried again at the next interval (PeriodicJob)."""
+        if self.check().escalated:
+            self._sender.wake()
+
     def check(self, now: datetime | None = None) -> Rounds:
-        """Escalate what is overdue, measure what is due, in one transaction."""
+        """Escalate what is overdue and measure what is due, in one transaction; then bring
+        the kiosks' display notices in line with the unresolved tasks."""
         now = now or self._clock()
         with self._sessions.begin() as session:
             done = Rounds(
                 escalated=escalate_overdue(session, now=now),
                 measured=measure_due(session, now=now, min_answers=self._min_answers),
+            )
+        with self._sessions.begin() as session:  # its own: a notice never holds an escalation back
+            done.kiosks.extend(
+                sync_kiosk_notices(
+                    session,
+                    now=now,
+                    enabled=self._kiosk_notice,
+                    max_config_bytes=self._max_config_bytes,
+                )
             )
         if done.escalated:
             log.info("tasks escalated (a target time missed): %s", done.escalated)

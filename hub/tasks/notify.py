@@ -7,16 +7,30 @@ killed between sending and marking sends it again when it starts: at least once,
 the usual case. Webhook-style routes carry `Idempotency-Key: task-<id>-<reason>-<member>`
 (the `idempotency_key` of the JSON and MQTT payloads too), by which receivers deduplicate.
 
+Up to `SENDERS` receivers (a URL's host and port, the SMTP server, the broker) are sent to at
+once, one notice at a time each, and each outcome is recorded as soon as it is known: a
+receiver that never answers holds one sender, for at most `Webhook.deadline_s`, and no other
+receiver's notices. Once a receiver has failed without an answer (unreachable, too slow, not
+connected) its other notices due in the same round are not tried: they wait for the failed
+one's backoff, with no attempt counted and `last_error` saying why. A receiver that answered
+(a refusal, a 404 of one revoked webhook) is no sign that the next one will fail.
+
 Every notice names the task, its place, team and what travellers said, and carries a signed
 link to the task's one-screen page (`hub.tasks.links`), made when it is sent so that it
-works `tasks.link_hours` from then. Texts from the database are escaped for each format;
-webhook URLs, which often hold secrets, are only ever shown `redacted`.
+works `tasks.link_hours` from then. Texts from the database are escaped for each format as
+prose (Persian words keep their zero-width non-joiners): in Slack they go as `plain_text`,
+which neither formats, mentions nor links; in a Teams card markdown and list markers are
+backslash-escaped. Webhook URLs, which often hold secrets, are only ever shown `redacted`.
 """
 
+import hashlib
+import hmac
 import json
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
+import smtplib
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,10 +41,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.alerts.delivery import Backoff, DeliveryError, Publisher
 from hub.alerts.rules import zone
-from hub.alerts.webhook import Webhook, redacted
+from hub.alerts.webhook import Webhook, WebhookError, redacted
 from hub.clock import Clock, utc_now
 from hub.config import HubSettings
-from hub.mailer import send_mail
+from hub.mailer import MailError, send_mail
 from hub.models import Location, Task, TaskNotification, Team, TeamMember
 from hub.signing import session_secret
 from hub.tasks.links import StaffLinks
@@ -40,13 +54,25 @@ from protocol.text import for_log
 
 log = logging.getLogger(__name__)
 
+SIGNATURE_HEADER = "X-Seed-Signature"
 SENDERS = 8
 BATCH = 50
 ESCALATED = "escalated"
 NOT_SENT = "not sent: "
 """Starts `last_error` of a notice given up without trying (the task resolved, the member gone)."""
+DEFERRED = "not tried yet, its receiver failed just before: "
+"""Starts `last_error` of a notice put off because another one to its receiver failed."""
+ANSWERED = re.compile(r"webhook \S+ answered \d{3}\b")
+"""How a WebhookError begins when the receiver answered, with a status it refuses with."""
+SMTP_SILENT = (OSError, smtplib.SMTPServerDisconnected)
+"""What an SMTP server that gives no answer raises (timeouts and refused connections too)."""
 MARKDOWN = re.compile(r"([\\`*_\[\]])")
 """What formats or links in an Adaptive Card's text: backslash-escaped there."""
+LIST_MARKER = re.compile(r"^(\s*)([-+]|\d+\.)")
+"""What would start a list in an Adaptive Card's text: its last character escaped."""
+SLACK_HEADER_CHARS = 150
+SLACK_TEXT_CHARS = 2000
+"""Slack refuses a whole message with a longer header or section field."""
 
 
 @dataclass(frozen=True)
@@ -148,30 +174,44 @@ class StaffNotice:
 
 
 def slack_text(text: str) -> str:
-    """Text for Slack's mrkdwn: its three control characters escaped, no control characters."""
-    return for_log(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text for any Slack text field: no control characters, and the three that Slack parses
+    (`&`, `<`, `>`: mentions, links) escaped as it asks."""
+    escaped = for_log(text, prose=True)
+    return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_plain(text: str, *, limit: int = SLACK_TEXT_CHARS) -> dict[str, Any]:
+    """A Slack `plain_text` object: shown as it is, never formatted or linked."""
+    escaped = slack_text(text)
+    if len(escaped) > limit:
+        escaped = re.sub(r"&[a-z]*$", "", escaped[: limit - 1]) + "…"
+    return {"type": "plain_text", "text": escaped, "emoji": False}
 
 
 def card_text(text: str) -> str:
-    """Text for an Adaptive Card's markdown: what would format or link, escaped."""
-    return MARKDOWN.sub(r"\\\1", for_log(text))
+    """Text for an Adaptive Card's markdown: what would format, link or start a list, escaped."""
+    escaped = MARKDOWN.sub(r"\\\1", for_log(text, prose=True))
+    return LIST_MARKER.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", escaped)
 
 
 def slack_message(notice: StaffNotice) -> dict[str, Any]:
-    """A Slack incoming-webhook message (Mattermost and Rocket.Chat read it too)."""
-    lines = [f"*{slack_text(notice.headline)}*", slack_text(notice.title)]
+    """A Slack incoming-webhook message: what came from the database only in `plain_text`,
+    and in `text`, the notification's, with `mrkdwn` off. Mattermost and Rocket.Chat show
+    only that `text`, and as their Markdown."""
     facts = [(label, value) for label, value in notice.facts() if label != "Place"]
-    lines += [f"{label}: {slack_text(value)}" for label, value in facts]
     button = {
         "type": "button",
-        "text": {"type": "plain_text", "text": "Open the task"},
+        "text": slack_plain("Open the task"),
         "url": notice.link,
         "style": "danger" if notice.escalated else "primary",
     }
     return {
         "text": f"{slack_text(notice.headline)}: {slack_text(notice.title)}",
+        "mrkdwn": False,
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+            {"type": "header", "text": slack_plain(notice.headline, limit=SLACK_HEADER_CHARS)},
+            {"type": "section", "text": slack_plain(notice.title)},
+            {"type": "section", "fields": [slack_plain(f"{k}: {v}") for k, v in facts]},
             {"type": "actions", "elements": [button]},
         ],
     }
@@ -214,8 +254,8 @@ def teams_message(notice: StaffNotice) -> dict[str, Any]:
 
 def plain_text(notice: StaffNotice) -> str:
     """The notice as plain text (e-mail and ntfy), each line escaped."""
-    lines = [for_log(notice.title), ""]
-    lines += [f"{label}: {for_log(value)}" for label, value in notice.facts()]
+    lines = [for_log(notice.title, prose=True), ""]
+    lines += [f"{label}: {for_log(value, prose=True)}" for label, value in notice.facts()]
     return "\n".join(lines)
 
 
@@ -230,7 +270,7 @@ def ntfy_request(notice: StaffNotice) -> tuple[str, dict[str, Any]]:
     root = urlunsplit((parts.scheme, parts.netloc, base or "/", "", ""))
     body = {
         "topic": topic,
-        "title": for_log(notice.headline),
+        "title": for_log(notice.headline, prose=True),
         "message": plain_text(notice),
         "click": notice.link,
         "tags": ["rotating_light"] if notice.escalated else ["warning"],
@@ -245,11 +285,11 @@ def email_message(notice: StaffNotice, *, link_hours: float) -> tuple[str, str]:
     escalated = "escalated: " if notice.escalated else ""
     subject = f"[Seed task {notice.task_id}] {escalated}{notice.location_name}: {notice.title}"
     body = (
-        f"{for_log(notice.headline)}\n\n{plain_text(notice)}\n\n"
+        f"{for_log(notice.headline, prose=True)}\n\n{plain_text(notice)}\n\n"
         f"Acknowledge, resolve or add a note here:\n{notice.link}\n"
         f"(the link works for {link_hours:g} hours and needs no sign-in)\n"
     )
-    return for_log(subject)[:200], body
+    return for_log(subject, prose=True)[:200], body
 
 
 @dataclass(frozen=True)
@@ -274,11 +314,37 @@ class Routes:
         elif notice.route is Route.TEAMS:
             self._post(notice.target, teams_message(notice), notice=notice)
         else:
-            self._post(notice.target, notice.as_dict(), notice=notice)
+            self._post(notice.target, notice.as_dict(), notice=notice, signed=True)
 
-    def _post(self, url: str, body: dict[str, Any], *, notice: StaffNotice) -> None:
+    def _post(
+        self, url: str, body: dict[str, Any], *, notice: StaffNotice, signed: bool = False
+    ) -> None:
         hook = Webhook(url, allow_private=self.settings.alerts.webhook_allow_private)
-        hook.post(json.dumps(body).encode(), idempotency_key=notice.key)
+        payload = json.dumps(body).encode()
+        secret = self.settings.tasks.webhook_secret
+        headers = {}
+        if signed and secret is not None:
+            headers[SIGNATURE_HEADER] = signature(secret.get_secret_value(), payload)
+        hook.post(payload, idempotency_key=notice.key, extra_headers=headers)
+
+
+def signature(secret: str, body: bytes) -> str:
+    """`sha256=<hex>`: what a receiver computes over the raw body to know the hub sent it."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one try."""
+
+    error: str | None = None
+    """None once the route took the notice, else why not (no secret of its URL)."""
+    unanswered: bool = False
+    """The receiver gave no answer at all: its other notices wait for a later round."""
+
+
+Line = deque[StaffNotice]
+"""The notices due to one receiver, sent one after another."""
 
 
 class NotificationQueue:
@@ -300,21 +366,37 @@ class NotificationQueue:
         self._backoff = Backoff(alerts.retry_base_s, alerts.retry_max_s, alerts.max_attempts)
 
     def deliver_due(self, now: datetime) -> int:
-        """Send every notice that is due, up to SENDERS at once (one slow receiver holds up
-        no other), and record each outcome; returns how many were delivered."""
-        due = self._due(now)
-        if not due:
+        """Send every notice that is due, each receiver's one at a time and up to SENDERS
+        receivers at once, recording each outcome as it comes; returns how many were delivered."""
+        lines: dict[str, Line] = {}
+        for notice, not_sent in self._due(now):
+            if not_sent:
+                self._give_up(notice, NOT_SENT + not_sent)
+            else:
+                lines.setdefault(receiver(notice), deque()).append(notice)
+        if not lines:
             return 0
-        with ThreadPoolExecutor(min(SENDERS, len(due)), "task-notice") as senders:
-            outcomes = list(senders.map(self._outcome, due))
-        for (notice, not_sent), error in zip(due, outcomes, strict=True):
-            self._record(notice, error, now, final=bool(not_sent))
-        return outcomes.count(None)
+        delivered = 0
+        with ThreadPoolExecutor(min(SENDERS, len(lines)), "task-notice") as senders:
+            running = {senders.submit(self._try, line[0]): line for line in lines.values()}
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    line = running.pop(future)
+                    delivered += self._settle(line, future, now)
+                    if line:
+                        running[senders.submit(self._try, line[0])] = line
+        return delivered
 
-    def _outcome(self, due: tuple["StaffNotice", str | None]) -> str | None:
-        """None once sent, else why not."""
-        notice, not_sent = due
-        return NOT_SENT + not_sent if not_sent else self._try(notice)
+    def _settle(self, line: Line, future: "Future[Outcome]", now: datetime) -> bool:
+        """Record the outcome of the line's first notice; if its receiver did not answer, put
+        the rest of the line off. True if it was delivered."""
+        notice, outcome = line.popleft(), future.result()
+        self._record(notice, outcome.error, now)
+        if outcome.unanswered and outcome.error is not None:
+            while line:
+                self._defer(line.popleft(), DEFERRED + outcome.error, now)
+        return outcome.error is None
 
     def _due(self, now: datetime) -> list[tuple[StaffNotice, str | None]]:
         """(notice, why it is not to be sent, if so) for each due row."""
@@ -348,15 +430,15 @@ class NotificationQueue:
             task_id=task.id,
             reason=row.reason,
             member_id=member.id,
-            member_name=for_log(member.name),
+            member_name=for_log(member.name, prose=True),
             route=Route(member.route),
             target=member.target,
             team_id=task.team_id,
-            team_name=for_log(team),
+            team_name=for_log(team, prose=True),
             location_id=task.location_id,
-            location_name=for_log(place.name),
-            title=for_log(task.title),
-            detail=for_log(task.detail),
+            location_name=for_log(place.name, prose=True),
+            title=for_log(task.title, prose=True),
+            detail=for_log(task.detail, prose=True),
             negative_share=task.negative_share,
             responses=task.responses,
             window_min=task.window_min,
@@ -367,28 +449,25 @@ class NotificationQueue:
             link=self._base_url + path,
         )
 
-    def _try(self, notice: StaffNotice) -> str | None:
+    def _try(self, notice: StaffNotice) -> Outcome:
         what = f"task {notice.task_id} ({notice.reason}) to member {notice.member_id}"
         try:
             self._routes.send(notice)
         except SeedError as exc:
             error = _scrubbed(notice, exc)
             log.warning("%s via %s failed: %s", what, notice.route, error)
-            return error
+            return Outcome(error, unanswered=unanswered(exc))
         except Exception as exc:  # a fault of one notice must not stop the others
-            log.exception("%s via %s failed unexpectedly", what, notice.route)
-            return _scrubbed(notice, f"{type(exc).__name__}: {exc}")
-        return None
+            error = _scrubbed(notice, f"{type(exc).__name__}: {exc}")
+            log.warning("%s via %s failed unexpectedly: %s", what, notice.route, error)
+            log.debug("%s: where it failed", what, exc_info=True)  # may show the URL's secrets
+            return Outcome(error)
+        return Outcome()
 
-    def _record(
-        self, notice: StaffNotice, error: str | None, now: datetime, *, final: bool
-    ) -> None:
+    def _record(self, notice: StaffNotice, error: str | None, now: datetime) -> None:
         with self._sessions.begin() as session:
-            row = session.get(TaskNotification, (notice.task_id, notice.member_id, notice.reason))
+            row = _row(session, notice)
             if row is None:
-                return
-            if final:
-                row.state, row.last_error = "failed", (error or "")[:500]
                 return
             row.attempts += 1
             if error is None:
@@ -399,6 +478,46 @@ class NotificationQueue:
                 row.state = "failed"
             else:
                 row.next_attempt_at = now + self._backoff.delay(row.attempts)
+
+    def _give_up(self, notice: StaffNotice, why: str) -> None:
+        with self._sessions.begin() as session:
+            row = _row(session, notice)
+            if row is not None:
+                row.state, row.last_error = "failed", why[:500]
+
+    def _defer(self, notice: StaffNotice, why: str, now: datetime) -> None:
+        """Put off untried, as long as a failed attempt would have been; no attempt counted."""
+        with self._sessions.begin() as session:
+            row = _row(session, notice)
+            if row is not None:
+                row.last_error = why[:500]
+                row.next_attempt_at = now + self._backoff.delay(row.attempts + 1)
+
+
+def receiver(notice: StaffNotice) -> str:
+    """Who takes the notice: "smtp" (the SMTP server), "mqtt" (the broker) or a URL's
+    `host:port`."""
+    if notice.route in (Route.EMAIL, Route.MQTT):
+        return notice.route.value
+    try:
+        parts = urlsplit(notice.target)
+        return f"{parts.hostname}:{parts.port or parts.scheme}"
+    except ValueError:
+        return notice.target  # refused as a URL when it is sent: a receiver of its own
+
+
+def unanswered(error: SeedError) -> bool:
+    """Whether the receiver gave no answer at all (unreachable, too slow, not connected),
+    rather than refusing this one notice (a status, a recipient) or being misconfigured."""
+    if isinstance(error, WebhookError):
+        return not ANSWERED.match(str(error))
+    if isinstance(error, MailError):
+        return isinstance(error.__cause__, SMTP_SILENT)
+    return isinstance(error, DeliveryError)
+
+
+def _row(session: Session, notice: StaffNotice) -> TaskNotification | None:
+    return session.get(TaskNotification, (notice.task_id, notice.member_id, notice.reason))
 
 
 def _not_sent(task: Task, member: TeamMember) -> str | None:

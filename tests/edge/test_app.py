@@ -1,8 +1,10 @@
 """The kiosk as wired: mock pins, a real outbox, an in-memory MQTT link; surveys from the
 hub's remote config, follow-ups after presses, and buttons that outlive a broken follow-up."""
 
+import json
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,13 +13,14 @@ from typing import Any
 import pytest
 
 from edge.app import Kiosk
-from edge.config import KioskConfig
+from edge.config import DisplayConfig, KioskConfig
 from edge.followups import FollowUps, Window
 from edge.outbox import Outbox
 from edge.panel import mock_pin_factory
 from protocol.messages import (
     Button,
     FollowUp,
+    KioskNotice,
     PressEvent,
     RemoteConfig,
     decode_kiosk_message,
@@ -30,6 +33,12 @@ from tests.protocol.test_surveys import survey as survey_document
 
 SURVEY = Survey.model_validate(survey_document())
 TOPICS = Topics("seed")
+NOTICE = KioskNotice(
+    kind="requested",
+    team="Cleaning T2",
+    since=datetime(2026, 11, 23, 10, 42, tzinfo=UTC),
+    time_zone="Europe/Helsinki",
+)
 
 
 @pytest.fixture
@@ -174,3 +183,24 @@ def test_the_presses_go_on_when_the_follow_ups_own_code_raises(
     until(lambda: len(messages(kiosk)) == 2)
     assert calls.is_set()
     assert all(isinstance(m, PressEvent) for m in messages(kiosk))
+
+
+def test_the_hubs_notice_reaches_the_kiosks_page_and_is_cleared(
+    config: KioskConfig, run_kiosk: Callable[[KioskConfig], tuple[Kiosk, FakeMqttFactory]]
+) -> None:
+    shown = config.model_copy(update={"display": DisplayConfig(port=0)})
+    kiosk, links = run_kiosk(shown)
+    assert kiosk.page is not None
+
+    def notices() -> list[dict[str, Any]]:
+        with urllib.request.urlopen(f"{kiosk.page.display.url}/api/state", timeout=5) as answer:
+            state: dict[str, Any] = json.load(answer)
+        return list(state["notices"])
+
+    send_config(links, 1, notices=[NOTICE])
+    [notice] = until(notices)
+    assert (notice["kind"], notice["team"]) == ("requested", "Cleaning T2")
+    send_config(links, 2, notices=[])
+    until(lambda: notices() == [])
+    press(kiosk, Button.HAPPY)  # and the buttons never noticed
+    until(lambda: messages(kiosk))

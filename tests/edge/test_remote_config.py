@@ -8,7 +8,7 @@ import pytest
 
 from edge.config import KioskConfig
 from edge.remote_config import REMOTE_CONFIG_FILE, RemoteConfigKeeper
-from protocol.messages import RemoteConfig, encode
+from protocol.messages import KioskNotice, RemoteConfig, encode
 from protocol.surveys import Survey
 from tests.protocol.test_surveys import survey as survey_document
 
@@ -128,3 +128,43 @@ def test_a_survey_the_kiosk_cannot_read_is_refused_and_the_last_one_kept(
     verdict = keeper.offer(payload)
     assert verdict.config is None and verdict.error is not None and "no text in fa" in verdict.error
     assert RemoteConfigKeeper(base).effective().survey == survey
+
+
+def notice(kind: str = "requested", team: str = "Cleaning T2") -> KioskNotice:
+    return KioskNotice.model_validate(
+        {"kind": kind, "team": team, "since": NOW, "time_zone": "Europe/Helsinki"}
+    )
+
+
+def test_notices_are_held_for_the_display_kept_across_a_restart_and_cleared(
+    base: KioskConfig,
+) -> None:
+    keeper = RemoteConfigKeeper(base)
+    verdict = keeper.offer(offer(1, response_interval_s=9, notices=[notice()]))
+    assert verdict.error is None and verdict.config is not None
+    assert verdict.config == base.model_copy(update={"response_interval_s": 9})
+    assert keeper.notices == (notice(),)
+    assert RemoteConfigKeeper(base).notices == ()  # not read yet
+    restarted = RemoteConfigKeeper(base)
+    restarted.effective()
+    assert restarted.notices == (notice(),)  # offline after a restart: still shown
+    keeper.offer(offer(2, notices=[notice("on_the_way")]))
+    assert keeper.notices == (notice("on_the_way"),)
+    keeper.offer(offer(3, notices=[]))
+    assert not keeper.notices
+
+
+def test_a_config_without_notices_clears_them_too(base: KioskConfig) -> None:
+    keeper = RemoteConfigKeeper(base)
+    keeper.offer(offer(1, notices=[notice()]))
+    keeper.offer(offer(2, response_interval_s=4))  # a hub with notices turned off
+    assert keeper.notices == ()
+
+
+def test_a_config_refused_for_its_notice_keeps_the_notices_shown(base: KioskConfig) -> None:
+    keeper = RemoteConfigKeeper(base)
+    keeper.offer(offer(1, notices=[notice()]))
+    bad = offer(2, notices=[notice()]).replace(b"Cleaning T2", b"Cleaning\\u0007T2")
+    verdict = keeper.offer(bad)
+    assert verdict.error is not None and "invalid_payload" in verdict.error
+    assert keeper.notices == (notice(),) and keeper.version == 1

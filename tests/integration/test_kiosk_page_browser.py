@@ -1,9 +1,11 @@
 """The kiosk page in real Chromium at the touch display's 1280x800: the question and the
 smileys at rest, a press on the screen, the follow-up after a press, an answer in the
-traveller's language, thanks, and Persian laid out right to left. Every screen is held to
+traveller's language, thanks, Persian laid out right to left, and the hub's notice that the
+place is being handled, above the smileys and out of their way. Every screen is held to
 WCAG 2.2 AA by axe-core; screenshots land in the test's folder (`kiosk-*.png`)."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from edge.app import Kiosk
 from edge.config import KioskConfig
 from edge.display.server import KioskDisplay, Prompt
 from edge.panel import mock_pin_factory
-from protocol.messages import Button, FollowUp, PressEvent
+from protocol.messages import Button, FollowUp, KioskNotice, PressEvent
 from tests.browser import axe_violations, headless_chromium, readable
 from tests.edge.display.test_server import Kiosk as PageHooks
 from tests.edge.test_app import SURVEY, messages, press, until
@@ -188,3 +190,79 @@ def test_a_killed_page_leaves_the_buttons_recording(kiosk_with_page: Kiosk) -> N
     with headless_chromium(TOUCH_DISPLAY) as driver:  # a restarted browser finds the page
         _open(driver, kiosk_with_page.page.display.url)
         assert _visible_text(driver, "question") == "How was the security check?"
+
+
+def _notice(kind: str, team: str, hour: int, minute: int, time_zone: str) -> KioskNotice:
+    return KioskNotice.model_validate(
+        {
+            "kind": kind,
+            "team": team,
+            "since": datetime(2026, 11, 23, hour, minute, tzinfo=UTC),
+            "time_zone": time_zone,
+        }
+    )
+
+
+def _notice_lines(driver: WebDriver) -> list[str]:
+    """The notices' lines as shown, read in one go (the page may replace them meanwhile)."""
+    lines = driver.execute_script(
+        "return [...document.querySelectorAll('#notices p')].map((p) => p.innerText)"
+    )
+    return [str(line) for line in lines]
+
+
+def test_a_notice_tells_travellers_the_place_is_being_handled_out_of_the_smileys_way(
+    page: tuple[KioskDisplay, WebDriver], kiosk: PageHooks, tmp_path: Path
+) -> None:
+    display, driver = page
+    kiosk.notices = [
+        _notice("requested", "Cleaning T2", 8, 42, "Europe/Helsinki"),  # 10:42 in Helsinki
+        _notice("on_the_way", "Security lanes", 9, 5, "Mars/Olympus_Mons"),  # unknown here
+    ]
+    display.changed()
+    _wait(driver, lambda d: len(_notice_lines(d)) == 2)
+    first, second = _notice_lines(driver)
+    assert first == "Cleaning T2 requested at 10:42"
+    assert second.startswith("Security lanes on the way since ")
+    notices = driver.find_element(By.ID, "notices")
+    assert notices.get_attribute("role") == "status"
+    bottom = notices.location["y"] + notices.size["height"]
+    smileys = driver.find_elements(By.CSS_SELECTOR, ".smiley")
+    assert all(s.is_displayed() and s.location["y"] >= bottom for s in smileys)
+    assert (
+        float(
+            driver.execute_script(  # arm's length: as large as the hints
+                "return parseFloat(getComputedStyle(document.getElementById('notices')).fontSize)"
+            )
+        )
+        >= 28
+    )
+    _shot(driver, tmp_path, "notice")
+    driver.find_element(By.CSS_SELECTOR, '.smiley[data-button="very_unhappy"]').click()
+    _wait(driver, lambda _d: kiosk.presses == [Button.VERY_UNHAPPY])  # a press still lands
+
+    display.prompt(Prompt("open", Button.VERY_UNHAPPY, "negative", 8.0))
+    _wait(driver, lambda d: d.find_element(By.ID, "followup").is_displayed())
+    options = driver.find_elements(By.CSS_SELECTOR, "#options .option")
+    assert all(o.location["y"] >= bottom for o in options)
+    _shot(driver, tmp_path, "notice-followup")
+
+    kiosk.notices = []  # resolved: the hub's next config has none
+    display.changed()
+    _wait(driver, lambda d: _notice_lines(d) == [])
+    assert driver.find_element(By.ID, "notices").size["height"] == 0
+
+
+def test_a_notice_in_persian_reads_right_to_left_with_persian_digits(
+    page: tuple[KioskDisplay, WebDriver], kiosk: PageHooks, tmp_path: Path
+) -> None:
+    display, driver = page
+    kiosk.notices = [_notice("requested", "Cleaning T2", 8, 42, "Europe/Helsinki")]
+    display.changed()
+    _wait(driver, lambda d: len(_notice_lines(d)) == 1)
+    driver.find_element(By.XPATH, "//nav[@id='languages']/button[@lang='fa']").click()
+    _wait(driver, lambda d: d.execute_script("return document.documentElement.dir") == "rtl")
+    [line] = _notice_lines(driver)
+    assert line == "Cleaning T2 ساعت ۱۰:۴۲ درخواست شد"  # noqa: RUF001 (Persian digits: 10:42)
+    assert driver.find_element(By.CSS_SELECTOR, "#notices bdi").text == "Cleaning T2"
+    _shot(driver, tmp_path, "notice-fa")

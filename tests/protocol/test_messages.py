@@ -8,14 +8,19 @@ import pytest
 
 from protocol.errors import ProtocolError
 from protocol.messages import (
+    MAX_NOTICES,
+    NOTICE_TEAM_MAX_CHARS,
     Ack,
     Button,
     DeviceState,
     DeviceStatus,
+    KioskNotice,
     PressEvent,
     Rejection,
+    RemoteConfig,
     decode_ack,
     decode_event,
+    decode_remote_config,
     decode_status,
     encode,
 )
@@ -181,3 +186,72 @@ def test_invalid_status_and_ack_are_invalid_payload() -> None:
         )
     with pytest.raises(ProtocolError, match="invalid_payload"):
         decode_ack(b'{"v": 1, "stored": "not-a-list"}')
+
+
+def config_with_notices(notices: Any) -> bytes:
+    return json.dumps(
+        {
+            "v": 1,
+            "device_id": "k-1",
+            "version": 3,
+            "issued_at": "2026-11-23T12:00:00Z",
+            "notices": notices,
+        }
+    ).encode()
+
+
+def notice_document(**changes: Any) -> dict[str, Any]:
+    return {
+        "kind": "requested",
+        "team": "Cleaning T2",
+        "since": "2026-11-23T10:42:00+02:00",
+        "time_zone": "Europe/Helsinki",
+        **changes,
+    }
+
+
+def test_kiosk_notices_round_trip_and_an_empty_list_stays_said() -> None:
+    notice = KioskNotice(
+        kind="on_the_way",
+        team="نظافت T2",
+        since=datetime(2026, 11, 23, 8, 42, tzinfo=UTC),
+        time_zone="Asia/Tehran",
+    )
+    config = RemoteConfig(device_id="k-1", version=3, issued_at=datetime.now(UTC), notices=[notice])
+    assert decode_remote_config(encode(config)) == config
+    cleared = config.model_copy(update={"notices": []})
+    assert decode_remote_config(encode(cleared)).settings() == {"notices": []}
+    assert (
+        "notices"
+        not in decode_remote_config(encode(config.model_copy(update={"notices": None}))).settings()
+    )
+    decoded = decode_remote_config(config_with_notices([notice_document()]))
+    assert decoded.notices is not None
+    assert decoded.notices[0].since == datetime(2026, 11, 23, 8, 42, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("notices", "field"),
+    [
+        ([notice_document(team="x" * (NOTICE_TEAM_MAX_CHARS + 1))], "team"),
+        ([notice_document(team="")], "team"),
+        ([notice_document(team="Clean\ning")], "team"),
+        ([notice_document(team="Clean\u202eing")], "team"),
+        ([notice_document(kind="fixed")], "kind"),
+        ([notice_document(since="2026-11-23T10:42:00")], "since"),
+        ([notice_document(time_zone="../etc/passwd")], "time_zone"),
+        ([notice_document(mobile="+358 40 123")], "mobile"),
+        ([notice_document()] * (MAX_NOTICES + 1), "notices"),
+        ({"team": "Cleaning"}, "notices"),
+    ],
+)
+def test_a_notice_out_of_bounds_makes_the_config_invalid(notices: Any, field: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode_remote_config(config_with_notices(notices))
+    assert caught.value.reason == "invalid_payload" and field in caught.value.detail
+
+
+def test_a_team_name_at_the_limit_is_taken() -> None:
+    name = "x" * NOTICE_TEAM_MAX_CHARS
+    decoded = decode_remote_config(config_with_notices([notice_document(team=name)]))
+    assert decoded.notices is not None and decoded.notices[0].team == name

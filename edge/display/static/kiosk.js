@@ -1,7 +1,9 @@
 "use strict";
 // The kiosk page: the question and four smileys at rest; after a press (a button on the
 // kiosk or a smiley here) the follow-up for a while, then thanks, then rest. Every press
-// reaches the page as a "prompt" event from the kiosk, whichever way it was pressed.
+// reaches the page as a "prompt" event from the kiosk, whichever way it was pressed. Above
+// it all, a line for each task the hub says is being handled here ("Cleaning T2 requested
+// at 10:42"), in the place's time; a notice that cannot be shown leaves the smileys be.
 
 const BUTTONS = [
   ["very_happy", "Very happy", "M30 62 Q50 84 70 62"],
@@ -10,6 +12,10 @@ const BUTTONS = [
   ["very_unhappy", "Very unhappy", "M30 76 Q50 56 70 76"],
 ];
 const THANKS_MS = 3000;
+const NOTICES = {
+  requested: "%(team)s requested at %(time)s",
+  on_the_way: "%(team)s on the way since %(time)s",
+};
 const SVG = "http://www.w3.org/2000/svg";
 
 const page = { state: null, lang: null, timers: [], prompt: null };
@@ -107,6 +113,43 @@ function renderRest() {
   }
 }
 
+function phrase(msgid, values) {
+  // the words with each value isolated in a <bdi>: a Latin team name keeps its order in Persian
+  const line = document.createElement("p");
+  for (const part of words(msgid).split(/(%\(\w+\)s)/)) {
+    const name = /^%\((\w+)\)s$/.exec(part);
+    if (name && name[1] in values) {
+      const value = document.createElement("bdi");
+      value.textContent = values[name[1]];
+      line.appendChild(value);
+    } else if (part) {
+      line.appendChild(document.createTextNode(part));
+    }
+  }
+  return line;
+}
+
+function clockTime(notice) {
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  const since = new Date(notice.since);
+  try {
+    return new Intl.DateTimeFormat(page.lang, { ...options, timeZone: notice.time_zone }).format(since);
+  } catch (error) {
+    return new Intl.DateTimeFormat(page.lang, options).format(since); // a zone unknown here
+  }
+}
+
+function renderNotices() {
+  const box = $("notices");
+  const notices = (page.state.notices || []).filter((notice) => NOTICES[notice.kind]);
+  const shown = JSON.stringify([page.lang, notices]);
+  if (box.dataset.shown === shown) return; // the same words: not announced again
+  box.dataset.shown = shown;
+  box.replaceChildren(
+    ...notices.map((notice) => phrase(NOTICES[notice.kind], { team: notice.team, time: clockTime(notice) })),
+  );
+}
+
 function render() {
   const language = page.state.languages.find((l) => l.tag === page.lang) || page.state.languages[0];
   page.lang = language.tag;
@@ -114,6 +157,11 @@ function render() {
   document.documentElement.dir = language.dir;
   document.title = words("How was your experience today?");
   renderLanguages();
+  try {
+    renderNotices();
+  } catch (error) {
+    $("notices").replaceChildren(); // no notice rather than no smileys
+  }
   renderRest();
   if (page.prompt) renderFollowUp(page.prompt);
   $("thanks-title").textContent = words("Thank you!");

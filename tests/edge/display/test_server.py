@@ -1,16 +1,19 @@
-"""The kiosk page's server over real HTTP on loopback: state, presses, answers, events, and
-the refusals that keep anything but the kiosk's own browser out."""
+"""The kiosk page's server over real HTTP on loopback: state (with the hub's notices),
+presses, answers, events, and the refusals that keep anything but the kiosk's own browser
+out."""
 
+import dataclasses
 import http.client
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from edge.display.server import DisplayHooks, KioskDisplay, Prompt
-from protocol.messages import Button
+from protocol.messages import Button, KioskNotice
 from protocol.surveys import Survey
 from tests.protocol.test_surveys import survey as survey_document
 
@@ -22,13 +25,22 @@ class Kiosk:
         self.survey: Survey | None = Survey.model_validate(survey_document())
         self.presses: list[Button] = []
         self.answers: list[tuple[str, str | None, str | None]] = []
+        self.notices: list[KioskNotice] = []
+
+    def _notices(self) -> Sequence[KioskNotice]:
+        return self.notices
+
+    def _answer(self, event_id: str, option: str | None, language: str | None) -> bool:
+        self.answers.append((event_id, option, language))
+        return event_id == "open"
 
     def hooks(self) -> DisplayHooks:
         return DisplayHooks(
             survey=lambda: self.survey,
             press=self.presses.append,
-            answer=lambda *answer: self.answers.append(answer) or answer[0] == "open",
+            answer=self._answer,
             languages=lambda: ["en", "nl"],
+            notices=self._notices,
         )
 
 
@@ -136,3 +148,45 @@ def test_a_prompt_reaches_the_page_as_an_event(display: KioskDisplay) -> None:
         "answer_s": 8.0,
     }
     connection.close()
+
+
+CLEANING = KioskNotice(
+    kind="requested",
+    team="Cleaning T2",
+    since=datetime(2026, 11, 23, 8, 42, tzinfo=UTC),
+    time_zone="Europe/Helsinki",
+)
+
+
+def test_the_state_carries_the_notices_and_their_words(display: KioskDisplay, kiosk: Kiosk) -> None:
+    assert json.loads(request(display, "GET", "/api/state")[2])["notices"] == []
+    kiosk.notices = [CLEANING]
+    state = json.loads(request(display, "GET", "/api/state")[2])
+    assert state["notices"] == [
+        {
+            "kind": "requested",
+            "team": "Cleaning T2",
+            "since": "2026-11-23T08:42:00Z",
+            "time_zone": "Europe/Helsinki",
+        }
+    ]
+    assert state["words"]["fa"]["%(team)s requested at %(time)s"] == (
+        "%(team)s ساعت %(time)s درخواست شد"
+    )
+
+
+def test_notices_that_cannot_be_read_leave_the_survey_served(
+    kiosk: Kiosk, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> Sequence[KioskNotice]:
+        raise OSError("the saved config went away")
+
+    display = KioskDisplay(dataclasses.replace(kiosk.hooks(), notices=broken), port=0)
+    display.start()
+    try:
+        status, _headers, body = request(display, "GET", "/api/state")
+    finally:
+        display.stop()
+    state = json.loads(body)
+    assert status == 200 and state["notices"] == [] and state["survey"] is not None
+    assert "notices could not be read" in caplog.text

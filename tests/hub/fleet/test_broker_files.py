@@ -67,8 +67,18 @@ def test_the_hubs_acl_reads_every_kiosk_and_answers_each() -> None:
     assert "topic read  seed/devices/+/events" in rules
     assert "topic write seed/devices/+/ack" in rules
     assert "topic write seed/alerts/+" in rules
+    assert "topic write seed/tasks/#" in rules, "staff notices by MQTT, on any nested topic"
     assert not any(line.startswith("pattern") for line in rules)
-    assert not any("#" in line for line in rules), "no one gets the whole tree"
+    wildcards = [line for line in rules if "#" in line]
+    assert wildcards == ["topic write seed/tasks/#"], "no one gets the whole tree"
+
+
+def test_no_kiosk_may_read_the_staff_notices_and_their_links() -> None:
+    acl = render_kiosk_acl(topic_prefix="seed", revoked=["k9"]).decode()
+    assert "tasks" not in acl
+    rules = [line.split() for line in acl.splitlines() if line.startswith(("pattern", "topic"))]
+    readable = [topic for _, access, topic in rules if access in ("read", "readwrite")]
+    assert readable == ["seed/devices/%u/ack", "seed/devices/%u/config"]
 
 
 def test_certificates_chain_to_the_fleet_ca_and_revoked_ones_are_listed(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    raw: bytes
 
 
 @dataclass
@@ -83,9 +84,9 @@ def receiver() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
             status = state.answers.pop(0) if state.answers else 200
-            state.posts.append(Received(self.path, dict(self.headers), body))
+            state.posts.append(Received(self.path, dict(self.headers), json.loads(raw), raw))
             self.send_response(status)
             self.end_headers()
 

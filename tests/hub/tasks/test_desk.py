@@ -8,23 +8,31 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.alerts.engine import AlertEngine
 from hub.alerts.records import add_rule
 from hub.alerts.rules import Rule, RuleKind
+from hub.alerts.webhook import Webhook
 from hub.app import Hub
+from hub.clock import utc_now
 from hub.config import AlertSettings, HubSettings, TaskSettings
 from hub.ingest import store
+from hub.models import Device, Task, TaskNotification
 from hub.tasks.desk import TaskDesk
-from hub.tasks.records import resolve, task_view
+from hub.tasks.records import open_by_hand, resolve, task_view
 from hub.tasks.teams import Role, Route, add_member, add_team
 from protocol.broker_url import parse_broker_url
-from protocol.messages import Button
+from protocol.messages import Button, decode_remote_config
 from protocol.mqtt import Message, MqttConnection, MqttOptions
 from tests.hub.alerts.conftest import Presser
 from tests.hub.factories import NOON, press
 from tests.hub.tasks.conftest import Receiver, TeamMaker
+from tests.hub.tasks.test_notify import Silent, silent
+
+__all__ = ["silent"]
 
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
@@ -143,8 +151,96 @@ def test_a_running_hub_notifies_by_webhook_and_mqtt_once_across_a_restart(
     assert json.loads(received[0].payload)["task_id"] == receiver.posts[0].body["task_id"]
 
 
+def test_a_silent_receiver_delays_neither_other_teams_nor_escalations(
+    places: sessionmaker[Session],
+    teams: TeamMaker,
+    receiver: Receiver,
+    silent: Silent,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Webhook, "deadline_s", 60)  # longer than this test waits
+    teams("cleaning", members=[(Route.WEBHOOK, f"{silent.url}/cleaner")], ack_minutes=15)
+    teams("security", members=[(Route.WEBHOOK, f"{receiver.url}/guard")])
+    now = utc_now()
+    with places.begin() as session:
+        # the cleaners' time to acknowledge runs out 2 s after the desk starts
+        cleaning = open_by_hand(
+            session,
+            team_id="cleaning",
+            location_id="gate-a",
+            title="Bins full",
+            by="duty manager",
+            now=now - 15 * MINUTE + 2 * SECOND,
+        )
+        open_by_hand(
+            session, team_id="security", location_id="gate-b", title="Queue", by="dm", now=now
+        )
+    settings = HubSettings(
+        data_dir=tmp_path,
+        alerts=ALERTS,
+        tasks=TaskSettings(public_url="https://hub.example.org", interval_s=0.2),
+    )
+    desk = TaskDesk(places, settings, lambda _topic, _payload: True)
+    desk.start()
+    try:
+        _wait_for(lambda: _delivered(places) == ["security"], timeout_s=2)
+        assert len(receiver.at("/guard")) == 1
+        _wait_for(lambda: _escalated(places, cleaning), timeout_s=4)
+        assert len(silent.connections) == 1, "the cleaners' receiver still holds its notice"
+    finally:
+        silent.hang_up()  # its notice fails at once: the desk can stop
+        desk.stop()
+
+
+def _delivered(places: sessionmaker[Session]) -> list[str]:
+    """The teams whose notices are marked delivered."""
+    with places() as session:
+        query = (
+            select(Task.team_id)
+            .join(TaskNotification, TaskNotification.task_id == Task.id)
+            .where(TaskNotification.state == "delivered")
+        )
+        return list(session.scalars(query))
+
+
+def _escalated(places: sessionmaker[Session], task_id: int) -> bool:
+    with places() as session:
+        return task_view(session, task_id=task_id).escalated_at is not None
+
+
 def _wait_for(condition: Callable[[], bool], timeout_s: float = 15) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_the_check_tells_a_display_kiosk_at_the_place_and_clears_it_once_resolved(
+    places: sessionmaker[Session], teams: TeamMaker, tmp_path: Path
+) -> None:
+    teams(members=[(Route.EMAIL, "cleaners@example.org")])
+    with places.begin() as session:
+        store.register_device(
+            session, device_id="k1", location_id="gate-a", now=NOON
+        ).display = True
+        task_id = open_by_hand(
+            session, team_id="cleaning", location_id="gate-a", title="Wet floor", by="ops", now=NOON
+        )
+    settings = HubSettings(data_dir=tmp_path, alerts=ALERTS, tasks=TaskSettings(kiosk_notice=True))
+    desk = TaskDesk(places, settings, lambda _topic, _payload: True, clock=lambda: NOON)
+
+    def shown() -> list[str]:
+        with places() as session:
+            device = session.get(Device, "k1")
+            assert device is not None and device.desired_config is not None
+            notices = decode_remote_config(device.desired_config.encode()).notices or []
+            return [f"{n.kind} {n.team}" for n in notices]
+
+    assert desk.check(NOON).kiosks == ["k1"]
+    assert shown() == ["requested Cleaning"]
+    assert desk.check(NOON + MINUTE).kiosks == []  # unchanged: no new config version
+    with places.begin() as session:
+        resolve(session, task_id=task_id, actor="ops", now=NOON + 2 * MINUTE)
+    assert desk.check(NOON + 3 * MINUTE).kiosks == ["k1"]
+    assert shown() == []
