@@ -2,6 +2,7 @@
 acknowledged, resolved, escalated when a target time passes; each change recorded once in
 `task_events`, and the notifications it calls for queued in the same transaction."""
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,12 +26,29 @@ DEFAULT_WINDOW_MIN = 60
 """The span compared before and after, when the alert's rule has no window of its own."""
 MAX_OPEN_TASKS = 10_000
 """Unresolved tasks the hub keeps; past that, alerts still fire but open no task."""
+MAX_OPEN_TASKS_PER_TEAM = 500
+"""Unresolved tasks one team may have, so that one site's flood leaves the others theirs."""
+MAX_EVENTS_PER_TASK = 1000
+"""Entries a task's history takes before it refuses further notes (anyone with a staff link,
+which may be posted to a whole channel, can add them)."""
+Missed = Literal["acknowledge", "resolve"]
+MISSED_NOTES: dict[Missed, str] = {
+    "acknowledge": "nobody managed to acknowledge in time",
+    "resolve": "nobody managed to resolve in time",
+}
+"""The note an escalation stores, by the target missed."""
 TaskState = Literal["open", "acknowledged", "resolved"]
 Listing = Literal["unresolved", "open", "acknowledged", "resolved", "escalated", "all"]
+
+log = logging.getLogger(__name__)
 
 
 class TaskError(ConfigError):
     """A change a task cannot take (no such task, already resolved, a note too long)."""
+
+
+class HistoryFullError(TaskError):
+    """The task's history holds MAX_EVENTS_PER_TASK entries: no further note."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,13 @@ class HistoryEntry:
     action: str
     note: str
     alert_id: int | None
+
+    @property
+    def missed(self) -> Missed | None:
+        """For an escalation, the target its team missed; None for anything else."""
+        if self.action != "escalated":
+            return None
+        return next((m for m, note in MISSED_NOTES.items() if note == self.note), None)
 
 
 @dataclass(frozen=True)
@@ -96,11 +121,20 @@ def open_for_alert(
     for team in teams:
         task = _unresolved(session, team_id=team.team_id, location_id=alert.location_id)
         if task is not None:
-            _record(session, task, now, "hub", "joined", note=alert.message, alert_id=alert.id)
+            if history_length(session, task_id=task.id) < MAX_EVENTS_PER_TASK:  # the alert tells
+                _record(session, task, now, "hub", "joined", note=alert.message, alert_id=alert.id)
             touched.append(task.id)
             continue
-        if _unresolved_count(session) >= MAX_OPEN_TASKS:
-            return touched
+        full = _full(session, team_id=team.team_id)
+        if full is not None:
+            log.warning(
+                "alert %s at %s opens no task for team %s: %s",
+                alert.id,
+                alert.location_id,
+                team.team_id,
+                full,
+            )
+            continue
         task = _open(
             session,
             team=team,
@@ -138,8 +172,9 @@ def open_by_hand(
         raise TaskError("say what needs doing: a task needs a title")
     if not 1 <= window_min <= MAX_WINDOW_MIN:
         raise TaskError(f"the span compared before and after is 1 to {MAX_WINDOW_MIN} minutes")
-    if _unresolved_count(session) >= MAX_OPEN_TASKS:
-        raise TaskError(f"{MAX_OPEN_TASKS} tasks are unresolved; resolve some first")
+    full = _full(session, team_id=team_id)
+    if full is not None:
+        raise TaskError(f"{full}; resolve some first")
     return _open(
         session,
         team=team,
@@ -213,6 +248,7 @@ def acknowledge(
         task.state, task.acknowledged_at, task.acknowledged_by = "acknowledged", now, _actor(actor)
         _record(session, task, now, actor, "acknowledged", note=text)
     elif text:
+        _room_for_a_note(session, task)
         _record(session, task, now, actor, "note", note=text)
     return task_view(session, task_id=task_id)
 
@@ -238,6 +274,7 @@ def add_note(session: Session, *, task_id: int, actor: str, now: datetime, note:
     text = _note(note)
     if not text:
         raise TaskError("a note needs some text")
+    _room_for_a_note(session, task)
     _record(session, task, now, actor, "note", note=text)
     return task_view(session, task_id=task_id)
 
@@ -258,9 +295,9 @@ def escalate_overdue(session: Session, *, now: datetime) -> list[int]:
         .order_by(Task.id)
     ).all()
     for task in overdue:
-        missed = "acknowledge" if task.acknowledged_at is None else "resolve"
+        missed: Missed = "acknowledge" if task.acknowledged_at is None else "resolve"
         task.escalated_at = now
-        _record(session, task, now, "hub", "escalated", note=f"nobody managed to {missed} in time")
+        _record(session, task, now, "hub", "escalated", note=MISSED_NOTES[missed])
         team = team_view(session, team_id=task.team_id)
         _notify(session, task, team, reason="escalated", role=Role.ESCALATION, now=now)
     return [t.id for t in overdue]
@@ -315,6 +352,14 @@ def _task(session: Session, task_id: int) -> Task:
     return task
 
 
+def _room_for_a_note(session: Session, task: Task) -> None:
+    if history_length(session, task_id=task.id) >= MAX_EVENTS_PER_TASK:
+        raise HistoryFullError(
+            f"task {task.id} has {MAX_EVENTS_PER_TASK} entries in its history; it takes no more"
+            " notes"
+        )
+
+
 def _not_resolved(task: Task) -> None:
     if task.resolved_at is not None:
         raise TaskError(f"task {task.id} is resolved already")
@@ -348,8 +393,20 @@ def _unresolved(session: Session, *, team_id: str, location_id: str) -> Task | N
     ).first()
 
 
-def _unresolved_count(session: Session) -> int:
-    return session.scalar(select(func.count()).where(Task.state != "resolved")) or 0
+def _unresolved_count(session: Session, *, team_id: str | None = None) -> int:
+    query = select(func.count()).where(Task.state != "resolved")
+    if team_id is not None:
+        query = query.where(Task.team_id == team_id)
+    return session.scalar(query) or 0
+
+
+def _full(session: Session, *, team_id: str) -> str | None:
+    """Why no task may open for the team now (its own limit, or the hub's); None if one may."""
+    if _unresolved_count(session, team_id=team_id) >= MAX_OPEN_TASKS_PER_TEAM:
+        return f"team {team_id!r} has {MAX_OPEN_TASKS_PER_TEAM} unresolved tasks"
+    if _unresolved_count(session) >= MAX_OPEN_TASKS:
+        return f"{MAX_OPEN_TASKS} tasks are unresolved"
+    return None
 
 
 def _time_zone(session: Session, location_id: str) -> str:
@@ -388,12 +445,18 @@ def list_tasks(
     return _views(session, list(session.scalars(query)))
 
 
-def history(session: Session, *, task_id: int) -> list[HistoryEntry]:
-    """Oldest first."""
-    rows = session.scalars(
-        select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)
-    )
+def history(session: Session, *, task_id: int, latest: int | None = None) -> list[HistoryEntry]:
+    """Oldest first; with `latest`, only that many of the newest entries."""
+    query = select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id.desc())
+    if latest is not None:
+        query = query.limit(latest)
+    rows = list(session.scalars(query))
+    rows.reverse()
     return [HistoryEntry(r.at, r.actor, r.action, r.note, r.alert_id) for r in rows]
+
+
+def history_length(session: Session, *, task_id: int) -> int:
+    return session.scalar(select(func.count()).where(TaskEvent.task_id == task_id)) or 0
 
 
 def _views(session: Session, tasks: list[Task]) -> list[TaskView]:

@@ -6,8 +6,13 @@ one form to its own address, answered by a redirect back to the page (post, redi
 that says once what was done. The task and the member who acts come from the signed link
 alone (hub/tasks/links.py): no path, field or query names a task. A link that is forged,
 stale, or whose member was removed opens a page that says so kindly, never the task.
+
+A link may be posted to a whole channel, so what it can do is bounded: POSTS_PER_MINUTE per
+task and member, notes up to the task's MAX_EVENTS_PER_TASK, and the page names the members
+who acted by link but never a manager's sign-in name.
 """
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -18,17 +23,19 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date as babel_date
 from babel.dates import format_time, format_timedelta, get_date_format
 from babel.numbers import format_percent
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from hub.alerts.rules import zone
+from hub.phone.guard import AddressLimiter
 from hub.tasks.links import PREFIX, StaffLinks, StaffPass
 from hub.tasks.records import (
     MAX_ACTOR_CHARS,
     MAX_NOTE_CHARS,
     HistoryEntry,
+    HistoryFullError,
     TaskError,
     TaskView,
     acknowledge,
@@ -37,6 +44,7 @@ from hub.tasks.records import (
     resolve,
     task_view,
 )
+from hub.tasks.teams import team_view
 from hub.web import language as dashboard_language
 from hub.web.auth import Db, Now
 from hub.web.context import TEMPLATES_DIR
@@ -51,6 +59,10 @@ HISTORY_SHOWN = 12
 """The latest entries of a task's history on its page: a phone's screen, not an audit."""
 REPEAT_S = 60
 """The same note from the same person within this is one note sent twice (a double tap)."""
+POSTS_PER_MINUTE = 10
+"""Presses a minute on one task by one member's link (a burst of as many), in this process."""
+BY_LINK = StaffPass(0, 0, "").actor
+"""How a task's history names who acted by link: after the member's name."""
 Done = Literal["acknowledged", "resolved", "noted"]
 CONFIRMATIONS: dict[str, str] = {
     "acknowledged": N_("Thank you. The team sees that you are on your way."),
@@ -66,13 +78,31 @@ ACTIONS = {
     "note": N_("Note"),
     "escalated": N_("Escalated"),
 }
+MISSED = {
+    # Translators: a task's history: its escalation contact told, nobody being on the way in time
+    "acknowledge": N_("Escalated: not acknowledged in time"),
+    # Translators: a task's history: its escalation contact told, the task not resolved in time
+    "resolve": N_("Escalated: not resolved in time"),
+}
+THE_HUB = N_("The hub")
+# Translators: who did something in a task's history: a dashboard user, whose name staff do not see
+A_MANAGER = N_("A manager")
 JUST_NOW = N_("just now")
 NOTE_EMPTY = N_("Write the note first, then press “Add a note”.")
 NOTE_TOO_LONG = N_("A note has at most %(most)s characters; this one has %(length)s.")
 NOTE_UNPRINTABLE = N_(
     "The note holds a character that cannot be kept, such as a tab. Please write it without."
 )
-TextField = Annotated[str, Form()]
+HISTORY_FULL = N_(
+    "The history of this task is full, so it takes no more notes. Please tell your team lead."
+)
+TOO_MANY = N_(
+    "This link was used many times in the last minute. Please wait a moment, then try again."
+)
+NoteField = Annotated[str, Form(max_length=MAX_NOTE_CHARS * 4)]
+"""Longer than the page's field lets anyone type; past the note's limit, the page says why."""
+LangField = Annotated[str, Form(max_length=35)]
+_limiter_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -103,6 +133,16 @@ def _templates() -> Jinja2Templates:
 def _links(request: Request) -> StaffLinks:
     links: StaffLinks = request.app.state.staff_links
     return links
+
+
+def _limiter(request: Request) -> AddressLimiter:
+    """The app's count of presses per task and member, made on its first press."""
+    state = request.app.state
+    with _limiter_lock:
+        limiter: AddressLimiter | None = getattr(state, "staff_limiter", None)
+        if limiter is None:
+            limiter = state.staff_limiter = AddressLimiter(POSTS_PER_MINUTE)
+    return limiter
 
 
 def _language(request: Request, asked: str | None) -> Language:
@@ -184,13 +224,46 @@ def _switches(token: str, language: Language) -> list[tuple[Language, str]]:
     return [(other, f"{here}?{urlencode({'lang': other.tag})}") for other in languages]
 
 
-def _history(session: Session, view: TaskView, tag: str, now: datetime) -> list[Line]:
+class Names:
+    """Who acted, as the page names them: a member who acted by link by their name, the hub
+    as the hub, and anyone else (a dashboard or command-line user) as "A manager"."""
+
+    def __init__(self, session: Session, view: TaskView, language: Language) -> None:
+        members = team_view(session, team_id=view.team_id).members
+        # a long name's " (by link)" may be cut off where the history's column ends
+        self._by_link = {f"{m.name}{BY_LINK}"[:MAX_ACTOR_CHARS]: m.name + BY_LINK for m in members}
+        self._language = language
+
+    def __call__(self, actor: str) -> str:
+        if actor == "hub":
+            return dashboard_language.translate(self._language, THE_HUB)
+        if actor in self._by_link:
+            return self._by_link[actor]
+        if actor.endswith(BY_LINK):  # a member since removed
+            return actor
+        return dashboard_language.translate(self._language, A_MANAGER)
+
+
+def _history(
+    session: Session, view: TaskView, language: Language, names: Names, now: datetime
+) -> list[Line]:
     place = zone(view.time_zone)
-    entries = history(session, task_id=view.id)[-HISTORY_SHOWN:]
     return [
-        Line(e.at, _moment(tag, e.at, place, now), e.actor, ACTIONS.get(e.action, ""), e.note)
-        for e in entries
+        Line(
+            e.at,
+            _moment(language.tag, e.at, place, now),
+            names(e.actor),
+            _action(e),
+            "" if e.action == "escalated" else e.note,  # the hub's words, not a person's
+        )
+        for e in history(session, task_id=view.id, latest=HISTORY_SHOWN)
     ]
+
+
+def _action(entry: HistoryEntry) -> str:
+    """What an entry says happened; an escalation says which time was missed."""
+    missed = entry.missed
+    return MISSED[missed] if missed else ACTIONS.get(entry.action, "")
 
 
 def _travellers(view: TaskView, tag: str) -> dict[str, str] | None:
@@ -214,12 +287,15 @@ def _page(
     *,
     confirmation: str | None = None,
     error: FieldError | None = None,
+    busy: bool = False,
     note: str = "",
 ) -> HTMLResponse:
+    """The task's page; with `error`, 422 and why next to the note; when `busy`, 429."""
     staff_pass, view = found
     token = request.path_params["token"]
     tag = language.tag
     place = zone(view.time_zone)
+    names = Names(session, view, language)
 
     def moment(at: datetime | None) -> str:
         return "" if at is None else _moment(tag, at, place, now)
@@ -232,22 +308,25 @@ def _page(
         "state": STATES.get(view.state, view.state),
         "opened": moment(view.opened_at),
         "ago": _ago(language, now - view.opened_at),
+        "opened_by": "" if view.opened_by == "hub" else names(view.opened_by),
+        "acknowledged_by": names(view.acknowledged_by or ""),
+        "resolved_by": names(view.resolved_by or ""),
         "ack_due": moment(view.ack_due_at),
         "resolve_due": moment(view.resolve_due_at),
         "acknowledged": moment(view.acknowledged_at),
         "resolved": moment(view.resolved_at),
         "travellers": _travellers(view, tag),
-        "history": _history(session, view, tag, now),
+        "history": _history(session, view, language, names, now),
         "member": staff_pass.member_name,
         "confirmation": confirmation,
         "error": error,
+        "busy": TOO_MANY if busy else None,
         "note": note,
         "max_chars": MAX_NOTE_CHARS,
         "max_chars_text": local_number(tag, MAX_NOTE_CHARS),
     }
-    return _templates().TemplateResponse(
-        request, "staff/task.html", context, status_code=200 if error is None else 422
-    )
+    status = 429 if busy else 200 if error is None else 422
+    return _templates().TemplateResponse(request, "staff/task.html", context, status_code=status)
 
 
 @router.get("/{token}")
@@ -256,8 +335,8 @@ def task_page(
     token: str,
     session: Db,
     now: Now,
-    lang: str | None = None,
-    done: str | None = None,
+    lang: Annotated[str | None, Query(max_length=35)] = None,
+    done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     language = _language(request, lang)
     found = _task(request, session, token)
@@ -268,7 +347,7 @@ def task_page(
 
 @router.post("/{token}/acknowledge")
 def acknowledge_task(
-    request: Request, token: str, session: Db, now: Now, note: TextField = "", lang: TextField = ""
+    request: Request, token: str, session: Db, now: Now, note: NoteField = "", lang: LangField = ""
 ) -> Response:
     """ "On my way", with the note if one was written."""
     return _act(request, session, now, token, done="acknowledged", note=note, lang=lang)
@@ -276,14 +355,14 @@ def acknowledge_task(
 
 @router.post("/{token}/resolve")
 def resolve_task(
-    request: Request, token: str, session: Db, now: Now, note: TextField = "", lang: TextField = ""
+    request: Request, token: str, session: Db, now: Now, note: NoteField = "", lang: LangField = ""
 ) -> Response:
     return _act(request, session, now, token, done="resolved", note=note, lang=lang)
 
 
 @router.post("/{token}/note")
 def note_task(
-    request: Request, token: str, session: Db, now: Now, note: TextField = "", lang: TextField = ""
+    request: Request, token: str, session: Db, now: Now, note: NoteField = "", lang: LangField = ""
 ) -> Response:
     return _act(request, session, now, token, done="noted", note=note, lang=lang)
 
@@ -304,15 +383,23 @@ def _act(
     found = _task(request, session, token)
     if found is None:
         return _refused(token, request, language)
+    staff_pass, view = found
+    limiter = _limiter(request)
+    if not limiter.allow(f"task {staff_pass.task_id} member {staff_pass.member_id}"):
+        page = _page(request, session, now, found, language, busy=True, note=note)
+        page.headers["Retry-After"] = str(limiter.retry_after_s())
+        return page
     text = _normal(note)
     error = _note_error(text, language.tag, required=done == "noted")
     if error is not None:
         return _page(request, session, now, found, language, error=error, note=note)
-    staff_pass, view = found
     if _repeated(session, staff_pass, text, now):
         text = ""
     try:
         shown = _record(session, staff_pass, view, done=done, note=text, now=now)
+    except HistoryFullError:  # refused before anything changed: the page reads on
+        full = FieldError(HISTORY_FULL, {})
+        return _page(request, session, now, found, language, error=full, note=note)
     except TaskError:  # changed since it was read (resolved by another): show it as it is
         session.rollback()
         shown = None
@@ -338,7 +425,7 @@ def _note_error(text: str, tag: str, *, required: bool) -> FieldError | None:
 
 def _repeated(session: Session, staff_pass: StaffPass, text: str, now: datetime) -> bool:
     """Whether the task's latest entry is this note from this member, moments ago."""
-    last: list[HistoryEntry] = history(session, task_id=staff_pass.task_id)[-1:]
+    last = history(session, task_id=staff_pass.task_id, latest=1)
     return (
         bool(text)
         and bool(last)

@@ -34,6 +34,8 @@ router = APIRouter()
 
 TaskId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 MAX_LISTED = 1000
+HISTORY_SHOWN = 200
+"""The latest entries of a task's history its detail holds."""
 Shown = Literal["open", "acknowledged", "resolved", "escalated"]
 PlaceQuery = Annotated[
     str | None,
@@ -97,7 +99,10 @@ class HistoryOut(BaseModel):
 
 
 class TaskDetailOut(TaskOut):
-    history: list[HistoryOut] = Field(description="oldest first")
+    history: list[HistoryOut] = Field(
+        description=f"the latest {HISTORY_SHOWN} entries at most, oldest first"
+    )
+    history_total: int = Field(description="entries in the task's whole history")
 
 
 class OpenTaskIn(BaseModel):
@@ -237,13 +242,14 @@ def task_out(view: TaskView, now: datetime) -> TaskOut:
 
 def _detail(session: Session, task_id: int, now: datetime) -> TaskDetailOut:
     view = records.task_view(session, task_id=task_id)
-    entries = records.history(session, task_id=task_id)
+    entries = records.history(session, task_id=task_id, latest=HISTORY_SHOWN)
     return TaskDetailOut(
         **task_out(view, now).model_dump(),
         history=[
             HistoryOut(at=e.at, actor=e.actor, action=e.action, note=e.note, alert=e.alert_id)
             for e in entries
         ],
+        history_total=records.history_length(session, task_id=task_id),
     )
 
 

@@ -1,6 +1,7 @@
 """A task's life over a real database: opened or joined by alerts, acknowledged, resolved,
 noted and escalated, with its history and the notifications it queues."""
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -16,12 +17,16 @@ from hub.models import Alert, AlertRule, Task, TaskNotification
 from hub.tasks import records
 from hub.tasks.records import (
     DEFAULT_WINDOW_MIN,
+    MAX_EVENTS_PER_TASK,
     MAX_NOTE_CHARS,
+    MAX_OPEN_TASKS_PER_TEAM,
+    HistoryFullError,
     TaskError,
     acknowledge,
     add_note,
     escalate_overdue,
     history,
+    history_length,
     list_tasks,
     open_by_hand,
     open_for_alert,
@@ -295,6 +300,7 @@ def test_escalation_comes_once_after_the_due_time_to_the_escalation_contacts(
         [*_, last] = history(session, task_id=task)
     assert (view.escalated, view.shown_state, view.state) == (True, "escalated", "open")
     assert (last.action, last.note) == ("escalated", "nobody managed to acknowledge in time")
+    assert last.missed == "acknowledge"  # what a page says instead of quoting the note
     assert notices(places, task) == [
         ("Member 1", "opened"),
         ("Escalation 1", "escalated"),
@@ -322,7 +328,7 @@ def test_an_acknowledged_task_escalates_when_it_is_not_resolved_in_time(
         assert escalate_overdue(session, now=NOON + 59 * MIN) == []
         assert escalate_overdue(session, now=NOON + 61 * MIN) == [late]
         [*_, last] = history(session, task_id=late)
-    assert last.note == "nobody managed to resolve in time"
+    assert (last.note, last.missed) == ("nobody managed to resolve in time", "resolve")
     # a team without an escalation contact hears of its own escalations
     assert notices(places, late) == [("Member 1", "opened"), ("Member 1", "escalated")]
 
@@ -404,6 +410,7 @@ def test_at_most_max_open_tasks_are_unresolved(
     make_rule: Callable[..., int],
     fire: Fire,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(records, "MAX_OPEN_TASKS", 2)
     rule = make_rule(RuleKind.NEGATIVE_SHARE, 50)
@@ -419,7 +426,10 @@ def test_at_most_max_open_tasks_are_unresolved(
             open_by_hand(
                 session, team_id="cleaning", location_id="t2", title="Q", by="max", now=NOON
             )
-    assert fire(rule, location_id="t2") == []  # the alert fires, no task opens
+    with caplog.at_level(logging.WARNING, logger="hub.tasks.records"):
+        assert fire(rule, location_id="t2") == []  # the alert fires, no task opens
+    [warning] = caplog.records
+    assert warning.getMessage().endswith("opens no task for team cleaning: 2 tasks are unresolved")
     assert fire(rule, location_id="gate-a", at=NOON + MIN) == [first]  # joining still works
     with places.begin() as session:
         resolve(session, task_id=first, actor="ann", now=NOON + 2 * MIN)
@@ -504,3 +514,107 @@ def test_a_member_added_later_hears_of_escalations_only(
         )
         escalate_overdue(session, now=NOON + 6 * MIN)
     assert notices(places, task) == [("Member 1", "opened"), ("Boss", "escalated")]
+
+
+def test_one_team_at_its_limit_leaves_the_other_teams_theirs(
+    places: sessionmaker[Session],
+    teams: TeamMaker,
+    make_rule: Callable[..., int],
+    fire: Fire,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert MAX_OPEN_TASKS_PER_TEAM == 500
+    monkeypatch.setattr(records, "MAX_OPEN_TASKS_PER_TEAM", 2)
+    rule = make_rule(RuleKind.NEGATIVE_SHARE, 50)
+    teams("cleaning", members=[MAIL])
+    teams("security", members=[MAIL])
+    with places.begin() as session:
+        first, _ = (
+            open_by_hand(
+                session, team_id="cleaning", location_id=place, title="Bin", by="max", now=NOON
+            )
+            for place in ("gate-a", "gate-b")
+        )
+        with pytest.raises(TaskError, match="team 'cleaning' has 2 unresolved tasks"):
+            open_by_hand(
+                session, team_id="cleaning", location_id="t2", title="Q", by="max", now=NOON
+            )
+        security = open_by_hand(
+            session, team_id="security", location_id="t2", title="Q", by="max", now=NOON
+        )
+    with caplog.at_level(logging.WARNING, logger="hub.tasks.records"):
+        # at gate-a cleaning joins its task; at t2 security joins its own, cleaning opens none
+        assert fire(rule, location_id="gate-a", at=NOON + MIN)[0] == first
+        assert fire(rule, location_id="t2", at=NOON + MIN) == [security]
+    [warning] = caplog.records
+    assert "at t2 opens no task for team cleaning" in warning.getMessage()
+    assert "team 'cleaning' has 2 unresolved tasks" in warning.getMessage()
+    with places.begin() as session:
+        resolve(session, task_id=first, actor="ann", now=NOON + 2 * MIN)
+        assert open_by_hand(
+            session, team_id="cleaning", location_id="t2", title="Q", by="max", now=NOON
+        )
+
+
+def test_a_full_history_takes_no_more_notes_but_the_task_still_moves_on(
+    places: sessionmaker[Session],
+    teams: TeamMaker,
+    make_rule: Callable[..., int],
+    fire: Fire,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert MAX_EVENTS_PER_TASK == 1000
+    monkeypatch.setattr(records, "MAX_EVENTS_PER_TASK", 4)
+    rule = make_rule(RuleKind.NEGATIVE_SHARE, 50)
+    teams(members=[MAIL])
+    [task] = fire(rule)
+    with places.begin() as session:
+        for n in range(3):
+            add_note(session, task_id=task, actor="ann", now=NOON, note=f"note {n}")
+        with pytest.raises(HistoryFullError, match=f"task {task} has 4 entries"):
+            add_note(session, task_id=task, actor="ann", now=NOON + MIN, note="one more")
+    assert fire(rule, at=NOON + MIN) == [task]  # joined, but not written down again
+    with places.begin() as session:
+        # "On my way" and "Resolved" change the task, so they are kept; a later note is not
+        acknowledge(session, task_id=task, actor="ann", now=NOON + 2 * MIN, note="coming")
+        with pytest.raises(HistoryFullError):
+            acknowledge(session, task_id=task, actor="bob", now=NOON + 3 * MIN, note="me too")
+        acknowledge(session, task_id=task, actor="bob", now=NOON + 3 * MIN)  # nothing to add
+        done = resolve(session, task_id=task, actor="ann", now=NOON + 4 * MIN, note="mopped")
+        with pytest.raises(HistoryFullError):
+            add_note(session, task_id=task, actor="ann", now=NOON + 5 * MIN, note="thanks")
+    assert done.state == "resolved"
+    assert [a for a, _, _ in actions(places, task)] == [
+        "opened",
+        *["note"] * 3,
+        "acknowledged",
+        "resolved",
+    ]
+
+
+def test_the_latest_entries_of_a_history_come_oldest_first(
+    places: sessionmaker[Session], teams: TeamMaker
+) -> None:
+    teams(members=[MAIL])
+    with places.begin() as session:
+        task = open_by_hand(
+            session, team_id="cleaning", location_id="gate-a", title="Bin", by="max", now=NOON
+        )
+        for n in range(1, 6):
+            add_note(session, task_id=task, actor="ann", now=NOON + n * MIN, note=f"note {n}")
+        other = open_by_hand(
+            session, team_id="cleaning", location_id="gate-b", title="Mop", by="max", now=NOON
+        )
+    with places() as session:
+        assert [e.note for e in history(session, task_id=task, latest=3)] == [
+            "note 3",
+            "note 4",
+            "note 5",
+        ]
+        assert [e.action for e in history(session, task_id=task, latest=1)] == ["note"]
+        assert history(session, task_id=task, latest=0) == []
+        assert history(session, task_id=task, latest=100) == history(session, task_id=task)
+        assert len(history(session, task_id=task)) == history_length(session, task_id=task) == 6
+        assert history_length(session, task_id=other) == 1
+        assert history_length(session, task_id=999) == 0

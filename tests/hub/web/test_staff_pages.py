@@ -18,11 +18,15 @@ from httpx import Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.models import Task
+from hub.phone.guard import AddressLimiter
+from hub.tasks import records
 from hub.tasks.links import StaffLinks
 from hub.tasks.records import (
     MAX_NOTE_CHARS,
     HistoryEntry,
     TaskView,
+    acknowledge,
+    add_note,
     escalate_overdue,
     history,
     open_by_hand,
@@ -30,7 +34,7 @@ from hub.tasks.records import (
 )
 from hub.tasks.teams import Role, Route, add_member, add_team, remove_member
 from hub.web.app import create_app
-from hub.web.routes_staff import REPEAT_S
+from hub.web.routes_staff import HISTORY_SHOWN, POSTS_PER_MINUTE, REPEAT_S
 from tests.hub.factories import NOON
 
 REFUSED = "This link no longer works"
@@ -377,4 +381,180 @@ def test_what_travellers_said_and_an_escalation_are_shown(
     assert "62% of 16, in the 1 hour before it opened" in page
     assert "Kiosk k-wc-1" in page
     assert 'class="state escalated">Escalated<' in page
-    assert "nobody managed to acknowledge in time" in page and "The hub" in page
+    # the hub's stored English sentence is not quoted as if a person wrote it
+    assert "Escalated: not acknowledged in time</span>" in page and "The hub</span>" in page
+    assert "nobody managed" not in page and '<q class="note"' not in page
+    with sessions.begin() as session:
+        guard = add_member(
+            session,
+            team_id="sec-osl",
+            name="Guard",
+            route=Route.EMAIL,
+            target="guard@example.org",
+            role=Role.MEMBER,
+        )
+        late = open_by_hand(
+            session, team_id="sec-osl", location_id="osl", title="Lane", by="manager", now=NOON
+        )
+        acknowledge(session, task_id=late, actor="manager", now=NOON + timedelta(minutes=1))
+        escalate_overdue(session, now=NOON + timedelta(hours=3))  # on the way, not resolved
+    later = staff(NOON + timedelta(hours=3))
+    page = later.get(link(later, task_id=late, member_id=guard.id)).text
+    escalations = re.findall(r'<span class="what">(Escalated[^<]*)</span>', page)
+    assert escalations == ["Escalated: not resolved in time"]
+
+
+def test_a_manager_is_named_a_manager_and_members_by_their_names(
+    staff: Staff, crew: Crew, sessions: sessionmaker[Session]
+) -> None:
+    long_name = "N" * 195  # " (by link)" runs past the history's column
+    with sessions.begin() as session:
+        task = open_by_hand(
+            session,
+            team_id="clean-hel",
+            location_id="hel",
+            title="Bin",
+            by="j.smith@ops",
+            now=NOON,
+        )
+        acknowledge(session, task_id=task, actor="j.smith@ops", now=NOON, note="Asked Ben")
+        long_member = add_member(
+            session,
+            team_id="clean-hel",
+            name=long_name,
+            route=Route.EMAIL,
+            target="n@example.org",
+            role=Role.MEMBER,
+        ).id
+        add_note(session, task_id=task, actor="cli", now=NOON, note="From the console")
+    client = staff(NOON + timedelta(minutes=1))
+    long_path = link(client, task_id=task, member_id=long_member)
+    client.post(f"{long_path}/note", data={"note": "Long name here"})
+    client.post(f"{link(client, task_id=task, member_id=crew.ben)}/resolve", data={})
+    page = client.get(long_path).text
+    assert "j.smith" not in page and "cli<" not in page
+    assert "(1 minute ago) · A manager</dd>" in page
+    assert "Resolved by Ben (by link) at" in page
+    who = re.findall(r'<span class="who">([^<]*)</span>', page)
+    assert who == ["A manager", "A manager", "A manager", f"{long_name} (by link)", "Ben (by link)"]
+
+    manager_acked = staff(NOON + timedelta(minutes=2))
+    page = manager_acked.get(link(manager_acked, task_id=crew.task, member_id=crew.anna)).text
+    assert "Opened</dt>" in page and "· A manager</dd>" in page  # crew.task: by "manager"
+    with sessions.begin() as session:
+        acknowledge(session, task_id=crew.task, actor="j.smith@ops", now=NOON)
+    page = manager_acked.get(link(manager_acked, task_id=crew.task, member_id=crew.anna)).text
+    assert "A manager, at 2:00\u202fPM" in page and "j.smith" not in page
+
+
+def test_the_page_shows_the_latest_entries_only(
+    staff: Staff, crew: Crew, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        for n in range(1, 31):
+            add_note(session, task_id=crew.task, actor="Anna (by link)", now=NOON, note=f"#{n}#")
+    client = staff(NOON)
+    page = client.get(link(client, task_id=crew.task, member_id=crew.anna)).text
+    shown = re.findall(r"<q class=\"note\" dir=\"auto\">#(\d+)#</q>", page)
+    assert shown == [str(n) for n in range(31 - HISTORY_SHOWN, 31)]
+
+
+def test_presses_are_throttled_per_task_and_member_with_a_page_in_its_language(
+    staff: Staff, crew: Crew, sessions: sessionmaker[Session]
+) -> None:
+    client = staff(NOON)
+    moment = [0.0]
+    client.app.state.staff_limiter = AddressLimiter(  # type: ignore[attr-defined]
+        POSTS_PER_MINUTE, clock=lambda: moment[0]
+    )
+    anna = link(client, task_id=crew.task, member_id=crew.anna)
+    for n in range(POSTS_PER_MINUTE):
+        answer = client.post(f"{anna}/note", data={"note": f"note {n}", "lang": "en"})
+        assert answer.status_code == 303
+    busy = client.post(f"{anna}/note", data={"note": "one too many", "lang": "nl"})
+    assert busy.status_code == 429 and busy.headers["retry-after"] == "6"
+    assert busy.headers["content-type"].startswith("text/html")
+    assert '<html lang="nl" dir="ltr">' in busy.text
+    assert '<p class="error" id="busy" role="alert" tabindex="-1" autofocus>' in busy.text
+    assert ">one too many</textarea>" in busy.text  # what they wrote, kept
+    assert busy.headers["cache-control"] == "no-store"
+    assert client.post(f"{anna}/resolve", data={}).status_code == 429
+    ben = link(client, task_id=crew.task, member_id=crew.ben)
+    assert client.post(f"{ben}/note", data={"note": "Ben's own"}).status_code == 303
+    assert client.get(anna).status_code == 200  # reading is not pressing
+    moment[0] = 6.0  # a press comes back every six seconds
+    assert client.post(f"{anna}/note", data={"note": "after a pause"}).status_code == 303
+    assert client.post(f"{anna}/note", data={"note": "too soon"}).status_code == 429
+    notes = [e.note for e in events(sessions, crew.task) if e.action == "note"]
+    assert notes == [*(f"note {n}" for n in range(POSTS_PER_MINUTE)), "Ben's own", "after a pause"]
+    assert view(sessions, crew.task).state == "open"
+
+
+def test_the_app_throttles_without_being_told(staff: Staff, crew: Crew) -> None:
+    client = staff(NOON)
+    anna = link(client, task_id=crew.task, member_id=crew.anna)
+    answers = [
+        client.post(f"{anna}/note", data={"note": f"n{n}"}).status_code
+        for n in range(POSTS_PER_MINUTE + 1)
+    ]
+    assert answers == [303] * POSTS_PER_MINUTE + [429]
+
+
+def test_a_full_history_refuses_a_note_as_the_page_refuses_others(
+    staff: Staff, crew: Crew, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(records, "MAX_EVENTS_PER_TASK", 3)
+    client = staff(NOON)
+    path = link(client, task_id=crew.task, member_id=crew.anna)
+    for note in ("first", "second"):
+        assert client.post(f"{path}/note", data={"note": note}).status_code == 303
+    full = client.post(f"{path}/note", data={"note": "third", "lang": "en"})
+    assert full.status_code == 422, full.text
+    assert '<p class="error" id="note-error">The history of this task is full' in full.text
+    assert ">third</textarea>" in full.text and 'aria-invalid="true"' in full.text
+    # "Resolved" still resolves, with its note; a note afterwards is refused
+    resolved = client.post(f"{path}/resolve", data={"note": "done anyway"})
+    assert resolved.headers["location"].endswith("done=resolved")
+    again = client.post(f"{path}/resolve", data={"note": "and mopped", "lang": "en"})
+    assert again.status_code == 422 and "The history of this task is full" in again.text
+    assert [(e.action, e.note) for e in events(sessions, crew.task)] == [
+        ("opened", ""),
+        ("note", "first"),
+        ("note", "second"),
+        ("resolved", "done anyway"),
+    ]
+
+
+@pytest.mark.parametrize("size", [MAX_NOTE_CHARS * 4 + 1, 5000, 10_000_000])
+def test_a_note_far_past_the_limit_is_refused_before_the_page_and_not_sent_back(
+    staff: Staff, crew: Crew, sessions: sessionmaker[Session], size: int
+) -> None:
+    client = staff(NOON)
+    path = link(client, task_id=crew.task, member_id=crew.anna)
+    answer = client.post(f"{path}/note", data={"note": "x" * size, "lang": "en"})
+    assert answer.status_code in {413, 422}, answer.status_code
+    assert answer.status_code == 413 or size < 1_000_000  # a body limit stops the 10 MB one
+    assert len(answer.content) < size + 1000 and "x" * 4001 not in answer.text[:4001]
+    assert "Refill the soap" not in answer.text  # no task page rendered with it
+    assert [e.action for e in events(sessions, crew.task)] == ["opened"]
+
+
+def test_a_note_between_the_limit_and_four_times_it_gets_the_friendly_error(
+    staff: Staff, crew: Crew
+) -> None:
+    client = staff(NOON)
+    path = link(client, task_id=crew.task, member_id=crew.anna)
+    page = client.post(f"{path}/note", data={"note": "x" * MAX_NOTE_CHARS * 4, "lang": "en"})
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "A note has at most 1,000 characters; this one has 4,000." in page.text
+
+
+def test_a_language_field_or_query_past_35_characters_is_refused(
+    staff: Staff, crew: Crew, sessions: sessionmaker[Session]
+) -> None:
+    client = staff(NOON)
+    path = link(client, task_id=crew.task, member_id=crew.anna)
+    assert client.post(f"{path}/note", data={"note": "x", "lang": "e" * 36}).status_code == 422
+    assert client.get(path, params={"lang": "e" * 36}).status_code == 422
+    assert client.get(path, params={"lang": "e" * 35}).status_code == 200
+    assert [e.action for e in events(sessions, crew.task)] == ["opened"]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.models import Task, TaskNotification
 from hub.tasks import records
 from hub.tasks.teams import Role, Route, add_member, add_team
+from hub.web import routes_tasks
 from tests.hub.factories import NOON, place
 
 Client = Callable[[str | None], TestClient]
@@ -235,6 +236,7 @@ def test_a_task_is_opened_by_hand_acknowledged_noted_and_resolved_with_its_histo
         ("admin", "resolved", "refilled"),
     ]
     assert manager.get(f"/api/tasks/{task_id}").json()["history"] == resolved["history"]
+    assert resolved["history_total"] == 4
     again = done.post(f"/api/tasks/{task_id}/resolve", json={})
     assert again.status_code == 200 and len(again.json()["history"]) == 4, "a double tap"
     refused = done.post(f"/api/tasks/{task_id}/acknowledge", json={})
@@ -481,3 +483,45 @@ def test_the_tasks_page_is_the_managers(client_as: Client) -> None:
     assert page.status_code == 200
     assert '<script src="/static/tasks.js" defer></script>' in page.text
     assert 'href="/tasks" aria-current="page"' in page.text
+
+
+def test_a_task_shows_its_latest_history_with_the_count_of_all(
+    client_as: Client,
+    tasks: dict[str, int],
+    sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert routes_tasks.HISTORY_SHOWN == 200
+    monkeypatch.setattr(routes_tasks, "HISTORY_SHOWN", 3)
+    with sessions.begin() as session:
+        for n in range(1, 6):
+            records.add_note(session, task_id=tasks["d"], actor="ana", now=NOON, note=f"n{n}")
+    task = client_as("manager").get(f"/api/tasks/{tasks['d']}").json()
+    assert [h["note"] for h in task["history"]] == ["n3", "n4", "n5"]
+    assert task["history_total"] == 6
+
+
+def test_a_full_history_and_a_team_at_its_limit_are_refused_with_the_reason(
+    client_as: Client, tasks: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(records, "MAX_EVENTS_PER_TASK", 2)
+    monkeypatch.setattr(records, "MAX_OPEN_TASKS_PER_TEAM", 1)
+    manager = client_as("manager")
+    path = f"/api/tasks/{tasks['d']}"
+    assert manager.post(f"{path}/notes", json={"note": "one"}).status_code == 200
+    full = manager.post(f"{path}/notes", json={"note": "two"})
+    assert (full.status_code, full.json()["detail"]) == (
+        400,
+        f"task {tasks['d']} has 2 entries in its history; it takes no more notes",
+    )
+    assert manager.post(f"{path}/acknowledge", json={"note": "coming"}).status_code == 200
+    assert manager.post(f"{path}/acknowledge", json={"note": "again"}).status_code == 400
+    assert manager.get(path).json()["history_total"] == 3
+    body = {"team": "cleaning", "location": "hel-wc", "title": "Spill"}
+    refused = manager.post("/api/tasks", json=body)
+    assert (refused.status_code, refused.json()["detail"]) == (
+        400,
+        "team 'cleaning' has 1 unresolved tasks; resolve some first",
+    )
+    assert manager.post(f"{path}/resolve", json={}).status_code == 200
+    assert manager.post("/api/tasks", json=body).status_code == 201
