@@ -313,8 +313,9 @@ def test_persian_reads_right_to_left(hub: Served, browser: WebDriver, screenshot
     task_id = hub.task("Washroom T2: no paper towels")
     browser.get(hub.link(task_id) + "?lang=fa")
     assert browser.execute_script("return document.documentElement.dir") == "rtl"
-    go = _button(browser, "On my way")  # English words until the catalog has them
+    go = _button(browser, "در راهم")  # "On my way"
     assert go.rect["x"] >= 0
+    assert "در راهم" in browser.find_element(By.TAG_NAME, "main").text
     _shot(browser, screenshots, "fa-open")
 
 
