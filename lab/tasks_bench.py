@@ -180,6 +180,7 @@ def _rounds(
     for start in range(0, len(order), size):
         batch = order[start : start + size]
         expected = arrivals.count() + len(batch) * MEMBERS_PER_TEAM
+        time.sleep(rng.uniform(0, plan.interval_s))  # anywhere in the rules' interval
         stored = sour(sessions, batch)
         soured_at.update(dict.fromkeys(batch, stored))
         deadline = time.monotonic() + plan.timeout_s

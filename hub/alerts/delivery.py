@@ -129,6 +129,29 @@ class Backoff:
         """The wait after the `attempts`-th failure: base, 2 base, 4 base, … up to max."""
         return timedelta(seconds=min(self.max_s, self.base_s * 2 ** min(attempts - 1, 30)))
 
+    def record(self, row: "Attempted", error: str | None, now: datetime) -> None:
+        """One attempt's outcome on its queue row: delivered; or failed for good after the
+        last attempt; or due again after the backoff."""
+        row.attempts += 1
+        if error is None:
+            row.state, row.delivered_at, row.last_error = "delivered", now, None
+            return
+        row.last_error = error[:500]
+        if row.attempts >= self.max_attempts:
+            row.state = "failed"
+        else:
+            row.next_attempt_at = now + self.delay(row.attempts)
+
+
+class Attempted(Protocol):
+    """A queue row (an alert's delivery, a staff notice)."""
+
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+
 
 class DeliveryQueue:
     def __init__(
@@ -184,12 +207,4 @@ class DeliveryQueue:
             row = session.get(AlertDelivery, (alert_id, channel))
             if row is None:
                 return
-            row.attempts += 1
-            if error is None:
-                row.state, row.delivered_at, row.last_error = "delivered", now, None
-                return
-            row.last_error = error[:500]
-            if row.attempts >= self._backoff.max_attempts:
-                row.state = "failed"
-            else:
-                row.next_attempt_at = now + self._backoff.delay(row.attempts)
+            self._backoff.record(row, error, now)

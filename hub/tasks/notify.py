@@ -7,13 +7,15 @@ killed between sending and marking sends it again when it starts: at least once,
 the usual case. Webhook-style routes carry `Idempotency-Key: task-<id>-<reason>-<member>`
 (the `idempotency_key` of the JSON and MQTT payloads too), by which receivers deduplicate.
 
-Up to `SENDERS` receivers (a URL's host and port, the SMTP server, the broker) are sent to at
-once, one notice at a time each, and each outcome is recorded as soon as it is known: a
-receiver that never answers holds one sender, for at most `Webhook.deadline_s`, and no other
-receiver's notices. Once a receiver has failed without an answer (unreachable, too slow, not
-connected) its other notices due in the same round are not tried: they wait for the failed
-one's backoff, with no attempt counted and `last_error` saying why. A receiver that answered
-(a refusal, a 404 of one revoked webhook) is no sign that the next one will fail.
+Up to `SENDERS` notices go out at once, and each outcome is recorded as soon as it is known.
+A receiver (a URL's host and port, the SMTP server, the broker) gets its first notice alone
+and, once it has answered, up to `PER_RECEIVER` side by side (one chat service may serve
+every team): a receiver that never answers holds one sender, for at most
+`Webhook.deadline_s`, and no other receiver's notices. Once a receiver has failed without an
+answer (unreachable, too slow, not connected) its other notices due in the same round are
+not tried: they wait for the failed one's backoff, with no attempt counted and `last_error`
+saying why. A receiver that answered (a refusal, a 404 of one revoked webhook) is no sign
+that the next one will fail.
 
 Every notice names the task, its place, team and what travellers said, and carries a signed
 link to the task's one-screen page (`hub.tasks.links`), made when it is sent so that it
@@ -31,7 +33,7 @@ import re
 import smtplib
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -56,7 +58,9 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Seed-Signature"
 SENDERS = 8
+PER_RECEIVER = 4
 BATCH = 50
+MAX_BATCHES = 20
 ESCALATED = "escalated"
 NOT_SENT = "not sent: "
 """Starts `last_error` of a notice given up without trying (the task resolved, the member gone)."""
@@ -343,8 +347,19 @@ class Outcome:
     """The receiver gave no answer at all: its other notices wait for a later round."""
 
 
-Line = deque[StaffNotice]
-"""The notices due to one receiver, sent one after another."""
+@dataclass
+class Line:
+    """The notices due to one receiver: the first alone; once the receiver has answered, up
+    to PER_RECEIVER side by side (a chat service serving many teams is one receiver)."""
+
+    waiting: deque[StaffNotice] = field(default_factory=deque)
+    sending: int = 0
+    answered: bool = False
+
+    def room(self) -> int:
+        """How many more of its notices may go out now."""
+        width = PER_RECEIVER if self.answered else 1
+        return min(len(self.waiting), max(0, width - self.sending))
 
 
 class NotificationQueue:
@@ -366,36 +381,56 @@ class NotificationQueue:
         self._backoff = Backoff(alerts.retry_base_s, alerts.retry_max_s, alerts.max_attempts)
 
     def deliver_due(self, now: datetime) -> int:
-        """Send every notice that is due, each receiver's one at a time and up to SENDERS
-        receivers at once, recording each outcome as it comes; returns how many were delivered."""
+        """Send every notice that is due, a batch after another (at most MAX_BATCHES), up to
+        SENDERS at once, recording each outcome as it comes; a receiver that gives no answer
+        has the rest of its line put off. Returns how many were delivered."""
+        delivered = 0
+        for _ in range(MAX_BATCHES):
+            due = self._due(now)
+            delivered += self._deliver(due, now)
+            if len(due) < BATCH:  # each row sent is delivered, failed or put off: none is due again
+                break
+        return delivered
+
+    def _deliver(self, due: list[tuple[StaffNotice, str | None]], now: datetime) -> int:
         lines: dict[str, Line] = {}
-        for notice, not_sent in self._due(now):
+        for notice, not_sent in due:
             if not_sent:
                 self._give_up(notice, NOT_SENT + not_sent)
             else:
-                lines.setdefault(receiver(notice), deque()).append(notice)
+                lines.setdefault(receiver(notice), Line()).waiting.append(notice)
         if not lines:
             return 0
         delivered = 0
-        with ThreadPoolExecutor(min(SENDERS, len(lines)), "task-notice") as senders:
-            running = {senders.submit(self._try, line[0]): line for line in lines.values()}
+        running: dict[Future[Outcome], tuple[Line, StaffNotice]] = {}
+        with ThreadPoolExecutor(SENDERS, "task-notice") as senders:
+
+            def start(line: Line) -> None:
+                for _ in range(line.room()):
+                    notice = line.waiting.popleft()
+                    line.sending += 1
+                    running[senders.submit(self._try, notice)] = (line, notice)
+
+            for line in lines.values():
+                start(line)
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    line = running.pop(future)
-                    delivered += self._settle(line, future, now)
-                    if line:
-                        running[senders.submit(self._try, line[0])] = line
+                    line, notice = running.pop(future)
+                    delivered += self._settle(line, notice, future.result(), now)
+                    start(line)
         return delivered
 
-    def _settle(self, line: Line, future: "Future[Outcome]", now: datetime) -> bool:
-        """Record the outcome of the line's first notice; if its receiver did not answer, put
-        the rest of the line off. True if it was delivered."""
-        notice, outcome = line.popleft(), future.result()
+    def _settle(self, line: Line, notice: StaffNotice, outcome: Outcome, now: datetime) -> bool:
+        """Record the outcome of one notice; if its receiver did not answer, put the rest of
+        its line off. True if it was delivered."""
+        line.sending -= 1
         self._record(notice, outcome.error, now)
         if outcome.unanswered and outcome.error is not None:
-            while line:
-                self._defer(line.popleft(), DEFERRED + outcome.error, now)
+            while line.waiting:
+                self._defer(line.waiting.popleft(), DEFERRED + outcome.error, now)
+        else:
+            line.answered = True
         return outcome.error is None
 
     def _due(self, now: datetime) -> list[tuple[StaffNotice, str | None]]:
@@ -469,15 +504,7 @@ class NotificationQueue:
             row = _row(session, notice)
             if row is None:
                 return
-            row.attempts += 1
-            if error is None:
-                row.state, row.delivered_at, row.last_error = "delivered", now, None
-                return
-            row.last_error = error[:500]
-            if row.attempts >= self._backoff.max_attempts:
-                row.state = "failed"
-            else:
-                row.next_attempt_at = now + self._backoff.delay(row.attempts)
+            self._backoff.record(row, error, now)
 
     def _give_up(self, notice: StaffNotice, why: str) -> None:
         with self._sessions.begin() as session:
