@@ -27,6 +27,28 @@ def headless_chromium(
         yield driver
 
 
+PHONE = (375, 667)
+"""An iPhone SE-class screen, in CSS pixels: where a traveller or a cleaner holds the page."""
+
+
+@contextmanager
+def phone_chromium(size: tuple[int, int] = PHONE) -> Iterator[WebDriver]:
+    """Headless Chromium that says it is a phone: its viewport, and the mobile layout."""
+    with headless_chromium(size) as driver:
+        width, height = size
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+        )
+        yield driver
+
+
+def browser_log(driver: WebDriver, kind: str) -> list[dict[str, Any]]:
+    """The browser's `browser` (console) or `performance` (network) log since last read."""
+    entries: list[dict[str, Any]] = driver.get_log(kind)  # type: ignore[no-untyped-call]
+    return entries
+
+
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"  # 4.14.1
 AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")

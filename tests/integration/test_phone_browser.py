@@ -39,12 +39,18 @@ from hub.phone.links import issue_link, revoke_link
 from hub.surveys.store import assign_survey, create_survey, set_languages
 from hub.web.app import create_app
 from hub.web.server import WebServer
-from tests.browser import axe_violations, full_page_screenshot, headless_chromium, readable
+from tests.browser import (
+    PHONE,
+    axe_violations,
+    browser_log,
+    full_page_screenshot,
+    phone_chromium,
+    readable,
+)
 from tests.hub.surveys.survey_files import security
 
 pytestmark = pytest.mark.browser
 
-PHONE = (375, 667)  # an iPhone SE-class screen, in CSS pixels
 WAIT_S = 15
 PAGE_BUDGET_BYTES = 50_000
 QUESTION_EN = "How was the security check?"
@@ -96,12 +102,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[WebDriver]:
-    with headless_chromium(PHONE) as driver:
-        width, height = PHONE
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
-        )
+    with phone_chromium(PHONE) as driver:
         yield driver
 
 
@@ -110,8 +111,8 @@ def browser(chromium: WebDriver) -> WebDriver:
     """The phone's browser, as a traveller who has not answered here yet meets it."""
     chromium.delete_all_cookies()
     chromium.get("about:blank")
-    _log(chromium, "browser")
-    _log(chromium, "performance")
+    browser_log(chromium, "browser")
+    browser_log(chromium, "performance")
     return chromium
 
 
@@ -122,12 +123,6 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _wait(driver: WebDriver, condition: Any, what: str) -> Any:
     return WebDriverWait(driver, WAIT_S).until(condition, f"waited {WAIT_S} s for {what}")
-
-
-def _log(driver: WebDriver, kind: str) -> list[dict[str, Any]]:
-    """The browser's `browser` (console) or `performance` (network) log since last read."""
-    entries: list[dict[str, Any]] = driver.get_log(kind)  # type: ignore[no-untyped-call]
-    return entries
 
 
 def _on(driver: WebDriver, step: str) -> None:
@@ -147,7 +142,7 @@ def _shot(driver: WebDriver, screenshots: Path, name: str, *, console: bool = Tr
     """A full-page screenshot; axe-core finds nothing; nothing overflows sideways; no error
     in the console (unless the step provokes one)."""
     if console:
-        errors = [e["message"] for e in _log(driver, "browser") if e["level"] == "SEVERE"]
+        errors = [e["message"] for e in browser_log(driver, "browser") if e["level"] == "SEVERE"]
         errors = [e for e in errors if " 410 " not in e]  # the revoked page is one
         assert not errors, f"{name}: errors in the console:\n" + "\n".join(errors)
     full_page_screenshot(driver, screenshots, f"phone-{name}")
@@ -355,7 +350,7 @@ def test_a_revoked_link_says_so_kindly_with_410(
     assert browser.find_element(By.TAG_NAME, "h1").text == "This code is no longer in use"
     statuses = [
         message["params"]["response"]["status"]
-        for entry in _log(browser, "performance")
+        for entry in browser_log(browser, "performance")
         if (message := json.loads(entry["message"])["message"])["method"]
         == "Network.responseReceived"
         and message["params"]["response"]["url"] == url
@@ -395,7 +390,7 @@ def test_a_double_tap_stores_one_answer(hub: Served, browser: WebDriver) -> None
     assert [e.button for e in hub.events("phone-double")] == ["unhappy"]
     posts = [
         message["params"]["request"]["url"]
-        for entry in _log(browser, "performance")
+        for entry in browser_log(browser, "performance")
         if (message := json.loads(entry["message"])["message"])["method"]
         == "Network.requestWillBeSent"
         and message["params"]["request"]["method"] == "POST"
@@ -436,7 +431,7 @@ def test_an_answer_sent_offline_is_stored_once_when_the_network_is_back(
     assert browser.find_element(By.TAG_NAME, "h1").text == "What went wrong?"
     time.sleep(0.5)
     assert [(e.button, e.misuse) for e in hub.events("phone-offline")] == [("very_unhappy", False)]
-    _log(browser, "browser")  # the failed fetches while offline
+    browser_log(browser, "browser")  # the failed fetches while offline
     _shot(browser, screenshots, "offline-back")
 
 
@@ -450,7 +445,9 @@ def test_the_question_page_weighs_under_50_kb_and_fetches_only_from_the_hub(
         browser.get(f"{hub.url}/t/{token}")
         _on(browser, "question")
         time.sleep(0.5)  # the favicon, if the browser asks for it
-        messages = [json.loads(e["message"])["message"] for e in _log(browser, "performance")]
+        messages = [
+            json.loads(e["message"])["message"] for e in browser_log(browser, "performance")
+        ]
     finally:
         browser.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": False})
     urls = {

@@ -37,11 +37,17 @@ from hub.tasks.records import HistoryEntry, TaskView, history, open_by_hand, tas
 from hub.tasks.teams import Role, Route, add_member, add_team
 from hub.web.app import create_app
 from hub.web.server import WebServer
-from tests.browser import axe_violations, full_page_screenshot, headless_chromium, readable
+from tests.browser import (
+    PHONE,
+    axe_violations,
+    browser_log,
+    full_page_screenshot,
+    phone_chromium,
+    readable,
+)
 
 pytestmark = pytest.mark.browser
 
-PHONE = (375, 667)  # an iPhone SE-class screen, in CSS pixels
 WAIT_S = 15
 PLACE = "wc-t2"
 NOTE = "Refilled the soap and mopped the floor"
@@ -116,12 +122,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[WebDriver]:
-    with headless_chromium(PHONE) as driver:
-        width, height = PHONE
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
-        )
+    with phone_chromium(PHONE) as driver:
         yield driver
 
 
@@ -129,8 +130,8 @@ def chromium() -> Iterator[WebDriver]:
 def browser(chromium: WebDriver) -> WebDriver:
     chromium.delete_all_cookies()
     chromium.get("about:blank")
-    _log(chromium, "browser")
-    _log(chromium, "performance")
+    browser_log(chromium, "browser")
+    browser_log(chromium, "performance")
     return chromium
 
 
@@ -141,11 +142,6 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _wait(driver: WebDriver, condition: Any, what: str) -> Any:
     return WebDriverWait(driver, WAIT_S).until(condition, f"waited {WAIT_S} s for {what}")
-
-
-def _log(driver: WebDriver, kind: str) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = driver.get_log(kind)  # type: ignore[no-untyped-call]
-    return entries
 
 
 def _done(driver: WebDriver, done: str) -> None:
@@ -161,7 +157,7 @@ def _done(driver: WebDriver, done: str) -> None:
 def _shot(driver: WebDriver, screenshots: Path, name: str, *, refused: bool = False) -> None:
     """A full-page screenshot; axe-core finds nothing; nothing overflows sideways; no error
     in the console (but the refusal's own status)."""
-    errors = [e["message"] for e in _log(driver, "browser") if e["level"] == "SEVERE"]
+    errors = [e["message"] for e in browser_log(driver, "browser") if e["level"] == "SEVERE"]
     expected = (" 403 ", " 422 ") if refused else (" 422 ",)
     errors = [e for e in errors if not any(code in e for code in expected)]
     assert not errors, f"{name}: errors in the console:\n" + "\n".join(errors)
@@ -334,7 +330,7 @@ def test_an_expired_link_says_it_no_longer_works(
     assert not browser.find_elements(By.TAG_NAME, "button")
     statuses = [
         message["params"]["response"]["status"]
-        for entry in _log(browser, "performance")
+        for entry in browser_log(browser, "performance")
         if (message := json.loads(entry["message"])["message"])["method"]
         == "Network.responseReceived"
         and message["params"]["response"]["url"] == url

@@ -55,7 +55,14 @@ from hub.tasks.teams import Role as TeamRole
 from hub.tasks.teams import Route, add_member, add_team
 from hub.users import Role, add_user
 from protocol.messages import Button, encode
-from tests.browser import axe_violations, full_page_screenshot, headless_chromium, readable
+from tests.browser import (
+    PHONE,
+    axe_violations,
+    browser_log,
+    full_page_screenshot,
+    phone_chromium,
+    readable,
+)
 from tests.helpers import wait_until
 from tests.hub.alerts.conftest import Inbox, smtp_inbox
 from tests.hub.factories import NOON, press
@@ -65,7 +72,6 @@ __all__ = ["receiver"]  # the webhook receiver fixture, shared with the tasks' u
 
 pytestmark = pytest.mark.browser
 
-PHONE = (375, 667)  # an iPhone SE-class screen, in CSS pixels
 WAIT_S = 15
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
@@ -222,12 +228,7 @@ def washroom(
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[WebDriver]:
-    with headless_chromium(PHONE) as driver:
-        width, height = PHONE
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
-        )
+    with phone_chromium(PHONE) as driver:
         yield driver
 
 
@@ -235,13 +236,8 @@ def chromium() -> Iterator[WebDriver]:
 def browser(chromium: WebDriver) -> WebDriver:
     chromium.delete_all_cookies()
     chromium.get("about:blank")
-    _log(chromium, "browser")
+    browser_log(chromium, "browser")
     return chromium
-
-
-def _log(driver: WebDriver, kind: str) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = driver.get_log(kind)  # type: ignore[no-untyped-call]
-    return entries
 
 
 def _done(driver: WebDriver, done: str) -> None:
@@ -257,7 +253,7 @@ def _done(driver: WebDriver, done: str) -> None:
 def _shot(driver: WebDriver, folder: Path, name: str, *, refused: bool = False) -> None:
     """A full-page screenshot; axe-core finds nothing against WCAG 2.2 AA; nothing overflows
     sideways; no error in the console but a refused link's own 403."""
-    errors = [e["message"] for e in _log(driver, "browser") if e["level"] == "SEVERE"]
+    errors = [e["message"] for e in browser_log(driver, "browser") if e["level"] == "SEVERE"]
     errors = [e for e in errors if not (refused and " 403 " in e)]
     assert not errors, f"{name}: errors in the console:\n" + "\n".join(errors)
     full_page_screenshot(driver, folder, f"scenario-{name}")
