@@ -5,7 +5,7 @@ by hand, acknowledge, resolve, add a note), each change stamped with his name an
 clock. A task, team or place outside his sites answers 404, as if it did not exist.
 """
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -358,14 +358,7 @@ def api_acknowledge(
     session: Db, user: Manager, task_id: TaskId, body: NoteIn, now: Now
 ) -> TaskDetailOut:
     """ "On my way": the first acknowledgement counts; a later one only adds its note."""
-    _own_task(session, user, task_id)
-    try:
-        records.acknowledge(
-            session, task_id=task_id, actor=user.username, now=now, note=body.note or ""
-        )
-    except ConfigError as exc:
-        raise _refused(exc) from exc
-    return _detail(session, task_id, now)
+    return _act(session, user, task_id, now, records.acknowledge, body.note or "")
 
 
 @router.post("/api/tasks/{task_id}/resolve", tags=["tasks"])
@@ -373,23 +366,29 @@ def api_resolve(
     session: Db, user: Manager, task_id: TaskId, body: NoteIn, now: Now
 ) -> TaskDetailOut:
     """Done (with an optional note); resolving a resolved task changes nothing."""
-    _own_task(session, user, task_id)
-    try:
-        records.resolve(
-            session, task_id=task_id, actor=user.username, now=now, note=body.note or ""
-        )
-    except ConfigError as exc:
-        raise _refused(exc) from exc
-    return _detail(session, task_id, now)
+    return _act(session, user, task_id, now, records.resolve, body.note or "")
 
 
 @router.post("/api/tasks/{task_id}/notes", tags=["tasks"])
 def api_note(
     session: Db, user: Manager, task_id: TaskId, body: NoteRequiredIn, now: Now
 ) -> TaskDetailOut:
+    return _act(session, user, task_id, now, records.add_note, body.note)
+
+
+def _act(
+    session: Session,
+    user: Principal,
+    task_id: int,
+    now: datetime,
+    action: Callable[..., object],
+    note: str,
+) -> TaskDetailOut:
+    """One of the records' actions on a task of the user's places, as the user; its refusal
+    answered as a 400 with the reason."""
     _own_task(session, user, task_id)
     try:
-        records.add_note(session, task_id=task_id, actor=user.username, now=now, note=body.note)
+        action(session, task_id=task_id, actor=user.username, now=now, note=note)
     except ConfigError as exc:
         raise _refused(exc) from exc
     return _detail(session, task_id, now)
