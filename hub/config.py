@@ -454,6 +454,30 @@ class PhoneSettings(SettingsGroup):
         return _base_url(url)
 
 
+class CameraSettings(SettingsGroup):
+    """What the hub keeps and shows of the cameras' readings (see docs/camera.md)."""
+
+    model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_CAMERA_"))
+
+    min_readings: int = Field(
+        default=10,
+        ge=2,
+        description="observed figures are shown, exported and alerted on only for groups of "
+        "at least this many readings, so no one traveller's reading can be singled out",
+    )
+    min_face_score: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="readings whose face was found with less confidence are not counted",
+    )
+    observation_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="a reading is deleted this long after its press; the counts stay",
+    )
+
+
 class TaskSettings(SettingsGroup):
     """Tasks for staff: their links, and how recovery is judged."""
 
@@ -519,6 +543,7 @@ class HubSettings(SettingsGroup):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     phone: PhoneSettings = Field(default_factory=PhoneSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
+    camera: CameraSettings = Field(default_factory=CameraSettings)
 
     @property
     def fleet_folder(self) -> Path:

@@ -93,6 +93,22 @@ class Location(Base):
         server_default=DEFAULT_LANGUAGES,
         doc="BCP 47 tags, comma-separated, the first the default: what its kiosks ask in",
     )
+    audience: Mapped[str] = mapped_column(
+        String(16),
+        default="public",
+        server_default="public",
+        doc="who answers here: public, employees or education (see `Audience`); a place's "
+        "effective audience is the strictest on its way up the tree",
+    )
+
+
+class Audience(StrEnum):
+    """Who answers at a place. The EU AI Act (Art. 5(1)(f)) forbids inferring emotions from
+    faces at workplaces and in education: a camera may be on only where the audience is public."""
+
+    PUBLIC = "public"
+    EMPLOYEES = "employees"
+    EDUCATION = "education"
 
 
 class Device(Base):
@@ -827,3 +843,44 @@ class TaskNotification(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class CameraApproval(Base):
+    """The deployer's go-ahead for cameras at a place and beneath it, recorded before the first
+    frame: who approved, on what impact assessment, and who runs the cameras."""
+
+    __tablename__ = "camera_approvals"
+
+    approval_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), index=True)
+    approved_by: Mapped[str] = mapped_column(String(200), doc="the person who approved")
+    impact_assessment: Mapped[str] = mapped_column(
+        String(200), doc="the data-protection impact assessment's reference"
+    )
+    approved_on: Mapped[date] = mapped_column(Date)
+    deployer_name: Mapped[str] = mapped_column(String(200), doc="who runs the cameras")
+    deployer_contact: Mapped[str] = mapped_column(
+        String(300), doc="where people ask or object: an address, e-mail or phone"
+    )
+    legal_basis: Mapped[str] = mapped_column(String(300))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class CameraAuditEntry(Base):
+    """One camera switched on or off. Append-only: the database refuses UPDATE and DELETE
+    (triggers, migration 0016); the product only ever inserts."""
+
+    __tablename__ = "camera_audit_log"
+
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200), doc="a user, `cli:<login>` or `hub`")
+    action: Mapped[str] = mapped_column(String(8), doc="on or off")
+    reason: Mapped[str] = mapped_column(String(500))
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    location_id: Mapped[str | None] = mapped_column(String(64))
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    approval_id: Mapped[int | None] = mapped_column(Integer)

@@ -192,28 +192,121 @@ def batches(n: int, size: int, generator: torch.Generator | None) -> Iterator[Te
         yield order[start : start + size]
 
 
-def augment(x: Tensor, generator: torch.Generator) -> Tensor:
-    """Mirror, rotate (+-10 deg), scale (0.9-1.1), shift (+-8 %) and erase a random patch."""
+def augment(x: Tensor, generator: torch.Generator, *, robust: bool = True) -> Tensor:
+    """Geometric (mirror, rotation, scale, shift, a yaw-like squeeze), then, with `robust`,
+    photometric (lighting, contrast, gamma, blur, low resolution, noise, JPEG) and occlusion
+    (a random patch, glasses, a mask): the faces a kiosk sees are not FER2013's web photos."""
+    x = geometric(x, generator, wide=robust)
+    if not robust:
+        return erase(x, generator, probability=0.25, side=12)
+    pixels = photometric(x * STD + MEAN, generator)
+    pixels = occlude(pixels, generator)
+    return erase((pixels - MEAN) / STD, generator, probability=0.2, side=12)
+
+
+def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> Tensor:
+    return torch.rand(n, generator=generator) * (high - low) + low
+
+
+def _chosen(n: int, probability: float, generator: torch.Generator) -> Tensor:
+    """A [N,1,1,1] mask of the images an augmentation applies to."""
+    return (torch.rand(n, generator=generator) < probability)[:, None, None, None]
+
+
+def geometric(x: Tensor, generator: torch.Generator, *, wide: bool) -> Tensor:
+    """Mirror, rotate (+-10 deg; +-18 wide), scale (0.9-1.1; 0.85-1.15), shift (+-8 %;
+    +-10 %) and, wide, squeeze the width by up to 15 % (a face turned a little)."""
     n = x.shape[0]
 
     def uniform(low: float, high: float) -> Tensor:
-        return torch.rand(n, generator=generator) * (high - low) + low
+        return _uniform(n, low, high, generator)
 
     flip = torch.rand(n, generator=generator) < 0.5
     x = torch.where(flip[:, None, None, None], torch.flip(x, dims=[3]), x)
-    angle = uniform(-10, 10) * math.pi / 180
-    scale = uniform(0.9, 1.1)
+    degrees, scales, shift = (18, (0.85, 1.15), 0.10) if wide else (10, (0.9, 1.1), 0.08)
+    angle = uniform(-degrees, degrees) * math.pi / 180
+    scale = uniform(*scales)
+    squeeze = uniform(1.0, 1 / 0.85) if wide else torch.ones(n)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack(
         [
-            torch.stack([cos, -sin, uniform(-0.08, 0.08)], dim=1),
-            torch.stack([sin, cos, uniform(-0.08, 0.08)], dim=1),
+            torch.stack([cos * squeeze, -sin, uniform(-shift, shift)], dim=1),
+            torch.stack([sin * squeeze, cos, uniform(-shift, shift)], dim=1),
         ],
         dim=1,
     )
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
-    return erase(x, generator, probability=0.25, side=12)
+    return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+
+
+def photometric(p: Tensor, generator: torch.Generator) -> Tensor:
+    """Pixels in [0, 1] -> the same faces under other light and through worse cameras."""
+    n = p.shape[0]
+    mean = p.mean(dim=(1, 2, 3), keepdim=True)
+    contrast = _uniform(n, 0.5, 1.5, generator)[:, None, None, None]
+    brightness = _uniform(n, -0.25, 0.25, generator)[:, None, None, None]
+    lit = (p - mean) * contrast + mean + brightness
+    p = torch.where(_chosen(n, 0.8, generator), lit, p).clamp(0, 1)
+    gamma = torch.exp(_uniform(n, -0.7, 0.7, generator))[:, None, None, None]
+    p = torch.where(_chosen(n, 0.4, generator), p.clamp(min=1e-4) ** gamma, p)
+    p = torch.where(_chosen(n, 0.2, generator), blur(p, float(_uniform(1, 0.5, 1.6, generator))), p)
+    side = int(torch.randint(14, 33, (1,), generator=generator))
+    low = F.interpolate(
+        F.interpolate(p, size=(side, side), mode="area"),
+        size=(SIZE, SIZE),
+        mode="bilinear",
+        align_corners=False,
+    )
+    p = torch.where(_chosen(n, 0.2, generator), low, p)
+    sigma = _uniform(n, 0.0, 0.06, generator)[:, None, None, None]
+    noisy = p + torch.randn(p.shape, generator=generator) * sigma
+    p = torch.where(_chosen(n, 0.3, generator), noisy, p).clamp(0, 1)
+    return jpeg(p, _chosen(n, 0.2, generator).flatten(), generator)
+
+
+def blur(p: Tensor, sigma: float) -> Tensor:
+    radius = max(1, math.ceil(2 * sigma))
+    taps = torch.exp(
+        -(torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2) / (2 * sigma**2)
+    )
+    taps = taps / taps.sum()
+    padded = F.pad(p, (radius, radius, radius, radius), mode="replicate")
+    rows = F.conv2d(padded, taps.view(1, 1, 1, -1))
+    return F.conv2d(rows, taps.view(1, 1, -1, 1))
+
+
+def jpeg(p: Tensor, chosen: Tensor, generator: torch.Generator) -> Tensor:
+    """JPEG-compress the chosen faces at quality 15-60 (OpenCV, as a camera's encoder would)."""
+    import cv2  # noqa: PLC0415 (only training needs it here)
+
+    out = p.clone()
+    for index in torch.nonzero(chosen).flatten().tolist():
+        quality = int(torch.randint(15, 61, (1,), generator=generator))
+        image = (p[index, 0] * 255).round().to(torch.uint8).numpy()
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok:
+            decoded = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+            out[index, 0] = torch.from_numpy(decoded).float() / 255
+    return out
+
+
+def occlude(p: Tensor, generator: torch.Generator) -> Tensor:
+    """Dark glasses over the eyes (10 %) or a light mask from nose to chin (10 %)."""
+    n = p.shape[0]
+    rows = torch.arange(SIZE, dtype=torch.float32)[None, None, :, None]
+    cols = torch.arange(SIZE, dtype=torch.float32)[None, None, None, :]
+    eye_row = _uniform(n, 15, 21, generator)[:, None, None, None]
+    centre = SIZE / 2
+    lens = (((cols - centre).abs() - 10) / 7) ** 2 + ((rows - eye_row) / 4.5) ** 2 <= 1
+    bridge = ((rows - eye_row).abs() <= 1) & ((cols - centre).abs() <= 4)
+    shade = _uniform(n, 0.0, 0.25, generator)[:, None, None, None]
+    glasses = torch.where(lens | bridge, shade.expand_as(p), p)
+    top = _uniform(n, 28, 34, generator)[:, None, None, None]
+    mask_shape = (rows >= top) & ((cols - centre).abs() <= 20 - (rows - top) * 0.3)
+    cloth = _uniform(n, 0.6, 0.95, generator)[:, None, None, None]
+    masked = torch.where(mask_shape, cloth.expand_as(p), p)
+    p = torch.where(_chosen(n, 0.1, generator), glasses, p)
+    return torch.where(_chosen(n, 0.1, generator), masked, p)
 
 
 def erase(x: Tensor, generator: torch.Generator, probability: float, side: int) -> Tensor:
@@ -256,6 +349,8 @@ class TrainOptions:
     budget_minutes: float | None
     validate_from: float
     init: Path | None = None
+    resume: bool = False
+    augmentation: str = "robust"
 
 
 def predict(net: nn.Module, x: Tensor, batch_size: int = 64) -> Tensor:
@@ -304,11 +399,22 @@ class Progress:
     """Training progress in [0, 1]: steps over --epochs, or wall time over --budget-minutes
     when that comes first (so a busy machine still ends on time, with a full LR decay)."""
 
-    def __init__(self, total_steps: int, budget_minutes: float | None) -> None:
+    def __init__(
+        self,
+        total_steps: int,
+        budget_minutes: float | None,
+        *,
+        steps: int = 0,
+        elapsed_s: float = 0,
+    ) -> None:
         self.total_steps = total_steps
         self.budget_seconds = None if budget_minutes is None else budget_minutes * 60
-        self.steps = 0
-        self.started = time.monotonic()
+        self.steps = steps
+        self.started = time.monotonic() - elapsed_s
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
 
     @property
     def fraction(self) -> float:
@@ -365,6 +471,7 @@ def train_epoch(
     progress: Progress,
     batch_size: int,
     generator: torch.Generator,
+    robust: bool,
 ) -> float:
     """One pass over data in a seeded random order (cut short when progress reaches 1);
     returns the mean training loss."""
@@ -377,7 +484,7 @@ def train_epoch(
             continue
         for group in optimizer.param_groups:
             group["lr"] = peak_lr * lr_factor(progress.fraction)
-        loss = loss_fn(net(augment(data.x[index], generator)), data.y[index])
+        loss = loss_fn(net(augment(data.x[index], generator, robust=robust)), data.y[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
@@ -391,29 +498,47 @@ def format_row(row: dict[str, Any]) -> str:
 
 
 def train(opts: TrainOptions) -> Path:
-    """Train, keeping the epoch with the best val accuracy in out/checkpoint.pt."""
+    """Train, keeping the epoch with the best val accuracy in out/checkpoint.pt and the
+    latest state in out/last.pt (so `--resume` goes on where a stopped run left off)."""
     torch.manual_seed(opts.seed)
     torch.set_num_threads(opts.threads)
     generator = torch.Generator().manual_seed(opts.seed)
     train_set, val_set = load_datasets(opts)
-    if opts.init is not None:
+    last = opts.out / "last.pt"
+    resumed = torch.load(last, map_location="cpu", weights_only=False) if opts.resume else None
+    if resumed is not None:
+        net = EmotionNet(config_from(resumed["config"]))
+        net.load_state_dict(resumed["state_dict"])
+        print(f"resuming {last} after epoch {resumed['epoch']} ({resumed['steps']} steps)")
+    elif opts.init is not None:
         net, started_from = load_checkpoint(opts.init)
-        config = net.config
         print(f"continuing from {opts.init} (its epoch {started_from.get('epoch')})")
     else:
-        config = ModelConfig(mode=opts.mode, channels=train_set.x.shape[1])
-        net = EmotionNet(config)
+        net = EmotionNet(ModelConfig(mode=opts.mode, channels=train_set.x.shape[1]))
+    config = net.config
     n_params = sum(p.numel() for p in net.parameters())
-    print(f"{opts.mode}: {len(train_set.x)} train, {len(val_set.x)} val, {n_params} params")
+    print(
+        f"{opts.mode}: {len(train_set.x)} train, {len(val_set.x)} val, {n_params} params, "
+        f"{opts.augmentation} augmentation"
+    )
     loss_fn = make_loss(opts, train_set)
     metrics_fn = fer_metrics if opts.mode == "fer" else emotic_metrics
     steps = math.ceil(len(train_set.x) / opts.batch_size)
     optimizer = torch.optim.AdamW(net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
     progress = Progress(steps * opts.epochs, opts.budget_minutes)
+    best, history, epoch = -math.inf, [], 0
+    if resumed is not None:
+        optimizer.load_state_dict(resumed["optimizer"])
+        generator.set_state(resumed["generator"])
+        progress = Progress(
+            steps * opts.epochs,
+            opts.budget_minutes,
+            steps=resumed["steps"],
+            elapsed_s=resumed["elapsed_s"],
+        )
+        best, history, epoch = resumed["best"], resumed["history"], resumed["epoch"]
     opts.out.mkdir(parents=True, exist_ok=True)
     checkpoint = opts.out / "checkpoint.pt"
-    best, history, epoch = -math.inf, [], 0
-    started = time.monotonic()
     while not progress.finished:
         epoch, tick = epoch + 1, time.monotonic()
         train_loss = train_epoch(
@@ -425,6 +550,7 @@ def train(opts: TrainOptions) -> Path:
             progress=progress,
             batch_size=opts.batch_size,
             generator=generator,
+            robust=opts.augmentation == "robust",
         )
         row: dict[str, Any] = {"epoch": epoch, "steps": progress.steps, "train_loss": train_loss}
         if progress.fraction >= opts.validate_from:
@@ -435,9 +561,22 @@ def train(opts: TrainOptions) -> Path:
         if row.get("val_acc", -math.inf) > best:
             best = row["val_acc"]
             save_checkpoint(checkpoint, net, config, row)
-    minutes = (time.monotonic() - started) / 60
+        state = {
+            "config": asdict(config),
+            "state_dict": net.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "generator": generator.get_state(),
+            "steps": progress.steps,
+            "elapsed_s": progress.elapsed_s,
+            "epoch": epoch,
+            "best": best,
+            "history": history,
+        }
+        torch.save(state, last.with_suffix(".tmp"))
+        last.with_suffix(".tmp").replace(last)
     print(
-        f"trained {epoch} epochs, {progress.steps} steps, {minutes:.1f} min; best {best:.4f}",
+        f"trained {epoch} epochs, {progress.steps} steps, {progress.elapsed_s / 60:.1f} min; "
+        f"best {best:.4f}",
         flush=True,
     )
     (opts.out / "history.json").write_text(json.dumps(history, indent=1))
@@ -450,13 +589,57 @@ def save_checkpoint(path: Path, net: nn.Module, config: ModelConfig, row: dict[s
 
 def load_checkpoint(path: Path) -> tuple[EmotionNet, dict[str, Any]]:
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    config = saved["config"]
-    config = ModelConfig(
-        **{**config, "widths": tuple(config["widths"]), "convs": tuple(config["convs"])}
-    )
-    net = EmotionNet(config)
+    net = EmotionNet(config_from(saved["config"]))
     net.load_state_dict(saved["state_dict"])
     return net.eval(), saved["epoch"]
+
+
+def config_from(saved: dict[str, Any]) -> ModelConfig:
+    return ModelConfig(
+        **{**saved, "widths": tuple(saved["widths"]), "convs": tuple(saved["convs"])}
+    )
+
+
+def recover(manifest_path: Path, data: Path, out: Path, calibration_images: int = 4096) -> Path:
+    """A trainable checkpoint from an exported fer model (the ONNX graph holds its weights,
+    each BatchNorm folded into its convolution). Each conv gets the folded weights and a
+    BatchNorm set from the conv's own output statistics on training images, so the network
+    computes what the graph does in eval mode and nearly so in train mode; out/checkpoint.pt."""
+    import onnx  # noqa: PLC0415 (only recovery reads graphs)
+    from onnx import numpy_helper  # noqa: PLC0415
+
+    manifest = json.loads(manifest_path.read_text())
+    graph = onnx.load(str(manifest_path.parent / manifest["file"])).graph
+    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+    net = EmotionNet(ModelConfig(mode="fer", channels=1))
+    convs = [m for m in net.features if isinstance(m, nn.Conv2d)]
+    norms = [m for m in net.features if isinstance(m, nn.BatchNorm2d)]
+    conv_nodes = [n for n in graph.node if n.op_type == "Conv"][: len(convs)]
+    state = {k.removeprefix("net."): v for k, v in weights.items() if k.startswith("net.")}
+    net.load_state_dict(state, strict=False)
+    outputs: list[Tensor] = []
+    hooks = [c.register_forward_hook(lambda _m, _i, o: outputs.append(o)) for c in convs]
+    with torch.no_grad():
+        for conv, norm, node in zip(convs, norms, conv_nodes, strict=True):
+            conv.weight.copy_(weights[node.input[1]])
+            norm.reset_parameters()
+            norm.bias.copy_(weights[node.input[2]])
+            norm.running_var.fill_(1 - norm.eps)
+        net.eval()(load_fer(data, calibration_images).x)
+        for norm, output, node in zip(norms, outputs, conv_nodes, strict=True):
+            mean = output.mean(dim=(0, 2, 3))
+            std = output.std(dim=(0, 2, 3)).clamp(min=1e-3)
+            norm.weight.copy_(std)
+            norm.bias.copy_(mean + weights[node.input[2]])
+            norm.running_mean.copy_(mean)
+            norm.running_var.copy_(std**2 - norm.eps)
+    for hook in hooks:
+        hook.remove()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "checkpoint.pt"
+    save_checkpoint(path, net, net.config, {"recovered_from": manifest["sha256"]})
+    print(f"recovered {path} from {manifest_path} (sha256 {manifest['sha256'][:12]})")
+    return path
 
 
 # ---------------------------------------------------------------- export
@@ -636,6 +819,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         help="start from this checkpoint's weights (a second, gentler cycle: give a lower --lr)",
     )
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from OUT/last.pt (weights, optimizer, schedule, elapsed budget) after a stop",
+    )
+    t.add_argument(
+        "--augmentation",
+        choices=["robust", "classic"],
+        default="robust",
+        help="robust (default): also lighting, contrast, gamma, blur, low resolution, noise, "
+        "JPEG, glasses and masks; classic: mirror, rotate, scale, shift, erase",
+    )
+
+    r = commands.add_parser(
+        "recover", help="a trainable checkpoint from an exported fer model (to fine-tune it)"
+    )
+    r.add_argument("--model", type=Path, default=REPO / "models" / f"{MODEL_NAME}.json")
+    r.add_argument("--data", type=Path, default=fer_dir / "train.npz", help="for calibration")
+    r.add_argument("--out", type=Path, required=True, help="folder for checkpoint.pt")
 
     e = commands.add_parser("export", help="export a checkpoint to ONNX + manifest")
     e.add_argument("--checkpoint", type=Path, required=True)
@@ -663,6 +865,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             export(checkpoint, args.out)
     elif args.command == "export":
         export(args.checkpoint, args.out)
+    elif args.command == "recover":
+        recover(args.model, args.data, args.out)
     else:
         print(json.dumps(evaluate(args.model, args.val_data, args.runs), indent=2))
 
