@@ -11,7 +11,7 @@ from typing import Any
 from lab import __version__
 from lab.flood import add_flood_bench
 from lab.scratch_postgres import SCRATCH_POSTGRES_URL
-from protocol.errors import SeedError
+from protocol.errors import ConfigError, SeedError
 from protocol.logs import configure_logging
 
 Commands = Any  # argparse's private _SubParsersAction
@@ -150,7 +150,26 @@ def _bench_press(args: argparse.Namespace) -> int:
 def _eval_model(args: argparse.Namespace) -> int:
     from lab.camera_eval import evaluate_model  # noqa: PLC0415 (the camera extra)
 
-    _print_lines(evaluate_model(args.data, args.manifest), args.json)
+    if args.robustness:
+        return _eval_robustness(args)
+    if args.conditions or args.examples:
+        raise ConfigError("--conditions and --examples go with --robustness")
+    _print_lines(evaluate_model(args.data, args.manifest, limit=args.limit), args.json)
+    return 0
+
+
+def _eval_robustness(args: argparse.Namespace) -> int:
+    from lab.robustness import evaluate_robustness, markdown_table  # noqa: PLC0415
+
+    result = evaluate_robustness(
+        args.data,
+        args.manifest,
+        names=args.conditions,
+        limit=args.limit,
+        seed=args.seed,
+        examples=args.examples,
+    )
+    print(json.dumps(result, indent=2) if args.json else "\n".join(markdown_table(result)))
     return 0
 
 
@@ -317,13 +336,41 @@ def _add_kiosk_benches(bench_commands: Commands) -> None:
 
 def _add_eval_model(commands: Commands) -> None:
     evaluate = commands.add_parser(
-        "eval-model", help="the emotion model's accuracy and per-expression recall on face crops"
+        "eval-model",
+        help="the emotion model's accuracy and per-expression recall on face crops",
+        description="The emotion model's accuracy, mean recall over expressions and recall "
+        "per expression on labelled face crops, through the kiosk's own classifier. With "
+        "--robustness, the same under each condition (rotated, darker, lower resolution, "
+        "blurred, noisy, JPEG, glasses, a mask), with the drops from the clean faces: "
+        "progress on stderr, a markdown table (or JSON) on stdout.",
     )
     evaluate.add_argument(
         "--data", type=Path, required=True, help=".npz of face crops: images [N,H,W], labels"
     )
     evaluate.add_argument("--manifest", type=Path, help=MANIFEST_HELP)
+    evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N faces")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
+    robustness = evaluate.add_argument_group("robustness")
+    robustness.add_argument(
+        "--robustness", action="store_true", help="score the faces under each condition"
+    )
+    robustness.add_argument(
+        "--conditions",
+        type=lambda names: [name.strip() for name in names.split(",") if name.strip()],
+        metavar="A,B",
+        help="only these conditions (clean is always scored, as the baseline): clean, "
+        "rotate_15, rotate_30, dark_50, dark_gamma_2, low_contrast_50, lowres_24, lowres_16, "
+        "lowres_12, blur_1.5, noise_0.08, jpeg_20, glasses, mask (default: all)",
+    )
+    robustness.add_argument(
+        "--seed", type=int, default=0, help="seed of the random parts (noise, rotation sides)"
+    )
+    robustness.add_argument(
+        "--examples",
+        type=Path,
+        metavar="PNG",
+        help="also draw each condition's first faces into this PNG",
+    )
     evaluate.set_defaults(run=_eval_model)
 
 

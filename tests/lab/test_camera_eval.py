@@ -52,9 +52,12 @@ def test_eval_model_reports_accuracy_and_recall_per_expression(
     assert result["accuracy"] == pytest.approx((predicted == labels).mean())
     per_class = result["per_class"]
     assert isinstance(per_class, dict) and list(per_class) == list(EXPRESSIONS)
+    recalls = []
     for index, name in enumerate(EXPRESSIONS):
         mine = labels == index
         assert per_class[name] == pytest.approx((predicted[mine] == index).mean())
+        recalls.append((predicted[mine] == index).mean())
+    assert result["mean_recall"] == pytest.approx(np.mean(recalls))
     assert result["images"] == SAMPLE
 
 
