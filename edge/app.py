@@ -6,6 +6,7 @@ from typing import Any
 
 from edge.camera_link import CameraLink
 from edge.config import KioskConfig
+from edge.display.server import CameraNotice
 from edge.display.wiring import DisplayLink
 from edge.followups import FollowUps
 from edge.outbox import Outbox
@@ -54,7 +55,9 @@ class Kiosk:
             IndicatorLed(indicator, pin_factory=pin_factory) if indicator is not None else None
         )
         self.camera = CameraLink(
-            config.camera, on_active=self.camera_light.show if self.camera_light else None
+            config.camera,
+            on_active=self.camera_light.show if self.camera_light else None,
+            display=self._page_served,
         )
         self.uplink.add_to_status(self.camera.status_fields)
         self.recorder = PressRecorder(
@@ -74,6 +77,7 @@ class Kiosk:
                 recorder=self.recorder,
                 followups=self.followups,
                 notices=lambda: self.remote.notices,
+                camera=self._camera_notice,
             )
             if config.display is not None and config.display.enabled
             else None
@@ -93,6 +97,12 @@ class Kiosk:
         self.uplink.report_config(self.remote.version, None)
         self._stopped = threading.Event()
 
+    def _page_served(self) -> bool:
+        return self.page is not None and self.page.serving
+
+    def _camera_notice(self) -> CameraNotice | None:
+        return CameraNotice(self.camera.operator) if self.camera.is_on else None
+
     def _on_remote_config(self, payload: bytes) -> None:
         verdict = self.remote.offer(payload)
         if verdict.config is not None:
@@ -105,16 +115,18 @@ class Kiosk:
             self.recorder.ask(config.survey)
             self.followups.ask(config.survey)
             if self.page:
-                self.page.survey_changed()
+                self.page.survey_changed()  # the page re-reads it all, the camera's state too
         if verdict.config is not None or verdict.error is not None:
             self.uplink.report_config(self.remote.version, verdict.error)
 
     def start(self) -> None:
-        self.camera.start()
         self.followups.start()
         self.recorder.start()
         if self.page:
             self.page.start()
+        self.camera.start()  # after the page: with no indicator LED, its notice is needed
+        if self.page:
+            self.page.camera_changed()
         self.uplink.start()
         if self.simulator:
             self.simulator.start()

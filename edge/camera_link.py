@@ -1,6 +1,9 @@
 """The kiosk's side of the camera: on and off as its config says, a reading for each press,
 its health for the status. A camera or model that fails never stops the buttons.
 
+A camera that people cannot see is on (no indicator LED, no display to show a notice)
+refuses to start, whoever turns it on.
+
 The camera libraries are imported only when a camera is turned on (the `camera` extra).
 """
 
@@ -9,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from edge.camera.config import CameraConfig
+from edge.camera.config import CAMERA_UNSEEN, CameraConfig
 from protocol.errors import SeedError
 from protocol.messages import ObservedEmotion
 
@@ -20,11 +23,19 @@ log = logging.getLogger(__name__)
 
 
 class CameraLink:
+    """`on_active` lights the indicator LED (config.indicator_led) while frames are read;
+    `display` says whether a display is up to show the camera notice."""
+
     def __init__(
-        self, config: CameraConfig | None, *, on_active: Callable[[bool], None] | None = None
+        self,
+        config: CameraConfig | None,
+        *,
+        on_active: Callable[[bool], None] | None = None,
+        display: Callable[[], bool] = lambda: False,
     ) -> None:
         self._config = config
         self._on_active = on_active
+        self._display = display
         self._monitor: CameraMonitor | None = None
         self._fault: str | None = None  # a camera that could not be built
         self._lock = threading.Lock()
@@ -32,6 +43,16 @@ class CameraLink:
     @property
     def installed(self) -> bool:
         return self._config is not None
+
+    @property
+    def is_on(self) -> bool:
+        """Turned on and not refused: it may be reading frames (a fault is retried)."""
+        return self._monitor is not None
+
+    @property
+    def operator(self) -> str | None:
+        """Who runs the camera, as its config says."""
+        return self._config.operator if self._config is not None else None
 
     def apply(self, config: CameraConfig | None) -> None:
         """Turn the camera on or off to match `config` (a kiosk's remote config may)."""
@@ -44,6 +65,10 @@ class CameraLink:
     def start(self) -> None:
         with self._lock:
             if self._config is None or not self._config.enabled or self._monitor is not None:
+                return
+            if self._config.indicator_led is None and not self._display():
+                self._fault = CAMERA_UNSEEN
+                log.error("camera not started: %s; the buttons work without it", CAMERA_UNSEEN)
                 return
             try:
                 self._monitor = _build(self._config, self._on_active)

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from edge.camera.config import CameraConfig
+from edge.camera.config import CAMERA_UNSEEN, CameraConfig
 from protocol.broker_url import parse_broker_url
 from protocol.errors import ConfigError
 from protocol.messages import BUTTONS, DEVICE_ID_PATTERN, LOCATION_ID_PATTERN, Button
@@ -180,6 +180,18 @@ class KioskConfig(_Strict):
         panel = self.panel.buttons.all() + (self.panel.leds.all() if self.panel.leds else [])
         if pin is not None and pin in panel:
             raise ValueError(f"camera.indicator_led: GPIO {pin} is already used by the panel")
+        return self
+
+    @model_validator(mode="after")
+    def _camera_is_announced(self) -> Self:
+        """A camera that is on must be seen to be on: an indicator LED or the display's notice."""
+        camera, display = self.camera, self.display
+        if camera is None or not camera.enabled or camera.indicator_led is not None:
+            return self
+        if display is None:
+            raise ValueError(CAMERA_UNSEEN)
+        if not display.enabled:
+            raise ValueError(f"{CAMERA_UNSEEN} ([display] has enabled = false)")
         return self
 
 

@@ -123,7 +123,8 @@ def _camera_check(config: KioskConfig, plan: SelftestPlan) -> Check:
     """Turn the camera on (even if its config keeps it off) and wait for frames."""
     if config.camera is None:
         return Check("camera", Outcome.SKIP, "no camera configured")
-    link = CameraLink(config.camera.model_copy(update={"enabled": True}))
+    display = config.display is not None and config.display.enabled
+    link = CameraLink(config.camera.model_copy(update={"enabled": True}), display=lambda: display)
     link.start()
     try:
         deadline = time.monotonic() + plan.camera_timeout_s

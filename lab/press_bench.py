@@ -141,7 +141,10 @@ def _rss_config(folder: Path, camera_source: Path | None) -> str:
         f'[mqtt]\nurl = "{OFFLINE_BROKER}"\nreconnect_min_s = 5\n'
     )
     if camera_source:
-        text += f'[camera]\nenabled = true\nsource = "{camera_source}"\nfps = 5\nambient = true\n'
+        text += (
+            f'[camera]\nenabled = true\nsource = "{camera_source}"\nfps = 5\nambient = true\n'
+            "indicator_led = 26\n"
+        )
     return text
 
 

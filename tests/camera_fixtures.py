@@ -62,11 +62,13 @@ def face_frame(fer_val: npt.NDArray[np.uint8], mediapipe_detector: MediaPipeFace
 @pytest.fixture
 def camera_config(detector_model: Path, tiny_manifest: Path) -> Callable[..., CameraConfig]:
     """camera_config(**settings): an enabled camera with the real detector and the tiny model,
-    at 20 fps and with short retries, so tests run quickly."""
+    at 20 fps and with short retries, so tests run quickly, and its indicator LED on pin 26
+    (a camera needs one, or a display)."""
 
     def make(**settings: object) -> CameraConfig:
         defaults: dict[str, object] = {
             "enabled": True,
+            "indicator_led": 26,
             "fps": 20,
             "detector_model": detector_model,
             "emotion_manifest": tiny_manifest,

@@ -6,8 +6,15 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from protocol.text import PrintableText
+
 USB_SOURCE = re.compile(r"usb:(\d+)")
 PICAMERA_SOURCE = re.compile(r"picamera(?::(\d+))?")
+OPERATOR_MAX_CHARS = 120
+CAMERA_UNSEEN = (
+    "camera.enabled needs camera.indicator_led (a BCM pin) or a [display] so people can see "
+    "the camera is on"
+)
 
 
 class CameraConfig(BaseModel):
@@ -41,7 +48,19 @@ class CameraConfig(BaseModel):
         ),
     )
     indicator_led: int | None = Field(
-        default=None, ge=0, le=27, description="BCM pin of an LED lit while the camera is on"
+        default=None,
+        ge=0,
+        le=27,
+        description=(
+            "BCM pin of an LED lit while the camera is on; a camera needs it or a [display] "
+            "(which shows a notice), so that people can see the camera is on"
+        ),
+    )
+    operator: PrintableText | None = Field(
+        default=None,
+        min_length=1,
+        max_length=OPERATOR_MAX_CHARS,
+        description="who runs the camera (name, contact), shown on the display's camera notice",
     )
     ambient: bool = Field(
         default=False, description="also count the distinct faces passing by (footfall per minute)"
@@ -53,10 +72,19 @@ class CameraConfig(BaseModel):
         default=0.5, gt=0, lt=1, description="the face detector's confidence threshold"
     )
     history_s: float = Field(
-        default=1.0, gt=0, le=10, description="a press's reading is averaged over this window"
+        default=1.0,
+        gt=0,
+        le=10,
+        description="a press's reading is averaged over the frames in this window around it",
     )
     match_within_s: float = Field(
-        default=2.0, gt=0, le=30, description="a press gets no reading if no face is this close"
+        default=2.0,
+        gt=0,
+        le=30,
+        description=(
+            "a press gets no reading if no frame is this close; raw frames are kept in RAM "
+            "for history_s + match_within_s at most"
+        ),
     )
     retry_min_s: float = Field(
         default=1.0, gt=0, description="first wait before reopening a failed camera"

@@ -1,7 +1,15 @@
-"""The camera thread: reads frames at a steady rate, keeps the last readings, survives faults.
+"""The camera thread: reads frames at a steady rate into a short ring in RAM, survives faults.
+
+The rule: the emotion classifier runs only at a press (`reading_at`, on the frames around
+the press); ambient counting only detects faces; without ambient mode no model runs on a
+frame at all. Raw frames live in RAM for at most `history_s + match_within_s` seconds (a
+camera that stops delivering has its last ones dropped at the next press or health check)
+and all are dropped when the camera stops or fails; nothing of them is written, logged or
+sent.
 
 A failing camera (unplugged, open fails, read fails or raises) is released and reopened
-with a doubling backoff; the thread never dies of it, and `health()` says what happened.
+with a doubling backoff; the thread never dies of it, and `health()` says what happened,
+including a camera that has stopped delivering frames without failing.
 """
 
 import logging
@@ -10,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from edge.camera.footfall import FootfallCounter
-from edge.camera.history import ReadingHistory
+from edge.camera.frames import FrameRing, ring_capacity
 from edge.camera.pipeline import FramePipeline
 from edge.camera.reading import CameraHealth, CameraState, EmotionReading
 from edge.camera.sources import Frame, FrameSource, SourceError
@@ -19,6 +27,8 @@ log = logging.getLogger(__name__)
 
 STOP_WAIT_S = 5.0
 REASON_MAX_CHARS = 160
+STALL_GRACE_S = 1.0
+"""A camera with no frame for `match_within_s` and this long is reported as a fault."""
 
 
 def describe(exc: BaseException) -> str:
@@ -52,12 +62,17 @@ class CameraMonitor:
         self._retry_max_s = retry_max_s
         self._on_active = on_active
         self._clock = clock
-        self._history = ReadingHistory(window_s=history_s, match_within_s=match_within_s)
+        keep_s = history_s + match_within_s
+        self._ring = FrameRing(keep_s=keep_s, capacity=ring_capacity(fps=fps, keep_s=keep_s))
+        self._half_window_s = history_s / 2
+        self._match_within_s = match_within_s
+        self._stall_s = match_within_s + STALL_GRACE_S
         self._footfall = FootfallCounter() if ambient else None
         self._lock = threading.Lock()
         self._state: CameraState = "off"
         self._reason = ""
-        self._frames = self._readings = self._faults = 0
+        self._frame_seen_at: float | None = None  # the last frame, or when the camera opened
+        self._frames = self._presses = self._readings = self._faults = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -80,8 +95,10 @@ class CameraMonitor:
         thread.join(STOP_WAIT_S)
         if thread.is_alive():
             log.warning("camera thread still blocked in a read after %.0f s", STOP_WAIT_S)
+        self._ring.clear()
         with self._lock:
             self._state, self._reason = "off", ""
+            self._frame_seen_at = None
 
     def close(self) -> None:
         """Stop, and free the models."""
@@ -89,18 +106,38 @@ class CameraMonitor:
         self._pipeline.close()
 
     def reading_at(self, t_monotonic: float) -> EmotionReading | None:
-        """The smoothed reading of the face nearest `t_monotonic`; None if none was close."""
-        return self._history.reading_at(t_monotonic)
+        """A press's reading: the faces in the frames within ±history_s/2 of `t_monotonic`
+        (else in the nearest frame within match_within_s) classified now and averaged; None
+        if no face was there. The only caller of the classifier."""
+        self._ring.forget_older_than(self._clock())
+        frames = self._ring.around(
+            t_monotonic, half_window_s=self._half_window_s, within_s=self._match_within_s
+        )
+        reading = self._pipeline.read(frames, t_monotonic) if frames else None
+        with self._lock:
+            self._presses += 1
+            self._readings += reading is not None
+        return reading
 
     def health(self) -> CameraHealth:
+        """The state, counters and frames held; a camera with no frame for too long is a
+        fault even if it has not failed (a read that hangs)."""
+        now = self._clock()
+        buffered = self._ring.forget_older_than(now)
         with self._lock:
+            state, reason = self._state, self._reason
+            seen = self._frame_seen_at
+            if state in ("starting", "ok") and seen is not None and now - seen > self._stall_s:
+                state, reason = "fault", f"no frame for {now - seen:.0f} s"
             return CameraHealth(
-                state=self._state,
-                reason=self._reason,
+                state=state,
+                reason=reason,
                 detector=self._pipeline.detector.name,
                 frames=self._frames,
+                presses=self._presses,
                 readings=self._readings,
                 faults=self._faults,
+                buffered=buffered,
             )
 
     def footfall(self, since_monotonic: float) -> int | None:
@@ -131,6 +168,8 @@ class CameraMonitor:
     def _watch(self, source: FrameSource, retry_s: float) -> bool:
         """Read until stopped or failed; True if a frame got through before it failed."""
         self._set_active(True)
+        with self._lock:
+            self._frame_seen_at = self._clock()
         any_frame = False
         try:
             while not self._stopping.is_set():
@@ -148,18 +187,17 @@ class CameraMonitor:
         return any_frame
 
     def _process(self, frame: Frame) -> None:
+        """Into the ring; in ambient mode, the faces counted (the detector only)."""
         at = self._clock()
-        result = self._pipeline.process(frame, at)
-        if result.reading is not None:
-            self._history.add(result.reading)
+        self._ring.add(frame, at)
         if self._footfall is not None:
-            self._footfall.update(result.faces, at)
+            self._footfall.update(self._pipeline.faces(frame), at)
         with self._lock:
             if self._state != "ok" and not self._stopping.is_set():
                 log.info("camera ok (%s detector)", self._pipeline.detector.name)
                 self._state, self._reason = "ok", ""
             self._frames += 1
-            self._readings += result.reading is not None
+            self._frame_seen_at = at
 
     def _fault(self, reason: str, retry_s: float) -> None:
         log.warning("camera fault: %s; retrying in %.3g s", reason, retry_s)
@@ -168,6 +206,9 @@ class CameraMonitor:
             self._faults += 1
 
     def _release(self, source: FrameSource) -> None:
+        self._ring.clear()
+        with self._lock:
+            self._frame_seen_at = None
         try:
             source.close()
         except Exception as exc:

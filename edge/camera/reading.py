@@ -11,7 +11,7 @@ CameraState = Literal["off", "starting", "ok", "fault"]
 
 @dataclass(frozen=True)
 class EmotionReading:
-    """The biggest face's emotions at one moment; no pixels, crops or embeddings, ever."""
+    """The biggest face's emotions at a press; no pixels, crops or embeddings, ever."""
 
     emotions: tuple[float, ...]
     """26 probabilities, in protocol.emotions.EMOTIC_CATEGORIES order."""
@@ -21,7 +21,7 @@ class EmotionReading:
     """7 probabilities in protocol.emotions.EXPRESSIONS order, if the model gives them."""
     face_score: float
     at: float
-    """time.monotonic() of the frame."""
+    """time.monotonic() of the frame (the one nearest the press, for an average)."""
     faces: int
     """Faces in the frame."""
 
@@ -33,8 +33,14 @@ class CameraHealth:
     """Why the camera is in a fault (empty otherwise): a short text, never image data."""
     detector: str
     frames: int
+    """Frames read since the monitor was made."""
+    presses: int
+    """Presses looked up (each runs the classifier on the frames around it)."""
     readings: int
+    """Presses that got a reading (a face was near them)."""
     faults: int
+    buffered: int
+    """Raw frames in RAM now (the last few seconds' worth at most)."""
 
 
 def mean_of(readings: Sequence[EmotionReading], nearest: EmotionReading) -> EmotionReading:

@@ -2,7 +2,8 @@
 
     GET  /                 the page        GET /static/<file>   its script and style
     GET  /api/state        the survey in the location's languages, the page's own words,
-                           the notices (what is being handled here)
+                           the notices (what is being handled here), whether the camera is
+                           on (the page then says so, always in view) and who runs it
     GET  /api/events       Server-Sent Events: a prompt after each press, "state" on change
     POST /api/press        {"button": "happy"}: a smiley pressed on the screen
     POST /api/answer       {"event_id": ..., "option": "queue" | null, "language": "fa"}
@@ -58,6 +59,14 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class CameraNotice:
+    """The camera is on: the page says what it reads and that no image is kept or sent."""
+
+    operator: str | None = None
+    """Who runs it (name, contact), if the kiosk's config says."""
+
+
+@dataclass(frozen=True)
 class DisplayHooks:
     """What the page may ask of the kiosk."""
 
@@ -69,6 +78,8 @@ class DisplayHooks:
     """The location's languages when there is no survey (first = default)."""
     notices: Callable[[], Sequence[KioskNotice]] = field(default=lambda: ())
     """What the hub says is being handled at this place (none: nothing shown)."""
+    camera: Callable[[], CameraNotice | None] = field(default=lambda: None)
+    """The camera notice while the camera is on; None while it is off."""
 
 
 class KioskDisplay:
@@ -81,6 +92,10 @@ class KioskDisplay:
         self._lock = threading.Lock()
         self._port = port
         self._server: _Server | None = None
+
+    @property
+    def serving(self) -> bool:
+        return self._server is not None
 
     @property
     def url(self) -> str:
@@ -119,7 +134,8 @@ class KioskDisplay:
         )
 
     def changed(self) -> None:
-        """The survey or the languages changed: the page asks for its state again."""
+        """The survey, the languages or the camera changed: the page asks for its state
+        again."""
         self._broadcast({"type": "state"})
 
     def state(self) -> dict[str, Any]:
@@ -136,6 +152,7 @@ class KioskDisplay:
             },
             "survey": None if survey is None else survey.model_dump(mode="json"),
             "notices": self._notices(),
+            "camera": self._camera(),
         }
 
     def _notices(self) -> list[dict[str, Any]]:
@@ -145,6 +162,15 @@ class KioskDisplay:
         except Exception:
             log.exception("the kiosk's notices could not be read; the page shows none")
             return []
+
+    def _camera(self) -> dict[str, Any] | None:
+        """The camera notice for the page; shown, with no operator, if the hook fails."""
+        try:
+            notice = self._hooks.camera()
+        except Exception:
+            log.exception("the camera's state could not be read; the page shows its notice")
+            notice = CameraNotice()
+        return None if notice is None else {"operator": notice.operator}
 
     def _broadcast(self, message: dict[str, Any]) -> None:
         with self._lock:

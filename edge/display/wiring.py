@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from edge.config import DisplayConfig
-from edge.display.server import DisplayHooks, KioskDisplay, Prompt
+from edge.display.server import CameraNotice, DisplayHooks, KioskDisplay, Prompt
 from edge.followups import FollowUpError, FollowUps
 from edge.recorder import PressRecorder
 from protocol.messages import Button, KioskNotice, PressEvent
@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 class DisplayLink:
     """Tells the page of each press (with its follow-up, if one opened) and hands the page's
     presses to the recorder and its answers to the follow-ups; `notices` says what the hub
-    says is being handled here (the remote config's, re-read at each `survey_changed`)."""
+    says is being handled here (the remote config's, re-read at each `survey_changed`);
+    `camera` gives the camera notice while the camera is on (re-read at `camera_changed`)."""
 
     def __init__(
         self,
@@ -27,6 +28,7 @@ class DisplayLink:
         recorder: PressRecorder,
         followups: FollowUps,
         notices: Callable[[], Sequence[KioskNotice]] = lambda: (),
+        camera: Callable[[], CameraNotice | None] = lambda: None,
     ) -> None:
         self._config = config
         self._recorder = recorder
@@ -38,6 +40,7 @@ class DisplayLink:
                 answer=self._answer,
                 languages=lambda: list(self._config.languages),
                 notices=notices,
+                camera=camera,
             ),
             port=config.port,
         )
@@ -52,7 +55,15 @@ class DisplayLink:
     def stop(self) -> None:
         self.display.stop()
 
+    @property
+    def serving(self) -> bool:
+        """The page is served (a display can show the camera notice)."""
+        return self.display.serving
+
     def survey_changed(self) -> None:
+        self.display.changed()
+
+    def camera_changed(self) -> None:
         self.display.changed()
 
     def _survey(self) -> Survey | None:

@@ -1,7 +1,9 @@
 """The kiosk as wired: mock pins, a real outbox, an in-memory MQTT link; surveys from the
-hub's remote config, follow-ups after presses, and buttons that outlive a broken follow-up."""
+hub's remote config, follow-ups after presses, buttons that outlive a broken follow-up, and
+a camera that is on only where people can see so."""
 
 import json
+import socket
 import threading
 import time
 import urllib.request
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 
 from edge.app import Kiosk
+from edge.camera.config import CameraConfig
 from edge.config import DisplayConfig, KioskConfig
 from edge.followups import FollowUps, Window
 from edge.outbox import Outbox
@@ -28,6 +31,7 @@ from protocol.messages import (
 )
 from protocol.surveys import Survey
 from protocol.topics import Topics
+from tests.edge.camera.test_monitor import face_folder
 from tests.fake_mqtt import FakeMqttFactory
 from tests.protocol.test_surveys import survey as survey_document
 
@@ -193,9 +197,7 @@ def test_the_hubs_notice_reaches_the_kiosks_page_and_is_cleared(
     assert kiosk.page is not None
 
     def notices() -> list[dict[str, Any]]:
-        with urllib.request.urlopen(f"{kiosk.page.display.url}/api/state", timeout=5) as answer:
-            state: dict[str, Any] = json.load(answer)
-        return list(state["notices"])
+        return list(page_state(kiosk)["notices"])
 
     send_config(links, 1, notices=[NOTICE])
     [notice] = until(notices)
@@ -204,3 +206,61 @@ def test_the_hubs_notice_reaches_the_kiosks_page_and_is_cleared(
     until(lambda: notices() == [])
     press(kiosk, Button.HAPPY)  # and the buttons never noticed
     until(lambda: messages(kiosk))
+
+
+def page_state(kiosk: Kiosk) -> dict[str, Any]:
+    assert kiosk.page is not None
+    with urllib.request.urlopen(f"{kiosk.page.display.url}/api/state", timeout=5) as answer:
+        state: dict[str, Any] = json.load(answer)
+    return state
+
+
+def test_a_kiosk_with_a_display_and_no_led_reads_at_a_press_and_says_the_camera_is_on(
+    config: KioskConfig,
+    run_kiosk: Callable[[KioskConfig], tuple[Kiosk, FakeMqttFactory]],
+    camera_config: Callable[..., CameraConfig],
+    face_frame: Any,
+) -> None:
+    camera = camera_config(
+        source=str(face_folder(config.data_dir.parent / "faces", face_frame)),
+        indicator_led=None,
+        operator="Finavia, privacy@finavia.fi",
+    )
+    shown = config.model_copy(update={"display": DisplayConfig(port=0), "camera": camera})
+    kiosk, links = run_kiosk(KioskConfig.model_validate(shown.model_dump()))
+    assert kiosk.camera_light is None
+    assert page_state(kiosk)["camera"] == {"operator": "Finavia, privacy@finavia.fi"}
+    until(lambda: kiosk.camera.status_fields()["camera"] == "ok")
+    time.sleep(0.6)  # frames before the press, within half its window
+
+    press(kiosk, Button.HAPPY)
+
+    (event,) = until(lambda: messages(kiosk))
+    assert isinstance(event, PressEvent) and event.emotion is not None
+    send_config(links, 1, camera_enabled=False)
+    until(lambda: page_state(kiosk)["camera"] is None)
+    assert not kiosk.camera.is_on
+
+
+def test_a_kiosk_whose_page_cannot_be_served_keeps_its_led_less_camera_off(
+    config: KioskConfig,
+    run_kiosk: Callable[[KioskConfig], tuple[Kiosk, FakeMqttFactory]],
+    camera_config: Callable[..., CameraConfig],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        page = DisplayConfig(port=taken.getsockname()[1])
+        unseen = config.model_copy(
+            update={"display": page, "camera": camera_config(indicator_led=None)}
+        )
+        kiosk, _links = run_kiosk(unseen)
+
+        assert kiosk.page is not None and not kiosk.page.serving
+        assert "kiosk page not served" in caplog.text
+        fields = kiosk.camera.status_fields()
+        assert fields["camera"] == "fault" and "camera.indicator_led" in fields["camera_fault"]
+        press(kiosk, Button.UNHAPPY)  # the buttons work on
+        (event,) = until(lambda: messages(kiosk))
+        assert isinstance(event, PressEvent) and event.emotion is None

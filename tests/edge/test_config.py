@@ -176,3 +176,32 @@ def test_example_password_is_not_in_the_json_dump(tmp_path: Path) -> None:
     config = load_config(example_with_password(tmp_path, "kiosk-pw-4711"))
 
     assert "kiosk-pw-4711" not in config.model_dump_json(indent=2)
+
+
+CAMERA_ON = '[camera]\nenabled = true\nsource = "usb:0"\n'
+
+
+def test_a_camera_turned_on_with_no_indicator_and_no_display_is_refused(tmp_path: Path) -> None:
+    problem = config_error(write(tmp_path, MINIMAL + CAMERA_ON))
+
+    assert "camera.enabled needs camera.indicator_led (a BCM pin) or a [display]" in problem
+    assert "so people can see the camera is on" in problem
+    disabled = MINIMAL + CAMERA_ON + "[display]\nenabled = false\n"
+    assert "[display] has enabled = false" in config_error(write(tmp_path, disabled))
+
+
+@pytest.mark.parametrize(
+    "seen",
+    ["indicator_led = 26\n", "[display]\nport = 8765\n"],
+    ids=["an indicator LED", "a display"],
+)
+def test_a_camera_that_people_can_see_is_on_loads(tmp_path: Path, seen: str) -> None:
+    config = load_config(write(tmp_path, MINIMAL + CAMERA_ON + seen))
+
+    assert config.camera is not None and config.camera.enabled
+
+
+def test_a_camera_left_off_needs_no_indicator_yet(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL + "[camera]\nenabled = false\n"))
+
+    assert config.camera is not None and not config.camera.enabled

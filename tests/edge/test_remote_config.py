@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.camera.config import CameraConfig
 from edge.config import KioskConfig
 from edge.remote_config import REMOTE_CONFIG_FILE, RemoteConfigKeeper
 from protocol.messages import KioskNotice, RemoteConfig, encode
@@ -168,3 +169,19 @@ def test_a_config_refused_for_its_notice_keeps_the_notices_shown(base: KioskConf
     verdict = keeper.offer(bad)
     assert verdict.error is not None and "invalid_payload" in verdict.error
     assert keeper.notices == (notice(),) and keeper.version == 1
+
+
+def test_the_hub_cannot_turn_on_a_camera_that_people_cannot_see_is_on(tmp_path: Path) -> None:
+    unseen = KioskConfig.model_validate(
+        {"device_id": "k1", "location_id": "gate-1", "data_dir": tmp_path, "camera": {}}
+    )
+    keeper = RemoteConfigKeeper(unseen)
+
+    verdict = keeper.offer(offer(1, camera_enabled=True))
+
+    assert verdict.config is None and verdict.error is not None
+    assert "camera.enabled needs camera.indicator_led (a BCM pin) or a [display]" in verdict.error
+    seen = unseen.model_copy(update={"camera": CameraConfig(indicator_led=26)})
+    verdict = RemoteConfigKeeper(seen).offer(offer(1, camera_enabled=True))
+    assert verdict.config is not None and verdict.config.camera is not None
+    assert verdict.config.camera.enabled

@@ -4,6 +4,8 @@
 // reaches the page as a "prompt" event from the kiosk, whichever way it was pressed. Above
 // it all, a line for each task the hub says is being handled here ("Cleaning T2 requested
 // at 10:42"), in the place's time; a notice that cannot be shown leaves the smileys be.
+// While the camera is on, the topmost line says so on every screen: what it reads, when,
+// that no image is kept or sent, and who runs it.
 
 const BUTTONS = [
   ["very_happy", "Very happy", "M30 62 Q50 84 70 62"],
@@ -17,6 +19,10 @@ const NOTICES = {
   on_the_way: "%(team)s on the way since %(time)s",
 };
 const SVG = "http://www.w3.org/2000/svg";
+const CAMERA = {
+  on: "Camera on: this kiosk reads your facial expression when you press a button. No image is stored or sent.",
+  operator: "Run by %(operator)s",
+};
 
 const page = { state: null, lang: null, timers: [], prompt: null };
 
@@ -59,22 +65,33 @@ function show(screen) {
   }
 }
 
-function face(path) {
+function drawing(parts) {
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", "0 0 100 100");
   svg.setAttribute("aria-hidden", "true");
-  const parts = [
-    ["circle", { cx: 50, cy: 50, r: 44, fill: "none", stroke: "currentColor", "stroke-width": 7 }],
-    ["circle", { cx: 35, cy: 40, r: 6, fill: "currentColor" }],
-    ["circle", { cx: 65, cy: 40, r: 6, fill: "currentColor" }],
-    ["path", { d: path, fill: "none", stroke: "currentColor", "stroke-width": 7, "stroke-linecap": "round" }],
-  ];
   for (const [tag, attributes] of parts) {
     const shape = document.createElementNS(SVG, tag);
     for (const [name, value] of Object.entries(attributes)) shape.setAttribute(name, value);
     svg.appendChild(shape);
   }
   return svg;
+}
+
+function face(path) {
+  return drawing([
+    ["circle", { cx: 50, cy: 50, r: 44, fill: "none", stroke: "currentColor", "stroke-width": 7 }],
+    ["circle", { cx: 35, cy: 40, r: 6, fill: "currentColor" }],
+    ["circle", { cx: 65, cy: 40, r: 6, fill: "currentColor" }],
+    ["path", { d: path, fill: "none", stroke: "currentColor", "stroke-width": 7, "stroke-linecap": "round" }],
+  ]);
+}
+
+function cameraIcon() {
+  return drawing([
+    ["rect", { x: 8, y: 28, width: 84, height: 58, rx: 10, fill: "none", stroke: "currentColor", "stroke-width": 7 }],
+    ["path", { d: "M34 28 L40 16 H60 L66 28", fill: "none", stroke: "currentColor", "stroke-width": 7, "stroke-linejoin": "round" }],
+    ["circle", { cx: 50, cy: 57, r: 16, fill: "none", stroke: "currentColor", "stroke-width": 7 }],
+  ]);
 }
 
 function renderLanguages() {
@@ -150,6 +167,27 @@ function renderNotices() {
   );
 }
 
+function renderCamera() {
+  const box = $("camera-notice");
+  const camera = page.state.camera;
+  box.hidden = !camera;
+  if (!camera) {
+    box.replaceChildren();
+    return;
+  }
+  const text = document.createElement("div");
+  const reads = document.createElement("p");
+  reads.dir = "auto"; // English on a Persian page until translated: its full stop stays put
+  reads.textContent = words(CAMERA.on);
+  text.appendChild(reads);
+  if (camera.operator) {
+    const runBy = phrase(CAMERA.operator, { operator: camera.operator });
+    runBy.className = "operator";
+    text.appendChild(runBy);
+  }
+  box.replaceChildren(cameraIcon(), text);
+}
+
 function render() {
   const language = page.state.languages.find((l) => l.tag === page.lang) || page.state.languages[0];
   page.lang = language.tag;
@@ -157,6 +195,11 @@ function render() {
   document.documentElement.dir = language.dir;
   document.title = words("How was your experience today?");
   renderLanguages();
+  try {
+    renderCamera();
+  } catch (error) {
+    $("camera-notice").textContent = CAMERA.on; // told in English rather than not told
+  }
   try {
     renderNotices();
   } catch (error) {

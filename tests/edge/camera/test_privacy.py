@@ -14,6 +14,7 @@ import pytest
 from edge.camera.build import build_monitor
 from edge.camera.config import CameraConfig
 from edge.camera.paths import PROJECT_MODELS_DIR
+from edge.camera.reading import EmotionReading
 from edge.camera.sources import Frame
 from tests.helpers import wait_until
 
@@ -50,12 +51,21 @@ def test_the_monitor_writes_no_files_and_logs_no_image_data(
     watched = [cwd, faces, *models]
     before = snapshot(*watched)
 
+    readings: list[EmotionReading | None] = []
+
+    def press() -> bool:
+        readings.append(monitor.reading_at(time.monotonic()))
+        return readings[-1] is not None
+
     with caplog.at_level(logging.DEBUG):
         monitor = build_monitor(config)
         monitor.start()
-        wait_until(lambda: monitor.health().faults >= 2 and monitor.health().readings >= 2)
-        reading = monitor.reading_at(time.monotonic())
-        monitor.close()
+        try:
+            wait_until(lambda: monitor.health().faults >= 2 and monitor.health().frames >= 2)
+            wait_until(press, what="a reading at a press, between the faults")
+        finally:
+            monitor.close()
+    reading = readings[-1]
 
     assert snapshot(*watched) == before
     assert list(cwd.iterdir()) == []

@@ -1,6 +1,6 @@
-"""The kiosk page's server over real HTTP on loopback: state (with the hub's notices),
-presses, answers, events, and the refusals that keep anything but the kiosk's own browser
-out."""
+"""The kiosk page's server over real HTTP on loopback: state (with the hub's notices and
+the camera notice), presses, answers, events, and the refusals that keep anything but the
+kiosk's own browser out."""
 
 import dataclasses
 import http.client
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from edge.display.server import DisplayHooks, KioskDisplay, Prompt
+from edge.display.server import CameraNotice, DisplayHooks, KioskDisplay, Prompt
 from protocol.messages import Button, KioskNotice
 from protocol.surveys import Survey
 from tests.protocol.test_surveys import survey as survey_document
@@ -26,6 +26,7 @@ class Kiosk:
         self.presses: list[Button] = []
         self.answers: list[tuple[str, str | None, str | None]] = []
         self.notices: list[KioskNotice] = []
+        self.camera: CameraNotice | None = None
 
     def _notices(self) -> Sequence[KioskNotice]:
         return self.notices
@@ -41,6 +42,7 @@ class Kiosk:
             answer=self._answer,
             languages=lambda: ["en", "nl"],
             notices=self._notices,
+            camera=lambda: self.camera,
         )
 
 
@@ -190,3 +192,30 @@ def test_notices_that_cannot_be_read_leave_the_survey_served(
     state = json.loads(body)
     assert status == 200 and state["notices"] == [] and state["survey"] is not None
     assert "notices could not be read" in caplog.text
+
+
+def test_the_state_says_whether_the_camera_is_on_and_who_runs_it(
+    display: KioskDisplay, kiosk: Kiosk
+) -> None:
+    assert json.loads(request(display, "GET", "/api/state")[2])["camera"] is None
+    kiosk.camera = CameraNotice("Finavia, privacy@finavia.fi")
+    state = json.loads(request(display, "GET", "/api/state")[2])
+    assert state["camera"] == {"operator": "Finavia, privacy@finavia.fi"}
+    kiosk.camera = CameraNotice()
+    assert json.loads(request(display, "GET", "/api/state")[2])["camera"] == {"operator": None}
+
+
+def test_a_camera_state_that_cannot_be_read_shows_the_notice(
+    kiosk: Kiosk, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> CameraNotice | None:
+        raise RuntimeError("the camera link went away")
+
+    display = KioskDisplay(dataclasses.replace(kiosk.hooks(), camera=broken), port=0)
+    display.start()
+    try:
+        state = json.loads(request(display, "GET", "/api/state")[2])
+    finally:
+        display.stop()
+    assert state["camera"] == {"operator": None}
+    assert "the camera's state could not be read" in caplog.text
