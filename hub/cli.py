@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub import __version__
 from hub.alerts.commands import add_alert_commands
 from hub.app import Hub, HubRole
+from hub.camera.commands import add_camera_commands, cli_actor
+from hub.camera.governance import set_audience
 from hub.cli_options import DB, Commands, session_command
 from hub.clock import Clock, as_utc, utc_now
 from hub.config import HubSettings, MqttSettings, WebSettings
@@ -31,7 +33,7 @@ from hub.fleet.commands import add_fleet_commands
 from hub.hierarchy import LocationTree
 from hub.ingest.dead_letters import add_dead_letter_commands
 from hub.ingest.store import add_location, flagged_presses
-from hub.models import Location
+from hub.models import Audience, Location
 from hub.phone.commands import add_qr_commands
 from hub.reporting.analytics import rolled_up_report
 from hub.reporting.exports import BY_CHOICES, reasons_csv, responses_csv, scores_csv
@@ -146,7 +148,11 @@ def _report(args: argparse.Namespace) -> int:
         return 0
     with session_factory(engine)() as session:
         scores = rolled_up_report(
-            session, since=args.since, until=args.until, include_misuse=args.include_misuse
+            session,
+            since=args.since,
+            until=args.until,
+            include_misuse=args.include_misuse,
+            camera=_settings(args).camera,
         )
     rows = [score.as_dict() for score in scores]
     if args.json:
@@ -225,7 +231,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         else:
             low, high = row["positive_ci"]
             positive = f"{row['positive_share']:.0%} ({low:.0%}-{high:.0%})"
-        observed, gap = _observed_columns(row.get("observed"))
+        observed, gap = _observed_columns(row)
         lines.append(
             f"{row['location']:<28} {row['responses']:>6} {index:>6} {positive:>24} "
             f"{row['misuse']:>7} {observed:>9} {gap:>6}"
@@ -233,12 +239,16 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _observed_columns(observed: dict[str, Any] | None) -> tuple[str, str]:
-    """The observed index (from the cameras) and its gap to the Happy Index, or dashes."""
+def _observed_columns(row: dict[str, Any]) -> tuple[str, str]:
+    """The observed index (from the cameras) with its coverage, "71 (62%)", and its gap to the
+    Happy Index; "<k" with too few readings to show, dashes without any."""
+    observed = row.get("observed")
     if not observed:
-        return "-", "-"
+        suppressed = row.get("observed_suppressed")
+        return (f"<{row.get('observed_min_readings')}" if suppressed else "-"), "-"
     gap = "-" if observed["gap"] is None else f"{observed['gap']:+.0f}"
-    return f"{observed['observed_index']:.0f}", gap
+    coverage = "" if observed["coverage"] is None else f" ({observed['coverage']:.0%})"
+    return f"{observed['observed_index']:.0f}{coverage}", gap
 
 
 def _with_session(action: Callable[[Any, argparse.Namespace], None]) -> Callable[..., int]:
@@ -250,6 +260,14 @@ def _locations_add(session: Any, args: argparse.Namespace) -> None:
         session, location_id=args.location_id, name=args.name or args.location_id, time_zone=args.tz
     )
     print(f"location {args.location_id} ({args.tz}) saved")
+    if args.audience:
+        turned_off = set_audience(
+            session, args.location_id, Audience(args.audience), actor=cli_actor(), now=utc_now()
+        )
+        print(
+            f"audience: {args.audience}"
+            + (f"; cameras turned off: {', '.join(turned_off)}" if turned_off else "")
+        )
 
 
 def _locations_list(session: Any, _args: argparse.Namespace) -> None:
@@ -336,6 +354,12 @@ def _add_registry(commands: Commands) -> None:
     add.add_argument("location_id")
     add.add_argument("--name")
     add.add_argument("--tz", required=True, help="IANA time zone, e.g. Europe/Helsinki")
+    add.add_argument(
+        "--audience",
+        choices=[a.value for a in Audience],
+        help="who answers there (and beneath, unless stricter): no camera where employees or "
+        "education (see `seed-hub camera audience`); left out: as it is (new: public)",
+    )
     add.set_defaults(run=_with_session(_locations_add))
     listing = location_commands.add_parser("list", parents=[DB])
     listing.set_defaults(run=_with_session(_locations_list))
@@ -346,6 +370,7 @@ def _add_registry(commands: Commands) -> None:
     add_task_commands(commands, _settings)
     add_survey_commands(commands, _settings)
     add_qr_commands(commands, _settings)
+    add_camera_commands(commands, _settings)
 
     _add_users(commands)
     _add_db(commands)

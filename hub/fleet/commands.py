@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hub.camera.commands import cli_actor
 from hub.cli_options import DB, Commands, SettingsFrom
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
@@ -128,7 +129,7 @@ def _devices_list(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings
 
 
 def _devices_move(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings) -> None:
-    config = fleet.move(args.device_id, _site(args, args.location))
+    config = fleet.move(args.device_id, _site(args, args.location), actor=cli_actor())
     print(f"{args.device_id} moved to {args.location}; config v{config.version} goes to the kiosk")
 
 
@@ -153,6 +154,8 @@ CAMERA_SETTINGS: dict[str | None, bool | str | None] = {
 def _devices_configure(fleet: Fleet, args: argparse.Namespace, settings: HubSettings) -> None:
     config = fleet.configure(
         args.device_id,
+        actor=cli_actor(),
+        reason=args.reason,
         response_interval_s=args.response_interval,
         heartbeat_s=args.heartbeat,
         camera_enabled=CAMERA_SETTINGS[args.camera],
@@ -216,7 +219,15 @@ def add_fleet_commands(commands: Commands, settings_from: SettingsFrom) -> None:
     configure.add_argument(
         "--camera",
         choices=("on", "off", "default"),
-        help="turn the camera on or off; default: as the kiosk's own file says",
+        help="turn the camera on or off; default: as the kiosk's own file says. On needs a "
+        "place whose audience is public and a recorded approval (`seed-hub camera approve`); "
+        "every switch is written to the camera audit log",
+    )
+    configure.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="why the camera is switched, for the audit log (default: the approval's impact "
+        "assessment and approver when turned on)",
     )
 
 

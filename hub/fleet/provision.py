@@ -17,6 +17,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.camera.audit import REASON_MAX_CHARS, bounded_text, log_switch
+from hub.camera.governance import CAMERA_RUNNING, CameraRefused, camera_on, check_camera_allowed
 from hub.clock import Clock, utc_now
 from hub.config import FleetSettings, HubSettings
 from hub.fleet.broker_files import (
@@ -32,7 +34,7 @@ from hub.fleet.bundle import KioskIdentity, write_bundle
 from hub.fleet.pki import FleetCA
 from hub.fleet.remote_config import current_settings, write_config
 from hub.ingest import store
-from hub.models import DEFAULT_LANGUAGES, Device, Location, RevokedCertificate
+from hub.models import DEFAULT_LANGUAGES, CameraApproval, Device, Location, RevokedCertificate
 from hub.rollups.reasons import graft_reasons
 from hub.rollups.write import graft
 from hub.surveys.store import effective_survey, refresh_configs
@@ -188,19 +190,44 @@ class Fleet:
         self.pending.evict.append(device_id)
         return device
 
-    def move(self, device_id: str, site: Site) -> RemoteConfig:
-        """Re-register the kiosk at another touchpoint and tell it so."""
-        self._active(device_id)
+    def move(self, device_id: str, site: Site, *, actor: str = "cli") -> RemoteConfig:
+        """Re-register the kiosk at another touchpoint and tell it so; a camera on that may
+        not be on at its new place is turned off."""
+        device = self._active(device_id)
         location_id = self._place(site)
         store.register_device(self.session, device_id=device_id, location_id=location_id)
-        return self.configure(device_id, location_id=location_id)
+        if not camera_on(device):
+            return self.configure(device_id, actor=actor, location_id=location_id)
+        try:
+            check_camera_allowed(self.session, location_id)
+        except CameraRefused as refused:
+            return self.configure(
+                device_id,
+                actor=actor,
+                reason=f"moved to {location_id}: {refused.why}",
+                location_id=location_id,
+                camera_enabled=False,
+            )
+        return self.configure(device_id, actor=actor, location_id=location_id)
 
-    def configure(self, device_id: str, **settings: float | bool | str | None) -> RemoteConfig:
+    def configure(
+        self,
+        device_id: str,
+        *,
+        actor: str = "cli",
+        reason: str | None = None,
+        **settings: float | bool | str | None,
+    ) -> RemoteConfig:
         """Merge settings into the device's remote config under a new version; the serving
         hub publishes it (retained) within `config_publish_s`. A setting given as None is
-        left as it is; one given as UNSET goes back to the kiosk's own file."""
+        left as it is; one given as UNSET goes back to the kiosk's own file. Turning the
+        camera on needs a public audience and an approval (CameraRefused otherwise); each
+        switch of it, on or off, is written to the camera audit log with `reason`."""
         device = self._active(device_id)
-        if settings.get("camera_enabled") and device.last_status_at and device.camera is None:
+        if reason is not None:  # refused before anything is written
+            reason = bounded_text(reason, what="reason", max_chars=REASON_MAX_CHARS)
+        wants_camera = settings.get("camera_enabled") is True
+        if wants_camera and device.last_status_at and device.camera is None:
             raise ConfigError(
                 f"{device_id} reports no camera: add a [camera] section to its kiosk.toml first"
             )
@@ -208,14 +235,45 @@ class Fleet:
         merged = {**current, **{k: v for k, v in settings.items() if v is not None}}
         merged = {k: v for k, v in merged.items() if v != UNSET}
         merged.setdefault("location_id", device.location_id)
+        switch = _camera_switch(device, current.get("camera_enabled"), merged.get("camera_enabled"))
+        approval = None
+        if switch == "on":
+            approval = check_camera_allowed(self.session, device.location_id)
         survey = effective_survey(self.session, device.location_id) if device.location_id else None
         if survey is not None:  # none assigned: the kiosk keeps the one it has
             merged["survey"] = survey.model_dump()
-        return write_config(
+        config = write_config(
             device,
             merged,
             now=self._clock(),
             max_bytes=self._settings.ingest.max_payload_bytes,
+        )
+        if switch is not None:
+            if reason is None and "camera_enabled" not in merged:
+                reason = f"left to the kiosk's own file by {actor}"
+            self._log_switch(device, switch, actor=actor, reason=reason, approval=approval)
+        return config
+
+    def _log_switch(
+        self,
+        device: Device,
+        switch: Literal["on", "off"],
+        *,
+        actor: str,
+        reason: str | None,
+        approval: CameraApproval | None,
+    ) -> None:
+        if reason is None and approval is not None:
+            reason = f"approved: {approval.impact_assessment} by {approval.approved_by}"
+        log_switch(
+            self.session,
+            device_id=device.device_id,
+            location_id=device.location_id,
+            action=switch,
+            reason=reason or f"turned {switch} by {actor}",
+            actor=actor,
+            now=self._clock(),
+            approval_id=None if approval is None else approval.approval_id,
         )
 
     def _active(self, device_id: str) -> Device:
@@ -378,6 +436,19 @@ def evict(device_id: str, settings: HubSettings) -> str:
     if take_over_session(options):
         return f"{device_id}: any session still open on the broker was closed"
     return f"{device_id}: could not reach the broker to close a session still open"
+
+
+def _camera_switch(device: Device, before: object, after: object) -> Literal["on", "off"] | None:
+    """How a new camera_enabled switches the camera, if it does: to True from anything else
+    is on; from True to anything else is off, and so is False over a camera the kiosk turned
+    on by its own file."""
+    if after is True and before is not True:
+        return "on"
+    if before is True and after is not True:
+        return "off"
+    if after is False and before is None and device.camera in CAMERA_RUNNING:
+        return "off"
+    return None
 
 
 def _placed(location: Location) -> bool:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from hub.camera.governance import CAMERA_RUNNING, enforce_reported_camera
 from hub.clock import utc_now
 from hub.db import dialect_insert
 from hub.hierarchy import checked_location_id, checked_name
@@ -449,6 +450,8 @@ def apply_status(
         device.config_error = status.config_error
         device.camera = status.camera
         device.camera_fault = status.camera_fault
+        if status.camera in CAMERA_RUNNING:
+            enforce_reported_camera(session, device, received_at)
     if retained:
         return
     _count_passersby(session, device=device, status=status, received_at=received_at)

@@ -30,6 +30,7 @@ from hub.models import Device, Location, RevokedCertificate
 from lab.mosquitto import password_matches
 from protocol.errors import ConfigError
 from protocol.messages import decode_remote_config
+from tests.hub.camera.factories import approve
 
 SITE = Site(site="hel", area="hel-t2", location="hel-t2-security", time_zone="Europe/Helsinki")
 
@@ -173,6 +174,7 @@ def test_configure_merges_settings_under_a_new_version(
     with sessions.begin() as session:
         fleet = Fleet(session, settings)
         fleet.add("k1", SITE, auth="certificate", out_dir=tmp_path)
+        approve(session, "hel")
         fleet.configure("k1", response_interval_s=8.0, camera_enabled=True)
         fleet.configure("k1", heartbeat_s=30.0)
         second = fleet.configure("k1", camera_enabled=UNSET)
