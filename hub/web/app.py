@@ -19,6 +19,7 @@ from hub.web import (
     language,
     routes_account,
     routes_alerts,
+    routes_camera,
     routes_exports,
     routes_phone,
     routes_phone_admin,
@@ -46,6 +47,7 @@ ROUTERS = (
     routes_phone_admin.router,
     routes_tasks.router,
     routes_staff.router,
+    routes_camera.router,
 )
 
 

@@ -50,6 +50,14 @@ function outbox(d) {
   return Seed.t("%(waiting)s / %(capacity)s", values);
 }
 
+// An admin's way to the kiosk's place's Camera panel: audience, approval, on and off.
+function cameraLink(d) {
+  if (!d.location || document.getElementById("fleet").dataset.cameraLinks !== "true") return null;
+  return Seed.el("div", {}, Seed.el("a", { href: `/locations/${encodeURIComponent(d.location)}#camera`, class: "small" },
+    // Translators: a link from a kiosk's camera state to its place's camera settings
+    Seed.t("Camera settings")));
+}
+
 async function showFleet() {
   const devices = await Seed.get("/api/fleet");
   const words = fleetWords();
@@ -70,7 +78,7 @@ async function showFleet() {
       d.clock_offset_s === null ? "–" : seconds(d.clock_offset_s)),
     Seed.el("td", { "data-label": words.version }, d.version ?? "–"),
     Seed.el("td", { "data-label": Seed.t("Camera") }, d.camera === null ? "–" : words.cameras[d.camera] ?? d.camera,
-      d.camera_fault ? Seed.el("div", { class: "error" }, d.camera_fault) : null),
+      d.camera_fault ? Seed.el("div", { class: "error" }, d.camera_fault) : null, cameraLink(d)),
     Seed.el("td", { "data-label": words.config },
       d.config_error ? Seed.el("span", { class: "error" }, d.config_error) : counter(d.config_version)))));
 }

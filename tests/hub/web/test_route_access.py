@@ -176,6 +176,39 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/locations/{location_id}/languages"): Rule(
         MANAGERS, location="location_id", body={"languages": ["en"]}
     ),
+    ("GET", "/api/locations/{location_id}/camera"): Rule(MANAGERS, location="location_id"),
+    ("GET", "/api/locations/{location_id}/camera-approvals"): Rule(
+        MANAGERS, location="location_id"
+    ),
+    # No approval covers hel: the notice is refused, saying so, until one is recorded.
+    ("GET", "/api/locations/{location_id}/camera-notice.pdf"): Rule(
+        MANAGERS, ok=409, location="location_id"
+    ),
+    ("PUT", "/api/locations/{location_id}/audience"): Rule(
+        ADMINS, location="location_id", body={"audience": "public"}
+    ),
+    ("POST", "/api/locations/{location_id}/camera-approvals"): Rule(
+        ADMINS,
+        ok=201,
+        location="location_id",
+        body={
+            "approved_by": "DPO",
+            "impact_assessment": "DPIA-1",
+            "approved_on": "2020-01-01",
+            "deployer_name": "Airport",
+            "deployer_contact": "dpo@example.com",
+            "legal_basis": "GDPR Art. 6(1)(f)",
+        },
+    ),
+    # No approval 999999 and no kiosk "nothing" exist: the right role gets as far as looking.
+    ("POST", "/api/camera-approvals/{approval_id}/withdraw"): Rule(
+        ADMINS, ok=404, url="/api/camera-approvals/999999/withdraw", body={}
+    ),
+    ("POST", "/api/devices/{device_id}/camera"): Rule(
+        ADMINS, ok=404, url="/api/devices/nothing/camera", body={"enabled": False}
+    ),
+    ("GET", "/api/camera-audit"): Rule(ADMINS),
+    ("GET", "/api/exports/camera-audit.csv"): Rule(ADMINS),
 }
 
 
