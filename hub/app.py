@@ -11,6 +11,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from hub.alerts.engine import AlertEngine
+from hub.camera.observations import ObservationRetention
 from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
@@ -124,6 +125,9 @@ class Hub:
         self.comment_retention = CommentRetention(
             self.sessions, settings, clock=clock, may_run=self.lease.held
         )
+        self.observation_retention = ObservationRetention(
+            self.sessions, settings, clock=clock, may_run=self.lease.held
+        )
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttLink | None = None
         self._stopped = threading.Event()
@@ -150,6 +154,7 @@ class Hub:
         self.desk.start()
         self.retention.start()
         self.comment_retention.start()
+        self.observation_retention.start()
         if self.reports is not None:
             self.reports.start()
         log.info(
@@ -217,6 +222,7 @@ class Hub:
         self.desk.stop()
         self.retention.stop()
         self.comment_retention.stop()
+        self.observation_retention.stop()
         if self.reports is not None:
             self.reports.stop()
         self.configs.stop()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 
 from hub.clock import Clock, utc_now
+from hub.config import CameraSettings
 from hub.hierarchy import LocationTree, Place
 from hub.models import Channel, Device
 from hub.reporting.reports import LocationScore, Observed, location_scores, ranked
@@ -97,6 +98,9 @@ class OverviewRow(Summary):
     previous_happy_index: float | None
     change: float | None
     observed_index: float | None
+    """None where the cameras read nothing, or too little to show (`observed_suppressed`)."""
+    observed_coverage: float | None
+    observed_suppressed: bool
     devices: Health = field(default_factory=Health)
     rank: int | None = None
     channels: dict[str, int] = field(default_factory=dict)
@@ -108,6 +112,7 @@ class Overview:
     period: Period
     previous: Period
     locations: list[OverviewRow]
+    observed_min_readings: int
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,8 @@ class ObservedSummary:
     """What the cameras read beside the buttons (see `Observed`)."""
 
     readings: int
+    presses: int
+    coverage: float | None
     observed_index: float
     gap: float | None
     vad: list[float]
@@ -125,6 +132,9 @@ class ObservedSummary:
 class SubtreeSummary(Summary):
     misuse: int
     observed: ObservedSummary | None
+    """None where the cameras read nothing, or too little to show (`observed_suppressed`)."""
+    observed_suppressed: bool
+    observed_min_readings: int
     passersby: int | None
     channels: dict[str, Summary] = field(default_factory=dict)
     """The same figures per channel: kiosk, web."""
@@ -159,13 +169,16 @@ def rolled_up(tree: LocationTree, scores: Iterable[LocationScore]) -> dict[str, 
         for location_id in (score.location, *tree.ancestors(score.location)):
             beneath[location_id].append(score)
     return {
-        location_id: _merged(tree.places[location_id], members)
+        location_id: _merged(
+            tree.places[location_id], members, min_readings=members[0].min_readings
+        )
         for location_id, members in beneath.items()
     }
 
 
-def _merged(place: Place, scores: list[LocationScore]) -> LocationScore:
-    """The place's score made of these (its subtree's)."""
+def _merged(place: Place, scores: list[LocationScore], *, min_readings: int) -> LocationScore:
+    """The place's score made of these (its subtree's); its observed figures are shown when
+    the subtree holds `min_readings` readings, whether or not any one place does."""
     passersby = [s.passersby for s in scores if s.passersby is not None]
     return LocationScore(
         place.location_id,
@@ -177,6 +190,7 @@ def _merged(place: Place, scores: list[LocationScore]) -> LocationScore:
         observed=_merged_observed(scores),
         passersby=sum(passersby) if passersby else None,
         by_channel=_merged_channels(scores),
+        min_readings=min_readings,
     )
 
 
@@ -194,19 +208,31 @@ def rolled_up_report(
     since: datetime | None = None,
     until: datetime | None = None,
     include_misuse: bool = False,
+    camera: CameraSettings | None = None,
 ) -> list[LocationScore]:
     """`seed-hub report`: every location's scores rolled up the tree as the dashboard rolls them,
-    best Happy Index first, locations without responses last."""
+    best Happy Index first, locations without responses last (`camera`: see `location_scores`)."""
     tree = LocationTree.load(session)
-    scores = location_scores(session, since=since, until=until, include_misuse=include_misuse)
+    scores = location_scores(
+        session, since=since, until=until, include_misuse=include_misuse, camera=camera
+    )
     return ranked(rolled_up(tree, scores).values())
 
 
 def overview(
-    session: Session, *, tree: LocationTree, visible: set[str], period: Period
+    session: Session,
+    *,
+    tree: LocationTree,
+    visible: set[str],
+    period: Period,
+    camera: CameraSettings | None = None,
 ) -> Overview:
-    """Every visible location with its score, rank among its kind, change and device health."""
-    now_scores = rolled_up(tree, location_scores(session, since=period.since, until=period.until))
+    """Every visible location with its score, rank among its kind, change and device health
+    (`camera`: see `location_scores`)."""
+    camera = CameraSettings() if camera is None else camera
+    now_scores = rolled_up(
+        tree, location_scores(session, since=period.since, until=period.until, camera=camera)
+    )
     before = period.previous()
     then_scores = rolled_up(
         tree,
@@ -214,21 +240,22 @@ def overview(
     )
     health = device_health(session, tree=tree)
     rows = [
-        _overview_row(tree, location_id, now_scores, then_scores, health)
+        _overview_row(tree, location_id, (now_scores, then_scores), health, camera.min_readings)
         for location_id in tree.depth_first(visible)
     ]
-    return Overview(period, before, _ranked(rows))
+    return Overview(period, before, _ranked(rows), camera.min_readings)
 
 
 def _overview_row(
     tree: LocationTree,
     location_id: str,
-    now_scores: dict[str, LocationScore],
-    then_scores: dict[str, LocationScore],
+    scores: tuple[dict[str, LocationScore], dict[str, LocationScore]],
     health: dict[str, Health],
+    min_readings: int,
 ) -> OverviewRow:
     place = tree.places[location_id]
-    nothing = _merged(place, [])
+    now_scores, then_scores = scores
+    nothing = _merged(place, [], min_readings=min_readings)
     now = now_scores.get(location_id, nothing)
     then = then_scores.get(location_id, nothing)
     summary = score_summary(now.counts)
@@ -238,7 +265,7 @@ def _overview_row(
         if summary.happy_index is None or previous is None
         else round(summary.happy_index - previous, 1)
     )
-    observed = None if now.observed is None else now.observed.observed_index
+    observed = now.observed_shown
     return OverviewRow(
         location=location_id,
         name=place.name,
@@ -250,7 +277,9 @@ def _overview_row(
         misuse=now.misuse_counts.total,
         previous_happy_index=None if previous is None else round(previous, 1),
         change=change,
-        observed_index=None if observed is None else round(observed, 1),
+        observed_index=None if observed is None else round(observed.observed_index, 1),
+        observed_coverage=None if observed is None else _rounded(observed.coverage, 4),
+        observed_suppressed=now.observed_suppressed,
         devices=health.get(location_id, Health()),
         channels={channel.value: now.channel_scored(channel).total for channel in Channel},
     )
@@ -296,18 +325,32 @@ def device_health(
 
 
 def subtree_summary(
-    session: Session, *, tree: LocationTree, location_id: str, period: Period
+    session: Session,
+    *,
+    tree: LocationTree,
+    location_id: str,
+    period: Period,
+    camera: CameraSettings | None = None,
 ) -> SubtreeSummary:
-    """One location (with its subtree): score, misuse, the observed panel."""
+    """One location (with its subtree): score, misuse, the observed panel (`camera`: see
+    `location_scores`)."""
+    camera = CameraSettings() if camera is None else camera
     locations = tree.subtree(location_id)
-    scores = location_scores(session, since=period.since, until=period.until, locations=locations)
-    rollup = _merged(tree.places[location_id], scores)
-    index = happy_index(rollup.counts)
-    observed = None if rollup.observed is None else rollup.observed.as_dict(index)
+    scores = location_scores(
+        session, since=period.since, until=period.until, locations=locations, camera=camera
+    )
+    rollup = _merged(tree.places[location_id], scores, min_readings=camera.min_readings)
+    observed = rollup.observed_shown
     return SubtreeSummary(
         **_fields(score_summary(rollup.counts)),
         misuse=rollup.misuse_counts.total,
-        observed=None if observed is None else ObservedSummary(**observed),
+        observed=(
+            None
+            if observed is None
+            else ObservedSummary(**observed.as_dict(happy_index(rollup.counts)))
+        ),
+        observed_suppressed=rollup.observed_suppressed,
+        observed_min_readings=camera.min_readings,
         passersby=rollup.passersby or None,
         channels={
             channel.value: score_summary(rollup.channel_scored(channel)) for channel in Channel
@@ -317,23 +360,7 @@ def subtree_summary(
 
 def _merged_observed(scores: list[LocationScore]) -> Observed | None:
     observed = [s.observed for s in scores if s.observed is not None]
-    readings = sum(o.readings for o in observed)
-    if not readings:
-        return None
-
-    def mean(values: Iterable[tuple[float, int]]) -> float:
-        return sum(v * n for v, n in values) / readings
-
-    return Observed(
-        readings,
-        mean((o.valence, o.readings) for o in observed),
-        mean((o.arousal, o.readings) for o in observed),
-        mean((o.dominance, o.readings) for o in observed),
-        tuple(
-            mean((o.emotions[i], o.readings) for o in observed)
-            for i in range(len(observed[0].emotions))
-        ),
-    )
+    return sum(observed[1:], observed[0]) if observed else None
 
 
 def trend(
@@ -403,8 +430,8 @@ def _point(start: date, counts: ButtonCounts) -> TrendPoint:
     return TrendPoint(start=start, **_fields(score_summary(counts)))
 
 
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+def _rounded(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _negative_share(counts: ButtonCounts) -> float | None:

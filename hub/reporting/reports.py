@@ -1,14 +1,21 @@
 """Per-location scores for any period: the rollups' counts (exact to the microsecond, see
-`hub.rollups.read`), the cameras' readings and the footfall."""
+`hub.rollups.read`), the cameras' readings and the footfall.
+
+Observed figures are aggregates only: a group (a place, a subtree) shows them when it holds at
+least `CameraSettings.min_readings` readings counted, and a reading counts when its face was
+found with at least `CameraSettings.min_face_score`; below k neither the figures nor the count
+are shown, only that there are too few.
+"""
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from hub.config import CameraSettings
 from hub.models import (
     EMOTION_COLUMNS,
     Channel,
@@ -24,27 +31,52 @@ from protocol.emotions import EMOTIC_CATEGORIES
 
 @dataclass(frozen=True)
 class Observed:
-    """What the cameras read at the presses of one location: means over the readings."""
+    """What the cameras read at the presses of a place or a subtree: the readings counted,
+    the sums of their scores, and the kiosk presses where the cameras read (every kiosk press,
+    misuse included, at the places holding a reading of the period, counted or not)."""
 
     readings: int
-    valence: float
-    arousal: float
-    dominance: float
-    emotions: tuple[float, ...]  # mean score of each EMOTIC category, in order
+    sums: tuple[float, ...]
+    """Valence, arousal, dominance, then each EMOTIC category in order."""
+    presses: int = 0
+
+    def __add__(self, other: "Observed") -> "Observed":
+        return Observed(
+            self.readings + other.readings,
+            tuple(a + b for a, b in zip(self.sums, other.sums, strict=True)),
+            self.presses + other.presses,
+        )
+
+    def shown(self, min_readings: int) -> bool:
+        """Enough readings that no one traveller's can be singled out."""
+        return self.readings >= min_readings
+
+    @property
+    def means(self) -> tuple[float, ...]:
+        return tuple(total / self.readings for total in self.sums)
 
     @property
     def observed_index(self) -> float:
         """Mean valence on the Happy Index's 0-100 scale."""
-        return 100 * self.valence
+        return 100 * self.means[0]
+
+    @property
+    def coverage(self) -> float | None:
+        """Readings counted per kiosk press where the cameras read."""
+        return self.readings / self.presses if self.presses else None
 
     def as_dict(self, happy: float | None) -> dict[str, Any]:
-        observed = round(self.observed_index, 1)
-        ranked = sorted(zip(EMOTIC_CATEGORIES, self.emotions, strict=True), key=lambda c: -c[1])
+        means = self.means
+        observed = round(100 * means[0], 1)
+        ranked = sorted(zip(EMOTIC_CATEGORIES, means[3:], strict=True), key=lambda c: -c[1])
+        coverage = self.coverage
         return {
             "readings": self.readings,
+            "presses": self.presses,
+            "coverage": None if coverage is None else round(coverage, 4),
             "observed_index": observed,
             "gap": None if happy is None else round(observed - happy, 1),
-            "vad": [round(v, 4) for v in (self.valence, self.arousal, self.dominance)],
+            "vad": [round(v, 4) for v in means[:3]],
             "emotions": {name: round(score, 4) for name, score in ranked},
         }
 
@@ -61,6 +93,8 @@ class LocationScore:
     passersby: int | None = None
     by_channel: dict[tuple[Channel, bool], ButtonCounts] = field(default_factory=dict)
     """(channel, misuse) -> counts: what `counts` and `misuse_counts` add up."""
+    min_readings: int = field(kw_only=True)
+    """Fewer readings than this and the observed figures are not shown."""
 
     @property
     def scored(self) -> ButtonCounts:
@@ -74,15 +108,33 @@ class LocationScore:
         key = (channel, misuse)
         self.by_channel[key] = self.by_channel.get(key, ButtonCounts()) + counts
 
+    @property
+    def kiosk_presses(self) -> int:
+        """Every press at a kiosk, misuse included: a camera reads at each."""
+        nothing = ButtonCounts()
+        return sum(self.by_channel.get((Channel.KIOSK, m), nothing).total for m in (False, True))
+
     def channel_scored(self, channel: Channel) -> ButtonCounts:
         counts = self.by_channel.get((channel, False), ButtonCounts())
         if self.include_misuse:
             counts += self.by_channel.get((channel, True), ButtonCounts())
         return counts
 
+    @property
+    def observed_shown(self) -> Observed | None:
+        """The cameras' reading, where it holds enough readings to be shown."""
+        observed = self.observed
+        return observed if observed is not None and observed.shown(self.min_readings) else None
+
+    @property
+    def observed_suppressed(self) -> bool:
+        """The cameras read here, but too few readings count to show."""
+        return self.observed is not None and not self.observed.shown(self.min_readings)
+
     def as_dict(self) -> dict[str, Any]:
         counts = self.scored
         index = happy_index(counts)
+        observed = self.observed_shown
         return {
             "location": self.location,
             "name": self.name,
@@ -93,7 +145,9 @@ class LocationScore:
             },
             "misuse": self.misuse_counts.total,
             "misuse_included": self.include_misuse,
-            "observed": None if self.observed is None else self.observed.as_dict(index),
+            "observed": None if observed is None else observed.as_dict(index),
+            "observed_suppressed": self.observed_suppressed,
+            "observed_min_readings": self.min_readings,
             "passersby": self.passersby,
             "response_rate": (round(counts.total / self.passersby, 4) if self.passersby else None),
         }
@@ -121,20 +175,29 @@ def location_scores(
     include_misuse: bool = False,
     locations: Collection[str] | None = None,
     buttons_only: bool = False,
+    camera: CameraSettings | None = None,
 ) -> list[LocationScore]:
     """Scores of every location (or of `locations`) over [since, until), best Happy Index first;
-    `buttons_only` leaves out the cameras' readings and footfall.
+    `buttons_only` leaves out the cameras' readings and footfall; `camera` says which readings
+    count and how many a group needs (default: the environment's settings).
 
     Raw events, readings and footfall are read by location (their indexes lead with it);
     the rollups of every location by hour (an index leads with the hour).
     """
+    camera = CameraSettings() if camera is None else camera
     since = since.astimezone(UTC) if since else None  # rollup hours are UTC hours
     until = until.astimezone(UTC) if until else None
     wanted = select(Location.location_id, Location.name, Location.time_zone)
     if locations is not None:
         wanted = wanted.where(Location.location_id.in_(sorted(locations)))
     scores = {
-        location_id: LocationScore(location_id, name, time_zone, include_misuse=include_misuse)
+        location_id: LocationScore(
+            location_id,
+            name,
+            time_zone,
+            include_misuse=include_misuse,
+            min_readings=camera.min_readings,
+        )
         for location_id, name, time_zone in session.execute(wanted)
     }
     everywhere = locations is None  # a subquery, not 200 parameters to send and plan
@@ -145,19 +208,27 @@ def location_scores(
     for location_id, misuse, channel, counts in location_counts(session, where):
         scores[location_id].add(Channel(channel), misuse=misuse, counts=counts)
     if not buttons_only:
-        for location_id, observed in _observed(session, where).items():
-            scores[location_id].observed = observed
+        for location_id, observed in _observed(session, where, camera.min_face_score).items():
+            score = scores[location_id]
+            score.observed = replace(observed, presses=score.kiosk_presses)
         for location_id, passersby in _passersby(session, where).items():
             scores[location_id].passersby = passersby
     return ranked(scores.values())
 
 
-def _observed(session: Session, where: Where) -> dict[str, Observed]:
-    """Readings at the presses of the period (misuse or not: the face is a face)."""
+def _observed(session: Session, where: Where, min_face_score: float) -> dict[str, Observed]:
+    """Readings at the presses of the period (misuse or not: the face is a face): how many count
+    (their face found with at least `min_face_score`) and their sums; a place whose readings
+    all fall short is there with none counted."""
     table = observations.c
     columns = (table.valence, table.arousal, table.dominance, *(table[n] for n in EMOTION_COLUMNS))
+    counted = table.face_score >= min_face_score
     statement = (
-        select(table.location_id, func.count(), *(func.avg(c) for c in columns))
+        select(
+            table.location_id,
+            func.count().filter(counted),
+            *(func.sum(c).filter(counted) for c in columns),
+        )
         .where(table.location_id.in_(where.locations))
         .group_by(table.location_id)
     )
@@ -166,8 +237,8 @@ def _observed(session: Session, where: Where) -> dict[str, Observed]:
     if where.until:
         statement = statement.where(table.occurred_at < where.until)
     return {
-        location_id: Observed(n, float(v), float(a), float(d), tuple(float(e) for e in means))
-        for location_id, n, v, a, d, *means in session.execute(statement)
+        location_id: Observed(n, tuple(float(total or 0.0) for total in sums))
+        for location_id, n, *sums in session.execute(statement)
     }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.clock import as_utc
+from hub.config import CameraSettings
 from hub.hierarchy import LocationTree
 from hub.models import Device
 from hub.reporting.analytics import (
@@ -86,8 +87,14 @@ def _location_or_404(location_id: str, visible: set[str]) -> None:
         raise HTTPException(404, f"no location {location_id!r} among yours")
 
 
+def _camera(request: Request) -> CameraSettings:
+    """Which readings count and how many a group needs to show them."""
+    return web_context(request).settings.camera
+
+
 @router.get("/api/overview", tags=["scores"])
 def api_overview(
+    request: Request,
     session: Db,
     user: Manager,
     now: Now,
@@ -100,7 +107,7 @@ def api_overview(
     tree, visible = visible_tree(session, user)
     period = period_of(days, since, until, now=now)
     answer = OverviewOut.model_validate(
-        overview(session, tree=tree, visible=visible, period=period)
+        overview(session, tree=tree, visible=visible, period=period, camera=_camera(request))
     )
     tops = top_negative_reasons(session, tree=tree, visible=visible, period=period)
     for row in answer.locations:
@@ -127,6 +134,7 @@ def api_locations(session: Db, user: Manager) -> list[PlaceOut]:
 
 @router.get("/api/locations/{location_id}", tags=["scores"])
 def api_location(
+    request: Request,
     session: Db,
     user: Manager,
     location_id: str,
@@ -139,11 +147,16 @@ def api_location(
     by day-of-week heat map in its own time zone, buttons, misuse and the cameras' reading."""
     tree, visible = visible_tree(session, user)
     _location_or_404(location_id, visible)
-    return location_view(session, tree, location_id, period_of(days, since, until, now=now))
+    period = period_of(days, since, until, now=now)
+    return location_view(session, tree, location_id, period, _camera(request))
 
 
 def location_view(
-    session: Session, tree: LocationTree, location_id: str, period: Period
+    session: Session,
+    tree: LocationTree,
+    location_id: str,
+    period: Period,
+    camera: CameraSettings,
 ) -> LocationOut:
     place = tree.places[location_id]
     zone = place.time_zone
@@ -155,7 +168,9 @@ def location_view(
         )
         return [TrendPoint.model_validate(point) for point in points]
 
-    summary = subtree_summary(session, tree=tree, location_id=location_id, period=period)
+    summary = subtree_summary(
+        session, tree=tree, location_id=location_id, period=period, camera=camera
+    )
     cells = heatmap(session, location_id=location_id, period=period, time_zone=zone, local=local)
     return LocationOut(
         location=location_id,
@@ -181,6 +196,7 @@ def location_view(
 
 @router.get("/api/compare", tags=["scores"])
 def api_compare(
+    request: Request,
     session: Db,
     user: Manager,
     now: Now,
@@ -201,9 +217,10 @@ def api_compare(
     second_period = (
         period_of(days, b_since, b_until, now=now) if b_since or b_until else first_period
     )
+    camera = _camera(request)
     return CompareOut(
-        a=location_view(session, tree, a, first_period),
-        b=location_view(session, tree, second, second_period),
+        a=location_view(session, tree, a, first_period, camera),
+        b=location_view(session, tree, second, second_period, camera),
     )
 
 

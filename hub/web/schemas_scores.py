@@ -63,7 +63,15 @@ class OverviewRow(Score):
     misuse: int
     previous_happy_index: float | None
     change: float | None = Field(description="against the previous period")
-    observed_index: float | None = Field(description="the cameras' reading, 0-100")
+    observed_index: float | None = Field(
+        description="the cameras' reading, 0-100; null without readings or with too few"
+    )
+    observed_coverage: float | None = Field(
+        description="readings counted per kiosk press where the cameras read, 0-1"
+    )
+    observed_suppressed: bool = Field(
+        description="the cameras read here, but fewer readings count than a group needs"
+    )
     devices: Devices
     rank: int | None = Field(description="within its kind; null for a small sample")
     top_negative_reason: TopReasonOut | None = Field(
@@ -78,6 +86,9 @@ class OverviewOut(Read):
     period: PeriodOut
     previous: PeriodOut
     locations: list[OverviewRow] = Field(description="parents before children")
+    observed_min_readings: int = Field(
+        description="a place's observed figures are shown only with at least this many readings"
+    )
 
 
 class PlaceOut(BaseModel):
@@ -94,7 +105,9 @@ class PathStep(BaseModel):
 
 
 class ObservedOut(Read):
-    readings: int
+    readings: int = Field(description="readings counted: their face found confidently enough")
+    presses: int = Field(description="kiosk presses at the places where the cameras read")
+    coverage: float | None = Field(description="readings per press, 0-1")
     observed_index: float
     gap: float | None = Field(description="observed index less the Happy Index")
     vad: list[float] = Field(description="valence, arousal, dominance")
@@ -103,7 +116,15 @@ class ObservedOut(Read):
 
 class SummaryOut(Score):
     misuse: int
-    observed: ObservedOut | None
+    observed: ObservedOut | None = Field(
+        description="null without readings, or with too few (observed_suppressed)"
+    )
+    observed_suppressed: bool = Field(
+        description="the cameras read here, but fewer readings count than observed_min_readings"
+    )
+    observed_min_readings: int = Field(
+        description="observed figures are shown only with at least this many readings"
+    )
     passersby: int | None
     channels: dict[str, Score] = Field(
         default_factory=dict, description="the same score per channel: kiosk, web (phones)"

@@ -21,7 +21,7 @@ async function showLocation() {
   showTrend();
   Charts.heatmap(document.getElementById("heatmap-box"), view.heatmap);
   Charts.buttons(document.getElementById("buttons"), view.summary.counts);
-  showObserved(view.summary.observed);
+  showObserved(view.summary);
   showChildren(view.children);
   showTasks(id, days);
   showAlerts(id);
@@ -161,8 +161,18 @@ function showTrend() {
     questionChanges());
 }
 
-function showObserved(observed) {
+// The cameras' reading beside the buttons, with its coverage; nothing of it where fewer
+// readings count than the hub's minimum (so no one traveller's reading can be singled out).
+function showObserved(summary) {
   const box = document.getElementById("observed");
+  const observed = summary.observed;
+  if (summary.observed_suppressed) {
+    box.replaceChildren(Seed.el("p", { class: "muted" },
+      // Translators: the cameras read too few faces here to show their figures; count is e.g. "10"
+      Seed.t("Fewer than %(count)s readings: not shown, so that no one traveller's reading can be singled out.",
+        { count: Seed.number(summary.observed_min_readings) })));
+    return;
+  }
   if (!observed) {
     box.replaceChildren(Seed.el("p", { class: "muted" }, Seed.t("No camera readings here in this period.")));
     return;
@@ -170,13 +180,18 @@ function showObserved(observed) {
   const values = {
     index: Seed.number(observed.observed_index, 1),
     gap: Seed.signed(observed.gap, 1),
-    readings: Seed.number(observed.readings),
   };
   const reading = observed.gap === null
-    ? Seed.t("Observed index %(index)s; readings: %(readings)s.", values)
-    : Seed.t("Observed index %(index)s (%(gap)s against the buttons); readings: %(readings)s.", values);
+    ? Seed.t("Observed index %(index)s.", values)
+    : Seed.t("Observed index %(index)s (%(gap)s against the buttons).", values);
+  // Translators: readings per press where the cameras read: "Coverage 62% (124 readings of 200 kiosk presses)."
+  const coverage = Seed.t("Coverage %(share)s (%(readings)s readings of %(presses)s kiosk presses).", {
+    share: Seed.percent(observed.coverage),
+    readings: Seed.number(observed.readings),
+    presses: Seed.number(observed.presses),
+  });
   const chart = Seed.el("div", { class: "chart" });
-  box.replaceChildren(Seed.el("p", {}, reading), chart);
+  box.replaceChildren(Seed.el("p", {}, reading), Seed.el("p", { class: "muted" }, coverage), chart);
   Charts.emotions(chart, observed.emotions);
 }
 

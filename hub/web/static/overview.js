@@ -16,7 +16,7 @@ async function showOverview() {
     rows.sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9) || b.responses - a.responses);
   }
   const body = document.querySelector("#overview tbody");
-  body.replaceChildren(...rows.map((row) => overviewRow(row, view === "tree")));
+  body.replaceChildren(...rows.map((row) => overviewRow(row, view === "tree", data.observed_min_readings)));
 }
 
 // The column headings as the template writes them, for the phone's stacked rows.
@@ -41,7 +41,7 @@ function placeKinds() {
   return { site: Seed.t("site"), area: Seed.t("area"), touchpoint: Seed.t("touchpoint") };
 }
 
-function overviewRow(row, indented) {
+function overviewRow(row, indented, minReadings) {
   const labels = overviewLabels();
   const ci = row.positive_ci
     // Translators: a share of positive answers and its 95 % confidence interval: 48% (41%–55%)
@@ -85,8 +85,25 @@ function overviewRow(row, indented) {
     Seed.el("td", { class: "num", "data-label": labels.positive }, ci),
     Seed.el("td", { class: "num", "data-label": labels.responses }, Seed.number(row.responses)),
     Seed.el("td", { class: changeClass, "data-label": labels.change }, change),
-    Seed.el("td", { class: "num", "data-label": labels.observed }, Seed.number(row.observed_index)),
+    Seed.el("td", { class: "num", "data-label": labels.observed }, observedCell(row, minReadings)),
     health);
+}
+
+// The cameras' reading of a row with its coverage; "<10" where fewer readings count than the
+// hub's minimum, and a dash where the cameras read nothing.
+function observedCell(row, minReadings) {
+  if (row.observed_suppressed) {
+    const count = Seed.number(minReadings);
+    return Seed.el("span", {},
+      // Translators: in the Observed column, where too few faces were read to show a figure: "<10"
+      Seed.el("span", { "aria-hidden": "true" }, Seed.t("<%(count)s", { count })),
+      // Translators: for a screen reader, what "<10" in the Observed column means
+      Seed.el("span", { class: "visually-hidden" }, Seed.t("fewer than %(count)s readings: not shown", { count })));
+  }
+  if (row.observed_index === null) return "–";
+  return Seed.el("span", {}, Seed.number(row.observed_index),
+    // Translators: under the observed index, the share of presses the cameras read: "coverage 62%"
+    Seed.el("div", { class: "muted" }, Seed.t("coverage %(share)s", { share: Seed.percent(row.observed_coverage) })));
 }
 
 // "N from kiosks, M from phones", from a row's scored responses per channel; null without any.

@@ -1,54 +1,220 @@
-"""The observed side of a location: the faces' emotions beside the buttons, and footfall."""
+"""The observed side of a location: the faces' emotions beside the buttons, and footfall.
+
+Observed figures are aggregates only: a group shows them with at least k readings counted
+(a reading counts when its face was found confidently enough), with their coverage beside
+them; below k, neither the figures nor the count of readings.
+"""
 
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.config import CameraSettings
+from hub.hierarchy import LocationTree
 from hub.ingest import store
+from hub.models import Channel
+from hub.reporting.analytics import overview, rolled_up_report, subtree_summary
 from hub.reporting.reports import location_scores
+from hub.rollups.buckets import Period
 from protocol.emotions import EMOTIC_CATEGORIES
-from protocol.messages import Button, ObservedEmotion
-from tests.hub.factories import NOON, press, status
+from protocol.messages import Button, ObservedEmotion, PressEvent
+from tests.hub.factories import NOON, place, press, status
+
+CAMERA = CameraSettings(min_readings=10, min_face_score=0.7)
+DAY = Period(NOON - timedelta(hours=12), NOON + timedelta(hours=12))
 
 
-def emotion(valence: float, happiness: float) -> ObservedEmotion:
+def emotion(valence: float, happiness: float, face_score: float = 0.9) -> ObservedEmotion:
     scores = [0.0] * 26
     scores[EMOTIC_CATEGORIES.index("Happiness")] = happiness
     scores[EMOTIC_CATEGORIES.index("Annoyance")] = 1 - happiness
     return ObservedEmotion(
-        emotions=scores, vad=[valence, 0.5, 0.5], face_score=0.9, age_s=0.2, faces=1
+        emotions=scores, vad=[valence, 0.5, 0.5], face_score=face_score, age_s=0.2, faces=1
     )
 
 
-def report(sessions: sessionmaker[Session], **period: object) -> dict[str, object]:
+def read_presses(
+    count: int,
+    *,
+    location_id: str = "gate-a",
+    valence: float = 0.7,
+    happiness: float = 0.5,
+    face_score: float = 0.9,
+    first_seq: int = 1,
+) -> list[PressEvent]:
+    """`count` very happy presses a minute apart, each with the camera's reading."""
+    reading = emotion(valence, happiness, face_score)
+    return [
+        press(
+            Button.VERY_HAPPY,
+            location_id=location_id,
+            seq=seq,
+            at=NOON + timedelta(minutes=seq),
+        ).model_copy(update={"emotion": reading})
+        for seq in range(first_seq, first_seq + count)
+    ]
+
+
+def stored(sessions: sessionmaker[Session], events: list[PressEvent]) -> None:
+    with sessions.begin() as session:
+        store.store_events(session, events=events, received_at=NOON)
+
+
+def report(
+    sessions: sessionmaker[Session], camera: CameraSettings = CAMERA, **period: object
+) -> dict[str, object]:
     with sessions() as session:
-        scores = location_scores(session, **period)  # type: ignore[arg-type]
+        scores = location_scores(session, camera=camera, **period)  # type: ignore[arg-type]
     (row,) = [s.as_dict() for s in scores if s.location == "gate-a"]
     return row
 
 
-def test_readings_give_the_observed_index_and_its_gap_to_the_stated_one(
+def test_readings_give_the_observed_index_its_coverage_and_its_gap_to_the_stated_one(
     sessions: sessionmaker[Session],
 ) -> None:
     events = [
-        press(Button.VERY_HAPPY).model_copy(update={"emotion": emotion(0.9, 0.8)}),
-        press(Button.VERY_HAPPY).model_copy(update={"emotion": emotion(0.5, 0.4)}),
-        press(Button.HAPPY),  # the camera saw no face
+        *read_presses(5, valence=0.9, happiness=0.8),
+        *read_presses(5, valence=0.5, happiness=0.4, first_seq=6),
+        press(Button.HAPPY, seq=11, at=NOON + timedelta(minutes=11)),  # the camera saw no face
     ]
-    with sessions.begin() as session:
-        store.store_events(session, events=events, received_at=NOON)
-        store.store_events(session, events=events[:1], received_at=NOON)  # redelivered: once
+    stored(sessions, events)
+    stored(sessions, events[:1])  # redelivered: once
     row = report(sessions)
     observed = row["observed"]
     assert isinstance(observed, dict)
-    assert observed["readings"] == 2
+    assert (observed["readings"], observed["presses"]) == (10, 11)
+    assert observed["coverage"] == round(10 / 11, 4)
     assert observed["observed_index"] == pytest.approx(70.0)
-    happy = 100 * (3 + 3 + 2) / 9
+    happy = 100 * (10 * 3 + 2) / 33
     assert observed["gap"] == pytest.approx(round(70.0 - round(happy, 1), 1), abs=0.05)
     assert list(observed["emotions"])[:2] == ["Happiness", "Annoyance"]
     assert observed["emotions"]["Happiness"] == pytest.approx(0.6)
-    assert report(sessions, since=NOON + timedelta(hours=1))["observed"] is None
+    assert observed["vad"] == pytest.approx([0.7, 0.5, 0.5])
+    assert row["observed_suppressed"] is False
+    later = report(sessions, since=NOON + timedelta(hours=1))
+    assert (later["observed"], later["observed_suppressed"]) == (None, False)
+
+
+def test_nine_readings_show_nothing_of_them_and_ten_show_the_figures(
+    sessions: sessionmaker[Session],
+) -> None:
+    stored(sessions, read_presses(9))
+    row = report(sessions)
+    assert row["observed"] is None
+    assert row["observed_suppressed"] is True
+    assert row["observed_min_readings"] == 10
+
+    stored(sessions, read_presses(1, first_seq=10))
+    row = report(sessions)
+    observed = row["observed"]
+    assert isinstance(observed, dict)
+    assert (observed["readings"], observed["coverage"]) == (10, 1.0)
+    assert observed["observed_index"] == pytest.approx(70.0)
+    assert row["observed_suppressed"] is False
+
+
+def test_readings_whose_face_was_found_with_little_confidence_are_not_counted(
+    sessions: sessionmaker[Session],
+) -> None:
+    unsure = read_presses(5, valence=0.0, face_score=0.69, first_seq=100)
+    stored(sessions, [*read_presses(9, valence=0.8), *unsure])
+    row = report(sessions)
+    assert row["observed"] is None, "the unsure readings must not make up the nine to ten"
+    assert row["observed_suppressed"] is True
+
+    stored(sessions, read_presses(1, valence=0.8, face_score=0.7, first_seq=10))
+    observed = report(sessions)["observed"]
+    assert isinstance(observed, dict)
+    assert observed["readings"] == 10
+    assert observed["observed_index"] == pytest.approx(80.0), "unsure readings left out"
+    assert (observed["presses"], observed["coverage"]) == (15, round(10 / 15, 4))
+
+    lenient = CameraSettings(min_readings=10, min_face_score=0.0)
+    observed = report(sessions, lenient)["observed"]
+    assert isinstance(observed, dict)
+    assert (observed["readings"], observed["coverage"]) == (15, 1.0)
+
+
+def test_coverage_counts_kiosk_presses_not_phone_answers(
+    sessions: sessionmaker[Session],
+) -> None:
+    stored(sessions, [*read_presses(10), press(seq=11, at=NOON + timedelta(minutes=11))])
+    phone = [press(device_id="web", seq=n, at=NOON + timedelta(minutes=n)) for n in range(1, 6)]
+    with sessions.begin() as session:
+        store.store_events(session, events=phone, received_at=NOON, channel=Channel.WEB)
+    row = report(sessions)
+    observed = row["observed"]
+    assert isinstance(observed, dict)
+    assert row["responses"] == 16
+    assert (observed["readings"], observed["presses"]) == (10, 11)
+
+
+def test_a_site_shows_the_readings_of_its_touchpoints_that_each_have_too_few(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        place(session, "hel", kind="site")
+        for gate in ("gate-1", "gate-2", "gate-3"):
+            place(session, gate, parent="hel")
+    stored(
+        sessions,
+        [
+            *read_presses(6, location_id="gate-1", valence=0.9),
+            *read_presses(6, location_id="gate-2", valence=0.5, first_seq=7),
+            *[  # no camera at gate 3: its presses are not the cameras' to cover
+                press(location_id="gate-3", device_id="k3", seq=n, at=NOON) for n in range(1, 5)
+            ],
+        ],
+    )
+    with sessions() as session:
+        tree = LocationTree.load(session)
+        site = subtree_summary(session, tree=tree, location_id="hel", period=DAY, camera=CAMERA)
+        gate_1 = subtree_summary(
+            session, tree=tree, location_id="gate-1", period=DAY, camera=CAMERA
+        )
+        rows = {
+            row.location: row
+            for row in overview(
+                session, tree=tree, visible=set(tree.places), period=DAY, camera=CAMERA
+            ).locations
+        }
+        reported = {s.location: s.as_dict() for s in rolled_up_report(session, camera=CAMERA)}
+
+    assert site.observed is not None
+    assert (site.observed.readings, site.observed.presses, site.observed.coverage) == (12, 12, 1)
+    assert site.observed.observed_index == pytest.approx(70.0)
+    assert (gate_1.observed, gate_1.observed_suppressed) == (None, True)
+    assert gate_1.observed_min_readings == 10
+
+    assert rows["hel"].observed_index == pytest.approx(70.0)
+    assert (rows["hel"].observed_coverage, rows["hel"].observed_suppressed) == (1.0, False)
+    for touchpoint in ("gate-1", "gate-2"):
+        shown = rows[touchpoint]
+        assert (shown.observed_index, shown.observed_coverage) == (None, None)
+        assert shown.observed_suppressed is True
+    assert (rows["gate-3"].observed_index, rows["gate-3"].observed_suppressed) == (None, False)
+
+    hel = reported["hel"]["observed"]
+    assert isinstance(hel, dict) and hel["readings"] == 12
+    assert reported["gate-1"]["observed"] is None
+    assert reported["gate-1"]["observed_suppressed"] is True
+
+
+def test_the_number_of_readings_a_group_needs_is_the_settings(
+    sessions: sessionmaker[Session],
+) -> None:
+    stored(sessions, read_presses(6))
+    five = CameraSettings(min_readings=5)
+    observed = report(sessions, five)["observed"]
+    assert isinstance(observed, dict) and observed["readings"] == 6
+    assert report(sessions, five)["observed_min_readings"] == 5
+    assert report(sessions)["observed"] is None
+    with sessions() as session:
+        tree = LocationTree.load(session)
+        shown = overview(session, tree=tree, visible={"gate-a"}, period=DAY, camera=five)
+    assert shown.observed_min_readings == 5
+    assert shown.locations[0].observed_index == pytest.approx(70.0)
 
 
 def test_footfall_adds_up_across_statuses_and_kiosk_restarts_into_a_response_rate(
