@@ -35,6 +35,7 @@ from hub.ingest.dead_letters import add_dead_letter_commands
 from hub.ingest.store import add_location, flagged_presses
 from hub.models import Audience, Location
 from hub.phone.commands import add_qr_commands
+from hub.protocol_commands import add_protocol_commands
 from hub.reporting.analytics import rolled_up_report
 from hub.reporting.exports import BY_CHOICES, reasons_csv, responses_csv, scores_csv
 from hub.reporting.pdf import write_site_report
@@ -376,6 +377,7 @@ def _add_registry(commands: Commands) -> None:
     _add_db(commands)
 
     add_dead_letter_commands(commands, _settings)
+    add_protocol_commands(commands)
     flagged = commands.add_parser(
         "flagged",
         help="presses kept out of scores by the hub (too_fast, backdated), per kiosk",
