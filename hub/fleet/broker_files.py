@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.homeassistant.discovery import HaTopics
 from protocol.errors import ConfigError
 from protocol.files import write_atomic
 
@@ -59,13 +60,22 @@ def render_kiosk_acl(*, topic_prefix: str, revoked: Iterable[str] = ()) -> bytes
     ).encode()
 
 
-def render_hub_acl(*, topic_prefix: str, hub_username: str) -> bytes:
+def render_hub_acl(
+    *, topic_prefix: str, hub_username: str, homeassistant: HaTopics | None = None
+) -> bytes:
     """For the loopback listener: the hub reads every kiosk and answers each, and publishes
-    alerts and staff task notices (whose topics a member's route may nest: `tasks/#`).
+    alerts and staff task notices (whose topics a member's route may nest: `tasks/#`); with
+    `homeassistant`, it announces (and reads back) its discovery configs and writes its states.
 
     Task notices carry signed links to act on a task: no kiosk may read them, and the kiosk
     listeners' ACL gives kiosks nothing outside their own subtree."""
     devices = f"{topic_prefix}/devices"
+    ha = homeassistant
+    discovery = (
+        f"topic readwrite {ha.announced}\n" + "".join(f"topic write {t}\n" for t in ha.states)
+        if ha
+        else ""
+    )
     return (
         f"# Written by seed-hub; edits are overwritten.\n"
         f"user {hub_username}\n"
@@ -75,6 +85,7 @@ def render_hub_acl(*, topic_prefix: str, hub_username: str) -> bytes:
         f"topic write {devices}/+/config\n"
         f"topic write {topic_prefix}/alerts/+\n"
         f"topic write {topic_prefix}/tasks/#\n"
+        f"{discovery}"
     ).encode()
 
 

@@ -21,6 +21,7 @@ from hub.fleet.broker_files import (
     write_broker_readable,
 )
 from hub.fleet.pki import FleetCA
+from hub.homeassistant.discovery import HaTopics
 from hub.models import Device, RevokedCertificate
 from protocol.errors import ConfigError
 from protocol.files import write_public
@@ -80,7 +81,9 @@ def _write_hub_files(layout: BrokerLayout, settings: HubSettings, services: dict
     group = settings.fleet.broker_group
     write_broker_readable(layout.hub_password_file, render_password_file(services), group=group)
     acl = render_hub_acl(
-        topic_prefix=settings.mqtt.topic_prefix, hub_username=settings.mqtt.hub_username
+        topic_prefix=settings.mqtt.topic_prefix,
+        hub_username=settings.mqtt.hub_username,
+        homeassistant=HaTopics.of(settings) if settings.homeassistant.enabled else None,
     )
     write_broker_readable(layout.hub_acl_file, acl, group=group)
 

@@ -1,0 +1,2 @@
+"""Home Assistant's MQTT discovery: each location and kiosk as a device there (opt-in, see
+docs/homeassistant.md)."""
