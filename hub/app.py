@@ -16,17 +16,22 @@ from hub.clock import Clock, utc_now
 from hub.config import HubSettings
 from hub.db import make_engine, migrate, session_factory
 from hub.fleet.remote_config import ConfigPublisher
+from hub.homeassistant.publisher import HomeAssistantPublisher
 from hub.ingest.broker import EmbeddedBroker
 from hub.ingest.dead_letters import DeadLetterRetention
 from hub.ingest.pipeline import Ingestor, IngestPolicy, IngestWorker, Outbound
 from hub.lease import Lease
+from hub.metrics.database import DatabaseCollector
+from hub.metrics.pool import forget_pool, watch_pool
+from hub.metrics.registry import scrape_registry
+from hub.metrics.server import configured_server
 from hub.phone.comments import CommentRetention
 from hub.reporting.schedule import ReportScheduler
 from hub.tasks.desk import TaskDesk
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from protocol.broker_url import BrokerAddress, parse_broker_url
-from protocol.mqtt import MqttConnection, MqttLink, MqttLinkFactory, MqttOptions
+from protocol.mqtt import Message, MqttConnection, MqttLink, MqttLinkFactory, MqttOptions
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -63,6 +68,7 @@ class Hub:
         self.topics = Topics(settings.mqtt.topic_prefix)
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
+        watch_pool(self.engine)
         self.ingestor = Ingestor(
             self.sessions,
             self.topics,
@@ -103,6 +109,13 @@ class Hub:
             if role.serves_web
             else None
         )
+        self.metrics = (
+            configured_server(
+                scrape_registry(DatabaseCollector(self.sessions, clock=clock)), settings.metrics
+            )
+            if settings.metrics.port is not None
+            else None
+        )
         self.desk = TaskDesk(
             self.sessions, settings, self._publish_alert, clock=clock, may_run=self.lease.held
         )
@@ -128,6 +141,17 @@ class Hub:
         self.observation_retention = ObservationRetention(
             self.sessions, settings, clock=clock, may_run=self.lease.held
         )
+        self.homeassistant = (
+            HomeAssistantPublisher(
+                self.sessions,
+                settings,
+                self._publish_retained,
+                clock=clock,
+                may_run=self.lease.held,
+            )
+            if settings.homeassistant.enabled
+            else None
+        )
         self.embedded_broker: EmbeddedBroker | None = None
         self.connection: MqttLink | None = None
         self._stopped = threading.Event()
@@ -138,6 +162,8 @@ class Hub:
         address = self._start_ingest() if self.role.ingests else None
         if self.web is not None:
             self.web.start()
+        if self.metrics is not None:
+            self.metrics.start()
         return address
 
     def _start_ingest(self) -> BrokerAddress:
@@ -145,11 +171,13 @@ class Hub:
         self.worker.start()
         self.connection = self._link(
             self._mqtt_options(address),
-            on_message=self.worker.submit,
-            on_connected=self.configs.forget,
+            on_message=self._on_message,
+            on_connected=self._on_connected,
         )
         self.connection.start()
         self.configs.start()
+        if self.homeassistant is not None:
+            self.homeassistant.start()
         self.alerts.start()
         self.desk.start()
         self.retention.start()
@@ -187,8 +215,19 @@ class Hub:
             subscriptions=(
                 share + self.topics.every_device("events"),
                 share + self.topics.every_device("status"),
+                *(self.homeassistant.subscriptions if self.homeassistant else ()),
             ),
+            will=self.homeassistant.will if self.homeassistant else None,
         )
+
+    def _on_message(self, message: Message) -> None:
+        if self.homeassistant is None or not self.homeassistant.heard(message):
+            self.worker.submit(message)
+
+    def _on_connected(self) -> None:
+        self.configs.forget()
+        if self.homeassistant is not None:
+            self.homeassistant.forget()
 
     def _publish(self, message: Outbound) -> None:
         if self.connection is not None:
@@ -213,8 +252,11 @@ class Hub:
             self.web.stop()
         if self.role.ingests:
             self._stop_ingest()
+        if self.metrics is not None:
+            self.metrics.stop()
         self.lease.release()
         log.info("hub stopped: %s", self.ingestor.stats.as_dict())
+        forget_pool(self.engine)
         self.engine.dispose()
 
     def _stop_ingest(self) -> None:
@@ -226,6 +268,8 @@ class Hub:
         if self.reports is not None:
             self.reports.stop()
         self.configs.stop()
+        if self.homeassistant is not None:
+            self.homeassistant.stop()  # says "offline" while still connected
         self.worker.stop()  # drains what has arrived and acknowledges it while still connected
         if self.connection is not None:
             self.connection.stop()

@@ -478,6 +478,67 @@ class CameraSettings(SettingsGroup):
     )
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+METRICS_TOKEN_MIN_CHARS = 16
+
+
+class MetricsSettings(SettingsGroup):
+    """Prometheus metrics: /metrics on the dashboard's port behind a bearer token, and/or on a
+    port of their own (docs/metrics.md)."""
+
+    model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_METRICS_"))
+
+    token: SecretStr | None = Field(
+        default=None,
+        description="/metrics on the dashboard's port answers 'Authorization: Bearer <token>' "
+        "only; without a token it is not served there (404)",
+    )
+    port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="serve /metrics on this port of its own too (0: a free one); none: not",
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        description="where that port listens; on loopback it asks for no token, elsewhere it "
+        "asks for the token",
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _real_token(cls, token: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        _real_secret(cls, token, info)
+        if token is not None and len(token.get_secret_value()) < METRICS_TOKEN_MIN_CHARS:
+            raise ValueError(
+                f"a metrics token needs {METRICS_TOKEN_MIN_CHARS} characters at least "
+                "(`openssl rand -hex 32` makes one)"
+            )
+        return token
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> "MetricsSettings":
+        if self.port is not None and self.token is None and not self.port_is_open:
+            raise ValueError(
+                f"metrics on {self.host}, not a loopback address, need a token: set "
+                f"{self.variable('token')}, or leave {self.variable('host')} at 127.0.0.1"
+            )
+        return self
+
+    @property
+    def port_is_open(self) -> bool:
+        """The port of its own answers without a token (it listens on loopback only)."""
+        return _is_loopback(self.host)
+
+
 class TaskSettings(SettingsGroup):
     """Tasks for staff: their links, and how recovery is judged."""
 
@@ -523,6 +584,39 @@ class TaskSettings(SettingsGroup):
         return _real_secret(cls, secret, info)
 
 
+class HomeAssistantSettings(SettingsGroup):
+    """MQTT discovery: locations and kiosks as Home Assistant devices (docs/homeassistant.md)."""
+
+    model_config = SettingsConfigDict(alias_generator=_variables("SEED_HUB_HA_"))
+
+    enabled: bool = Field(
+        default=False,
+        description="announce each location's scores and each kiosk's health to Home Assistant "
+        "by MQTT discovery",
+    )
+    discovery_prefix: str = Field(
+        default="homeassistant", description="Home Assistant's discovery prefix"
+    )
+    publish_s: float = Field(
+        default=60, gt=0, description="how often the figures are read; changed ones are published"
+    )
+    state_prefix: str | None = Field(
+        default=None,
+        description="where states and the hub's availability are published; default "
+        "<SEED_HUB_TOPIC_PREFIX>/ha",
+    )
+
+    @field_validator("discovery_prefix", "state_prefix")
+    @classmethod
+    def _prefix(cls, prefix: str | None) -> str | None:
+        """No wildcards, no empty level at either end."""
+        if prefix is not None and (
+            not prefix or any(c in prefix for c in "+#") or prefix[0] == "/" or prefix[-1] == "/"
+        ):
+            raise ValueError(f"{prefix!r} is no topic prefix: no + or #, no / at either end")
+        return prefix
+
+
 class HubSettings(SettingsGroup):
     """All of the hub's settings, each group read from its own SEED_HUB_* variables.
 
@@ -544,6 +638,8 @@ class HubSettings(SettingsGroup):
     phone: PhoneSettings = Field(default_factory=PhoneSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
     camera: CameraSettings = Field(default_factory=CameraSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    homeassistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
 
     @property
     def fleet_folder(self) -> Path:

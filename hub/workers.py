@@ -5,6 +5,10 @@ SEED_HUB_SHARE_GROUP says otherwise), so the broker hands each message to one of
 has a client id of its own. Web workers share one port (SO_REUSEPORT): the kernel spreads
 connections over them, and as they keep nothing of their own (sessions are signed cookies)
 any of them answers any request. A worker that dies is started again, with a back-off.
+
+Their metrics add up (hub/metrics/registry.py): they share a folder under the data folder,
+emptied here before they start, and a scrape of any of them answers for all of them. A
+metrics port of its own (SEED_HUB_METRICS_PORT) is the first worker's.
 """
 
 import errno
@@ -17,9 +21,16 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hub.app import HubRole
-from hub.config import HubSettings
+from hub.config import HubSettings, MetricsSettings
+from hub.metrics.registry import (
+    MULTIPROCESS_VARIABLE,
+    empty_workers_dir,
+    worker_exited,
+    workers_dir,
+)
 from protocol.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -46,6 +57,7 @@ class Worker:
     index: int
     command: list[str]
     env: dict[str, str]
+    metrics_dir: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     restart_after_s: float = RESTART_FIRST_S
     restart_at: float = 0.0
@@ -60,6 +72,7 @@ class Worker:
         if self.process is None or self.process.poll() is None:
             return
         if self.restart_at == 0.0:
+            self._forget_metrics()
             log.error(
                 "worker %d (pid %d) exited with %s; starting it again in %.0f s",
                 self.index,
@@ -87,6 +100,11 @@ class Worker:
             log.warning("worker %d did not stop in %.0f s; killed", self.index, STOP_WAIT_S)
             self.process.kill()
             self.process.wait()
+        self._forget_metrics()
+
+    def _forget_metrics(self) -> None:
+        if self.metrics_dir is not None and self.process is not None:
+            worker_exited(self.process.pid, self.metrics_dir)
 
 
 def plan_workers(
@@ -100,15 +118,33 @@ def plan_workers(
         port = shared_port(settings.web.host, settings.web.port)
         env |= {"SEED_HUB_WEB_PORT": str(port), "SEED_HUB_WEB_REUSE_PORT": "true"}
         web_url = f"http://{settings.web.host}:{port}"
+    metrics_dir = empty_workers_dir(workers_dir(settings.data_dir, role.value))
+    env[MULTIPROCESS_VARIABLE] = str(metrics_dir)
     command = [sys.executable, "-m", "hub.cli", "--log-level", log_level, "serve"]
     return [
         Worker(
             index,
             [*command, "--role", role.value, "--workers", "1"],
-            {**env, "SEED_HUB_CLIENT_ID": f"{settings.mqtt.client_id}-w{index}"},
+            _metrics_env(
+                {**env, "SEED_HUB_CLIENT_ID": f"{settings.mqtt.client_id}-w{index}"},
+                settings.metrics,
+                first=index == 0,
+            ),
+            metrics_dir,
         )
         for index in range(workers)
     ], web_url
+
+
+def _metrics_env(env: dict[str, str], metrics: MetricsSettings, *, first: bool) -> dict[str, str]:
+    """The metrics settings a worker is started with: the first serves the metrics port."""
+    port = MetricsSettings.variable("port")
+    env.pop(port, None)
+    if first and metrics.port is not None:
+        env |= {port: str(metrics.port), MetricsSettings.variable("host"): metrics.host}
+    if metrics.token is not None:
+        env[MetricsSettings.variable("token")] = metrics.token.get_secret_value()
+    return env
 
 
 def _shared_env(settings: HubSettings, role: HubRole) -> dict[str, str]:

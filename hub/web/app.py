@@ -13,6 +13,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from hub import __version__
 from hub.clock import Clock, utc_now
 from hub.config import HubSettings
+from hub.metrics.database import DatabaseCollector
+from hub.metrics.registry import scrape_registry
 from hub.signing import session_secret
 from hub.tasks.links import StaffLinks
 from hub.web import (
@@ -21,6 +23,7 @@ from hub.web import (
     routes_alerts,
     routes_camera,
     routes_exports,
+    routes_metrics,
     routes_phone,
     routes_phone_admin,
     routes_reports,
@@ -33,6 +36,7 @@ from hub.web.auth import Anyone, NotSignedInError, csrf_guard, csrf_token
 from hub.web.body_limit import BodyLimit
 from hub.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from hub.web.headers import SecurityHeaders
+from hub.web.metrics_middleware import RequestMetrics
 from hub.web.throttle import SignInThrottle
 
 ROUTERS = (
@@ -48,6 +52,7 @@ ROUTERS = (
     routes_tasks.router,
     routes_staff.router,
     routes_camera.router,
+    routes_metrics.router,
 )
 
 
@@ -76,6 +81,7 @@ def create_app(
     app.state.staff_links = StaffLinks(
         secret, max_age_s=settings.tasks.link_hours * 3600, clock=clock
     )
+    app.state.metrics = scrape_registry(DatabaseCollector(sessions, clock=clock))
     _add_middleware(app, secret, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
@@ -98,6 +104,7 @@ def _add_middleware(app: FastAPI, secret: str, settings: HubSettings) -> None:
     app.add_middleware(SecurityHeaders, secure_cookies=settings.web.secure_cookies)
     # The client's address and scheme, as a trusted reverse proxy reports them.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
+    app.add_middleware(RequestMetrics)
 
 
 def _serve_openapi(app: FastAPI) -> None:

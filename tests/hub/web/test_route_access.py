@@ -209,6 +209,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/camera-audit"): Rule(ADMINS),
     ("GET", "/api/exports/camera-audit.csv"): Rule(ADMINS),
+    # Prometheus' bearer token, not a session; no token configured here.
+    ("GET", "/metrics"): Rule(None, ok=404),
 }
 
 
