@@ -161,24 +161,54 @@ class Heatmap:
 
 
 def rolled_up(tree: LocationTree, scores: Iterable[LocationScore]) -> dict[str, LocationScore]:
-    """Every location's own scores plus its descendants'."""
+    """Every location's own scores plus its descendants', the observed figures withheld where
+    a hidden place's readings could be worked out from them (`_withhold_complements`)."""
+    own: dict[str, LocationScore] = {}
     beneath: dict[str, list[LocationScore]] = defaultdict(list)
     for score in scores:
         if score.location not in tree:
             continue
+        own[score.location] = score
         for location_id in (score.location, *tree.ancestors(score.location)):
             beneath[location_id].append(score)
-    return {
+    merged = {
         location_id: _merged(
             tree.places[location_id], members, min_readings=members[0].min_readings
         )
         for location_id, members in beneath.items()
     }
+    _withhold_complements(tree, merged, own)
+    return merged
+
+
+def _withhold_complements(
+    tree: LocationTree, merged: dict[str, LocationScore], own: dict[str, LocationScore]
+) -> None:
+    """Withholds the observed figures of every place whose readings, less those of the places
+    shown beneath it, are 1 to k - 1: subtracting the shown from it would give them away.
+
+    Children before parents: a place's readings not shown beneath it are its own and, of each
+    child not shown, the child's readings not shown beneath the child.
+    """
+    not_shown: dict[str, int] = {}
+    for location_id in sorted(merged, key=lambda i: -len(tree.ancestors(i))):
+        score = merged[location_id]
+        own_readings = _readings(own.get(location_id))
+        left = own_readings + sum(not_shown.get(c, 0) for c in tree.children(location_id))
+        if 0 < left < score.min_readings:
+            score.observed_withheld = True
+        not_shown[location_id] = 0 if score.observed_shown is not None else left
+
+
+def _readings(score: LocationScore | None) -> int:
+    observed = None if score is None else score.observed
+    return 0 if observed is None else observed.readings
 
 
 def _merged(place: Place, scores: list[LocationScore], *, min_readings: int) -> LocationScore:
     """The place's score made of these (its subtree's); its observed figures are shown when
-    the subtree holds `min_readings` readings, whether or not any one place does."""
+    the subtree holds `min_readings` readings, whether or not any one place does, unless
+    `rolled_up` withholds them."""
     passersby = [s.passersby for s in scores if s.passersby is not None]
     return LocationScore(
         place.location_id,
@@ -266,6 +296,7 @@ def _overview_row(
         else round(summary.happy_index - previous, 1)
     )
     observed = now.observed_shown
+    shown = None if observed is None else observed.as_dict(None)
     return OverviewRow(
         location=location_id,
         name=place.name,
@@ -277,8 +308,8 @@ def _overview_row(
         misuse=now.misuse_counts.total,
         previous_happy_index=None if previous is None else round(previous, 1),
         change=change,
-        observed_index=None if observed is None else round(observed.observed_index, 1),
-        observed_coverage=None if observed is None else _rounded(observed.coverage, 4),
+        observed_index=None if shown is None else shown["observed_index"],
+        observed_coverage=None if shown is None else shown["coverage"],
         observed_suppressed=now.observed_suppressed,
         devices=health.get(location_id, Health()),
         channels={channel.value: now.channel_scored(channel).total for channel in Channel},
@@ -339,7 +370,9 @@ def subtree_summary(
     scores = location_scores(
         session, since=period.since, until=period.until, locations=locations, camera=camera
     )
-    rollup = _merged(tree.places[location_id], scores, min_readings=camera.min_readings)
+    place = tree.places[location_id]
+    nothing = _merged(place, [], min_readings=camera.min_readings)
+    rollup = rolled_up(tree, scores).get(location_id, nothing)
     observed = rollup.observed_shown
     return SubtreeSummary(
         **_fields(score_summary(rollup.counts)),

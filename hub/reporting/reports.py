@@ -4,9 +4,14 @@
 Observed figures are aggregates only: a group (a place, a subtree) shows them when it holds at
 least `CameraSettings.min_readings` readings counted, and a reading counts when its face was
 found with at least `CameraSettings.min_face_score`; below k neither the figures nor the count
-are shown, only that there are too few.
+are shown, only that there are too few. So that no reading can be singled out by subtracting one
+group's figures from another's, they cover whole UTC hours only (the period's part-hours at its
+end left out, at its start taken whole), a group from which a hidden place's readings could be
+worked out is withheld too (see `hub.reporting.analytics.rolled_up`), and the figures are
+rounded (`Observed.as_dict`).
 """
 
+from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -66,18 +71,20 @@ class Observed:
         return self.readings / self.presses if self.presses else None
 
     def as_dict(self, happy: float | None) -> dict[str, Any]:
+        """The figures as shown: coverage to whole percent, the observed index to whole points,
+        its gap to the Happy Index as shown (to a tenth), the means to two decimals."""
         means = self.means
-        observed = round(100 * means[0], 1)
+        observed = float(round(100 * means[0]))
         ranked = sorted(zip(EMOTIC_CATEGORIES, means[3:], strict=True), key=lambda c: -c[1])
         coverage = self.coverage
         return {
             "readings": self.readings,
             "presses": self.presses,
-            "coverage": None if coverage is None else round(coverage, 4),
+            "coverage": None if coverage is None else round(coverage, 2),
             "observed_index": observed,
-            "gap": None if happy is None else round(observed - happy, 1),
-            "vad": [round(v, 4) for v in means[:3]],
-            "emotions": {name: round(score, 4) for name, score in ranked},
+            "gap": None if happy is None else round(observed - round(happy, 1), 1),
+            "vad": [round(v, 2) for v in means[:3]],
+            "emotions": {name: round(score, 2) for name, score in ranked},
         }
 
 
@@ -93,6 +100,8 @@ class LocationScore:
     passersby: int | None = None
     by_channel: dict[tuple[Channel, bool], ButtonCounts] = field(default_factory=dict)
     """(channel, misuse) -> counts: what `counts` and `misuse_counts` add up."""
+    observed_withheld: bool = False
+    """Not shown however many readings it holds: a hidden place's could be worked out from it."""
     min_readings: int = field(kw_only=True)
     """Fewer readings than this and the observed figures are not shown."""
 
@@ -108,12 +117,6 @@ class LocationScore:
         key = (channel, misuse)
         self.by_channel[key] = self.by_channel.get(key, ButtonCounts()) + counts
 
-    @property
-    def kiosk_presses(self) -> int:
-        """Every press at a kiosk, misuse included: a camera reads at each."""
-        nothing = ButtonCounts()
-        return sum(self.by_channel.get((Channel.KIOSK, m), nothing).total for m in (False, True))
-
     def channel_scored(self, channel: Channel) -> ButtonCounts:
         counts = self.by_channel.get((channel, False), ButtonCounts())
         if self.include_misuse:
@@ -122,14 +125,16 @@ class LocationScore:
 
     @property
     def observed_shown(self) -> Observed | None:
-        """The cameras' reading, where it holds enough readings to be shown."""
-        observed = self.observed
-        return observed if observed is not None and observed.shown(self.min_readings) else None
+        """The cameras' reading, where it holds enough readings to be shown and is not withheld."""
+        return None if self.observed_suppressed else self.observed
 
     @property
     def observed_suppressed(self) -> bool:
-        """The cameras read here, but too few readings count to show."""
-        return self.observed is not None and not self.observed.shown(self.min_readings)
+        """The cameras read here, but too few readings count to show, or it is withheld."""
+        observed = self.observed
+        if observed is None:
+            return False
+        return self.observed_withheld or not observed.shown(self.min_readings)
 
     def as_dict(self) -> dict[str, Any]:
         counts = self.scored
@@ -179,7 +184,8 @@ def location_scores(
 ) -> list[LocationScore]:
     """Scores of every location (or of `locations`) over [since, until), best Happy Index first;
     `buttons_only` leaves out the cameras' readings and footfall; `camera` says which readings
-    count and how many a group needs (default: the environment's settings).
+    count and how many a group needs (default: the environment's settings). The readings, and
+    the kiosk presses beside them, are those of the period's whole UTC hours (`whole_hours`).
 
     Raw events, readings and footfall are read by location (their indexes lead with it);
     the rollups of every location by hour (an index leads with the hour).
@@ -208,12 +214,32 @@ def location_scores(
     for location_id, misuse, channel, counts in location_counts(session, where):
         scores[location_id].add(Channel(channel), misuse=misuse, counts=counts)
     if not buttons_only:
-        for location_id, observed in _observed(session, where, camera.min_face_score).items():
-            score = scores[location_id]
-            score.observed = replace(observed, presses=score.kiosk_presses)
+        hours = whole_hours(where)
+        presses = _kiosk_presses(session, hours)
+        for location_id, observed in _observed(session, hours, camera.min_face_score).items():
+            scores[location_id].observed = replace(observed, presses=presses.get(location_id, 0))
         for location_id, passersby in _passersby(session, where).items():
             scores[location_id].passersby = passersby
     return ranked(scores.values())
+
+
+def whole_hours(where: Where) -> Where:
+    """The UTC hours the observed figures cover: from the start of the hour the period starts in
+    to the start of the hour it ends in, so that periods a few minutes apart read the same."""
+    return replace(
+        where,
+        since=None if where.since is None else hour_bucket(where.since),
+        until=None if where.until is None else hour_bucket(where.until),
+    )
+
+
+def _kiosk_presses(session: Session, where: Where) -> dict[str, int]:
+    """Every press at a kiosk, misuse included (a camera reads at each), per location."""
+    presses: dict[str, int] = defaultdict(int)
+    for location_id, _misuse, channel, counts in location_counts(session, where):
+        if channel == Channel.KIOSK:
+            presses[location_id] += counts.total
+    return presses
 
 
 def _observed(session: Session, where: Where, min_face_score: float) -> dict[str, Observed]:

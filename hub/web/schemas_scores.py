@@ -64,13 +64,15 @@ class OverviewRow(Score):
     previous_happy_index: float | None
     change: float | None = Field(description="against the previous period")
     observed_index: float | None = Field(
-        description="the cameras' reading, 0-100; null without readings or with too few"
+        description="the cameras' reading over the period's whole UTC hours (see SummaryOut's "
+        "observed), 0-100 in whole points; null without readings, with too few, or withheld"
     )
     observed_coverage: float | None = Field(
-        description="readings counted per kiosk press where the cameras read, 0-1"
+        description="readings counted per kiosk press where the cameras read, 0-1 in whole percent"
     )
     observed_suppressed: bool = Field(
-        description="the cameras read here, but fewer readings count than a group needs"
+        description="the cameras read here, but fewer readings count than a group needs, or a "
+        "place beneath with too few could be worked out from these figures"
     )
     devices: Devices
     rank: int | None = Field(description="within its kind; null for a small sample")
@@ -105,22 +107,31 @@ class PathStep(BaseModel):
 
 
 class ObservedOut(Read):
-    readings: int = Field(description="readings counted: their face found confidently enough")
+    readings: int = Field(
+        description="readings counted: their face found confidently enough; exact, as the "
+        "figures are shown only for at least observed_min_readings"
+    )
     presses: int = Field(description="kiosk presses at the places where the cameras read")
-    coverage: float | None = Field(description="readings per press, 0-1")
-    observed_index: float
-    gap: float | None = Field(description="observed index less the Happy Index")
-    vad: list[float] = Field(description="valence, arousal, dominance")
-    emotions: dict[str, float] = Field(description="EMOTIC categories, strongest first")
+    coverage: float | None = Field(description="readings per press, 0-1 in whole percent")
+    observed_index: float = Field(description="mean valence, 0-100 in whole points")
+    gap: float | None = Field(description="observed index less the Happy Index as shown")
+    vad: list[float] = Field(description="mean valence, arousal, dominance, to 2 decimals")
+    emotions: dict[str, float] = Field(
+        description="EMOTIC categories' mean scores to 2 decimals, strongest first"
+    )
 
 
 class SummaryOut(Score):
     misuse: int
     observed: ObservedOut | None = Field(
-        description="null without readings, or with too few (observed_suppressed)"
+        description="the readings of the period's whole UTC hours, from the start of the hour "
+        "it starts in to the start of the hour it ends in, and the kiosk presses of those "
+        "hours; null without readings, or with too few or withheld (observed_suppressed)"
     )
     observed_suppressed: bool = Field(
-        description="the cameras read here, but fewer readings count than observed_min_readings"
+        description="the cameras read here, but fewer readings count than "
+        "observed_min_readings, or a place beneath with too few could be worked out from these "
+        "figures"
     )
     observed_min_readings: int = Field(
         description="observed figures are shown only with at least this many readings"

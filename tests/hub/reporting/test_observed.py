@@ -2,7 +2,9 @@
 
 Observed figures are aggregates only: a group shows them with at least k readings counted
 (a reading counts when its face was found confidently enough), with their coverage beside
-them; below k, neither the figures nor the count of readings.
+them; below k, neither the figures nor the count of readings. No reading is given away by
+differencing either: the figures cover whole UTC hours, a group from which a hidden place's
+readings could be worked out is withheld, and the figures are rounded.
 """
 
 from datetime import timedelta
@@ -16,7 +18,7 @@ from hub.ingest import store
 from hub.models import Channel
 from hub.reporting.analytics import overview, rolled_up_report, subtree_summary
 from hub.reporting.reports import location_scores
-from hub.rollups.buckets import Period
+from hub.rollups.buckets import HOUR, Period
 from protocol.emotions import EMOTIC_CATEGORIES
 from protocol.messages import Button, ObservedEmotion, PressEvent
 from tests.hub.factories import NOON, place, press, status
@@ -42,12 +44,14 @@ def read_presses(
     happiness: float = 0.5,
     face_score: float = 0.9,
     first_seq: int = 1,
+    device_id: str = "k1",
 ) -> list[PressEvent]:
     """`count` very happy presses a minute apart, each with the camera's reading."""
     reading = emotion(valence, happiness, face_score)
     return [
         press(
             Button.VERY_HAPPY,
+            device_id=device_id,
             location_id=location_id,
             seq=seq,
             at=NOON + timedelta(minutes=seq),
@@ -84,7 +88,7 @@ def test_readings_give_the_observed_index_its_coverage_and_its_gap_to_the_stated
     observed = row["observed"]
     assert isinstance(observed, dict)
     assert (observed["readings"], observed["presses"]) == (10, 11)
-    assert observed["coverage"] == round(10 / 11, 4)
+    assert observed["coverage"] == 0.91, "to whole percent"
     assert observed["observed_index"] == pytest.approx(70.0)
     happy = 100 * (10 * 3 + 2) / 33
     assert observed["gap"] == pytest.approx(round(70.0 - round(happy, 1), 1), abs=0.05)
@@ -128,7 +132,7 @@ def test_readings_whose_face_was_found_with_little_confidence_are_not_counted(
     assert isinstance(observed, dict)
     assert observed["readings"] == 10
     assert observed["observed_index"] == pytest.approx(80.0), "unsure readings left out"
-    assert (observed["presses"], observed["coverage"]) == (15, round(10 / 15, 4))
+    assert (observed["presses"], observed["coverage"]) == (15, 0.67)
 
     lenient = CameraSettings(min_readings=10, min_face_score=0.0)
     observed = report(sessions, lenient)["observed"]
@@ -231,3 +235,139 @@ def test_footfall_adds_up_across_statuses_and_kiosk_restarts_into_a_response_rat
     row = report(sessions)
     assert row["passersby"] == 29
     assert row["response_rate"] == pytest.approx(2 / 29, abs=1e-4)
+
+
+def test_periods_a_few_minutes_apart_read_the_same_whole_hours(
+    sessions: sessionmaker[Session],
+) -> None:
+    late = read_presses(1, valence=0.1, first_seq=90)  # 13:30, in the period's last part-hour
+    stored(sessions, [*read_presses(10), *late])  # 12:01 to 12:10
+    shorter = report(sessions, since=NOON, until=NOON + timedelta(minutes=89))
+    longer = report(sessions, since=NOON, until=NOON + timedelta(minutes=91))
+    assert (shorter["responses"], longer["responses"]) == (10, 11), "the buttons: exact"
+    assert longer["observed"] == shorter["observed"], "13:30's reading must not show"
+    observed = longer["observed"]
+    assert isinstance(observed, dict)
+    assert (observed["readings"], observed["presses"], observed["coverage"]) == (10, 10, 1.0)
+
+    later = report(sessions, since=NOON + timedelta(minutes=5, seconds=30), until=NOON + HOUR)
+    earlier = report(sessions, since=NOON + timedelta(minutes=4, seconds=30), until=NOON + HOUR)
+    assert (later["responses"], earlier["responses"]) == (5, 6)
+    assert later["observed"] == earlier["observed"] == shorter["observed"], "from 12:00"
+
+
+def test_a_reading_added_to_a_group_moves_none_of_its_rounded_figures(
+    sessions: sessionmaker[Session],
+) -> None:
+    stored(sessions, read_presses(10, valence=0.7, happiness=0.5))
+    before = report(sessions)["observed"]
+    stored(sessions, read_presses(1, valence=0.75, happiness=0.55, first_seq=11))
+    after = report(sessions)["observed"]
+    assert isinstance(before, dict) and isinstance(after, dict)
+    assert (before["readings"], after["readings"]) == (10, 11)
+    assert before["observed_index"] == after["observed_index"] == 70.0
+    assert before["vad"] == after["vad"] == [0.7, 0.5, 0.5]
+    assert before["emotions"] == after["emotions"]
+    assert after["emotions"]["Happiness"] == 0.5
+
+
+def shown(sessions: sessionmaker[Session]) -> dict[str, int | None]:
+    """Each place's readings as its summary shows them (None: not shown), once the overview and
+    `seed-hub report` are seen to show and hide the same places."""
+    with sessions() as session:
+        tree = LocationTree.load(session)
+        summaries = {
+            location_id: subtree_summary(
+                session, tree=tree, location_id=location_id, period=DAY, camera=CAMERA
+            )
+            for location_id in tree.places
+        }
+        rows = overview(session, tree=tree, visible=set(tree.places), period=DAY, camera=CAMERA)
+        reported = rolled_up_report(session, since=DAY.since, until=DAY.until, camera=CAMERA)
+    readings = {
+        i: None if s.observed is None else s.observed.readings for i, s in summaries.items()
+    }
+    hidden = {i: s.observed_suppressed for i, s in summaries.items()}
+    assert {r.location: r.observed_suppressed for r in rows.locations} == hidden
+    assert {s.location: s.observed_suppressed for s in reported} == hidden
+    assert {r.location: r.observed_index is not None for r in rows.locations} == {
+        i: n is not None for i, n in readings.items()
+    }
+    assert {
+        s.location: None if s.observed_shown is None else s.observed_shown.readings
+        for s in reported
+    } == readings
+    return readings
+
+
+def tree_of(sessions: sessionmaker[Session], parents: dict[str, tuple[str, str | None]]) -> None:
+    """location -> (kind, parent), parents first."""
+    with sessions.begin() as session:
+        for location_id, (kind, parent) in parents.items():
+            place(session, location_id, kind=kind, parent=parent)
+
+
+def readings_at(location_id: str, count: int, device: int) -> list[PressEvent]:
+    return read_presses(count, location_id=location_id, device_id=f"k{device}")
+
+
+def test_a_site_is_withheld_where_its_shown_touchpoints_would_leave_one_reading_over(
+    sessions: sessionmaker[Session],
+) -> None:
+    tree_of(
+        sessions,
+        {"hel": ("site", None), **{g: ("touchpoint", "hel") for g in ("g-1", "g-2", "g-3")}},
+    )
+    stored(sessions, [*readings_at("g-1", 12, 1), *readings_at("g-2", 1, 2)])
+    # hel's 13 less g-1's 12 would be g-2's one reading
+    assert shown(sessions) == {"hel": None, "g-1": 12, "g-2": None, "g-3": None}
+
+    more = read_presses(4, location_id="g-2", device_id="k2", first_seq=2)
+    stored(sessions, [*more, *readings_at("g-3", 6, 3)])
+    # hel less g-1 is now g-2's five and g-3's six together: eleven readings of two places
+    assert shown(sessions) == {"hel": 23, "g-1": 12, "g-2": None, "g-3": None}
+
+
+def test_withholding_climbs_the_tree_with_the_readings_not_shown_beneath(
+    sessions: sessionmaker[Session],
+) -> None:
+    tree_of(
+        sessions,
+        {
+            "hel": ("site", None),
+            "area-a": ("area", "hel"),
+            "area-b": ("area", "hel"),
+            "t-1": ("touchpoint", "area-a"),
+            "t-2": ("touchpoint", "area-a"),
+            "t-3": ("touchpoint", "area-b"),
+        },
+    )
+    stored(sessions, [*readings_at("t-1", 12, 1), *readings_at("t-2", 3, 2)])
+    stored(sessions, readings_at("t-3", 12, 3))
+    # Shown, hel (27) less area-b (12) would be area-a (15), less t-1 (12) t-2's three.
+    assert shown(sessions) == {
+        "hel": None,
+        "area-a": None,
+        "area-b": 12,
+        "t-1": 12,
+        "t-2": None,
+        "t-3": 12,
+    }
+
+    with sessions.begin() as session:
+        place(session, "area-c", kind="area", parent="hel")
+        place(session, "t-4", parent="area-c")
+    stored(sessions, readings_at("t-4", 8, 4))
+    # hel less what is shown beneath it: t-2's three and area-c's eight
+    assert shown(sessions)["hel"] == 35
+
+
+def test_a_place_shows_its_one_read_childs_figures_but_not_its_own_few_beside_them(
+    sessions: sessionmaker[Session],
+) -> None:
+    tree_of(sessions, {"hel": ("site", None), "g-1": ("touchpoint", "hel")})
+    stored(sessions, readings_at("g-1", 12, 1))
+    assert shown(sessions) == {"hel": 12, "g-1": 12}
+
+    stored(sessions, readings_at("hel", 2, 2))  # a kiosk at the site itself
+    assert shown(sessions) == {"hel": None, "g-1": 12}

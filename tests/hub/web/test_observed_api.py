@@ -1,5 +1,7 @@
 """The cameras' reading in the scores API: shown with its coverage for groups of at least k
-readings (k from the hub's settings), nothing of it below."""
+readings (k from the hub's settings), nothing of it below; the overview, a location and the
+comparison withhold the same groups and read the same whole hours, so that no reading can be
+worked out by subtracting one group or period from another."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,13 +26,26 @@ READING = ObservedEmotion(
 )
 
 
-def _seed(sessions: sessionmaker[Session], readings: int, *, presses: int = 0) -> None:
-    """Under hel, gate-1 with `readings` presses read by the camera and `presses` not."""
+def _seed(
+    sessions: sessionmaker[Session],
+    readings: int,
+    *,
+    presses: int = 0,
+    gate: str = "gate-1",
+    start: datetime = NOW - timedelta(hours=2),
+) -> None:
+    """Under hel, `gate` with `readings` presses read by the camera and `presses` not, a minute
+    apart from `start` on."""
     with sessions.begin() as session:
-        place(session, "gate-1", parent="hel")
-        start = NOW - timedelta(hours=2)
+        place(session, gate, parent="hel")
         events = [
-            press(Button.HAPPY, location_id="gate-1", seq=n, at=start + timedelta(minutes=n))
+            press(
+                Button.HAPPY,
+                device_id=f"k-{gate}",
+                location_id=gate,
+                seq=n,
+                at=start + timedelta(minutes=n),
+            )
             for n in range(1, readings + presses + 1)
         ]
         read = [e.model_copy(update={"emotion": READING}) for e in events[:readings]]
@@ -67,9 +82,9 @@ def test_ten_readings_are_shown_with_their_coverage(
     _seed(sessions, 10, presses=6)
     _overview, row, summary = _views(client_as("manager"))
     assert row["observed_index"] == 60.0
-    assert (row["observed_coverage"], row["observed_suppressed"]) == (0.625, False)
+    assert (row["observed_coverage"], row["observed_suppressed"]) == (0.62, False)
     observed = summary["observed"]
-    assert (observed["readings"], observed["presses"], observed["coverage"]) == (10, 16, 0.625)
+    assert (observed["readings"], observed["presses"], observed["coverage"]) == (10, 16, 0.62)
     assert observed["observed_index"] == 60.0
     assert summary["observed_suppressed"] is False
 
@@ -88,3 +103,50 @@ def test_the_hubs_settings_say_how_many_readings_a_group_needs(
     assert overview["observed_min_readings"] == summary["observed_min_readings"] == 3
     assert row["observed_index"] == 60.0
     assert summary["observed"]["readings"] == 4
+
+
+def test_every_view_withholds_a_site_that_less_its_shown_gate_is_one_reading(
+    client_as: ClientAs, sessions: sessionmaker[Session]
+) -> None:
+    _seed(sessions, 12)
+    _seed(sessions, 1, gate="gate-2")
+    client = client_as("manager")
+    rows = {r["location"]: r for r in client.get("/api/overview").json()["locations"]}
+    assert (rows["hel"]["observed_index"], rows["hel"]["observed_coverage"]) == (None, None)
+    assert rows["hel"]["observed_suppressed"] is True
+    assert (rows["gate-1"]["observed_index"], rows["gate-1"]["observed_suppressed"]) == (60, False)
+    assert rows["gate-2"]["observed_suppressed"] is True
+    site = client.get("/api/locations/hel").json()["summary"]
+    assert (site["observed"], site["observed_suppressed"]) == (None, True)
+    compared = client.get("/api/compare?a=hel&b=gate-1").json()
+    first, second = (compared[side]["summary"] for side in ("a", "b"))
+    assert (first["observed"], first["observed_suppressed"]) == (None, True)
+    assert second["observed"]["readings"] == 12
+
+
+def test_periods_minutes_apart_show_the_same_reading_in_every_view(
+    client_as: ClientAs, sessions: sessionmaker[Session]
+) -> None:
+    hour = NOW.replace(minute=0, second=0) - timedelta(hours=5)
+    _seed(sessions, 10, start=hour)  # hour:01 to hour:10
+    _seed(sessions, 1, gate="gate-2", start=hour + timedelta(minutes=89))  # an hour later, :30
+    short, long = (
+        {"since": hour.isoformat(), "until": (hour + timedelta(minutes=m)).isoformat()}
+        for m in (89, 91)
+    )
+    client = client_as("manager")
+    rows = [
+        {r["location"]: r for r in client.get("/api/overview", params=p).json()["locations"]}
+        for p in (short, long)
+    ]
+    assert [r["hel"]["responses"] for r in rows] == [10, 11], "the buttons: exact"
+    assert [(r["hel"]["observed_index"], r["hel"]["observed_coverage"]) for r in rows] == [
+        (60, 1.0),
+        (60, 1.0),
+    ]
+    params = {**short, "a": "hel", "b_since": long["since"], "b_until": long["until"]}
+    compared = client.get("/api/compare", params=params).json()
+    a, b = (compared[side]["summary"] for side in ("a", "b"))
+    assert (a["responses"], b["responses"]) == (10, 11)
+    assert a["observed"] == b["observed"]
+    assert a["observed"]["readings"] == 10
