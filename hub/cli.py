@@ -242,11 +242,12 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def _observed_columns(row: dict[str, Any]) -> tuple[str, str]:
     """The observed index (from the cameras) with its coverage, "71 (62%)", and its gap to the
-    Happy Index; "<k" with too few readings to show, dashes without any."""
+    Happy Index; "hidden" with too few readings to show (fewer than k, or a smaller group
+    beneath would show), dashes without any."""
     observed = row.get("observed")
     if not observed:
         suppressed = row.get("observed_suppressed")
-        return (f"<{row.get('observed_min_readings')}" if suppressed else "-"), "-"
+        return ("hidden" if suppressed else "-"), "-"
     gap = "-" if observed["gap"] is None else f"{observed['gap']:+.0f}"
     coverage = "" if observed["coverage"] is None else f" ({observed['coverage']:.0%})"
     return f"{observed['observed_index']:.0f}{coverage}", gap
@@ -263,7 +264,12 @@ def _locations_add(session: Any, args: argparse.Namespace) -> None:
     print(f"location {args.location_id} ({args.tz}) saved")
     if args.audience:
         turned_off = set_audience(
-            session, args.location_id, Audience(args.audience), actor=cli_actor(), now=utc_now()
+            session,
+            args.location_id,
+            Audience(args.audience),
+            actor=cli_actor(),
+            now=utc_now(),
+            max_config_bytes=_settings(args).ingest.max_payload_bytes,
         )
         print(
             f"audience: {args.audience}"

@@ -155,6 +155,9 @@ class Device(Base):
     )
     camera: Mapped[str | None] = mapped_column(String(16), doc="off, starting, ok or fault")
     camera_fault: Mapped[str | None] = mapped_column(String(300))
+    model_sha256: Mapped[str | None] = mapped_column(
+        String(64), doc="the sha256 of the emotion model its camera reported loaded, if on"
+    )
     last_press_seq: Mapped[int | None] = mapped_column(
         BigInteger, doc="the sequence number of the latest press stored for this kiosk"
     )
@@ -870,17 +873,28 @@ class CameraApproval(Base):
 
 
 class CameraAuditEntry(Base):
-    """One camera switched on or off. Append-only: the database refuses UPDATE and DELETE
-    (triggers, migration 0016); the product only ever inserts."""
+    """One camera switched on or off, or a governance change (an approval, a withdrawal, an
+    audience). Append-only: the database refuses UPDATE and DELETE (triggers, migration
+    0016); the product only ever inserts, each entry chained to the one before by sha256."""
 
     __tablename__ = "camera_audit_log"
 
     entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    actor: Mapped[str] = mapped_column(String(200), doc="a user, `cli:<login>` or `hub`")
-    action: Mapped[str] = mapped_column(String(8), doc="on or off")
+    actor: Mapped[str] = mapped_column(
+        String(200), doc="a user, `cli:<login>`, `hub` or `kiosk:<device id>`"
+    )
+    action: Mapped[str] = mapped_column(
+        String(8), doc="on, off, default (as the kiosk's file says), approve, withdraw, audience"
+    )
     reason: Mapped[str] = mapped_column(String(500))
-    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True, doc="`-` for governance")
     location_id: Mapped[str | None] = mapped_column(String(64))
     model_sha256: Mapped[str | None] = mapped_column(String(64))
     approval_id: Mapped[int | None] = mapped_column(Integer)
+    prev_sha256: Mapped[str | None] = mapped_column(
+        String(64), doc="the entry before's entry_sha256 (64 zeros for the first)"
+    )
+    entry_sha256: Mapped[str | None] = mapped_column(
+        String(64), doc="sha256 of this entry's fields and prev_sha256 (None before 0017)"
+    )

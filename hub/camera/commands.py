@@ -2,8 +2,10 @@
 audit log, see each kiosk's camera, print a place's notice."""
 
 import argparse
-import getpass
 import json
+import os
+import pwd
+import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
@@ -13,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hub.camera.audit import audit_csv, audit_entries, audit_json
+from hub.camera.audit import audit_csv, audit_entries, audit_json, verify_chain
 from hub.camera.governance import (
     CameraState,
     approvals,
@@ -31,16 +33,23 @@ from hub.models import Audience, CameraApproval
 from protocol.errors import ConfigError
 from protocol.text import for_log
 
-Action = Callable[[Session, argparse.Namespace, HubSettings], None]
+Action = Callable[[Session, argparse.Namespace, HubSettings], int | None]
+"""A command's work; it may return the exit code (None: 0)."""
 APPROVAL_HELP = "the approval's number (see `seed-hub camera approvals`)"
 
 
 def cli_actor() -> str:
-    """`cli:<login>`: who typed a command, as the audit log names them."""
+    """`cli:<login>`: who typed a command, as the audit log names them: the session's login
+    name (the same under sudo), else the account of the real user id; never $USER or
+    $LOGNAME, which anyone sets as they like."""
     try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):  # no login name and no password entry (a bare container)
-        return "cli"
+        return f"cli:{os.getlogin()}"
+    except OSError:  # no login session: a service, a container, cron
+        pass
+    try:
+        return f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
+    except KeyError:  # a user id without an account
+        return f"cli:{os.getuid()}"
 
 
 def _day(text: str) -> date:
@@ -161,7 +170,9 @@ def _audience(
     print(f"audience at {args.location}: {args.audience}; {_turned_off(turned_off, settings)}")
 
 
-def _log(session: Session, args: argparse.Namespace, _settings: HubSettings) -> None:
+def _log(session: Session, args: argparse.Namespace, _settings: HubSettings) -> int | None:
+    if args.verify:
+        return _verify(session, args)
     places = None
     if args.location:
         tree = LocationTree.load(session)
@@ -178,9 +189,36 @@ def _log(session: Session, args: argparse.Namespace, _settings: HubSettings) -> 
     else:
         for e in entries:
             print(
-                f"{e.at:%Y-%m-%d %H:%M:%S}Z {e.action:<3} {e.device_id:<20} "
+                f"{e.at:%Y-%m-%d %H:%M:%S}Z {e.action:<8} {e.device_id:<20} "
                 f"{e.location_id or '-':<20} {for_log(e.actor)}: {for_log(e.reason)}"
             )
+    return None
+
+
+def _verify(session: Session, args: argparse.Namespace) -> int:
+    """Exit 1 naming the first entry that breaks the chain."""
+    if args.since or args.until or args.device or args.location:
+        raise ConfigError(
+            "--verify checks the whole log: give no --since, --until, --device or --location"
+        )
+    check = verify_chain(session)
+    older = (
+        f"; {check.unchained} entries from before the chain (migration 0017) are not covered"
+        if check.unchained
+        else ""
+    )
+    if check.broken_at is not None:
+        print(f"the chain is BROKEN: {check.problem}{older}", file=sys.stderr)
+        return 1
+    if check.newest_sha256 is None:
+        print(f"the log has no chained entry yet{older}")
+        return 0
+    print(
+        f"the chain holds: {check.chained} entries, the newest's sha256 {check.newest_sha256}"
+        f"{older}. Keep that hash apart from the hub: a later check that ends elsewhere "
+        "shows entries removed from the end."
+    )
+    return 0
 
 
 def _desired(state: CameraState) -> str:
@@ -213,8 +251,11 @@ def _notice(session: Session, args: argparse.Namespace, settings: HubSettings) -
 def _runner(action: Action, settings_from: SettingsFrom) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         settings = settings_from(args)
-        run_migrated(settings.database_url, lambda session: action(session, args, settings))
-        return 0
+        code: list[int | None] = []
+        run_migrated(
+            settings.database_url, lambda session: code.append(action(session, args, settings))
+        )
+        return code[0] or 0
 
     return run
 
@@ -296,8 +337,9 @@ def _add_log_command(command: Callable[..., argparse.ArgumentParser]) -> None:
     log = command(
         "log",
         _log,
-        "the camera audit log, oldest first: who switched which camera on or off, when, why, "
-        "on which model",
+        "the camera audit log, oldest first: who switched which camera on or off (or left it "
+        "to the kiosk's own file), who approved, withdrew or set an audience, when, why, on "
+        "which model; each entry chained to the one before by sha256",
     )
     log.add_argument("--since", type=_aware, help="ISO 8601, inclusive")
     log.add_argument("--until", type=_aware, help="ISO 8601, exclusive")
@@ -306,3 +348,9 @@ def _add_log_command(command: Callable[..., argparse.ArgumentParser]) -> None:
     form = log.add_mutually_exclusive_group()
     form.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet or an auditor")
     form.add_argument("--json", action="store_true")
+    form.add_argument(
+        "--verify",
+        action="store_true",
+        help="recompute the sha256 chain of the whole log; exit 1 naming the first entry "
+        "changed, removed or slipped in",
+    )

@@ -7,6 +7,7 @@ An approval at a place covers it and every place beneath it until it is withdraw
 """
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -14,10 +15,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.camera.audit import ACTOR_MAX_CHARS, bounded_text, log_switch
+from edge.camera.config import CAMERA_UNSEEN
+from hub.camera.audit import ACTOR_MAX_CHARS, bounded_text, log_governance, log_switch
 from hub.fleet.remote_config import current_settings, write_config
 from hub.hierarchy import LocationTree
-from hub.models import Audience, CameraApproval, Device, Location
+from hub.models import Audience, CameraApproval, CameraAuditEntry, Device, Location
 from hub.surveys.store import DEFAULT_MAX_CONFIG_BYTES
 from protocol.errors import ConfigError, ProtocolError
 
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 STRICTNESS = (Audience.PUBLIC, Audience.EMPLOYEES, Audience.EDUCATION)
 """Least strict first."""
 CAMERA_RUNNING = frozenset({"starting", "ok"})
-"""What a kiosk's status says of a camera that is on."""
+"""What a kiosk's status says of a camera that is on and reading."""
 FORBIDDEN_WHERE = {
     Audience.EMPLOYEES: "at workplaces",
     Audience.EDUCATION: "in education institutions",
@@ -38,19 +40,23 @@ APPROVAL_FIELDS = {  # keyword -> (what a message calls it, the column's size)
     "deployer_contact": ("the deployer's contact", 300),
     "legal_basis": ("the legal basis", 300),
 }
+EARLIEST_APPROVAL = date(2000, 1, 1)
 APPROVE_COMMAND = (
     "seed-hub camera approve {location} --approved-by NAME --impact-assessment REFERENCE "
     "--approved-on YYYY-MM-DD --deployer NAME --contact ADDRESS --legal-basis TEXT"
 )
+KIOSK_TURNED_ON = "turned on by the kiosk's own config"
 
 
 class CameraRefused(ConfigError):  # noqa: N818 (the name the web and the CLI use)
-    """A camera may not be on at a place: `why` says why, the message also what to do."""
+    """A camera may not be on at a place: `why` says why, the message also what to do;
+    `audience` is the one that forbids it, if that is why."""
 
-    def __init__(self, why: str, fix: str = "") -> None:
+    def __init__(self, why: str, fix: str = "", *, audience: Audience | None = None) -> None:
         super().__init__(f"{why}; {fix}" if fix else why)
         self.why = why
         self.fix = fix
+        self.audience = audience
 
 
 def law(audience: Audience) -> str:
@@ -138,6 +144,7 @@ def check_camera_allowed(session: Session, location_id: str | None) -> CameraApp
             f"the audience at {location_id} is {audience}{inherited}: {law(audience)}",
             "the camera must stay off there; if only the public answers there, correct it "
             f"with `seed-hub camera audience {source.location_id} public`",
+            audience=audience,
         )
     approval = approval_for(session, location_id)
     if approval is None:
@@ -147,6 +154,15 @@ def check_camera_allowed(session: Session, location_id: str | None) -> CameraApp
             "(one at its site covers every place beneath it)",
         )
     return approval
+
+
+def camera_refusal(session: Session, location_id: str | None) -> CameraRefused | None:
+    """Why a camera may not be on at the place; None: it may."""
+    try:
+        check_camera_allowed(session, location_id)
+    except CameraRefused as refused:
+        return refused
+    return None
 
 
 def record_approval(
@@ -169,10 +185,9 @@ def record_approval(
         raise CameraRefused(
             f"the audience at {location_id} is {audience}: {law(audience)}",
             "no approval can allow a camera there",
+            audience=audience,
         )
-    today = now.astimezone(ZoneInfo(chain[0].time_zone)).date()
-    if approved_on > today:
-        raise ConfigError(f"approved on {approved_on}: a date in the future; give the day it was")
+    _check_approved_on(approved_on, today=now.astimezone(ZoneInfo(chain[0].time_zone)).date())
     given = {
         "approved_by": approved_by,
         "impact_assessment": impact_assessment,
@@ -193,11 +208,40 @@ def record_approval(
     )
     session.add(approval)
     session.flush()
+    log_governance(
+        session,
+        action="approve",
+        location_id=location_id,
+        reason=f"approval {approval.approval_id} recorded: {_approved(approval)} on "
+        f"{approved_on}; run by {approval.deployer_name} ({approval.deployer_contact}); "
+        f"legal basis: {approval.legal_basis}",
+        actor=actor,
+        now=now,
+        approval_id=approval.approval_id,
+    )
     log.info("camera approval %d recorded at %s by %s", approval.approval_id, location_id, actor)
     return approval
 
 
-def _desired(device: Device) -> bool | None:
+def _check_approved_on(approved_on: date, *, today: date) -> None:
+    if approved_on > today:
+        raise ConfigError(f"approved on {approved_on}: a date in the future; give the day it was")
+    if approved_on < EARLIEST_APPROVAL:
+        raise ConfigError(
+            f"approved on {approved_on}: before {EARLIEST_APPROVAL}; give the day it was"
+        )
+
+
+def _approved(approval: CameraApproval) -> str:
+    return f"{approval.impact_assessment} approved by {approval.approved_by}"
+
+
+def approved_reason(approval: CameraApproval) -> str:
+    """What a switch on under `approval` says in the log, unless told otherwise."""
+    return f"approved: {approval.impact_assessment} by {approval.approved_by}"
+
+
+def desired_camera(device: Device) -> bool | None:
     """camera_enabled in the device's remote config (None: left to the kiosk's own file)."""
     try:
         wanted = current_settings(device).get("camera_enabled")
@@ -206,10 +250,36 @@ def _desired(device: Device) -> bool | None:
     return wanted if isinstance(wanted, bool) else None
 
 
+def reported_running(camera: str | None, fault: str | None) -> bool:
+    """A kiosk's status says its camera is on: starting, reading, or in a fault it retries
+    (it reads again once it recovers); not one refused for want of an indicator, which
+    never starts."""
+    if camera in CAMERA_RUNNING:
+        return True
+    return camera == "fault" and not (fault or "").startswith(CAMERA_UNSEEN)
+
+
 def camera_on(device: Device) -> bool:
     """On by the hub's config, or by the kiosk's own file where the hub has not said off."""
-    desired = _desired(device)
-    return desired is True or (desired is None and device.camera in CAMERA_RUNNING)
+    desired = desired_camera(device)
+    running = reported_running(device.camera, device.camera_fault)
+    return desired is True or (desired is None and running)
+
+
+def has_camera(device: Device) -> bool:
+    """The kiosk reports a camera (a [camera] section in its file), or the hub turned one on."""
+    return device.camera is not None or desired_camera(device) is True
+
+
+def _write_off(device: Device, *, now: datetime, max_config_bytes: int) -> None:
+    """camera_enabled False merged into the kiosk's current config, nothing else changed."""
+    try:
+        settings = current_settings(device)
+    except ProtocolError:  # unreadable: a config saying only "off" still turns it off
+        settings = {}
+    settings["camera_enabled"] = False
+    settings.setdefault("location_id", device.location_id)
+    write_config(device, settings, now=now, max_bytes=max_config_bytes)
 
 
 def _turn_off(
@@ -222,13 +292,7 @@ def _turn_off(
     max_config_bytes: int,
     approval_id: int | None = None,
 ) -> None:
-    try:
-        settings = current_settings(device)
-    except ProtocolError:  # unreadable: a config saying only "off" still turns it off
-        settings = {}
-    settings["camera_enabled"] = False
-    settings.setdefault("location_id", device.location_id)
-    write_config(device, settings, now=now, max_bytes=max_config_bytes)
+    _write_off(device, now=now, max_config_bytes=max_config_bytes)
     log_switch(
         session,
         device_id=device.device_id,
@@ -242,13 +306,56 @@ def _turn_off(
     log.warning("camera of %s turned off: %s", device.device_id, reason)
 
 
-def _cameras_on(session: Session, location_ids: set[str]) -> list[Device]:
-    devices = session.scalars(
-        select(Device)
-        .where(Device.location_id.in_(location_ids), Device.revoked_at.is_(None))
-        .order_by(Device.device_id)
+def turn_off_refused(
+    session: Session,
+    location_ids: Iterable[str],
+    *,
+    why: Callable[[CameraRefused], str],
+    actor: str,
+    now: datetime,
+    max_config_bytes: int = DEFAULT_MAX_CONFIG_BYTES,
+    approval_id: int | None = None,
+) -> list[str]:
+    """Every active kiosk with a camera at these places or beneath them, where a camera may
+    not be on, gets camera_enabled False (unless its config says so already): one offline
+    now whose own file turns its camera on is off when it comes back. Those that were on
+    are logged off with `why(refusal)` as the reason; returns their ids."""
+    tree = LocationTree.load(session)
+    places = {place for root in location_ids if root in tree for place in tree.subtree(root)}
+    refusals: dict[str | None, CameraRefused | None] = {}
+    turned_off = []
+    for device in _kiosks_at(session, places):
+        if not has_camera(device) or desired_camera(device) is False:
+            continue
+        if device.location_id not in refusals:
+            refusals[device.location_id] = camera_refusal(session, device.location_id)
+        refused = refusals[device.location_id]
+        if refused is None:
+            continue
+        if not camera_on(device):
+            _write_off(device, now=now, max_config_bytes=max_config_bytes)
+            continue
+        _turn_off(
+            session,
+            device,
+            reason=why(refused),
+            actor=actor,
+            now=now,
+            max_config_bytes=max_config_bytes,
+            approval_id=approval_id,
+        )
+        turned_off.append(device.device_id)
+    return turned_off
+
+
+def _kiosks_at(session: Session, location_ids: set[str]) -> list[Device]:
+    return list(
+        session.scalars(
+            select(Device)
+            .where(Device.location_id.in_(location_ids), Device.revoked_at.is_(None))
+            .order_by(Device.device_id)
+        )
     )
-    return [device for device in devices if camera_on(device)]
 
 
 def set_audience(
@@ -260,28 +367,32 @@ def set_audience(
     now: datetime,
     max_config_bytes: int = DEFAULT_MAX_CONFIG_BYTES,
 ) -> list[str]:
-    """Say who answers at the place; turns off every camera on where the effective audience
-    is no longer public. Returns the device ids turned off."""
+    """Say who answers at the place; every kiosk with a camera beneath it where a camera may
+    no longer be on is turned off. Returns the ids of those that were on."""
     location = _located(session, location_id)[0]
-    location.audience = Audience(audience).value
+    audience = Audience(audience)
+    before = Audience(location.audience)
+    location.audience = audience.value
     session.flush()
-    log.info("audience at %s set to %s by %s", location_id, audience, actor)
-    turned_off = []
-    for device in _cameras_on(session, LocationTree.load(session).subtree(location_id)):
-        effective = effective_audience(session, device.location_id or location_id)
-        if effective is Audience.PUBLIC:
-            continue
-        reason = f"audience changed to {effective}: {law(effective)}"
-        _turn_off(
+    if audience is not before:
+        log_governance(
             session,
-            device,
-            reason=reason,
+            action="audience",
+            location_id=location_id,
+            reason=f"audience at {location_id} set to {audience} (was {before})",
             actor=actor,
             now=now,
-            max_config_bytes=max_config_bytes,
         )
-        turned_off.append(device.device_id)
-    return turned_off
+        log.info("audience at %s set to %s by %s", location_id, audience, actor)
+
+    def why(refused: CameraRefused) -> str:
+        if refused.audience is None:
+            return f"audience at {location_id} set to {audience}: {refused.why}"
+        return f"audience changed to {refused.audience}: {law(refused.audience)}"
+
+    return turn_off_refused(
+        session, [location_id], why=why, actor=actor, now=now, max_config_bytes=max_config_bytes
+    )
 
 
 def withdraw_approval(
@@ -305,23 +416,25 @@ def withdraw_approval(
     approval.withdrawn_at = now
     approval.withdrawn_by = bounded_text(actor, what="actor", max_chars=ACTOR_MAX_CHARS)
     session.flush()
+    log_governance(
+        session,
+        action="withdraw",
+        location_id=approval.location_id,
+        reason=f"approval {approval_id} withdrawn: {_approved(approval)}",
+        actor=actor,
+        now=now,
+        approval_id=approval_id,
+    )
     log.info("camera approval %d withdrawn by %s", approval_id, actor)
-    turned_off = []
-    for device in _cameras_on(session, LocationTree.load(session).subtree(approval.location_id)):
-        try:
-            check_camera_allowed(session, device.location_id)
-        except CameraRefused as refused:
-            _turn_off(
-                session,
-                device,
-                reason=f"approval {approval_id} withdrawn: {refused.why}",
-                actor=actor,
-                now=now,
-                max_config_bytes=max_config_bytes,
-                approval_id=approval_id,
-            )
-            turned_off.append(device.device_id)
-    return turned_off
+    return turn_off_refused(
+        session,
+        [approval.location_id],
+        why=lambda refused: f"approval {approval_id} withdrawn: {refused.why}",
+        actor=actor,
+        now=now,
+        max_config_bytes=max_config_bytes,
+        approval_id=approval_id,
+    )
 
 
 def enforce_reported_camera(
@@ -333,28 +446,62 @@ def enforce_reported_camera(
 ) -> bool:
     """A kiosk whose status says its camera is on (its own file may enable it, bypassing the
     hub) where a camera may not be on gets a config turning it off, once: not again while
-    its config already says off. True when it was turned off now."""
-    if device.camera not in CAMERA_RUNNING or device.revoked_at is not None:
+    its config already says off. Where one may be on, a camera no entry says is on gets an
+    "on" entry in the kiosk's name. True when it was turned off now."""
+    if device.revoked_at is not None or not reported_running(device.camera, device.camera_fault):
         return False
-    if _desired(device) is False:
+    desired = desired_camera(device)
+    if desired is False:
         return False  # turned off already; the kiosk has not applied it yet
     try:
-        check_camera_allowed(session, device.location_id)
+        approval = check_camera_allowed(session, device.location_id)
     except CameraRefused as refused:
-        try:
-            _turn_off(
-                session,
-                device,
-                reason=f"camera reported {device.camera} where it may not be on: {refused.why}",
-                actor="hub",
-                now=now,
-                max_config_bytes=max_config_bytes,
-            )
-        except ConfigError as exc:  # a config too big: the batch is stored all the same
-            log.error("could not turn off the camera of %s: %s", device.device_id, exc)
-            return False
-        return True
+        return _turn_off_reported(session, device, refused, now, max_config_bytes)
+    if _last_action(session, device.device_id) != "on":
+        log_switch(
+            session,
+            device_id=device.device_id,
+            location_id=device.location_id,
+            action="on",
+            reason=KIOSK_TURNED_ON if desired is None else approved_reason(approval),
+            actor=f"kiosk:{device.device_id}",
+            now=now,
+            approval_id=approval.approval_id,
+        )
     return False
+
+
+def _turn_off_reported(
+    session: Session, device: Device, refused: CameraRefused, now: datetime, max_bytes: int
+) -> bool:
+    try:
+        _turn_off(
+            session,
+            device,
+            reason=f"camera reported {device.camera} where it may not be on: {refused.why}",
+            actor="hub",
+            now=now,
+            max_config_bytes=max_bytes,
+        )
+    except ConfigError as exc:  # its config is over the limit already: the batch is stored
+        log.error(
+            "could not turn off the camera of %s, reported %s where it may not be on (%s): %s",
+            device.device_id,
+            device.camera,
+            refused.why,
+            exc,
+        )
+        return False
+    return True
+
+
+def _last_action(session: Session, device_id: str) -> str | None:
+    return session.scalar(
+        select(CameraAuditEntry.action)
+        .where(CameraAuditEntry.device_id == device_id)
+        .order_by(CameraAuditEntry.entry_id.desc())
+        .limit(1)
+    )
 
 
 @dataclass(frozen=True)
@@ -387,18 +534,14 @@ def camera_states(session: Session, location_id: str | None = None) -> list[Came
 def _state(session: Session, device: Device) -> CameraState:
     place = device.location_id
     located = place is not None and bool(_chain(session, place))
-    refused: str | None = None
-    try:
-        check_camera_allowed(session, place)
-    except CameraRefused as exc:
-        refused = exc.why
+    refused = camera_refusal(session, place)
     approval = approval_for(session, place) if place is not None else None
     return CameraState(
         device_id=device.device_id,
         location_id=place,
         audience=effective_audience(session, place) if place is not None and located else None,
         approval_id=None if approval is None else approval.approval_id,
-        desired=_desired(device),
+        desired=desired_camera(device),
         reported=device.camera,
-        refused=refused,
+        refused=None if refused is None else refused.why,
     )

@@ -85,6 +85,7 @@ def _devices_add(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings)
         auth=args.auth,
         out_dir=args.out,
         display=args.display,
+        actor=cli_actor(),
     )
     bundle = f"; bundle in {folder}" if folder else " (no credentials: give --out for a bundle)"
     print(f"{args.device_id} registered at {args.location}{bundle}")
@@ -106,7 +107,9 @@ def _devices_import(fleet: Fleet, args: argparse.Namespace, _settings: HubSettin
             name=row.get("name") or None,
         )
         try:
-            folder = fleet.add(row["device_id"], site, auth=args.auth, out_dir=args.out)
+            folder = fleet.add(
+                row["device_id"], site, auth=args.auth, out_dir=args.out, actor=cli_actor()
+            )
         except ConfigError as exc:
             raise ConfigError(f"{args.csv} row {number + 1}: {exc}; nothing was saved") from exc
         print(f"[{number}/{len(rows)}] {row['device_id']} at {row['location']}: {folder}")
@@ -139,7 +142,7 @@ def _devices_rotate(fleet: Fleet, args: argparse.Namespace, _settings: HubSettin
 
 
 def _devices_revoke(fleet: Fleet, args: argparse.Namespace, _settings: HubSettings) -> None:
-    fleet.revoke(args.device_id)
+    fleet.revoke(args.device_id, actor=cli_actor())
     print(f"{args.device_id} revoked; its past data stays")
 
 
@@ -219,9 +222,9 @@ def add_fleet_commands(commands: Commands, settings_from: SettingsFrom) -> None:
     configure.add_argument(
         "--camera",
         choices=("on", "off", "default"),
-        help="turn the camera on or off; default: as the kiosk's own file says. On needs a "
-        "place whose audience is public and a recorded approval (`seed-hub camera approve`); "
-        "every switch is written to the camera audit log",
+        help="turn the camera on or off; default: as the kiosk's own file says (which may turn "
+        "it on). On and default need a place whose audience is public and a recorded approval "
+        "(`seed-hub camera approve`); every switch is written to the camera audit log",
     )
     configure.add_argument(
         "--reason",

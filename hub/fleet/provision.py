@@ -9,16 +9,27 @@ import dataclasses
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.camera.audit import REASON_MAX_CHARS, bounded_text, log_switch
-from hub.camera.governance import CAMERA_RUNNING, CameraRefused, camera_on, check_camera_allowed
+from hub.camera.governance import (
+    CameraRefused,
+    approved_reason,
+    camera_on,
+    camera_refusal,
+    check_camera_allowed,
+    desired_camera,
+    has_camera,
+    reported_running,
+    turn_off_refused,
+)
 from hub.clock import Clock, utc_now
 from hub.config import FleetSettings, HubSettings
 from hub.fleet.broker_files import (
@@ -51,6 +62,7 @@ from protocol.mqtt import MqttOptions, take_over_session
 log = logging.getLogger(__name__)
 
 Auth = Literal["password", "certificate"]
+Switch = Literal["on", "off", "default"]
 HUB_CLIENT_ID_PREFIX = "seed-hub"
 """The hub's client ids (`seed-hub-<host>`, `-<pid>` per worker) start so; no device id may."""
 UNSET = "unset"
@@ -135,6 +147,7 @@ class Fleet:
         self._settings = settings
         self._clock = clock
         self.pending = PendingChanges()
+        self._placed: list[tuple[str, str]] = []  # (location, parent): placed by this command
 
     def add(
         self,
@@ -144,10 +157,12 @@ class Fleet:
         auth: Auth,
         out_dir: Path | None,
         display: bool = False,
+        actor: str = "cli",
     ) -> Path | None:
         """Register the kiosk; with `out_dir`, also issue credentials and write its bundle
         (without, it connects as it may: to an embedded broker on a closed network). A kiosk
-        with a touch `display` gets a [display] in its kiosk.toml, now and at every rotate."""
+        with a touch `display` gets a [display] in its kiosk.toml, now and at every rotate.
+        A kiosk known already is moved as `move` moves it, its camera with it."""
         self._check_device_id(device_id)
         existing = self.session.get(Device, device_id)
         if existing is not None and existing.revoked_at is not None:
@@ -160,6 +175,8 @@ class Fleet:
                 f"{device_id} already has credentials; `seed-hub devices rotate {device_id}` "
                 "issues new ones"
             )
+        old = None if existing is None else existing.location_id
+        was_on = existing is not None and camera_on(existing)
         location_id = self._place(site)
         device = store.register_device(self.session, device_id=device_id, location_id=location_id)
         device.display = display
@@ -169,6 +186,11 @@ class Fleet:
             max_config_bytes=self._settings.ingest.max_payload_bytes,
             device_ids=[device_id],
         )
+        if existing is not None:
+            camera = self._camera_moved(device, old, was_on, actor=actor)
+            if camera:
+                self._write(device, {**current_settings(device), **camera})
+        self._enforce_placed(actor)
         return None if out_dir is None else self._issue(device, auth, out_dir)
 
     def rotate(self, device_id: str, *, out_dir: Path, auth: Auth | None = None) -> Path:
@@ -178,10 +200,19 @@ class Fleet:
         self.pending.evict.append(device_id)
         return self._issue(device, auth or _auth_of(device), out_dir)
 
-    def revoke(self, device_id: str) -> Device:
+    def revoke(self, device_id: str, *, actor: str = "cli") -> Device:
         """The device can no longer connect, nor publish on a session still open; its past
-        data stays."""
+        data stays. A camera on is logged off: the hub takes nothing more from it."""
         device = self._active(device_id)
+        if camera_on(device):
+            self._log_switch(
+                device,
+                "off",
+                actor=actor,
+                reason="kiosk revoked: its config is cleared and the hub accepts nothing more "
+                "from it",
+                where=device.location_id,
+            )
         self._retire_certificate(device)
         device.revoked_at = self._clock()
         device.password_hash = None
@@ -191,24 +222,59 @@ class Fleet:
         return device
 
     def move(self, device_id: str, site: Site, *, actor: str = "cli") -> RemoteConfig:
-        """Re-register the kiosk at another touchpoint and tell it so; a camera on that may
-        not be on at its new place is turned off."""
+        """Re-register the kiosk at another touchpoint and tell it so. A camera on is logged
+        off at the old place and on at the new, or, where a camera may not be on, turned
+        off."""
         device = self._active(device_id)
+        old, was_on = device.location_id, camera_on(device)
         location_id = self._place(site)
         store.register_device(self.session, device_id=device_id, location_id=location_id)
-        if not camera_on(device):
-            return self.configure(device_id, actor=actor, location_id=location_id)
-        try:
-            check_camera_allowed(self.session, location_id)
-        except CameraRefused as refused:
-            return self.configure(
-                device_id,
+        camera = self._camera_moved(device, old, was_on, actor=actor)
+        config = self._write(
+            device, {**current_settings(device), "location_id": location_id, **camera}
+        )
+        self._enforce_placed(actor)
+        return config
+
+    def _camera_moved(
+        self, device: Device, old: str | None, was_on: bool, *, actor: str
+    ) -> dict[str, Any]:
+        """Log what standing at its new place does to the kiosk's camera; returns the setting
+        its config needs (off where a camera may not be on and it has one)."""
+        new = device.location_id
+        refused = camera_refusal(self.session, new)
+        if refused is not None:
+            if was_on:
+                why = refused.why if old == new else f"moved to {new}: {refused.why}"
+                self._log_switch(device, "off", actor=actor, reason=why, where=old)
+            off = has_camera(device) and desired_camera(device) is not False
+            return {"camera_enabled": False} if off else {}
+        if was_on and old != new:
+            approval = check_camera_allowed(self.session, new)
+            self._log_switch(device, "off", actor=actor, reason=f"moved to {new}", where=old)
+            self._log_switch(
+                device,
+                "on",
                 actor=actor,
-                reason=f"moved to {location_id}: {refused.why}",
-                location_id=location_id,
-                camera_enabled=False,
+                reason=f"moved from {old}; {approved_reason(approval)}",
+                approval=approval,
+                where=new,
             )
-        return self.configure(device_id, actor=actor, location_id=location_id)
+        return {}
+
+    def _enforce_placed(self, actor: str) -> None:
+        """Places this command put under another: a camera beneath them that may not be on
+        there now is turned off, as a changed audience turns it off."""
+        placed, self._placed = self._placed, []
+        for location_id, parent in placed:
+            turn_off_refused(
+                self.session,
+                [location_id],
+                why=_placed_reason(location_id, parent),
+                actor=actor,
+                now=self._clock(),
+                max_config_bytes=self._settings.ingest.max_payload_bytes,
+            )
 
     def configure(
         self,
@@ -221,8 +287,9 @@ class Fleet:
         """Merge settings into the device's remote config under a new version; the serving
         hub publishes it (retained) within `config_publish_s`. A setting given as None is
         left as it is; one given as UNSET goes back to the kiosk's own file. Turning the
-        camera on needs a public audience and an approval (CameraRefused otherwise); each
-        switch of it, on or off, is written to the camera audit log with `reason`."""
+        camera on, or leaving it to the kiosk's own file (which may turn it on), needs a
+        public audience and an approval (CameraRefused otherwise); each switch of it is
+        written to the camera audit log with `reason`."""
         device = self._active(device_id)
         if reason is not None:  # refused before anything is written
             reason = bounded_text(reason, what="reason", max_chars=REASON_MAX_CHARS)
@@ -234,41 +301,54 @@ class Fleet:
         current = current_settings(device)
         merged = {**current, **{k: v for k, v in settings.items() if v is not None}}
         merged = {k: v for k, v in merged.items() if v != UNSET}
-        merged.setdefault("location_id", device.location_id)
         switch = _camera_switch(device, current.get("camera_enabled"), merged.get("camera_enabled"))
         approval = None
-        if switch == "on":
+        if switch == "on" or settings.get("camera_enabled") == UNSET:
             approval = check_camera_allowed(self.session, device.location_id)
+        config = self._write(device, merged)
+        if switch is not None:
+            if reason is None and switch == "default":
+                reason = f"left to the kiosk's own file by {actor}"
+            self._log_switch(
+                device,
+                switch,
+                actor=actor,
+                reason=reason,
+                approval=approval,
+                where=device.location_id,
+            )
+        return config
+
+    def _write(self, device: Device, settings: dict[str, Any]) -> RemoteConfig:
+        """`settings` as the device's next remote config, with the survey of its place."""
+        settings = {**settings}
+        settings.setdefault("location_id", device.location_id)
         survey = effective_survey(self.session, device.location_id) if device.location_id else None
         if survey is not None:  # none assigned: the kiosk keeps the one it has
-            merged["survey"] = survey.model_dump()
-        config = write_config(
+            settings["survey"] = survey.model_dump()
+        return write_config(
             device,
-            merged,
+            settings,
             now=self._clock(),
             max_bytes=self._settings.ingest.max_payload_bytes,
         )
-        if switch is not None:
-            if reason is None and "camera_enabled" not in merged:
-                reason = f"left to the kiosk's own file by {actor}"
-            self._log_switch(device, switch, actor=actor, reason=reason, approval=approval)
-        return config
 
     def _log_switch(
         self,
         device: Device,
-        switch: Literal["on", "off"],
+        switch: Switch,
         *,
         actor: str,
         reason: str | None,
-        approval: CameraApproval | None,
+        where: str | None,
+        approval: CameraApproval | None = None,
     ) -> None:
         if reason is None and approval is not None:
-            reason = f"approved: {approval.impact_assessment} by {approval.approved_by}"
+            reason = approved_reason(approval)
         log_switch(
             self.session,
             device_id=device.device_id,
-            location_id=device.location_id,
+            location_id=where,
             action=switch,
             reason=reason or f"turned {switch} by {actor}",
             actor=actor,
@@ -339,6 +419,8 @@ class Fleet:
         placed_anew = location.parent_id is None and parent is not None
         location.kind = kind
         location.parent_id = parent
+        if placed_anew and parent is not None:
+            self._placed.append((location_id, parent))
         above = self.session.get(Location, parent) if placed_anew and parent else None
         if above is not None and location.languages in (None, DEFAULT_LANGUAGES):
             location.languages = above.languages  # a new place speaks as the place above it
@@ -438,17 +520,22 @@ def evict(device_id: str, settings: HubSettings) -> str:
     return f"{device_id}: could not reach the broker to close a session still open"
 
 
-def _camera_switch(device: Device, before: object, after: object) -> Literal["on", "off"] | None:
+def _camera_switch(device: Device, before: object, after: object) -> Switch | None:
     """How a new camera_enabled switches the camera, if it does: to True from anything else
-    is on; from True to anything else is off, and so is False over a camera the kiosk turned
-    on by its own file."""
+    is on; back to the kiosk's own file (None) from True or False is default; from True to
+    False is off, and so is False over a camera the kiosk turned on by its own file."""
     if after is True and before is not True:
         return "on"
-    if before is True and after is not True:
-        return "off"
-    if after is False and before is None and device.camera in CAMERA_RUNNING:
+    if after is None and before is not None:
+        return "default"
+    running = reported_running(device.camera, device.camera_fault)
+    if after is False and (before is True or (before is None and running)):
         return "off"
     return None
+
+
+def _placed_reason(location_id: str, parent: str) -> Callable[[CameraRefused], str]:
+    return lambda refused: f"{location_id} placed under {parent}: {refused.why}"
 
 
 def _placed(location: Location) -> bool:

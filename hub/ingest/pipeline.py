@@ -30,6 +30,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.clock import Clock, utc_now
 from hub.ingest import store
 from hub.ingest.store import Registration
+from hub.metrics.instruments import (
+    INGEST_BATCH_SECONDS,
+    INGEST_QUEUE,
+    MESSAGES_DEAD_LETTERED,
+    MESSAGES_DUPLICATED,
+    MESSAGES_RECEIVED,
+    MESSAGES_STORED,
+    topic_kind,
+)
 from hub.models import WEB_DEVICE_ID
 from hub.rollups.reasons import lock_answers
 from protocol.errors import ProtocolError, StoreError
@@ -202,6 +211,7 @@ class Ingestor:
         self._unknown_seen = _RecentIds(100_000)
         self.stats = IngestStats()
 
+    @INGEST_BATCH_SECONDS.time()
     def process(self, messages: Sequence[Inbound]) -> list[Outbound]:
         """Store one batch in one transaction; returns the acks to publish."""
         batch = _Batch(self._topics)
@@ -240,10 +250,14 @@ class Ingestor:
                     status=status,
                     received_at=message.received_at,
                     retained=message.retained,
+                    max_config_bytes=self._policy.max_payload_bytes,
                 )
             self._record_dead_letters(session, batch.rejected)
         self._count(batch, new_ids)
         self.stats.followups += len(new_followups)
+        followup_deliveries = sum(len(p.deliveries) for p in batch.followups.values())
+        MESSAGES_STORED.labels("followup").inc(len(new_followups))
+        MESSAGES_DUPLICATED.labels("followup").inc(followup_deliveries - len(new_followups))
         return self._acks(batch)
 
     def dead_letter(self, message: Inbound, reason: str, detail: str) -> list[Outbound]:
@@ -299,12 +313,15 @@ class Ingestor:
     def _count(self, batch: _Batch, new_ids: set[str]) -> None:
         self.stats.stored += len(new_ids)
         self.stats.duplicates += batch.deliveries - len(new_ids)
+        MESSAGES_STORED.labels("press").inc(len(new_ids))
+        MESSAGES_DUPLICATED.labels("press").inc(batch.deliveries - len(new_ids))
         self.stats.statuses += len(batch.statuses)
         self.stats.flagged += len(batch.flags.keys() & new_ids)
         self.stats.clock_corrections += len(batch.clock_offsets.keys() & new_ids)
         self._unknown_seen.remember(batch.unknown)
         for letter in batch.rejected:
             self.stats.dead_letters[letter.reason] += 1
+            MESSAGES_DEAD_LETTERED.labels(letter.reason).inc()
         for letter in batch.rejected[:LOGGED_PER_BATCH]:
             log.warning("dead-lettered %s from %s: %s", letter.reason, letter.topic, letter.detail)
         if len(batch.rejected) > LOGGED_PER_BATCH:
@@ -611,11 +628,13 @@ class IngestWorker:
             message.retained,
             size=len(payload) if len(payload) > self._keep_bytes else None,
         )
+        MESSAGES_RECEIVED.labels(topic_kind(message.topic)).inc()
         while not self._stopping.is_set():
             try:
                 self._inbox.put(inbound, timeout=0.5)
             except queue.Full:
                 continue
+            INGEST_QUEUE.inc()
             return
         # stopping: not acknowledged, so the kiosk sends it again to the next hub process
 
@@ -639,6 +658,7 @@ class IngestWorker:
         while running:
             batch, running = self._next_batch()
             if batch:
+                INGEST_QUEUE.dec(len(batch))
                 self._process(batch)
             if time.monotonic() >= next_report:
                 next_report = time.monotonic() + STATS_EVERY_S

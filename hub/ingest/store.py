@@ -1,5 +1,6 @@
 """Repository functions: keyword-only, the session first, no commits (the caller owns those)."""
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from hub.camera.governance import CAMERA_RUNNING, enforce_reported_camera
+from hub.camera.governance import camera_refusal, enforce_reported_camera, reported_running
 from hub.clock import utc_now
 from hub.db import dialect_insert
 from hub.hierarchy import checked_location_id, checked_name
@@ -32,8 +33,11 @@ from hub.models import (
 from hub.rollups.buckets import hour_bucket
 from hub.rollups.reasons import fold_followups, fold_presses, lock_answers, rebuild_subtree_days
 from hub.rollups.write import fold
+from hub.surveys.store import DEFAULT_MAX_CONFIG_BYTES
 from protocol.errors import ConfigError
 from protocol.messages import BUTTONS, Button, DeviceState, DeviceStatus, FollowUp, PressEvent
+
+log = logging.getLogger(__name__)
 
 MAX_PASSERSBY_PER_S = 5
 """More faces a second than one camera at a touchpoint sees pass, even at a rush."""
@@ -167,7 +171,8 @@ def store_events(
     `clock_offsets` (event id -> seconds to add) corrects presses stamped by a skewed kiosk
     clock; scores count a corrected press in the hour it really happened. A press in `flags`
     is kept as misuse is: counted apart, out of scores. A kiosk's presses mark it seen; the
-    phone survey's (`Channel.WEB`) come from no kiosk.
+    phone survey's (`Channel.WEB`) come from no kiosk. A press's camera reading is kept only
+    where a camera may be on (`_readings_allowed`).
     """
     offsets = clock_offsets or {}
     flagged = flags or {}
@@ -191,16 +196,34 @@ def store_events(
     new_rows = [row for row in rows if row["event_id"] in new_ids]
     fold(session, rows=new_rows)
     fold_presses(session, rows=new_rows)
+    readings = [
+        e
+        for e in events
+        if e.emotion is not None and e.event_id in new_ids and e.event_id not in flagged
+    ]
     _store_observations(
         session,
-        events=[
-            e
-            for e in events
-            if e.emotion is not None and e.event_id in new_ids and e.event_id not in flagged
-        ],
+        events=_readings_allowed(session, readings),
         occurred={row["event_id"]: row["occurred_at"] for row in rows},
     )
     return new_ids
+
+
+def _readings_allowed(session: Session, readings: list[PressEvent]) -> list[PressEvent]:
+    """The readings made where a camera may be on: a public audience and an active approval
+    (one check per place of the batch). The others are dropped, their presses kept: a kiosk
+    may turn its camera on in its own file, at a workplace or before any approval."""
+    places = {event.location_id for event in readings}
+    refused = {place for place in places if camera_refusal(session, place) is not None}
+    if not refused:
+        return readings
+    kept = [event for event in readings if event.location_id not in refused]
+    log.warning(
+        "%d camera readings not stored: no camera may be on at %s",
+        len(readings) - len(kept),
+        ", ".join(sorted(refused)),
+    )
+    return kept
 
 
 NEGATIVE_BUTTONS = frozenset({Button.UNHAPPY.value, Button.VERY_UNHAPPY.value})
@@ -429,10 +452,17 @@ def last_presses(session: Session, *, device_ids: Iterable[str]) -> dict[str, La
 
 
 def apply_status(
-    session: Session, *, status: DeviceStatus, received_at: datetime, retained: bool = False
+    session: Session,
+    *,
+    status: DeviceStatus,
+    received_at: datetime,
+    retained: bool = False,
+    max_config_bytes: int = DEFAULT_MAX_CONFIG_BYTES,
 ) -> None:
     """Record a device's status. A retained one (replayed by the broker when the hub
-    subscribes) is old news: it fills in a device the hub knows nothing of, no more."""
+    subscribes) is old news: it fills in a device the hub knows nothing of, no more. A
+    camera reported on is checked (`enforce_reported_camera`); a config turning it off must
+    fit in `max_config_bytes`."""
     device = session.get(Device, status.device_id)
     if retained and device is not None and device.last_status_at is not None:
         return
@@ -450,8 +480,9 @@ def apply_status(
         device.config_error = status.config_error
         device.camera = status.camera
         device.camera_fault = status.camera_fault
-        if status.camera in CAMERA_RUNNING:
-            enforce_reported_camera(session, device, received_at)
+        device.model_sha256 = status.model_sha256
+        if reported_running(status.camera, status.camera_fault):
+            enforce_reported_camera(session, device, received_at, max_config_bytes=max_config_bytes)
     if retained:
         return
     _count_passersby(session, device=device, status=status, received_at=received_at)

@@ -76,13 +76,24 @@ class ApprovalOut(BaseModel):
 class AuditEntryOut(BaseModel):
     entry: int
     at: IsoTime
-    actor: str = Field(description="a user, cli:<login>, or hub (the hub's own enforcement)")
-    action: Literal["on", "off"]
+    actor: str = Field(
+        description="a user, cli:<login>, hub (the hub's own enforcement) or kiosk:<device> "
+        "(a camera the kiosk's own file turned on)"
+    )
+    action: Literal["on", "off", "default", "approve", "withdraw", "audience"] = Field(
+        description="a camera switched on or off, or left to the kiosk's own file (default); "
+        "an approval recorded or withdrawn; a place's audience set"
+    )
     reason: str
-    device: str
+    device: str = Field(description="- for an approval or an audience")
     location: str | None
     model_sha256: str | None = Field(description="the emotion model shipped at the time")
     approval: int | None = Field(description="the approval a switch on relied on")
+    prev_sha256: str | None = Field(description="the entry before's entry_sha256")
+    entry_sha256: str | None = Field(
+        description="sha256 of the entry and prev_sha256: `seed-hub camera log --verify` "
+        "checks the chain"
+    )
 
 
 class KioskCameraOut(BaseModel):
@@ -174,16 +185,20 @@ def _approval_out(session: Session, approval: CameraApproval) -> ApprovalOut:
 
 
 def _entry_out(entry: CameraAuditEntry) -> AuditEntryOut:
-    return AuditEntryOut(
-        entry=entry.entry_id,
-        at=entry.at,
-        actor=entry.actor,
-        action="on" if entry.action == "on" else "off",
-        reason=entry.reason,
-        device=entry.device_id,
-        location=entry.location_id,
-        model_sha256=entry.model_sha256,
-        approval=entry.approval_id,
+    return AuditEntryOut.model_validate(
+        {
+            "entry": entry.entry_id,
+            "at": entry.at,
+            "actor": entry.actor,
+            "action": entry.action,
+            "reason": entry.reason,
+            "device": entry.device_id,
+            "location": entry.location_id,
+            "model_sha256": entry.model_sha256,
+            "approval": entry.approval_id,
+            "prev_sha256": entry.prev_sha256,
+            "entry_sha256": entry.entry_sha256,
+        }
     )
 
 
@@ -270,16 +285,20 @@ def api_set_audience(
 ) -> AudienceOut:
     """Who answers at the place. Employees or education turn off, with a logged reason,
     every camera on beneath it: the EU AI Act (Art. 5(1)(f)) forbids reading emotions from
-    faces at workplaces and in education."""
+    faces at workplaces and in education. Refused (409, nothing changed) when a kiosk's
+    config turning its camera off cannot be written (too big for the broker)."""
     _place(session, user, location_id)
-    turned_off = set_audience(
-        session,
-        location_id,
-        body.audience,
-        actor=user.username,
-        now=now,
-        max_config_bytes=_max_config_bytes(request),
-    )
+    try:
+        turned_off = set_audience(
+            session,
+            location_id,
+            body.audience,
+            actor=user.username,
+            now=now,
+            max_config_bytes=_max_config_bytes(request),
+        )
+    except ConfigError as exc:
+        raise HTTPException(409, str(exc)) from exc
     return AudienceOut(
         location=location_id,
         audience=body.audience,

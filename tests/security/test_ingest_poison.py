@@ -20,6 +20,7 @@ from hub.reporting.reports import location_scores
 from protocol.messages import ObservedEmotion, decode_ack, encode
 from protocol.mqtt import Message
 from protocol.topics import Topics
+from tests.hub.camera.factories import approve_places
 from tests.hub.factories import press, status
 
 TOPICS = Topics("seed")
@@ -262,6 +263,8 @@ def test_flagged_presses_leave_no_camera_reading_behind(
         press(seq=n, at=NOW + timedelta(milliseconds=n)).model_copy(update={"emotion": reading})
         for n in range(1, 201)
     ]
+    with sessions.begin() as session:  # the hub keeps a reading only where one may be
+        approve_places(session, ["gate-a"])
     ingestor.process([Inbound("seed/devices/k1/events", encode(e), NOW) for e in burst])
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Observation)) == 1

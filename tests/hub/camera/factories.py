@@ -1,12 +1,15 @@
-"""Camera approvals as a deployer records them, for tests that turn a camera on."""
+"""Camera approvals as a deployer records them, for tests that turn a camera on or store a
+camera's readings (the hub keeps a reading only where a camera may be on)."""
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from hub.camera.governance import record_approval
+from hub.camera.governance import approval_for, record_approval
 from hub.clock import utc_now
-from hub.models import CameraApproval
+from hub.ingest.store import add_location
+from hub.models import CameraApproval, Location
 
 APPROVED_ON = date(2026, 11, 2)
 
@@ -27,3 +30,15 @@ def approve(
         actor="test",
         now=now or utc_now(),
     )
+
+
+def approve_places(session: Session, location_ids: Iterable[str]) -> None:
+    """Each place approved for cameras (unless an approval covers it already), made first
+    (in UTC, as ingest makes a place it has not heard of) where it does not exist yet: call
+    it before storing readings there."""
+    for location_id in sorted(set(location_ids)):
+        if session.get(Location, location_id) is None:
+            add_location(session, location_id=location_id, name=location_id, time_zone="UTC")
+            session.flush()
+        if approval_for(session, location_id) is None:
+            approve(session, location_id)

@@ -1,18 +1,20 @@
 """`seed-hub camera …` and `devices configure --camera` as a technician and a DPO type them."""
 
 import csv
-import getpass
 import io
 import json
+import os
+import pwd
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from hub.camera.commands import cli_actor
 from hub.cli import _parser, main
 
 Run = Callable[..., tuple[int, str, str]]
-ACTOR = f"cli:{getpass.getuser()}"
+ACTOR = cli_actor()
 APPROVE = [
     *("camera", "approve", "hel"),
     *("--approved-by", "Dr. Data"),
@@ -81,12 +83,22 @@ def test_a_camera_goes_on_after_an_approval_and_off_when_staff_answer_there(
     assert code == 0 and "cameras turned off: k1" in out
     code, out, _ = seed_hub("camera", "log", "--csv")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert [(r["device_id"], r["action"], r["actor"]) for r in rows] == [
-        ("k1", "on", ACTOR),
-        ("k1", "off", ACTOR),
+    assert [(r["action"], r["device_id"], r["location_id"]) for r in rows] == [
+        ("audience", "-", "hel-staff"),
+        ("approve", "-", "hel"),
+        ("on", "k1", "hel-gate"),
+        ("audience", "-", "hel"),
+        ("off", "k1", "hel-gate"),
     ]
-    assert rows[0]["reason"] == "pilot" and rows[0]["approval_id"] == "1"
-    assert rows[1]["reason"].startswith("audience changed to employees: the AI Act")
+    assert {r["actor"] for r in rows} == {ACTOR}
+    assert rows[1]["reason"].startswith("approval 1 recorded: DPIA-2026-07 approved by Dr. Data")
+    assert rows[2]["reason"] == "pilot" and rows[2]["approval_id"] == "1"
+    assert rows[3]["reason"] == "audience at hel set to employees (was public)"
+    assert rows[4]["reason"].startswith("audience changed to employees: the AI Act")
+    assert [r["prev_sha256"] for r in rows[1:]] == [r["entry_sha256"] for r in rows[:-1]]
+    code, out, _ = seed_hub("camera", "log", "--verify")
+    newest = rows[-1]["entry_sha256"]
+    assert code == 0 and f"the chain holds: 5 entries, the newest's sha256 {newest}" in out
 
 
 def test_the_log_is_filtered_and_exported_as_json(seed_hub: Run) -> None:
@@ -96,15 +108,44 @@ def test_the_log_is_filtered_and_exported_as_json(seed_hub: Run) -> None:
     seed_hub("devices", "configure", "k1", "--camera", "default")
     code, out, _ = seed_hub("camera", "log", "--json", "--device", "k1", "--location", "hel")
     entries = json.loads(out)
-    assert [e["action"] for e in entries] == ["on", "off"]
+    assert [e["action"] for e in entries] == ["on", "default"]
     assert entries[0]["reason"] == "approved: DPIA-2026-07 by Dr. Data"
     assert len(entries[0]["model_sha256"]) == 64
     assert json.loads(seed_hub("camera", "log", "--json", "--device", "k2")[1]) == []
     assert json.loads(seed_hub("camera", "log", "--json", "--since", "2100-01-01")[1]) == []
     code, out, _ = seed_hub("camera", "log")
-    assert code == 0 and "on  k1" in out and "DPIA-2026-07" in out
+    assert code == 0 and "on       k1" in out and "DPIA-2026-07" in out
+    assert "default  k1" in out and "approve  -" in out
     code, _, err = seed_hub("camera", "log", "--location", "nowhere")
     assert code == 2 and "no location 'nowhere'" in err
+    code, _, err = seed_hub("camera", "log", "--verify", "--device", "k1")
+    assert code == 2 and "--verify checks the whole log" in err
+
+
+def test_the_camera_left_to_the_kiosks_file_is_refused_at_a_workplace(seed_hub: Run) -> None:
+    _kiosks(seed_hub)
+    seed_hub(*APPROVE)
+    code, _, err = seed_hub("devices", "configure", "k2", "--camera", "default")
+    assert code == 2 and "at workplaces" in err
+    assert seed_hub("devices", "configure", "k1", "--camera", "off")[0] == 0
+    code, out, _ = seed_hub("devices", "configure", "k1", "--camera", "default")
+    assert code == 0 and "camera_enabled" not in out
+    code, out, _ = seed_hub("camera", "log", "--json", "--device", "k1")
+    assert [(e["action"], e["reason"]) for e in json.loads(out)] == [
+        ("default", f"left to the kiosk's own file by {ACTOR}")
+    ]
+
+
+def test_the_actor_is_the_login_not_what_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    try:
+        login = os.getlogin()
+    except OSError:
+        login = pwd.getpwuid(os.getuid()).pw_name
+    for variable in ("USER", "LOGNAME", "LNAME", "USERNAME"):
+        monkeypatch.setenv(variable, "mallory")
+    assert cli_actor() == f"cli:{login}" != "cli:mallory"
 
 
 def test_approvals_are_listed_and_withdrawn(seed_hub: Run) -> None:
@@ -144,7 +185,10 @@ def test_a_place_without_a_camera_gets_no_notice_and_one_with_gets_a_pdf(
             ["camera", "approve"],
             ["--approved-by", "--impact-assessment", "YYYY-MM-DD", "--deployer", "--contact"],
         ),
-        (["camera", "log"], ["--since", "--until", "--device", "--location", "--csv", "--json"]),
+        (
+            ["camera", "log"],
+            ["--since", "--until", "--device", "--location", "--csv", "--json", "--verify"],
+        ),
         (["camera", "audience"], ["public", "employees", "education"]),
         (["devices", "configure"], ["--reason", "approval", "audit log"]),
         (["locations", "add"], ["--audience", "employees"]),

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.camera.audit import shipped_model_sha256
+from edge.camera.config import CAMERA_UNSEEN
+from hub.camera.audit import NO_DEVICE, shipped_model_sha256, verify_chain
 from hub.camera.governance import (
     CameraRefused,
     approval_for,
@@ -70,8 +71,23 @@ def _desired(session: Session, device_id: str) -> bool | None:
 
 
 def _log(session: Session) -> list[tuple[str, str, str]]:
-    entries = session.scalars(select(CameraAuditEntry).order_by(CameraAuditEntry.entry_id))
+    """The cameras switched, oldest first: (device, action, reason)."""
+    entries = session.scalars(
+        select(CameraAuditEntry)
+        .where(CameraAuditEntry.device_id != NO_DEVICE)
+        .order_by(CameraAuditEntry.entry_id)
+    )
     return [(e.device_id, e.action, e.reason) for e in entries]
+
+
+def _governance(session: Session) -> list[tuple[str, str | None, str, int | None]]:
+    """Approvals and audiences, oldest first: (action, place, actor, approval)."""
+    entries = session.scalars(
+        select(CameraAuditEntry)
+        .where(CameraAuditEntry.device_id == NO_DEVICE)
+        .order_by(CameraAuditEntry.entry_id)
+    )
+    return [(e.action, e.location_id, e.actor, e.approval_id) for e in entries]
 
 
 @pytest.mark.parametrize(
@@ -139,13 +155,16 @@ def test_configure_logs_each_switch_once_with_the_model_it_runs(
     fleet.configure("k1", actor="cli:ops", camera_enabled=False)
     fleet.configure("k2", actor="cli:ops", camera_enabled=True)
     fleet.configure("k2", actor="cli:ops", camera_enabled=UNSET)
+    fleet.configure("k2", actor="cli:ops", camera_enabled=UNSET)  # no switch: not logged
+    fleet.configure("k1", actor="cli:ops", camera_enabled=UNSET)
     assert _log(session) == [
         ("k1", "on", "approved: DPIA-2026-07 by Dr. Data"),
         ("k1", "off", "pilot over"),
         ("k2", "on", "approved: DPIA-2026-07 by Dr. Data"),
-        ("k2", "off", "left to the kiosk's own file by cli:ops"),
+        ("k2", "default", "left to the kiosk's own file by cli:ops"),
+        ("k1", "default", "left to the kiosk's own file by cli:ops"),
     ]
-    first = session.scalars(select(CameraAuditEntry)).first()
+    first = session.scalars(select(CameraAuditEntry).where(CameraAuditEntry.action == "on")).first()
     assert first is not None
     assert (first.actor, first.location_id, first.approval_id, first.at) == (
         "cli:ops",
@@ -154,7 +173,25 @@ def test_configure_logs_each_switch_once_with_the_model_it_runs(
         NOON,
     )
     assert first.model_sha256 == shipped_model_sha256() and first.model_sha256 is not None
+    assert _desired(session, "k1") is None
+    assert verify_chain(session).chained == 6, "the approval and five switches"
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_leaving_the_camera_to_the_kiosks_file_is_refused_where_none_may_be_on(
+    session: Session, fleet: Fleet, before: bool
+) -> None:
+    """The kiosk's own file may turn the camera on: `--camera default` asks the same as on."""
+    approve(session, "hel-t2")
+    fleet.configure("k1", actor="cli:ops", camera_enabled=before)
+    set_audience(session, "hel-t2", Audience.EMPLOYEES, actor="cli:ops", now=NOON)
+    with pytest.raises(CameraRefused, match=r"Art\. 5\(1\)\(f\)"):
+        fleet.configure("k1", actor="cli:ops", camera_enabled=UNSET)
     assert _desired(session, "k1") is False
+    with pytest.raises(CameraRefused, match=f"no camera approval covers {CANTEEN}"):
+        fleet.configure("k3", actor="cli:ops", camera_enabled=UNSET)
+    approve(session, CANTEEN)
+    fleet.configure("k3", actor="cli:ops", camera_enabled=UNSET)
 
 
 def test_withdrawing_an_approval_turns_off_the_cameras_nothing_else_covers(
@@ -166,8 +203,9 @@ def test_withdrawing_an_approval_turns_off_the_cameras_nothing_else_covers(
         fleet.configure(device_id, camera_enabled=True)
     turned_off = withdraw_approval(session, site.approval_id, actor="cli:dpo", now=NOON)
     assert turned_off == ["k1", "k3"]
+    assert _governance(session)[-1] == ("withdraw", "hel", "cli:dpo", site.approval_id)
     assert [_desired(session, d) for d in ("k1", "k2", "k3")] == [False, True, False]
-    off = session.scalars(select(CameraAuditEntry).where(CameraAuditEntry.action == "off")).all()
+    off = session.scalars(select(CameraAuditEntry).where(CameraAuditEntry.action == "off"))
     assert {(e.device_id, e.actor, e.approval_id) for e in off} == {
         ("k1", "cli:dpo", site.approval_id),
         ("k3", "cli:dpo", site.approval_id),
@@ -198,19 +236,89 @@ def test_a_new_audience_turns_off_every_camera_on_there_with_its_reason(
     )
     assert _log(session)[-2:] == [("k1", "off", reason), ("k2", "off", reason)]
     assert set_audience(session, "hel-t2", Audience.EDUCATION, actor="cli:ops", now=NOON) == []
+    assert set_audience(session, "hel-t2", Audience.EDUCATION, actor="cli:ops", now=NOON) == []
+    assert _governance(session) == [
+        ("approve", "hel", "test", 1),
+        ("audience", "hel-t2", "cli:ops", None),
+        ("audience", "hel-t2", "cli:ops", None),
+    ], "a change each, not the same audience again"
     states = {s.device_id: s for s in camera_states(session, "hel")}
     assert states["k1"].refused is not None and states["k1"].audience is Audience.EDUCATION
     assert states["k3"].refused is None and states["k3"].desired is True
 
 
-def test_moving_a_kiosk_where_no_camera_may_be_turns_its_camera_off(
+def test_moving_a_kiosk_logs_its_camera_off_at_the_old_place_and_on_at_the_new(
+    session: Session, fleet: Fleet
+) -> None:
+    approval = approve(session, "hel-t2")
+    fleet.configure("k1", camera_enabled=True)
+    fleet.move("k1", Site(site=None, location=GATE), actor="cli:ops")
+    assert _desired(session, "k1") is True
+    fleet.move("k1", Site(site=None, location=CANTEEN), actor="cli:ops")
+    assert _desired(session, "k1") is False
+    entries = session.scalars(select(CameraAuditEntry).where(CameraAuditEntry.device_id == "k1"))
+    assert [(e.action, e.location_id, e.reason) for e in entries][1:] == [
+        ("off", SECURITY, f"moved to {GATE}"),
+        ("on", GATE, f"moved from {SECURITY}; approved: DPIA-2026-07 by Dr. Data"),
+        ("off", GATE, f"moved to {CANTEEN}: no camera approval covers {CANTEEN}"),
+    ]
+    fleet.move("k1", Site(site=None, location=SECURITY), actor="cli:ops")
+    assert len(_log(session)) == 4, "its camera was off: nothing to log"
+    assert approval.approval_id == 1
+
+
+def test_a_kiosk_with_a_camera_moved_where_none_may_be_gets_it_off_though_it_was_off(
+    session: Session, fleet: Fleet
+) -> None:
+    _device(session, "k1").camera = "off"  # a [camera] in its file, off for now
+    _device(session, "k2").camera = "fault"  # refused for want of an indicator: not on
+    _device(session, "k2").camera_fault = CAMERA_UNSEEN
+    fleet.move("k1", Site(site=None, location=CANTEEN), actor="cli:ops")
+    fleet.move("k2", Site(site=None, location=CANTEEN), actor="cli:ops")
+    fleet.move("k3", Site(site=None, location=GATE), actor="cli:ops")  # no camera
+    assert [_desired(session, d) for d in ("k1", "k2", "k3")] == [False, False, None]
+    assert _log(session) == [], "none was on"
+
+
+def test_revoking_a_kiosk_whose_camera_is_on_logs_it_off(session: Session, fleet: Fleet) -> None:
+    approve(session, "hel")
+    fleet.configure("k1", camera_enabled=True)
+    _device(session, "k2").camera = "ok"  # on by its own file
+    for device_id in ("k1", "k2", "k3"):
+        fleet.revoke(device_id, actor="cli:ops")
+    assert [(d, a) for d, a, _ in _log(session)] == [("k1", "on"), ("k1", "off"), ("k2", "off")]
+    assert _log(session)[-1][2].startswith("kiosk revoked")
+
+
+def test_a_place_put_under_a_workplace_turns_off_the_cameras_there(
+    session: Session, fleet: Fleet
+) -> None:
+    """`devices add/move --site S --location T` puts a bare T under S: its kiosks' cameras
+    are checked as a changed audience checks them."""
+    store.add_location(session, location_id="bare", name="Bare", time_zone="UTC")
+    store.add_location(session, location_id="osl", name="Oslo", time_zone="UTC")
+    approve(session, "bare")
+    fleet.add("k4", Site(site=None, location="bare"), auth="password", out_dir=None)
+    fleet.add("k5", Site(site=None, location="bare"), auth="password", out_dir=None)
+    fleet.configure("k4", camera_enabled=True)
+    _device(session, "k5").camera = "off"
+    set_audience(session, "osl", Audience.EMPLOYEES, actor="cli:ops", now=NOON)
+    fleet.move("k1", Site(site="osl", location="bare"), actor="cli:ops")
+    assert [_desired(session, d) for d in ("k4", "k5")] == [False, False]
+    assert _log(session)[-1] == (
+        "k4",
+        "off",
+        "bare placed under osl: the audience at bare is employees (set at site osl): the AI "
+        "Act, Art. 5(1)(f), forbids emotion recognition at workplaces",
+    )
+
+
+def test_adding_a_known_kiosk_elsewhere_moves_its_camera_as_move_does(
     session: Session, fleet: Fleet
 ) -> None:
     approve(session, "hel-t2")
     fleet.configure("k1", camera_enabled=True)
-    fleet.move("k1", Site(site=None, location=GATE), actor="cli:ops")
-    assert _desired(session, "k1") is True and len(_log(session)) == 1
-    fleet.move("k1", Site(site=None, location=CANTEEN), actor="cli:ops")
+    fleet.add("k1", Site(site=None, location=CANTEEN), auth="password", out_dir=None)
     assert _desired(session, "k1") is False
     assert _log(session)[-1] == (
         "k1",
@@ -236,6 +344,8 @@ FIELDS: dict[str, Any] = {
         ({"deployer_contact": "x" * 301}, "contact: give 1 to 300"),
         ({"legal_basis": "a\u202eb"}, "control character U\\+202E"),
         ({"approved_on": NOON.date() + timedelta(days=2)}, "in the future"),
+        ({"approved_on": date(1, 1, 1)}, "before 2000-01-01"),
+        ({"approved_on": date(1999, 12, 31)}, "before 2000-01-01"),
     ],
 )
 def test_an_approval_says_who_what_and_when_in_full(

@@ -13,6 +13,7 @@ from hub.ingest import store
 from hub.models import observations
 from hub.reporting.reports import location_scores
 from protocol.messages import Button, ObservedEmotion, PressEvent
+from tests.hub.camera.factories import approve_places
 from tests.hub.factories import NOON, press
 
 READING = ObservedEmotion(
@@ -33,8 +34,9 @@ def read_presses(count: int, *, days_ago: float, first_seq: int) -> list[PressEv
 
 @pytest.fixture
 def readings(sessions: sessionmaker[Session]) -> None:
-    """Twelve readings 31 days before NOON, twelve a day before."""
+    """Twelve readings 31 days before NOON, twelve a day before, at an approved place."""
     with sessions.begin() as session:
+        approve_places(session, ["gate-a"])
         old = read_presses(12, days_ago=31, first_seq=1)
         store.store_events(session, events=old, received_at=old[-1].occurred_at)
         recent = read_presses(12, days_ago=1, first_seq=100)

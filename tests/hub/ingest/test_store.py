@@ -1,17 +1,24 @@
 """Repository functions against SQLite and PostgreSQL alike (the `db_url` fixture runs both)."""
 
+import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.camera.governance import set_audience, withdraw_approval
 from hub.ingest import store
-from hub.models import DeadLetter, Device, HourlyRollup, Location
+from hub.models import Audience, DeadLetter, Device, Event, HourlyRollup, Location, observations
 from hub.rollups.checks import rollup_press_count
 from protocol.errors import ConfigError
-from protocol.messages import Button, DeviceState
-from tests.hub.factories import NOON, press, status
+from protocol.messages import Button, DeviceState, ObservedEmotion, PressEvent
+from tests.hub.camera.factories import approve
+from tests.hub.factories import NOON, place, press, status
+
+READING = ObservedEmotion(
+    emotions=[0.5] * 26, vad=[0.7, 0.5, 0.5], face_score=0.9, age_s=0, faces=1
+)
 
 
 def test_events_are_stored_once_however_often_they_arrive(
@@ -155,3 +162,55 @@ def test_dead_letters_keep_the_payload_and_count_by_reason(
         ).one()
     assert big.payload_size == len(huge)
     assert len(big.payload) == store.MAX_KEPT_PAYLOAD
+
+
+def _read(location_id: str, seq: int) -> PressEvent:
+    """A press with the camera's reading."""
+    at = NOON + timedelta(minutes=seq)
+    event = press(location_id=location_id, device_id=f"k-{location_id}", seq=seq, at=at)
+    return event.model_copy(update={"emotion": READING})
+
+
+def _stored(sessions: sessionmaker[Session]) -> dict[str, tuple[int, int]]:
+    """location -> (presses, readings)."""
+    with sessions() as session:
+        presses = session.execute(
+            select(Event.location_id, func.count()).group_by(Event.location_id)
+        ).all()
+        readings = session.execute(
+            select(observations.c.location_id, func.count()).group_by(observations.c.location_id)
+        ).all()
+    read = {place: int(n) for place, n in readings}
+    return {place: (int(n), read.get(place, 0)) for place, n in presses}
+
+
+def test_a_reading_is_stored_only_where_a_camera_may_be_on(
+    sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A kiosk may turn its camera on in its own file: its presses are kept, its readings
+    only at a public place with an approval."""
+    with sessions.begin() as session:
+        place(session, "hel", kind="site")
+        for touchpoint in ("gate", "staff", "lounge"):
+            place(session, touchpoint, parent="hel")
+        site = approve(session, "hel")
+        set_audience(session, "staff", Audience.EMPLOYEES, actor="test", now=NOON)
+    with sessions.begin() as session:
+        store.store_events(
+            session,
+            events=[_read(p, n) for n, p in enumerate(["gate", "staff", "staff", "nowhere"], 1)],
+            received_at=NOON,
+        )
+    assert _stored(sessions) == {"gate": (1, 1), "staff": (2, 0), "nowhere": (1, 0)}
+    with sessions.begin() as session:
+        approve(session, "lounge")
+        withdraw_approval(session, site.approval_id, actor="test", now=NOON)
+    with caplog.at_level(logging.WARNING, logger="hub.ingest.store"), sessions.begin() as session:
+        store.store_events(
+            session,
+            events=[_read(p, 10 + n) for n, p in enumerate(["gate", "lounge"])],
+            received_at=NOON,
+        )
+    assert _stored(sessions)["gate"] == (2, 1), "the approval is withdrawn"
+    assert _stored(sessions)["lounge"] == (1, 1)
+    assert "1 camera readings not stored: no camera may be on at gate" in caplog.text

@@ -21,6 +21,7 @@ from hub.reporting.reports import location_scores
 from hub.rollups.buckets import HOUR, Period
 from protocol.emotions import EMOTIC_CATEGORIES
 from protocol.messages import Button, ObservedEmotion, PressEvent
+from tests.hub.camera.factories import approve_places
 from tests.hub.factories import NOON, place, press, status
 
 CAMERA = CameraSettings(min_readings=10, min_face_score=0.7)
@@ -61,7 +62,10 @@ def read_presses(
 
 
 def stored(sessions: sessionmaker[Session], events: list[PressEvent]) -> None:
+    """The events stored, their places approved for cameras first (the hub keeps a reading
+    only where a camera may be on)."""
     with sessions.begin() as session:
+        approve_places(session, {e.location_id for e in events if e.emotion is not None})
         store.store_events(session, events=events, received_at=NOON)
 
 

@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +15,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.config import HubSettings, IngestSettings
 from hub.fleet.provision import Fleet, Site
-from hub.fleet.remote_config import current_settings
+from hub.fleet.remote_config import current_settings, write_config
 from hub.models import Device
+from hub.web.app import create_app
 from tests.hub.factories import NOON
+from tests.hub.web.conftest import sign_in
 
 ClientAt = Callable[[datetime, str], TestClient]
 ClientAs = Callable[[str | None], TestClient]
@@ -114,7 +118,9 @@ def test_an_approved_camera_turned_on_is_logged_with_the_user_as_its_actor(
     assert turned_on.status_code == 200, turned_on.text
     assert turned_on.json()["camera_enabled"] is True
     assert _desired(sessions, "k1") is True
-    [entry] = _audit(admin)
+    recorded, entry = _audit(admin)
+    assert (recorded["action"], recorded["device"], recorded["location"]) == ("approve", "-", "hel")
+    assert entry["prev_sha256"] == recorded["entry_sha256"], "chained to the one before"
     assert entry["actor"] == "admin", "the signed-in user, not the CLI"
     assert (entry["action"], entry["device"], entry["location"]) == ("on", "k1", GATE)
     assert (entry["reason"], entry["approval"]) == ("trial at gate 1", approval["approval"])
@@ -132,6 +138,7 @@ def test_an_approved_camera_turned_on_is_logged_with_the_user_as_its_actor(
     off = _switch(admin, "k1", False, "trial over")
     assert off.status_code == 200 and off.json()["camera_enabled"] is False
     assert [(e["device"], e["action"]) for e in _audit(admin)] == [
+        ("-", "approve"),
         ("k1", "on"),
         ("k2", "on"),
         ("k1", "off"),
@@ -155,7 +162,15 @@ def test_turning_a_place_to_employees_turns_its_cameras_off_with_a_logged_reason
     assert site_wide.json()["turned_off"] == ["k1"]
     view = admin.get("/api/locations/hel/camera").json()
     assert {k["device"]: k["camera_enabled"] for k in view["kiosks"]} == {"k1": False, "k2": False}
-    assert [e["action"] for e in view["recent"]] == ["off", "off", "on", "on"], "newest first"
+    assert [e["action"] for e in view["recent"]] == [
+        "off",
+        "audience",
+        "off",
+        "audience",
+        "on",
+        "on",
+        "approve",
+    ], "newest first"
 
 
 def test_withdrawing_the_approval_turns_the_cameras_beneath_it_off(
@@ -190,6 +205,10 @@ def test_an_approval_needs_every_field_and_a_day_not_in_the_future(admin: TestCl
         "/api/locations/hel/camera-approvals", json=APPROVAL | {"approved_on": tomorrow}
     )
     assert future.status_code == 422 and "future" in future.json()["detail"]
+    year_one = admin.post(
+        "/api/locations/hel/camera-approvals", json=APPROVAL | {"approved_on": "0001-01-01"}
+    )
+    assert year_one.status_code == 422 and "before 2000-01-01" in year_one.json()["detail"]
     control = admin.post(
         "/api/locations/hel/camera-approvals", json=APPROVAL | {"deployer_name": "Fin\u202eavia"}
     )
@@ -217,7 +236,7 @@ def test_a_manager_reads_his_sites_cameras_and_changes_nothing(
     ]
     assert [c.status_code for c in changes] == [403] * len(changes)
     assert _desired(sessions, "k1") is None
-    assert _audit(admin) == []
+    assert [e["action"] for e in _audit(admin)] == ["approve"]
 
 
 def test_another_sites_places_are_not_found(client_at: ClientAt, admin: TestClient) -> None:
@@ -255,9 +274,9 @@ def test_the_audit_log_is_filtered_and_exported_as_csv(admin: TestClient) -> Non
     assert _switch(admin, "k2", True).status_code == 200
     assert [e["device"] for e in _audit(admin, device="k2")] == ["k2"]
     assert [e["device"] for e in _audit(admin, location=LOUNGE)] == ["k2"]
-    assert len(_audit(admin, location="hel")) == 2
+    assert len(_audit(admin, location="hel")) == 3, "the approval at hel too"
     assert _audit(admin, since=later.isoformat()) == []
-    assert len(_audit(admin, until=later.isoformat())) == 2
+    assert len(_audit(admin, until=later.isoformat())) == 3
     backwards = admin.get(
         "/api/camera-audit", params={"since": later.isoformat(), "until": NOON.isoformat()}
     )
@@ -283,11 +302,11 @@ def test_no_route_edits_or_deletes_the_audit_log(
 ) -> None:
     _approve(admin)
     assert _switch(admin, "k1", True).status_code == 200
-    [entry] = _audit(admin)
+    _, entry = _audit(admin)
     for path in ("/api/camera-audit", "/api/exports/camera-audit.csv"):
         assert admin.request(method, path, json={"reason": "edited"}).status_code == 405, path
     assert admin.request(method, f"/api/camera-audit/{entry['entry']}").status_code == 404
-    assert _audit(admin) == [entry]
+    assert _audit(admin)[-1] == entry
     paths = web_app.openapi()["paths"]
     logs = {path: set(paths[path]) for path in paths if "camera-audit" in path}
     assert logs == {"/api/camera-audit": {"get"}, "/api/exports/camera-audit.csv": {"get"}}
@@ -315,3 +334,34 @@ def test_the_location_page_gives_the_camera_forms_to_admins_only(
     assert 'id="camera"' in read_only and 'data-admin="false"' in read_only
     for form in ("camera-audience-form", "camera-approve-form", "camera-log-csv"):
         assert f'id="{form}"' not in read_only, form
+
+
+def test_an_audience_whose_cameras_cannot_be_turned_off_is_refused_and_nothing_changes(
+    admin: TestClient, web_app: FastAPI, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A kiosk's config that no longer fits the broker's limit cannot carry the camera's off:
+    the whole change is refused (409, saying why), not half made."""
+    _approve(admin)
+    assert _switch(admin, "k1", True).status_code == 200  # turned off first, then rolled back
+    with sessions.begin() as session:  # k2's config grew past a limit the hub then lowered
+        kiosk = session.get(Device, "k2")
+        assert kiosk is not None
+        notices = [
+            {"kind": "requested", "team": "t" * 80, "since": NOON, "time_zone": "Europe/Helsinki"}
+        ] * 3
+        settings = current_settings(kiosk) | {"camera_enabled": True, "notices": notices}
+        write_config(kiosk, settings, now=NOON, max_bytes=4096)
+    strict = HubSettings(
+        data_dir=tmp_path, db="sqlite://", ingest=IngestSettings(max_payload_bytes=400)
+    )
+    client = TestClient(create_app(strict, sessions, clock=lambda: NOON))
+    client.headers["X-CSRF-Token"] = sign_in(client, "admin")
+    before = _audit(admin)
+    refused = client.put("/api/locations/hel/audience", json={"audience": "employees"})
+    assert refused.status_code == 409, refused.text
+    assert "the config of k2 would be" in refused.json()["detail"]
+    assert "more than the 400" in refused.json()["detail"]
+    assert (_desired(sessions, "k1"), _desired(sessions, "k2")) == (True, True), "none turned off"
+    assert _audit(admin) == before, "no entry for a change not made"
+    view = admin.get("/api/locations/hel/camera").json()
+    assert view["audience"] == "public"

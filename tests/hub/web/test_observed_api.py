@@ -16,6 +16,7 @@ from hub.ingest import store
 from hub.users import Role, add_user
 from hub.web.app import create_app
 from protocol.messages import Button, ObservedEmotion
+from tests.hub.camera.factories import approve_places
 from tests.hub.factories import place, press
 from tests.hub.web.conftest import PASSWORD, sign_in
 
@@ -38,6 +39,7 @@ def _seed(
     apart from `start` on."""
     with sessions.begin() as session:
         place(session, gate, parent="hel")
+        approve_places(session, [gate])  # the hub keeps a reading only where one may be
         events = [
             press(
                 Button.HAPPY,
