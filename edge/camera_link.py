@@ -105,7 +105,8 @@ class CameraLink:
         )
 
     def status_fields(self) -> dict[str, Any]:
-        """`camera`, `camera_fault` and `passersby_total` for the kiosk's status."""
+        """`camera`, `camera_fault`, `passersby_total` and, while the camera is on, the
+        `model_sha256` of its emotion model, for the kiosk's status."""
         if self._config is None:
             return {}
         monitor = self._monitor
@@ -118,6 +119,7 @@ class CameraLink:
             "camera": health.state,
             "camera_fault": health.reason[:300] or None,
             "passersby_total": monitor.passersby_total(),
+            "model_sha256": monitor.model_sha256,
         }
 
 

@@ -16,9 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 from edge import __version__
+from edge.camera.config import CameraConfig
 from edge.camera_link import CameraLink
 from edge.config import KioskConfig
-from edge.panel import SmileyPanel
+from edge.panel import IndicatorLed, SmileyPanel
 from edge.uplink import kiosk_mqtt_options
 from protocol.errors import ProtocolError
 from protocol.messages import BUTTONS, Button, DeviceState, DeviceStatus, decode_ack, encode
@@ -58,7 +59,7 @@ def run_selftest(
 ) -> list[Check]:
     checks = [Check("config", Outcome.PASS, f"{config.device_id} at {config.location_id}")]
     checks += _panel_checks(config, plan, ask, pin_factory)
-    checks.append(_camera_check(config, plan))
+    checks.append(_camera_check(config, plan, pin_factory))
     checks += _broker_checks(config, plan)
     return checks
 
@@ -119,12 +120,60 @@ def _buttons(panel: SmileyPanel, pressed: list[Button], plan: SelftestPlan, ask:
     return Check("buttons", Outcome.PASS, "all four pressed")
 
 
-def _camera_check(config: KioskConfig, plan: SelftestPlan) -> Check:
-    """Turn the camera on (even if its config keeps it off) and wait for frames."""
+def _camera_check(config: KioskConfig, plan: SelftestPlan, pin_factory: Any) -> Check:
+    """Turn the camera on (even if its config keeps it off), its indicator LED lit while it
+    reads as in service, and wait for frames."""
     if config.camera is None:
         return Check("camera", Outcome.SKIP, "no camera configured")
+    pin = config.camera.indicator_led
+    try:
+        led = IndicatorLed(pin, pin_factory=pin_factory) if pin is not None else None
+    except Exception as exc:
+        detail = (
+            f"cannot open the indicator LED on GPIO {pin} ({exc}); is the kiosk service running?"
+        )
+        return Check("camera", Outcome.FAIL, detail)
+    light = _WatchedLight(led) if led is not None else None
     display = config.display is not None and config.display.enabled
-    link = CameraLink(config.camera.model_copy(update={"enabled": True}), display=lambda: display)
+    try:
+        fields = _camera_fields(config.camera, plan, light, display=display)
+    finally:
+        if led is not None:
+            led.close()
+    if fields.get("camera") != "ok":
+        reason = fields.get("camera_fault") or f"no frame within {plan.camera_timeout_s:g} s"
+        return Check("camera", Outcome.FAIL, str(reason))
+    seen = f"frames from {config.camera.source}, model loaded"
+    if light is None:
+        return Check("camera", Outcome.PASS, f"{seen}; no indicator LED configured")
+    if not light.seen_lit:
+        return Check(
+            "camera", Outcome.FAIL, f"{seen}; but the indicator LED on GPIO {pin} stayed dark"
+        )
+    return Check("camera", Outcome.PASS, f"{seen}; indicator LED on GPIO {pin} lit while reading")
+
+
+@dataclass
+class _WatchedLight:
+    """The camera's indicator LED, remembering whether its pin read back lit."""
+
+    led: IndicatorLed
+    seen_lit: bool = False
+
+    def show(self, on: bool) -> None:
+        self.led.show(on)
+        self.seen_lit |= on and self.led.lit
+
+
+def _camera_fields(
+    camera: CameraConfig, plan: SelftestPlan, light: _WatchedLight | None, *, display: bool
+) -> dict[str, Any]:
+    """The camera's status fields once it is past starting, or at the timeout."""
+    link = CameraLink(
+        camera.model_copy(update={"enabled": True}),
+        on_active=light.show if light is not None else None,
+        display=lambda: display,
+    )
     link.start()
     try:
         deadline = time.monotonic() + plan.camera_timeout_s
@@ -132,12 +181,9 @@ def _camera_check(config: KioskConfig, plan: SelftestPlan) -> Check:
         while fields.get("camera") == "starting" and time.monotonic() < deadline:
             time.sleep(0.1)
             fields = link.status_fields()
+        return fields
     finally:
         link.stop()
-    if fields.get("camera") == "ok":
-        return Check("camera", Outcome.PASS, f"frames from {config.camera.source}, model loaded")
-    reason = fields.get("camera_fault") or f"no frame within {plan.camera_timeout_s:g} s"
-    return Check("camera", Outcome.FAIL, str(reason))
 
 
 def _options(config: KioskConfig, suffix: str) -> MqttOptions:

@@ -182,6 +182,11 @@ class DeviceStatus(_Message):
         le=INT32_MAX,
         description="distinct faces passing since the kiosk started (ambient mode)",
     )
+    model_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="the sha256 its emotion model's manifest pins, while the camera is on",
+    )
     probe: bool = Field(
         default=False,
         description="a selftest asking for the hub's time: answered, not recorded",

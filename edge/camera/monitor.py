@@ -105,6 +105,11 @@ class CameraMonitor:
         self.stop()
         self._pipeline.close()
 
+    @property
+    def model_sha256(self) -> str:
+        """The sha256 that the loaded emotion model's manifest pins (checked at load)."""
+        return self._pipeline.classifier.manifest.sha256
+
     def reading_at(self, t_monotonic: float) -> EmotionReading | None:
         """A press's reading: the faces in the frames within ±history_s/2 of `t_monotonic`
         (else in the nearest frame within match_within_s) classified now and averaged; None

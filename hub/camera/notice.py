@@ -1,6 +1,9 @@
 """The printable camera notice of a place, for the wall beside its kiosks (AI Act Art. 50(3)):
-what the camera infers, that no image is kept or sent, who runs it and on what legal basis,
-how to object and whom to contact, in each of the place's languages.
+what the camera infers, that no image is kept or sent, how long the numbers are kept, who
+runs it and on what legal basis, how to object, whom to contact and where to complain, in
+each of the place's languages. That the camera may also count faces passing by is said where
+a kiosk at or under the place has reported counting them (the hub learns of ambient mode
+from the kiosks' status only): a notice printed before then lacks it.
 
 A4 or A5 portrait, drawn with the poster's stack (reportlab, text of any script through
 hub.reporting.pdf_fonts: Persian shaped right to left, Chinese in a CJK font). Every language
@@ -10,6 +13,7 @@ a page per language. The words come from the dashboard's catalogs
 whose words are all another's is not printed twice.
 """
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -22,11 +26,13 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, PageBreak, SimpleDocTemplate, Spacer
 from reportlab.platypus.flowables import HRFlowable
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.camera.governance import check_camera_allowed
 from hub.config import CameraSettings
-from hub.models import Location
+from hub.hierarchy import LocationTree
+from hub.models import Device, Location
 from hub.phone.links import links_of
 from hub.reporting.pdf_fonts import Direction, label_direction
 from hub.reporting.pdf_fonts import paragraph as script_paragraph
@@ -50,6 +56,7 @@ PAGED_SCALES = (*ONE_PAGE_SCALES, 0.65, 0.6)
 HEADING_PT, BODY_PT, FACT_PT, NOTE_PT, PLACE_PT = 30.0, 17.0, 15.0, 12.5, 11.0
 MARGIN_MM, BAND_MM = 12.0, 24.0
 FRAME_PAD = 6.0  # points: platypus's frame padding, where the text column starts
+FULL_WIDTH_STOPS = ("。", "！", "？")  # noqa: RUF001 (Chinese punctuation)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,9 @@ class NoticeFacts:
     legal_basis: str
     impact_assessment: str
     min_readings: int
+    retention_days: int
+    passersby: bool = False
+    """Whether to say the camera may count faces passing by (ambient mode)."""
     survey_url: str | None = None
 
 
@@ -102,13 +112,16 @@ def render_notice(
     location = session.get(Location, location_id)
     if location is None:  # check_camera_allowed refuses an unknown place; this is for mypy
         raise ConfigError(f"no location {location_id!r}; see `seed-hub locations list`")
+    settings = settings or CameraSettings()
     facts = NoticeFacts(
         place=location.name,
         deployer_name=approval.deployer_name,
         deployer_contact=approval.deployer_contact,
         legal_basis=approval.legal_basis,
         impact_assessment=approval.impact_assessment,
-        min_readings=(settings or CameraSettings()).min_readings,
+        min_readings=settings.min_readings,
+        retention_days=math.ceil(settings.observation_retention_days),
+        passersby=_counts_passersby(session, location_id),
         survey_url=_survey_url(session, location_id, base_url),
     )
     return notice_pdf(facts, sections(facts, location.languages.split(",")), page)
@@ -136,6 +149,15 @@ def _page_size(size: str) -> tuple[float, float]:
     if page is None:
         raise ConfigError(f"notice size {size!r}: A4 or A5")
     return page
+
+
+def _counts_passersby(session: Session, location_id: str) -> bool:
+    """Whether a kiosk at or under the place has reported counting faces passing."""
+    places = LocationTree.load(session).subtree(location_id)
+    counting = select(Device.device_id).where(
+        Device.location_id.in_(places), Device.passersby_total.is_not(None)
+    )
+    return session.scalar(counting.limit(1)) is not None
 
 
 def _survey_url(session: Session, location_id: str, base_url: str | None) -> str | None:
@@ -167,18 +189,26 @@ def _section(facts: NoticeFacts, tag: str, language: Language) -> Section:
         return _say(language, message, values)
 
     translated = bool(language.texts.get(texts.NO_IMAGE))
-    k = local_number(tag, facts.min_readings) if translated else str(facts.min_readings)
-    objection = [say(texts.OBJECT, contact=facts.deployer_contact)]
-    if facts.survey_url:
-        objection.append(say(texts.PHONE_SURVEY, url=facts.survey_url))
+
+    def number(value: int) -> str:
+        return local_number(tag, value) if translated else str(value)
+
+    passersby = [say(texts.PASSERSBY)] if facts.passersby else []
+    kept = (
+        say(texts.RETENTION, days=number(facts.retention_days))
+        if facts.retention_days > 1
+        else say(texts.RETENTION_ONE_DAY)
+    )
+    survey = [say(texts.PHONE_SURVEY, url=facts.survey_url)] if facts.survey_url else []
     return Section(
         language=tag,
         heading=say(texts.HEADING),
         statements=(
-            say(texts.INFERRED),
-            say(texts.NO_IMAGE, k=k),
+            _paragraph(say(texts.INFERRED), *passersby),
+            _paragraph(say(texts.NO_IMAGE, k=number(facts.min_readings)), kept),
             say(texts.PURPOSE),
-            *objection,
+            _paragraph(say(texts.OBJECT, contact=facts.deployer_contact), say(texts.COMPLAIN)),
+            *survey,
         ),
         facts=(
             say(texts.RUN_BY, name=facts.deployer_name),
@@ -188,6 +218,15 @@ def _section(facts: NoticeFacts, tag: str, language: Language) -> Section:
         ),
         note=say(texts.AI_SYSTEM),
     )
+
+
+def _paragraph(first: Said, *more: Said) -> Said:
+    """Sentences of one language as one paragraph, in the first one's direction; after a
+    full-width stop (Chinese) no space."""
+    text = first.text
+    for sentence in more:
+        text += ("" if text.endswith(FULL_WIDTH_STOPS) else " ") + sentence.text
+    return Said(text, first.direction)
 
 
 def _say(language: Language, message: str, values: dict[str, str]) -> Said:

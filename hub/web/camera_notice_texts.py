@@ -1,6 +1,7 @@
 """The words of the printable camera notice (hub.camera.notice), marked here because the
-message extractor reads hub/web/: what the camera infers, that no image is kept, who runs it,
-on what legal basis, how to object, and that it is an AI system the AI Act names."""
+message extractor reads hub/web/: what the camera infers, that no image is kept, how long the
+numbers are, who runs it, on what legal basis, how to object and to complain, and that it is
+an AI system the AI Act names."""
 
 from hub.web.language import N_
 
@@ -15,6 +16,10 @@ NO_IMAGE = N_(
     "Only numbers about the expression are kept, and only shown as totals of at least %(k)s "
     "readings."
 )
+PASSERSBY = N_("The camera may also count faces passing by, without reading them.")
+RETENTION_ONE_DAY = N_("The numbers are deleted after one day; totals stay.")
+# Translators: %(days)s is a whole number of days, 2 or more, e.g. 30
+RETENTION = N_("The numbers are deleted after %(days)s days; totals stay.")
 PURPOSE = N_("Purpose: to improve this place's service.")
 # Translators: %(name)s is the organisation that runs the cameras, as it wrote its name
 RUN_BY = N_("Run by: %(name)s")
@@ -27,8 +32,10 @@ IMPACT_ASSESSMENT = N_("Impact assessment: %(reference)s")
 # Translators: %(contact)s is an address, e-mail or phone number, as the deployer wrote it
 OBJECT = N_(
     "You may object at any time: do not press a button, or use the phone survey instead, or "
-    "contact %(contact)s. The camera is off when the light beside it is off."
+    "contact %(contact)s. The camera is off when its light, or the camera notice on the screen, "
+    "is off."
 )
+COMPLAIN = N_("You may complain to the data-protection supervisory authority.")
 # Translators: %(url)s is the link to the survey on a phone, written out
 PHONE_SURVEY = N_("Phone survey: %(url)s")
 AI_SYSTEM = N_("AI system: emotion recognition (EU AI Act, Art. 50(3))")

@@ -2,8 +2,10 @@
 health for the status; a camera that cannot start, or that no one could see is on, leaves a
 fault, never an exception."""
 
+import hashlib
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from edge.camera.config import CameraConfig
 from edge.camera.sources import Frame
 from edge.camera_link import CameraLink
+from protocol.messages import DeviceState, DeviceStatus
 from tests.edge.camera.test_monitor import face_folder
 from tests.helpers import wait_until
 
@@ -51,9 +54,19 @@ def test_a_camera_turned_on_reads_faces_and_turned_off_lets_the_indicator_go(
     folder = face_folder(tmp_path / "faces", face_frame)
     config = camera_config(source=str(folder), ambient=True)
     link = CameraLink(config.model_copy(update={"enabled": False}), on_active=indicator.append)
+    assert "model_sha256" not in link.status_fields(), "off: no model loaded"
     link.apply(config)
     try:
         wait_until(lambda: link.status_fields().get("camera") == "ok", what="the camera ok")
+        assert config.emotion_manifest is not None
+        model = config.emotion_manifest.with_suffix(".onnx").read_bytes()
+        status = DeviceStatus(  # as the uplink puts the fields in the kiosk's status
+            device_id="k1",
+            state=DeviceState.ONLINE,
+            sent_at=datetime.now(UTC),
+            **link.status_fields(),
+        )
+        assert status.model_sha256 == hashlib.sha256(model).hexdigest()
         wait_until(
             lambda: link.emotion_at(time.monotonic()) is not None, what="a reading at a press"
         )

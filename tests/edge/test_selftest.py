@@ -3,17 +3,18 @@
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import cv2
 import pytest
 
 from edge.camera.config import CameraConfig
+from edge.camera.sources import Frame
 from edge.cli import main
 from edge.config import KioskConfig, PanelConfig
-from edge.panel import mock_pin_factory
+from edge.panel import IndicatorLed, mock_pin_factory
 from edge.selftest import Outcome, SelftestPlan, format_checks, run_selftest
 from hub.ingest.broker import free_port
 from lab.mosquitto import MosquittoProcess
 from protocol.messages import BUTTONS
+from tests.edge.camera.test_monitor import face_folder
 
 
 def config(tmp_path: Path, url: str, **panel: object) -> KioskConfig:
@@ -98,20 +99,46 @@ def test_the_command_prints_a_table_and_exits_non_zero_on_failure(
 
 
 def test_a_configured_camera_is_turned_on_and_checked(
-    tmp_path: Path, face_frame: object, camera_config: Callable[..., CameraConfig]
+    tmp_path: Path, face_frame: Frame, camera_config: Callable[..., CameraConfig]
 ) -> None:
-    faces = tmp_path / "faces"
-    faces.mkdir()
-    cv2.imwrite(str(faces / "face.png"), face_frame)  # type: ignore[arg-type]
+    faces = face_folder(tmp_path / "faces", face_frame)
     url = f"mqtt://127.0.0.1:{free_port()}"
     working = config(tmp_path, url).model_copy(
         update={"camera": camera_config(source=str(faces), enabled=False)}
     )
-    checks = run_selftest(working, QUICK, pin_factory=mock_pin_factory())
+    factory = mock_pin_factory()
+    checks = run_selftest(working, QUICK, pin_factory=factory)
     assert outcomes(checks)["camera"] is Outcome.PASS, "checked even while its config has it off"
+    assert next(c.detail for c in checks if c.name == "camera").endswith(
+        "; indicator LED on GPIO 26 lit while reading"
+    )
+    indicator = factory.pin(26)
+    assert [state.state for state in indicator.states] == [False, True, False], (
+        "lit while the camera read, dark after"
+    )
+    assert not indicator.state
     broken = working.model_copy(
         update={"camera": camera_config(source=str(tmp_path / "unplugged"))}
     )
     checks = run_selftest(broken, QUICK, pin_factory=mock_pin_factory())
     assert outcomes(checks)["camera"] is Outcome.FAIL
     assert "unplugged" in next(c.detail for c in checks if c.name == "camera")
+
+
+def test_a_camera_check_whose_indicator_led_cannot_be_driven_fails(
+    tmp_path: Path, face_frame: Frame, camera_config: Callable[..., CameraConfig]
+) -> None:
+    faces = face_folder(tmp_path / "faces", face_frame)
+    kiosk = config(tmp_path, f"mqtt://127.0.0.1:{free_port()}").model_copy(
+        update={"camera": camera_config(source=str(faces))}
+    )
+    factory = mock_pin_factory()
+    service = IndicatorLed(26, pin_factory=factory)  # the running kiosk service holds it
+    try:
+        checks = run_selftest(kiosk, QUICK, pin_factory=factory)
+    finally:
+        service.close()
+    assert outcomes(checks)["camera"] is Outcome.FAIL
+    assert "cannot open the indicator LED on GPIO 26" in next(
+        c.detail for c in checks if c.name == "camera"
+    )

@@ -85,6 +85,28 @@ def test_device_status_round_trips_with_and_without_optional_fields() -> None:
     assert decode_status(encode(bare)) == bare
 
 
+MODEL_SHA256 = "0123456789abcdef" * 4
+
+
+def status_payload(**changes: Any) -> bytes:
+    document = {"v": 1, "device_id": "k-1", "state": "online", "sent_at": "2026-12-02T12:00:00Z"}
+    return json.dumps({**document, **changes}).encode()
+
+
+def test_a_status_carries_its_model_sha256_or_none() -> None:
+    assert decode_status(status_payload(model_sha256=MODEL_SHA256)).model_sha256 == MODEL_SHA256
+    assert decode_status(status_payload()).model_sha256 is None
+
+
+@pytest.mark.parametrize(
+    "sha256", [MODEL_SHA256.upper(), MODEL_SHA256[:-1], MODEL_SHA256 + "0", "g" * 64, ""]
+)
+def test_a_model_sha256_that_is_not_64_lowercase_hex_digits_is_invalid(sha256: str) -> None:
+    with pytest.raises(ProtocolError, match="invalid_payload") as caught:
+        decode_status(status_payload(model_sha256=sha256))
+    assert "model_sha256" in caught.value.detail
+
+
 def test_ack_round_trips() -> None:
     ack = Ack(stored=["a", "b"], rejected=[Rejection(event_id="c", reason="invalid_payload")])
 

@@ -282,7 +282,18 @@ function showSwitches(entries) {
     body.replaceChildren(Seed.el("tr", {}, Seed.el("td", { colspan: "5", class: "muted" }, Seed.t("No camera has been switched here."))));
     return;
   }
-  const actions = { on: Seed.t("on"), off: Seed.t("off") };
+  const actions = {
+    on: Seed.t("on"),
+    off: Seed.t("off"),
+    // Translators: the camera log: the kiosk's own file decides again whether its camera is on
+    default: Seed.t("as the kiosk's file says"),
+    // Translators: the camera log: an approval for cameras was recorded
+    approve: Seed.t("approval recorded"),
+    // Translators: the camera log: an approval for cameras was withdrawn
+    withdraw: Seed.t("approval withdrawn"),
+    // Translators: the camera log: who answers at the place (public, employees, education) changed
+    audience: Seed.t("audience changed"),
+  };
   body.replaceChildren(...entries.map((entry) => Seed.el("tr", { "data-entry": entry.entry },
     Seed.el("td", { "data-label": Seed.t("When") }, Seed.when(entry.at)),
     Seed.el("td", { "data-label": Seed.t("Kiosk") }, entry.device),

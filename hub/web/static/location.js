@@ -169,7 +169,7 @@ function showObserved(summary) {
   if (summary.observed_suppressed) {
     box.replaceChildren(Seed.el("p", { class: "muted" },
       // Translators: the cameras read too few faces here to show their figures; count is e.g. "10"
-      Seed.t("Fewer than %(count)s readings: not shown, so that no one traveller's reading can be singled out.",
+      Seed.t("Not shown: fewer than %(count)s readings here, or showing them would reveal a smaller group beneath. No one traveller's reading can be singled out.",
         { count: Seed.number(summary.observed_min_readings) })));
     return;
   }
@@ -178,7 +178,7 @@ function showObserved(summary) {
     return;
   }
   const values = {
-    index: Seed.number(observed.observed_index, 1),
+    index: Seed.number(observed.observed_index),
     gap: Seed.signed(observed.gap, 1),
   };
   const reading = observed.gap === null

@@ -89,16 +89,17 @@ function overviewRow(row, indented, minReadings) {
     health);
 }
 
-// The cameras' reading of a row with its coverage; "<10" where fewer readings count than the
-// hub's minimum, and a dash where the cameras read nothing.
+// The cameras' reading of a row with its coverage; "hidden" where fewer readings count than the
+// hub's minimum (or showing them would reveal a smaller group), a dash where the cameras read nothing.
 function observedCell(row, minReadings) {
   if (row.observed_suppressed) {
     const count = Seed.number(minReadings);
     return Seed.el("span", {},
-      // Translators: in the Observed column, where too few faces were read to show a figure: "<10"
-      Seed.el("span", { "aria-hidden": "true" }, Seed.t("<%(count)s", { count })),
-      // Translators: for a screen reader, what "<10" in the Observed column means
-      Seed.el("span", { class: "visually-hidden" }, Seed.t("fewer than %(count)s readings: not shown", { count })));
+      // Translators: in the Observed column, where too few faces were read to show a figure
+      Seed.el("span", { "aria-hidden": "true" }, Seed.t("hidden")),
+      // Translators: for a screen reader, what "hidden" in the Observed column means
+      Seed.el("span", { class: "visually-hidden" },
+        Seed.t("not shown: fewer than %(count)s readings here, or a smaller group beneath would show", { count })));
   }
   if (row.observed_index === null) return "–";
   return Seed.el("span", {}, Seed.number(row.observed_index),

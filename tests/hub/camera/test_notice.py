@@ -1,7 +1,8 @@
 """The printed camera notice: every statement a traveller is owed (what is inferred, no image
-kept, who runs it, on what basis, how to object) on A4 and A5, in the place's languages
-(Persian right to left, Chinese in a CJK font, with a translator's catalog); none without an
-approval, nor where the audience forbids a camera."""
+kept, for how long the numbers are, who runs it, on what basis, how to object, where to
+complain, and faces counted passing where a kiosk counts them) on A4 and A5, in the place's
+languages (Persian right to left, Chinese in a CJK font, with a translator's catalog); none
+without an approval, nor where the audience forbids a camera."""
 
 # ruff: noqa: RUF001 (Persian digits and Chinese punctuation are what is tested)
 
@@ -22,12 +23,14 @@ from hub.camera.governance import CameraRefused, record_approval, set_audience
 from hub.camera.notice import render_notice, write_notice
 from hub.config import CameraSettings
 from hub.db import make_engine, session_factory
+from hub.ingest.store import apply_status
 from hub.models import Audience, Location
 from hub.phone.links import issue_link
 from hub.web import camera_notice_texts as texts
 from hub.web import language
 from protocol.errors import ConfigError
 from protocol.i18n import locale_of
+from protocol.messages import DeviceState, DeviceStatus
 from tests.hub.factories import place
 
 pytestmark = pytest.mark.skipif(
@@ -49,19 +52,26 @@ ENGLISH = (
     "No image is stored or sent: the picture is analysed on the kiosk and discarded at once. "
     "Only numbers about the expression are kept, and only shown as totals of at least 10 "
     "readings.",
+    "The numbers are deleted after 30 days; totals stay.",
     "Purpose: to improve this place's service.",
     f"Run by: {DEPLOYER}",
     f"Contact: {CONTACT}",
     f"Legal basis: {LEGAL_BASIS}",
     f"Impact assessment: {ASSESSMENT}",
     "You may object at any time: do not press a button, or use the phone survey instead, or "
-    f"contact {CONTACT}. The camera is off when the light beside it is off.",
+    f"contact {CONTACT}. The camera is off when its light, or the camera notice on the screen, "
+    "is off.",
+    "You may complain to the data-protection supervisory authority.",
     "AI system: emotion recognition (EU AI Act, Art. 50(3))",
 )
+PASSERSBY = "The camera may also count faces passing by, without reading them."
 NOTICE_TEXTS = (
     texts.HEADING,
     texts.INFERRED,
+    texts.PASSERSBY,
     texts.NO_IMAGE,
+    texts.RETENTION,
+    texts.RETENTION_ONE_DAY,
     texts.PURPOSE,
     texts.RUN_BY,
     texts.CONTACT,
@@ -69,6 +79,7 @@ NOTICE_TEXTS = (
     texts.IMPACT_ASSESSMENT,
     texts.OBJECT,
     texts.PHONE_SURVEY,
+    texts.COMPLAIN,
     texts.AI_SYSTEM,
 )
 
@@ -144,15 +155,23 @@ def flat(text: str) -> str:
 
 def letters(text: str) -> str:
     """Persian as poppler gives it back, comparable: presentation forms to letters (NFKC),
-    no direction marks, no spaces or joiners."""
+    no direction marks, no spaces or joiners, no vowel signs or hamza above (poppler sets
+    them apart from their word)."""
     text = unicodedata.normalize("NFKC", text)
-    return "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Cf")
+    return "".join(
+        c for c in text if not c.isspace() and unicodedata.category(c) not in ("Cf", "Mn")
+    )
 
 
 def words(text: str) -> list[str]:
     """The words of `text` as `letters` writes them: poppler gives each word of a right to left
-    line back in reading order, but may reorder the words around punctuation and numbers."""
-    return [letters(word) for word in re.split(r"[\s:،.()]+", text) if letters(word)]
+    line back in reading order, but may reorder the words around punctuation and numbers, and
+    splits a word ending in an ezafe (ـهٔ), which is left out here."""
+    return [
+        letters(word)
+        for word in re.split(r"[\s:،.()]+", text)
+        if letters(word) and not word.endswith("\u0654")
+    ]
 
 
 def persian_lines(pdf: bytes, folder: Path) -> list[tuple[float, float]]:
@@ -189,6 +208,7 @@ def test_every_statement_is_printed_on_one_page_of_the_size(
     text = flat(pdf_text(pdf, tmp_path))
     for statement in ENGLISH:
         assert statement in text
+    assert PASSERSBY not in text, "no kiosk there has counted faces passing"
     info = pdf_info(pdf, tmp_path)
     width, height = (float(n) for n in re.findall(r"[\d.]+", info["Page size"])[:2])
     assert (width, height) == pytest.approx(PAGE_POINTS[size], abs=0.1)
@@ -204,10 +224,18 @@ def test_persian_is_printed_right_to_left_with_its_own_digits(
     text = pdf_text(pdf, tmp_path)
     for statement in ENGLISH:
         assert statement in flat(text)
-    for message in (texts.HEADING, texts.INFERRED, texts.PURPOSE, texts.OBJECT):
-        for word in words(PERSIAN[message] % {"contact": CONTACT}):
+    for message in (
+        texts.HEADING,
+        texts.INFERRED,
+        texts.NO_IMAGE,
+        texts.RETENTION,
+        texts.PURPOSE,
+        texts.OBJECT,
+        texts.COMPLAIN,
+    ):
+        for word in words(PERSIAN[message] % {"contact": CONTACT, "days": "۳۰", "k": "۱۰"}):
             assert word in letters(text)
-    assert "۱۰" in text  # k as Persian writes it
+    assert "۱۰" in text and "۳۰" in text  # k and the days as Persian writes them
     lines = persian_lines(pdf, tmp_path)
     assert len(lines) >= 10
     rights = [right for _, right in lines]
@@ -222,9 +250,10 @@ def test_chinese_is_printed_in_a_cjk_font(places: sessionmaker[Session], tmp_pat
     assert b"STSong-Light" in pdf
     text = "".join(pdf_text(pdf, tmp_path).split())
     for message, words in CHINESE.items():
-        if message != texts.PHONE_SURVEY:
+        if message not in (texts.PHONE_SURVEY, texts.PASSERSBY, texts.RETENTION_ONE_DAY):
             expected = words % {
                 "k": "10",
+                "days": "30",
                 "name": DEPLOYER,
                 "contact": CONTACT,
                 "basis": LEGAL_BASIS,
@@ -264,6 +293,52 @@ def test_k_is_the_hubs_setting(places: sessionmaker[Session], tmp_path: Path) ->
     with places() as session:
         pdf = render_notice(session, "gate-d", settings=CameraSettings(min_readings=25))
     assert "only shown as totals of at least 25 readings." in flat(pdf_text(pdf, tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("days", "said"),
+    [
+        (7, "The numbers are deleted after 7 days; totals stay."),
+        (1.5, "The numbers are deleted after 2 days; totals stay."),
+        (0.5, "The numbers are deleted after one day; totals stay."),
+    ],
+)
+def test_the_retention_is_the_hubs_setting_in_whole_days_at_most(
+    places: sessionmaker[Session], tmp_path: Path, days: float, said: str
+) -> None:
+    settings = CameraSettings(observation_retention_days=days)
+    with places() as session:
+        pdf = render_notice(session, "gate-d", size="A5", settings=settings)
+    assert said in flat(pdf_text(pdf, tmp_path))
+
+
+def counting_kiosk(sessions: sessionmaker[Session], location_id: str) -> None:
+    """A kiosk at the place whose status reports faces counted passing (ambient mode)."""
+    with sessions.begin() as session:
+        status = DeviceStatus(
+            device_id=f"k-{location_id}",
+            state=DeviceState.ONLINE,
+            sent_at=NOW,
+            location_id=location_id,
+            passersby_total=3,
+        )
+        apply_status(session, status=status, received_at=NOW)
+
+
+def test_faces_counted_passing_are_told_where_a_kiosk_at_or_under_the_place_counts_them(
+    places: sessionmaker[Session], tmp_path: Path
+) -> None:
+    counting_kiosk(places, "gate-d")
+    with places() as session:
+        gate = render_notice(session, "gate-d", size="A5", base_url=BASE_URL)
+        site = render_notice(session, "ams", size="A5")
+        lane = render_notice(session, "sec-b", size="A5")
+    text = pdf_text(gate, tmp_path)
+    assert PASSERSBY in flat(text)
+    assert CHINESE[texts.PASSERSBY] in "".join(text.split())
+    assert pdf_info(gate, tmp_path)["Pages"] == "1"
+    assert PASSERSBY in flat(pdf_text(site, tmp_path)), "the site holds the counting kiosk"
+    assert PASSERSBY not in flat(pdf_text(lane, tmp_path)), "no kiosk counts in the lane"
 
 
 def test_the_phone_survey_link_is_written_out_when_the_place_has_one(
