@@ -265,14 +265,15 @@ def photometric(p: Tensor, generator: torch.Generator) -> Tensor:
 
 
 def blur(p: Tensor, sigma: float) -> Tensor:
+    """A Gaussian blur of each channel."""
     radius = max(1, math.ceil(2 * sigma))
-    taps = torch.exp(
-        -(torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2) / (2 * sigma**2)
-    )
+    steps = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    taps = torch.exp(-(steps**2) / (2 * sigma**2))
     taps = taps / taps.sum()
+    channels = p.shape[1]
     padded = F.pad(p, (radius, radius, radius, radius), mode="replicate")
-    rows = F.conv2d(padded, taps.view(1, 1, 1, -1))
-    return F.conv2d(rows, taps.view(1, 1, -1, 1))
+    rows = F.conv2d(padded, taps.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels)
+    return F.conv2d(rows, taps.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
 
 
 def jpeg(p: Tensor, chosen: Tensor, generator: torch.Generator) -> Tensor:
@@ -282,11 +283,11 @@ def jpeg(p: Tensor, chosen: Tensor, generator: torch.Generator) -> Tensor:
     out = p.clone()
     for index in torch.nonzero(chosen).flatten().tolist():
         quality = int(torch.randint(15, 61, (1,), generator=generator))
-        image = (p[index, 0] * 255).round().to(torch.uint8).numpy()
+        image = (p[index].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
-            decoded = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
-            out[index, 0] = torch.from_numpy(decoded).float() / 255
+            decoded = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED).reshape(image.shape)
+            out[index] = torch.from_numpy(decoded).permute(2, 0, 1).float() / 255
     return out
 
 
