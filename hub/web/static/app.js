@@ -68,6 +68,25 @@ const Seed = {
     return node;
   },
 
+  // Ask in `box` before a step that cannot be undone: the question takes the focus; "no"
+  // clears the box and gives the focus back to `opener`, "yes" clears it and runs `onYes`.
+  confirm(box, { id, title, detail, yes, no, opener, onYes }) {
+    const question = Seed.el("p", { id, tabindex: "-1" }, Seed.el("strong", {}, title), " ", detail);
+    const yesButton = Seed.el("button", { type: "button", class: "danger" }, yes);
+    const noButton = Seed.el("button", { type: "button", class: "secondary" }, no);
+    box.replaceChildren(Seed.el("div", { class: "confirm", role: "group", "aria-labelledby": id },
+      question, Seed.el("div", { class: "actions" }, yesButton, noButton)));
+    noButton.addEventListener("click", () => {
+      box.replaceChildren();
+      opener.focus();
+    });
+    yesButton.addEventListener("click", () => {
+      box.replaceChildren();
+      onYes();
+    });
+    question.focus();
+  },
+
   // 1234.5 -> "1,234.5" in English, "1.234,5" in Dutch, "۱٬۲۳۴٫۵" in Persian.
   number(value, digits = 0) {
     if (value === null || value === undefined || Number.isNaN(Number(value))) return "–";

@@ -139,32 +139,26 @@ function showApproval(view, first) {
 }
 
 function confirmWithdraw(approval, opener) {
-  const box = document.getElementById("camera-withdraw-confirm");
-  const question = Seed.el("p", { id: "camera-withdraw-question", tabindex: "-1" },
-    Seed.el("strong", {}, Seed.t("Withdraw this approval?")), " ",
-    Seed.t("The cameras it covers are turned off at once, unless another approval covers them, and each switch is logged."));
-  const yes = Seed.el("button", { type: "button", class: "danger" }, Seed.t("Yes, withdraw it"));
-  const no = Seed.el("button", { type: "button", class: "secondary" }, Seed.t("Keep it"));
-  box.replaceChildren(Seed.el("div", { class: "confirm", role: "group", "aria-labelledby": "camera-withdraw-question" },
-    question, Seed.el("div", { class: "actions" }, yes, no)));
-  no.addEventListener("click", () => {
-    box.replaceChildren();
-    opener.focus();
+  Seed.confirm(document.getElementById("camera-withdraw-confirm"), {
+    id: "camera-withdraw-question",
+    title: Seed.t("Withdraw this approval?"),
+    detail: Seed.t("The cameras it covers are turned off at once, unless another approval covers them, and each switch is logged."),
+    yes: Seed.t("Yes, withdraw it"),
+    no: Seed.t("Keep it"),
+    opener,
+    onYes: async () => {
+      const answer = await TaskText.call("POST", `/api/camera-approvals/${approval.approval}/withdraw`);
+      if (!answer.ok) {
+        Camera.say(answer.message, false, true);
+        return;
+      }
+      const off = answer.data.turned_off;
+      Camera.say(off.length
+        ? Seed.t("Approval withdrawn. Cameras turned off: %(kiosks)s.", { kiosks: off.join(", ") })
+        : Seed.t("Approval withdrawn."), true, true);
+      await showCamera();
+    },
   });
-  yes.addEventListener("click", async () => {
-    box.replaceChildren();
-    const answer = await TaskText.call("POST", `/api/camera-approvals/${approval.approval}/withdraw`);
-    if (!answer.ok) {
-      Camera.say(answer.message, false, true);
-      return;
-    }
-    const off = answer.data.turned_off;
-    Camera.say(off.length
-      ? Seed.t("Approval withdrawn. Cameras turned off: %(kiosks)s.", { kiosks: off.join(", ") })
-      : Seed.t("Approval withdrawn."), true, true);
-    await showCamera();
-  });
-  question.focus();
 }
 
 const APPROVAL_FIELDS = ["approved_by", "impact_assessment", "approved_on", "deployer_name", "deployer_contact", "legal_basis"];

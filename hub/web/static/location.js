@@ -325,26 +325,20 @@ function linkItem(link) {
 }
 
 function confirmReissue(link, opener) {
-  const box = document.getElementById("phone-confirm");
-  const question = Seed.el("p", { id: "reissue-question", tabindex: "-1" },
-    Seed.el("strong", {}, Seed.t("Revoke this link and make a new one?")), " ",
-    Seed.t("Posters that carry it stop working: their page says the link was taken down. Print the new poster and put it up in their place."));
-  const yes = Seed.el("button", { type: "button", class: "danger" }, Seed.t("Yes, revoke and reissue"));
-  const no = Seed.el("button", { type: "button", class: "secondary" }, Seed.t("Keep it"));
-  box.replaceChildren(Seed.el("div", { class: "confirm", role: "group", "aria-labelledby": "reissue-question" },
-    question, Seed.el("div", { class: "actions" }, yes, no)));
-  no.addEventListener("click", () => {
-    box.replaceChildren();
-    opener.focus();
+  Seed.confirm(document.getElementById("phone-confirm"), {
+    id: "reissue-question",
+    title: Seed.t("Revoke this link and make a new one?"),
+    detail: Seed.t("Posters that carry it stop working: their page says the link was taken down. Print the new poster and put it up in their place."),
+    yes: Seed.t("Yes, revoke and reissue"),
+    no: Seed.t("Keep it"),
+    opener,
+    onYes: async () => {
+      const made = await Phone.change(`/api/phone-links/${encodeURIComponent(link.token)}/reissue`,
+        Seed.t("Link revoked; a new link is made. Download the new poster."));
+      await showPhoneLinks();
+      if (made) document.getElementById("poster-a4").focus();
+    },
   });
-  yes.addEventListener("click", async () => {
-    box.replaceChildren();
-    const made = await Phone.change(`/api/phone-links/${encodeURIComponent(link.token)}/reissue`,
-      Seed.t("Link revoked; a new link is made. Download the new poster."));
-    await showPhoneLinks();
-    if (made) document.getElementById("poster-a4").focus();
-  });
-  question.focus();
 }
 
 async function newLink() {

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -87,7 +88,9 @@ def admin(hub_url: str) -> Iterator[WebDriver]:
 
 
 def _wait(driver: WebDriver, condition: Any, what: str) -> Any:
-    return WebDriverWait(driver, WAIT_S).until(condition, f"waited {WAIT_S} s for {what}")
+    """`condition` once it holds; an element re-drawn while it was read is looked up again."""
+    wait = WebDriverWait(driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException])
+    return wait.until(condition, f"waited {WAIT_S} s for {what}")
 
 
 def _text(driver: WebDriver, css: str, words: str) -> WebElement:
@@ -253,3 +256,25 @@ def test_making_the_place_a_workplace_turns_the_camera_off_with_the_law_as_reaso
     assert not kiosk.find_elements(By.CSS_SELECTOR, "button[value='on']")
     assert not admin.find_element(By.ID, "camera-notice").is_displayed()
     _clean(admin, screenshots, "workplace")
+
+
+def test_withdrawing_the_approval_asks_first_and_keep_it_changes_nothing(
+    admin: WebDriver, screenshots: Path
+) -> None:
+    withdraw = admin.find_element(By.CSS_SELECTOR, "#camera-approval-facts ~ .actions button")
+    _focus(admin, "#camera-approval-facts ~ .actions button")
+    _keys(admin, Keys.ENTER)
+    question = _text(admin, "#camera-withdraw-question", "Withdraw this approval?")
+    _wait(admin, lambda d: _focused(d) == question, "the focus on the question")
+    _clean(admin, screenshots, "withdraw-question")
+    _focus(admin, "#camera-withdraw-confirm button.secondary")
+    _keys(admin, Keys.ENTER)  # Keep it
+    _wait(admin, lambda d: _focused(d) == withdraw, "the focus back on Withdraw")
+    assert not admin.find_elements(By.ID, "camera-withdraw-question")
+    _focus(admin, "#camera-approval-facts ~ .actions button")
+    _keys(admin, Keys.ENTER)
+    _focus(admin, "#camera-withdraw-confirm button.danger")
+    _keys(admin, Keys.ENTER)  # Yes, withdraw it
+    _text(admin, "#camera-status", "Approval withdrawn")
+    _text(admin, "#camera-approval", "No approval: cameras cannot be turned on here.")
+    _text(admin, "#camera-log tbody", "approval withdrawn")
