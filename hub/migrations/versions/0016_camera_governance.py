@@ -87,5 +87,6 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION camera_audit_log_append_only()")
     op.drop_table("camera_audit_log")
     op.drop_table("camera_approvals")
-    with op.batch_alter_table("locations") as batch:
-        batch.drop_column("audience")
+    # ALTER TABLE ... DROP COLUMN, not a batch copy: SQLite could not drop `locations` while
+    # other tables' foreign keys point at it
+    op.drop_column("locations", "audience")

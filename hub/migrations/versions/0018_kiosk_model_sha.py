@@ -22,5 +22,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("devices") as batch_op:
-        batch_op.drop_column("model_sha256")
+    op.drop_column("devices", "model_sha256")  # in place: no copy of a table others point at
