@@ -133,6 +133,6 @@ def test_the_location_page_says_too_few_readings_or_shows_them_with_their_covera
     panel = _wait(
         signed_in, lambda d: (e := d.find_element(By.ID, "observed")).text and e, "hel's panel"
     )
-    assert "Observed index 60.0" in panel.text
+    assert "Observed index 60 " in panel.text
     assert "Coverage 100% (12 readings of 12 kiosk presses)." in panel.text
     _no_console_errors(signed_in, "hel")
