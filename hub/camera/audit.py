@@ -49,19 +49,7 @@ HASHED_FIELDS = (
     "model_sha256",
     "prev_sha256",
 )
-AUDIT_COLUMNS = (
-    "entry_id",
-    "at",
-    "action",
-    "device_id",
-    "location_id",
-    "actor",
-    "reason",
-    "approval_id",
-    "model_sha256",
-    "prev_sha256",
-    "entry_sha256",
-)
+AUDIT_COLUMNS = ("entry_id", *HASHED_FIELDS, "entry_sha256")
 
 
 def bounded_text(text: str, *, what: str, max_chars: int) -> str:
